@@ -1,1 +1,67 @@
-//! roomcast
+//! # roomcast
+//!
+//! A Socket.IO server: Engine.IO v4 over HTTP long-polling and WebSocket, Socket.IO v5,
+//! namespaces (static and dynamic), rooms, broadcasting with acks, binary attachments,
+//! middlewares, and an [`Adapter`] trait with an in-memory default.
+//!
+//! ```no_run
+//! use roomcast::{payload, Server, ServerConfig};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let io = Server::new(ServerConfig::default());
+//! let io2 = io.clone();
+//! io.sockets().on_connection(move |socket| {
+//!     socket.join(["some room"]);
+//!     let _ = io2.sockets().to(["some room"]).emit("some event", payload!());
+//!     socket.on("say to someone", |socket, args, _ack| {
+//!         if let Ok((id, msg)) = args.parse::<(String, serde_json::Value)>() {
+//!             let _ = socket.to([id.as_str()]).emit("my message", payload!(msg));
+//!         }
+//!     });
+//! });
+//! let nsp = io.of("/my-namespace");
+//! let nsp2 = nsp.clone();
+//! nsp.on_connection(move |_socket| {
+//!     let _ = nsp2.emit("hi", payload!("Hello everyone!"));
+//! });
+//! io.listen("127.0.0.1:3000").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Layers
+//!
+//! - [`transport`]: the native listener (hyper + tungstenite); drivers only move bytes.
+//! - [`engineio`]: packets, polling payloads, sessions, heartbeat, upgrade.
+//! - [`socketio`]: the packet codec and the per-connection client.
+//! - [`Namespace`], [`Socket`], [`BroadcastOperator`]: the socket.io API.
+//! - [`Adapter`]: rooms and fan-out ([`MemoryAdapter`] by default).
+//! - [`host`]: the seam the Python and Node bindings use ([`NamespaceHandler`],
+//!   [`EventQueue`], [`HostEvent`]); the closure API in this crate sits on the same seam.
+
+pub mod adapter;
+pub mod engineio;
+pub mod handlers;
+pub mod handshake;
+pub mod host;
+pub mod id;
+pub mod namespace;
+pub mod operator;
+mod payload;
+pub mod server;
+pub mod socket;
+pub mod socketio;
+pub mod transport;
+
+pub use adapter::{Adapter, AdapterError, AdapterFactory, BroadcastFlags, BroadcastOptions, MemoryAdapter, Room};
+pub use engineio::config::{Cors, CorsOrigin, Transports};
+pub use engineio::{EngineConfig, EngineSession};
+pub use host::{ConnectError, EventQueue, HostEvent, NamespaceHandler, NamespaceMatcher, Pending, QueueHandler, QueueMatcher, Reply};
+pub use id::Sid;
+pub use namespace::{Namespace, ParentNamespace};
+pub use operator::{BroadcastAckError, BroadcastOperator, RemoteSocket};
+pub use payload::Payload;
+pub use server::{Server, ServerConfig, ServerStats};
+pub use socket::{AckError, AckSender, DisconnectReason, EmitError, IncomingEvent, Socket, SocketRef};
+
+#[doc(hidden)]
+pub use serde_json as __serde_json;

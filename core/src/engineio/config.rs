@@ -1,0 +1,66 @@
+//! Engine.IO options, with the reference server's defaults.
+
+use std::time::Duration;
+
+/// Transports a server accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transports {
+    pub polling: bool,
+    pub websocket: bool,
+}
+
+impl Default for Transports {
+    fn default() -> Self {
+        Transports { polling: true, websocket: true }
+    }
+}
+
+/// Cross-origin resource sharing for the polling transport.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CorsOrigin {
+    /// No CORS headers are sent (socket.io's default when `cors` is not set).
+    #[default]
+    Disabled,
+    /// `Access-Control-Allow-Origin: *` (or the request's origin when credentials are on).
+    Any,
+    /// Only these origins are allowed.
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cors {
+    pub origin: CorsOrigin,
+    pub credentials: bool,
+}
+
+/// Options of the Engine.IO layer.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// URL path the server answers on, with a trailing slash (default `/socket.io/`).
+    pub path: String,
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    /// How long a polling→websocket upgrade may take before the probe socket is dropped.
+    pub upgrade_timeout: Duration,
+    /// Largest accepted message or polling body, in bytes (413 on polling past it).
+    pub max_http_buffer_size: usize,
+    pub transports: Transports,
+    pub cors: Cors,
+    /// Outbound frames queued for one connection before it is treated as a slow consumer.
+    pub max_queued_frames: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            path: "/socket.io/".into(),
+            ping_interval: Duration::from_millis(25_000),
+            ping_timeout: Duration::from_millis(20_000),
+            upgrade_timeout: Duration::from_millis(10_000),
+            max_http_buffer_size: 1_000_000,
+            transports: Transports::default(),
+            cors: Cors::default(),
+            max_queued_frames: 65_536,
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Engine.IO: packets, polling payloads, sessions and their configuration.
+
+pub mod config;
+pub mod error;
+pub mod packet;
+pub mod payload;
+pub mod session;
+
+pub use config::EngineConfig;
+pub use error::EngineError;
+pub use packet::{Frame, Inbound};
+pub use session::{CloseReason, EngineSession, TransportKind};

@@ -1,0 +1,437 @@
+//! One Engine.IO session: its sid, its outbound queue, the transport it is on, the
+//! heartbeat and the polling → WebSocket upgrade.
+//!
+//! Drivers (the native hyper/WebSocket listener, or a host's own HTTP server) only move
+//! bytes: they hand inbound packets to [`EngineSession::on_packet`] and drain outbound frames
+//! with [`EngineSession::poll`] (long-polling) or [`EngineSession::next_frames`] (WebSocket).
+
+use super::packet::{Frame, Inbound, NOOP, PING};
+use super::payload;
+use super::EngineConfig;
+use crate::handshake::RequestInfo;
+use crate::id::Sid;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// The transport a session currently uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Polling,
+    WebSocket,
+}
+
+impl TransportKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::Polling => "polling",
+            TransportKind::WebSocket => "websocket",
+        }
+    }
+}
+
+/// Why a session closed; the strings are the reference server's disconnect reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client closed the connection or sent an Engine.IO `close` packet.
+    TransportClose,
+    /// The connection failed (I/O error, overlapping polls, oversized body).
+    TransportError,
+    /// No pong within pingInterval + pingTimeout.
+    PingTimeout,
+    /// The client sent a packet that could not be decoded.
+    ParseError,
+    /// The server closed the session (every socket of it disconnected, or `close(true)`).
+    ForcedClose,
+    /// The server is shutting down.
+    ServerShuttingDown,
+    /// The outbound queue passed its bound because the client does not read fast enough.
+    SlowConsumer,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::TransportClose => "transport close",
+            CloseReason::TransportError => "transport error",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::ParseError => "parse error",
+            CloseReason::ForcedClose => "forced close",
+            CloseReason::ServerShuttingDown => "server shutting down",
+            CloseReason::SlowConsumer => "slow consumer",
+        }
+    }
+}
+
+/// An inbound message handed to the Socket.IO layer.
+#[derive(Debug, Clone)]
+pub enum Message<'a> {
+    Text(&'a str),
+    Binary(Bytes),
+}
+
+/// The layer above Engine.IO (Socket.IO's client) receives a session's messages through this.
+pub trait SessionHandler: Send + Sync + 'static {
+    fn on_message(&self, session: &Arc<EngineSession>, message: Message<'_>);
+    fn on_close(&self, session: &Arc<EngineSession>, reason: CloseReason);
+}
+
+/// Why a poll or post was refused; the driver answers 400 and the session is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PollError {
+    #[error("overlapping polling requests from the client")]
+    Overlap,
+    #[error("the session is not on the polling transport")]
+    WrongTransport,
+}
+
+struct State {
+    transport: TransportKind,
+    /// The client answered `3probe`; we wait for its `5`.
+    upgrading: bool,
+    queue: VecDeque<Frame>,
+    closed: Option<CloseReason>,
+    poll_waiting: bool,
+    post_active: bool,
+}
+
+/// One Engine.IO session.
+pub struct EngineSession {
+    pub sid: Sid,
+    /// Engine.IO protocol revision (4, or 3 for socket.io v2 clients).
+    pub protocol: u8,
+    pub request: RequestInfo,
+    config: Arc<EngineConfig>,
+    state: Mutex<State>,
+    /// Wakes a parked poll / the WebSocket writer when frames are queued or the state changes.
+    wake: Notify,
+    pong: Notify,
+    handler: Mutex<Option<Arc<dyn SessionHandler>>>,
+}
+
+impl EngineSession {
+    /// Creates a session and starts its heartbeat. The caller registers it and sends the
+    /// open packet ([`EngineSession::open_frame`]) first on its transport.
+    pub fn new(config: Arc<EngineConfig>, transport: TransportKind, request: RequestInfo) -> Arc<EngineSession> {
+        let session = Arc::new(EngineSession {
+            sid: Sid::generate(),
+            protocol: 4,
+            request,
+            config,
+            state: Mutex::new(State {
+                transport,
+                upgrading: false,
+                queue: VecDeque::new(),
+                closed: None,
+                poll_waiting: false,
+                post_active: false,
+            }),
+            wake: Notify::new(),
+            pong: Notify::new(),
+            handler: Mutex::new(None),
+        });
+        session.spawn_heartbeat();
+        session
+    }
+
+    /// The handshake packet: sid, upgrades, heartbeat timings and maxPayload.
+    pub fn open_frame(&self) -> Frame {
+        let upgrades: &[&str] = match self.transport() {
+            TransportKind::Polling if self.config.transports.websocket => &["websocket"],
+            _ => &[],
+        };
+        super::packet::open_packet(
+            self.sid.as_str(),
+            upgrades,
+            self.config.ping_interval.as_millis() as u64,
+            self.config.ping_timeout.as_millis() as u64,
+            self.config.max_http_buffer_size as u64,
+        )
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn transport(&self) -> TransportKind {
+        self.state.lock().transport
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state.lock().closed.is_some()
+    }
+
+    /// Number of frames waiting to be written.
+    pub fn queued(&self) -> usize {
+        self.state.lock().queue.len()
+    }
+
+    fn spawn_heartbeat(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let interval = self.config.ping_interval;
+        let timeout = self.config.ping_timeout;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                let Some(session) = weak.upgrade() else { return };
+                if session.is_closed() {
+                    return;
+                }
+                let pong = session.pong.notified();
+                tokio::pin!(pong);
+                pong.as_mut().enable();
+                if session.send(PING).is_err() {
+                    return;
+                }
+                if tokio::time::timeout(timeout, pong).await.is_err() {
+                    session.close(CloseReason::PingTimeout);
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Queues one frame. Fails when the session is closed.
+    pub fn send(self: &Arc<Self>, frame: Frame) -> Result<(), CloseReason> {
+        self.send_all(std::slice::from_ref(&frame))
+    }
+
+    /// Queues several frames back to back (a packet and its binary attachments).
+    pub fn send_all(self: &Arc<Self>, frames: &[Frame]) -> Result<(), CloseReason> {
+        {
+            let mut st = self.state.lock();
+            if let Some(reason) = st.closed {
+                return Err(reason);
+            }
+            if st.queue.len() + frames.len() > self.config.max_queued_frames {
+                drop(st);
+                tracing::warn!(
+                    sid = %self.sid,
+                    limit = self.config.max_queued_frames,
+                    "outbound queue full: disconnecting a client that does not read (slow consumer)"
+                );
+                self.close(CloseReason::SlowConsumer);
+                return Err(CloseReason::SlowConsumer);
+            }
+            st.queue.extend(frames.iter().cloned());
+        }
+        self.wake.notify_waiters();
+        Ok(())
+    }
+
+    /// Queues frames only if the transport can take them right now (socket.io's `volatile`):
+    /// a parked poll, or an idle WebSocket writer.
+    pub fn send_volatile(self: &Arc<Self>, frames: &[Frame]) -> bool {
+        {
+            let st = self.state.lock();
+            let writable = st.closed.is_none()
+                && st.queue.is_empty()
+                && match st.transport {
+                    TransportKind::Polling => st.poll_waiting,
+                    TransportKind::WebSocket => true,
+                };
+            if !writable {
+                return false;
+            }
+        }
+        self.send_all(frames).is_ok()
+    }
+
+    /// Feeds one inbound Engine.IO packet from any transport.
+    pub fn on_packet(self: &Arc<Self>, packet: Inbound<'_>) {
+        match packet {
+            Inbound::Pong(_) => self.pong.notify_one(),
+            Inbound::Ping(data) => {
+                // v4 clients do not ping; answer anyway (v3 clients do).
+                let _ = self.send(Frame::text(format!("3{data}")));
+            }
+            Inbound::Message(text) => {
+                if let Some(h) = self.handler() {
+                    h.on_message(self, Message::Text(text));
+                }
+            }
+            Inbound::Binary(bytes) => {
+                if let Some(h) = self.handler() {
+                    h.on_message(self, Message::Binary(bytes));
+                }
+            }
+            Inbound::Close => self.close(CloseReason::TransportClose),
+            Inbound::Upgrade | Inbound::Noop => {}
+        }
+    }
+
+    /// Installs the layer above (done once, right after creation).
+    pub fn set_handler(&self, handler: Arc<dyn SessionHandler>) {
+        *self.handler.lock() = Some(handler);
+    }
+
+    fn handler(&self) -> Option<Arc<dyn SessionHandler>> {
+        self.handler.lock().clone()
+    }
+
+    /// Closes the session once; later calls are ignored. Wakes every parked reader.
+    pub fn close(self: &Arc<Self>, reason: CloseReason) {
+        {
+            let mut st = self.state.lock();
+            if st.closed.is_some() {
+                return;
+            }
+            st.closed = Some(reason);
+        }
+        self.wake.notify_waiters();
+        if let Some(h) = self.handler.lock().take() {
+            h.on_close(self, reason);
+        }
+    }
+
+    // ---- long-polling ----
+
+    /// Answers a polling GET: the queued frames, parking until there are some.
+    /// After close it answers the `close` packet.
+    pub async fn poll(self: &Arc<Self>) -> Result<Vec<u8>, PollError> {
+        {
+            let mut st = self.state.lock();
+            if st.transport != TransportKind::Polling {
+                return Err(PollError::WrongTransport);
+            }
+            if st.poll_waiting {
+                drop(st);
+                self.close(CloseReason::TransportError);
+                return Err(PollError::Overlap);
+            }
+            st.poll_waiting = true;
+        }
+        // If the client gives up on the request, the session is dead (the reference closes
+        // it with "transport error").
+        let mut guard = PollGuard { session: self, done: false };
+        loop {
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut st = self.state.lock();
+                if !st.queue.is_empty() {
+                    let frames: Vec<Frame> = st.queue.drain(..).collect();
+                    st.poll_waiting = false;
+                    guard.done = true;
+                    return Ok(payload::encode(&frames));
+                }
+                if st.closed.is_some() {
+                    st.poll_waiting = false;
+                    guard.done = true;
+                    return Ok(payload::encode(&[super::packet::CLOSE]));
+                }
+                if st.upgrading || st.transport != TransportKind::Polling {
+                    // Releases the pending GET so the client can finish the upgrade.
+                    st.poll_waiting = false;
+                    guard.done = true;
+                    return Ok(payload::encode(&[NOOP]));
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Handles a polling POST body. The driver has already bounded its size.
+    pub fn post(self: &Arc<Self>, body: &str) -> Result<(), PollError> {
+        {
+            let mut st = self.state.lock();
+            if st.transport != TransportKind::Polling && !st.upgrading {
+                return Err(PollError::WrongTransport);
+            }
+            if st.post_active {
+                drop(st);
+                self.close(CloseReason::TransportError);
+                return Err(PollError::Overlap);
+            }
+            st.post_active = true;
+        }
+        match payload::decode(body) {
+            Ok(packets) => {
+                for p in packets {
+                    self.on_packet(p);
+                }
+            }
+            Err(e) => {
+                tracing::debug!(sid = %self.sid, error = %e, "malformed polling payload");
+                self.close(CloseReason::ParseError);
+            }
+        }
+        self.state.lock().post_active = false;
+        Ok(())
+    }
+
+    // ---- WebSocket ----
+
+    /// The client sent `2probe` on a new WebSocket: from now on a parked poll is released.
+    pub fn start_upgrade(self: &Arc<Self>) {
+        self.state.lock().upgrading = true;
+        self.wake.notify_waiters();
+    }
+
+    /// The client sent `5`: the WebSocket becomes the transport and takes over the queue.
+    pub fn finish_upgrade(self: &Arc<Self>) {
+        {
+            let mut st = self.state.lock();
+            st.upgrading = false;
+            st.transport = TransportKind::WebSocket;
+        }
+        self.wake.notify_waiters();
+    }
+
+    /// The probe WebSocket went away before `5`: stay on polling.
+    pub fn abort_upgrade(self: &Arc<Self>) {
+        let mut st = self.state.lock();
+        if st.transport == TransportKind::Polling {
+            st.upgrading = false;
+        }
+    }
+
+    /// For the WebSocket writer: waits for queued frames and takes them all. `None` once the
+    /// session is closed and drained.
+    pub async fn next_frames(self: &Arc<Self>, into: &mut Vec<Frame>) -> Option<()> {
+        loop {
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut st = self.state.lock();
+                if st.transport == TransportKind::WebSocket && !st.queue.is_empty() {
+                    into.extend(st.queue.drain(..));
+                    return Some(());
+                }
+                if st.closed.is_some() {
+                    return None;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// The reason the session closed, if it did.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.state.lock().closed
+    }
+}
+
+struct PollGuard<'a> {
+    session: &'a Arc<EngineSession>,
+    done: bool,
+}
+
+impl Drop for PollGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.session.state.lock().poll_waiting = false;
+            self.session.close(CloseReason::TransportError);
+        }
+    }
+}
+
+impl std::fmt::Debug for EngineSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineSession").field("sid", &self.sid).finish()
+    }
+}

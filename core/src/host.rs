@@ -1,0 +1,324 @@
+//! The host interface: the one seam between the core and whoever owns the application logic
+//! (Rust closures, a Python interpreter, a Node.js event loop).
+//!
+//! The core calls a namespace's [`NamespaceHandler`] for every lifecycle step and event, in
+//! order per socket. Steps that must wait for the host — middlewares, the connection handler,
+//! `disconnecting` — return [`Pending`], so the core awaits the host's answer on a task and
+//! never blocks a runtime thread on it.
+//!
+//! Language bindings do not implement the trait themselves: they use [`QueueHandler`], which
+//! turns every call into a [`HostEvent`] on an [`EventQueue`]. The queue wakes the host once
+//! per batch (not once per event); the host drains it on its own thread and answers through
+//! the [`Reply`] carried by the events that need an answer.
+
+use crate::namespace::Namespace;
+use crate::socket::{DisconnectReason, IncomingEvent, SocketRef};
+use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// A value that is either available now or will be produced by the host later.
+pub enum Pending<T> {
+    Ready(T),
+    Later(BoxFuture<'static, T>),
+}
+
+/// A middleware's refusal, sent to the client as CONNECT_ERROR `{message, data}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectError {
+    pub message: String,
+    /// Extra JSON (text) for the client's `err.data`.
+    pub data: Option<String>,
+}
+
+impl ConnectError {
+    pub fn new(message: impl Into<String>) -> ConnectError {
+        ConnectError { message: message.into(), data: None }
+    }
+
+    pub fn with_data(mut self, json: impl Into<String>) -> ConnectError {
+        self.data = Some(json.into());
+        self
+    }
+
+    /// The CONNECT_ERROR payload.
+    pub fn to_json(&self) -> String {
+        let message = serde_json::to_string(&self.message).unwrap_or_else(|_| "\"\"".into());
+        match &self.data {
+            Some(d) => format!("{{\"message\":{message},\"data\":{d}}}"),
+            None => format!("{{\"message\":{message}}}"),
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// What a namespace does at each step of a socket's life. Called by the core, in order per
+/// socket; implementations must not block.
+pub trait NamespaceHandler: Send + Sync + 'static {
+    /// Runs the namespace's middlewares for a socket that is not connected yet.
+    fn authorize(&self, socket: &SocketRef) -> Pending<Result<(), ConnectError>>;
+    /// The socket is connected (CONNECT sent). Resolve when the connection handler has run:
+    /// the socket's events are held back until then so none can miss its handlers.
+    fn connected(&self, socket: &SocketRef) -> Pending<()>;
+    /// An event from the client.
+    fn event(&self, socket: &SocketRef, event: IncomingEvent);
+    /// The socket is leaving; its rooms are kept until this resolves.
+    fn disconnecting(&self, socket: &SocketRef, reason: DisconnectReason) -> Pending<()>;
+    /// The socket has left its rooms and its namespace.
+    fn disconnected(&self, socket: &SocketRef, reason: DisconnectReason);
+    /// An event is being sent to the socket; called only for sockets that asked for it with
+    /// [`crate::Socket::set_notify_outgoing`] (`onAnyOutgoing`).
+    fn outgoing(&self, _socket: &SocketRef, _event: &str, _args: &crate::Payload) {}
+}
+
+/// Decides whether a dynamic namespace accepts a name (`io.of(regex | predicate)`).
+pub trait NamespaceMatcher: Send + Sync + 'static {
+    /// `auth` is the CONNECT payload as JSON text.
+    fn matches(&self, name: &str, auth: &str) -> Pending<bool>;
+}
+
+impl<F> NamespaceMatcher for F
+where
+    F: Fn(&str, &str) -> bool + Send + Sync + 'static,
+{
+    fn matches(&self, name: &str, auth: &str) -> Pending<bool> {
+        Pending::Ready(self(name, auth))
+    }
+}
+
+/// The host's answer to a question the core asked. Dropping it without answering counts as
+/// the default answer given at creation (a refusal for middlewares, "done" otherwise), so an
+/// exception in host code cannot leave a connection hanging.
+pub struct Reply<T: Send + 'static> {
+    tx: Option<oneshot::Sender<T>>,
+}
+
+impl<T: Send + 'static> Reply<T> {
+    fn new() -> (Reply<T>, oneshot::Receiver<T>) {
+        let (tx, rx) = oneshot::channel();
+        (Reply { tx: Some(tx) }, rx)
+    }
+
+    /// Answers; later answers are ignored.
+    pub fn send(&mut self, value: T) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(value);
+        }
+    }
+
+    pub fn is_answered(&self) -> bool {
+        self.tx.is_none()
+    }
+}
+
+impl<T: Send + 'static> std::fmt::Debug for Reply<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Reply(answered: {})", self.is_answered())
+    }
+}
+
+/// Everything the core tells a language host, in order.
+#[derive(Debug)]
+pub enum HostEvent {
+    /// Run the middlewares of the host namespace `handler` for `socket`; answer on `reply`.
+    Authorize { handler: u64, socket: SocketRef, reply: Reply<Result<(), ConnectError>> },
+    /// Run the connection handlers; answer `reply` when they have finished (async included).
+    Connection { handler: u64, socket: SocketRef, reply: Reply<()> },
+    /// An event for the socket's handlers.
+    Event { handler: u64, socket: SocketRef, event: IncomingEvent },
+    /// The socket is leaving (rooms still readable); answer when the handlers are done.
+    Disconnecting { handler: u64, socket: SocketRef, reason: DisconnectReason, reply: Reply<()> },
+    /// The socket has left.
+    Disconnect { handler: u64, socket: SocketRef, reason: DisconnectReason },
+    /// Does dynamic namespace `matcher` accept `name`?
+    MatchNamespace { matcher: u64, name: String, auth: String, reply: Reply<bool> },
+    /// An event is being sent to a socket that asked to see its outgoing events.
+    Outgoing { handler: u64, socket: SocketRef, event: String, args: crate::Payload },
+    /// A namespace was created (static or a dynamic child).
+    NewNamespace { name: String },
+}
+
+/// A multi-producer queue of host events that wakes its consumer once per batch.
+pub struct EventQueue {
+    items: Mutex<Vec<HostEvent>>,
+    wake: Box<dyn Fn() + Send + Sync>,
+}
+
+impl EventQueue {
+    /// `wake` is called when the queue goes from empty to non-empty; the host then calls
+    /// [`EventQueue::drain`] on its own thread.
+    pub fn new(wake: impl Fn() + Send + Sync + 'static) -> Arc<EventQueue> {
+        Arc::new(EventQueue { items: Mutex::new(Vec::new()), wake: Box::new(wake) })
+    }
+
+    pub fn push(&self, event: HostEvent) {
+        let was_empty = {
+            let mut items = self.items.lock();
+            let was_empty = items.is_empty();
+            items.push(event);
+            was_empty
+        };
+        if was_empty {
+            (self.wake)();
+        }
+    }
+
+    /// Takes every queued event, oldest first.
+    pub fn drain(&self) -> Vec<HostEvent> {
+        std::mem::take(&mut *self.items.lock())
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.lock().is_empty()
+    }
+}
+
+/// A [`NamespaceHandler`] that forwards everything to a host through an [`EventQueue`].
+/// `id` names the host-side namespace object (dynamic children share their parent's).
+pub struct QueueHandler {
+    pub id: u64,
+    pub queue: Arc<EventQueue>,
+    /// Whether the host namespace has middlewares; when not, no round trip is made.
+    pub has_middlewares: std::sync::atomic::AtomicBool,
+}
+
+impl QueueHandler {
+    pub fn new(id: u64, queue: Arc<EventQueue>) -> Arc<QueueHandler> {
+        Arc::new(QueueHandler {
+            id,
+            queue,
+            has_middlewares: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Call when the host registers its first middleware.
+    pub fn set_has_middlewares(&self, yes: bool) {
+        self.has_middlewares.store(yes, std::sync::atomic::Ordering::Release);
+    }
+}
+
+impl NamespaceHandler for QueueHandler {
+    fn authorize(&self, socket: &SocketRef) -> Pending<Result<(), ConnectError>> {
+        if !self.has_middlewares.load(std::sync::atomic::Ordering::Acquire) {
+            return Pending::Ready(Ok(()));
+        }
+        let (reply, rx) = Reply::new();
+        self.queue.push(HostEvent::Authorize { handler: self.id, socket: socket.clone(), reply });
+        Pending::Later(Box::pin(async move {
+            rx.await
+                .unwrap_or_else(|_| Err(ConnectError::new("middleware failed without an answer")))
+        }))
+    }
+
+    fn connected(&self, socket: &SocketRef) -> Pending<()> {
+        let (reply, rx) = Reply::new();
+        self.queue.push(HostEvent::Connection { handler: self.id, socket: socket.clone(), reply });
+        Pending::Later(Box::pin(async move {
+            let _ = rx.await;
+        }))
+    }
+
+    fn event(&self, socket: &SocketRef, event: IncomingEvent) {
+        self.queue.push(HostEvent::Event { handler: self.id, socket: socket.clone(), event });
+    }
+
+    fn disconnecting(&self, socket: &SocketRef, reason: DisconnectReason) -> Pending<()> {
+        let (reply, rx) = Reply::new();
+        self.queue.push(HostEvent::Disconnecting {
+            handler: self.id,
+            socket: socket.clone(),
+            reason,
+            reply,
+        });
+        Pending::Later(Box::pin(async move {
+            let _ = rx.await;
+        }))
+    }
+
+    fn disconnected(&self, socket: &SocketRef, reason: DisconnectReason) {
+        self.queue.push(HostEvent::Disconnect { handler: self.id, socket: socket.clone(), reason });
+    }
+
+    fn outgoing(&self, socket: &SocketRef, event: &str, args: &crate::Payload) {
+        self.queue.push(HostEvent::Outgoing {
+            handler: self.id,
+            socket: socket.clone(),
+            event: event.to_string(),
+            args: args.clone(),
+        });
+    }
+}
+
+/// A [`NamespaceMatcher`] answered by the host through an [`EventQueue`].
+pub struct QueueMatcher {
+    pub id: u64,
+    pub queue: Arc<EventQueue>,
+}
+
+impl NamespaceMatcher for QueueMatcher {
+    fn matches(&self, name: &str, auth: &str) -> Pending<bool> {
+        let (reply, rx) = Reply::new();
+        self.queue.push(HostEvent::MatchNamespace {
+            matcher: self.id,
+            name: name.to_string(),
+            auth: auth.to_string(),
+            reply,
+        });
+        Pending::Later(Box::pin(async move { rx.await.unwrap_or(false) }))
+    }
+}
+
+/// Notified when namespaces are created.
+pub type NamespaceListener = Arc<dyn Fn(&Arc<Namespace>) + Send + Sync>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn wakes_once_per_batch() {
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = wakes.clone();
+        let q = EventQueue::new(move || {
+            w.fetch_add(1, Ordering::SeqCst);
+        });
+        for i in 0..3 {
+            q.push(HostEvent::NewNamespace { name: format!("/{i}") });
+        }
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        assert_eq!(q.drain().len(), 3);
+        q.push(HostEvent::NewNamespace { name: "/x".into() });
+        assert_eq!(wakes.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn connect_error_json() {
+        assert_eq!(ConnectError::new("no").to_json(), r#"{"message":"no"}"#);
+        assert_eq!(
+            ConnectError::new("no").with_data(r#"{"reason":"x"}"#).to_json(),
+            r#"{"message":"no","data":{"reason":"x"}}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn dropped_reply_gives_the_default() {
+        let q = EventQueue::new(|| {});
+        let m = QueueMatcher { id: 1, queue: q.clone() };
+        let Pending::Later(fut) = m.matches("/x", "{}") else { panic!("expected a pending answer") };
+        drop(q.drain());
+        assert!(!fut.await);
+    }
+}

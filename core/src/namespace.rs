@@ -1,0 +1,294 @@
+//! Namespaces: static (`of("/chat")`) and dynamic children of a [`ParentNamespace`].
+
+use crate::adapter::{Adapter, Room};
+use crate::handlers::Handlers;
+use crate::host::{NamespaceHandler, NamespaceMatcher};
+use crate::id::Sid;
+use crate::operator::{BroadcastOperator, RemoteSocket};
+use crate::payload::Payload;
+use crate::server::ServerShared;
+use crate::socket::{EmitError, SocketRef};
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use tokio::runtime::Handle;
+
+/// A namespace: its connected sockets, its adapter (rooms) and its handler.
+pub struct Namespace {
+    name: String,
+    server: Weak<ServerShared>,
+    runtime: Handle,
+    sockets: RwLock<HashMap<Sid, SocketRef>>,
+    adapter: Arc<dyn Adapter>,
+    handler: RwLock<Arc<dyn NamespaceHandler>>,
+    handlers: Arc<Handlers>,
+    ack_ids: AtomicU64,
+    parent: Option<Arc<ParentNamespace>>,
+}
+
+impl Namespace {
+    pub(crate) fn new(
+        name: &str,
+        server: &Arc<ServerShared>,
+        parent: Option<Arc<ParentNamespace>>,
+    ) -> Arc<Namespace> {
+        let (handlers, handler): (Arc<Handlers>, Arc<dyn NamespaceHandler>) = match &parent {
+            Some(p) => (p.handlers.clone(), p.handler.read().clone()),
+            None => {
+                let h = Arc::new(Handlers::default());
+                (h.clone(), h)
+            }
+        };
+        let nsp = Arc::new(Namespace {
+            name: name.to_string(),
+            server: Arc::downgrade(server),
+            runtime: server.runtime.clone(),
+            sockets: RwLock::new(HashMap::new()),
+            adapter: server.create_adapter(name),
+            handler: RwLock::new(handler),
+            handlers,
+            ack_ids: AtomicU64::new(0),
+            parent,
+        });
+        nsp.adapter.init(&nsp);
+        nsp
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.adapter
+    }
+
+    /// The handler the core calls for this namespace's sockets.
+    pub fn handler(&self) -> Arc<dyn NamespaceHandler> {
+        self.handler.read().clone()
+    }
+
+    /// Replaces the handler (a language binding installs its [`crate::QueueHandler`]).
+    pub fn set_handler(&self, handler: Arc<dyn NamespaceHandler>) {
+        *self.handler.write() = handler;
+    }
+
+    /// The Rust closures of this namespace (shared with the parent for dynamic children).
+    pub fn handlers(&self) -> &Arc<Handlers> {
+        &self.handlers
+    }
+
+    /// The dynamic namespace this one was created from, if any.
+    pub fn parent(&self) -> Option<&Arc<ParentNamespace>> {
+        self.parent.as_ref()
+    }
+
+    pub(crate) fn runtime(&self) -> &Handle {
+        &self.runtime
+    }
+
+    pub(crate) fn server(&self) -> Option<Arc<ServerShared>> {
+        self.server.upgrade()
+    }
+
+    /// Ack ids are per namespace, shared by socket emits and broadcasts, as in socket.io.
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.ack_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A connected socket by id.
+    pub fn get_socket(&self, sid: &str) -> Option<SocketRef> {
+        self.sockets.read().get(sid).cloned()
+    }
+
+    /// Every connected socket.
+    pub fn sockets(&self) -> Vec<SocketRef> {
+        self.sockets.read().values().cloned().collect()
+    }
+
+    pub fn socket_count(&self) -> usize {
+        self.sockets.read().len()
+    }
+
+    /// Registers a socket whose middlewares passed; it joins the room named by its id.
+    pub(crate) fn add_socket(&self, socket: &SocketRef) {
+        self.sockets.write().insert(socket.id().clone(), socket.clone());
+        let own: Room = Arc::from(socket.id().as_str());
+        self.adapter.index().add_all(socket.id(), [own]);
+        socket.mark_connected();
+    }
+
+    pub(crate) fn remove_socket(&self, sid: &Sid) {
+        self.adapter.index().del_all(sid);
+        let now_empty = {
+            let mut sockets = self.sockets.write();
+            sockets.remove(sid);
+            sockets.is_empty()
+        };
+        if now_empty && self.parent.as_ref().is_some_and(|p| p.cleanup_empty_children) {
+            if let Some(server) = self.server() {
+                server.remove_child_namespace(self);
+            }
+        }
+    }
+
+    // ---- Rust convenience API (closures) ----
+
+    /// Adds a connection handler (`nsp.on("connection", ...)`).
+    pub fn on_connection(&self, f: impl Fn(SocketRef) + Send + Sync + 'static) {
+        self.handlers.on_connection(f);
+    }
+
+    /// Adds an asynchronous connection handler; the socket's events wait until it finishes.
+    pub fn on_connection_async<F, Fut>(&self, f: F)
+    where
+        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.handlers.on_connection_async(f);
+    }
+
+    /// Adds a middleware (`nsp.use(...)`); an `Err` refuses the connection.
+    pub fn use_middleware<F, Fut>(&self, f: F)
+    where
+        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), crate::ConnectError>> + Send + 'static,
+    {
+        self.handlers.use_middleware(f);
+    }
+
+    // ---- broadcasting ----
+
+    /// An operator over the whole namespace.
+    pub fn broadcast(self: &Arc<Self>) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone())
+    }
+
+    pub fn to<I, R>(self: &Arc<Self>, rooms: I) -> BroadcastOperator
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        self.broadcast().to(rooms)
+    }
+
+    /// Same as [`Namespace::to`] (socket.io's `in`).
+    pub fn within<I, R>(self: &Arc<Self>, rooms: I) -> BroadcastOperator
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        self.broadcast().to(rooms)
+    }
+
+    pub fn except<I, R>(self: &Arc<Self>, rooms: I) -> BroadcastOperator
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        self.broadcast().except(rooms)
+    }
+
+    /// Emits to every socket of the namespace.
+    pub fn emit(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
+        self.broadcast().emit(event, args)
+    }
+
+    pub async fn fetch_sockets(self: &Arc<Self>) -> Result<Vec<RemoteSocket>, crate::AdapterError> {
+        self.broadcast().fetch_sockets().await
+    }
+
+    pub fn sockets_join<I, R>(self: &Arc<Self>, rooms: I)
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        self.broadcast().sockets_join(rooms)
+    }
+
+    pub fn sockets_leave<I, R>(self: &Arc<Self>, rooms: I)
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        self.broadcast().sockets_leave(rooms)
+    }
+
+    pub fn disconnect_sockets(self: &Arc<Self>, close: bool) {
+        self.broadcast().disconnect_sockets(close)
+    }
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace").field("name", &self.name).finish()
+    }
+}
+
+/// A dynamic namespace (`of(regex)` / `of(predicate)`): children are created on first
+/// connect and share its handler, middlewares and connection handlers.
+pub struct ParentNamespace {
+    pub(crate) matcher: Arc<dyn NamespaceMatcher>,
+    handler: RwLock<Arc<dyn NamespaceHandler>>,
+    handlers: Arc<Handlers>,
+    children: Mutex<Vec<Weak<Namespace>>>,
+    /// Remove a child when its last socket leaves (socket.io's `cleanupEmptyChildNamespaces`).
+    pub(crate) cleanup_empty_children: bool,
+}
+
+impl ParentNamespace {
+    pub(crate) fn new(matcher: Arc<dyn NamespaceMatcher>, cleanup_empty_children: bool) -> Arc<ParentNamespace> {
+        let handlers = Arc::new(Handlers::default());
+        Arc::new(ParentNamespace {
+            matcher,
+            handler: RwLock::new(handlers.clone()),
+            handlers,
+            children: Mutex::new(Vec::new()),
+            cleanup_empty_children,
+        })
+    }
+
+    /// Replaces the handler its future children get.
+    pub fn set_handler(&self, handler: Arc<dyn NamespaceHandler>) {
+        *self.handler.write() = handler;
+    }
+
+    pub fn on_connection(&self, f: impl Fn(SocketRef) + Send + Sync + 'static) {
+        self.handlers.on_connection(f);
+    }
+
+    pub fn on_connection_async<F, Fut>(&self, f: F)
+    where
+        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.handlers.on_connection_async(f);
+    }
+
+    pub fn use_middleware<F, Fut>(&self, f: F)
+    where
+        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), crate::ConnectError>> + Send + 'static,
+    {
+        self.handlers.use_middleware(f);
+    }
+
+    pub(crate) fn add_child(&self, nsp: &Arc<Namespace>) {
+        let mut c = self.children.lock();
+        c.retain(|w| w.strong_count() > 0);
+        c.push(Arc::downgrade(nsp));
+    }
+
+    /// The children created so far.
+    pub fn children(&self) -> Vec<Arc<Namespace>> {
+        self.children.lock().iter().filter_map(Weak::upgrade).collect()
+    }
+
+    /// Emits to every socket of every child.
+    pub fn emit(&self, event: &str, args: Payload) -> Result<(), EmitError> {
+        for child in self.children() {
+            child.emit(event, args.clone())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,210 @@
+//! `BroadcastOperator`: `to` / `in` / `except` / flags, then `emit`, `emit_with_ack`,
+//! `fetch_sockets`, `sockets_join`, `sockets_leave` and `disconnect_sockets`.
+
+use crate::adapter::{AdapterError, BroadcastOptions, BroadcastPacket, Room};
+use crate::namespace::Namespace;
+use crate::payload::Payload;
+use crate::socket::{check_event, AckCollector, AckResponse, EmitError, SocketRef};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Selects recipients and modifiers for a broadcast (socket.io's `BroadcastOperator`).
+/// Every method returns a new operator, so one can be kept and reused.
+#[derive(Clone)]
+pub struct BroadcastOperator {
+    nsp: Arc<Namespace>,
+    opts: BroadcastOptions,
+}
+
+/// A broadcast with acks did not get every answer in time; `responses` holds those that came.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("operation has timed out")]
+pub struct BroadcastAckError {
+    pub responses: Vec<Payload>,
+}
+
+impl BroadcastOperator {
+    pub fn new(nsp: Arc<Namespace>) -> BroadcastOperator {
+        BroadcastOperator { nsp, opts: BroadcastOptions::default() }
+    }
+
+    /// Builds an operator from options (e.g. received from another node).
+    pub fn with_options(nsp: Arc<Namespace>, opts: BroadcastOptions) -> BroadcastOperator {
+        BroadcastOperator { nsp, opts }
+    }
+
+    pub fn options(&self) -> &BroadcastOptions {
+        &self.opts
+    }
+
+    pub fn namespace(&self) -> &Arc<Namespace> {
+        &self.nsp
+    }
+
+    /// Targets the sockets in these rooms (adds to earlier targets).
+    pub fn to<I, R>(mut self, rooms: I) -> BroadcastOperator
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        for r in rooms {
+            let r = r.into();
+            if !self.opts.rooms.contains(&r) {
+                self.opts.rooms.push(r);
+            }
+        }
+        self
+    }
+
+    /// Same as [`BroadcastOperator::to`] (socket.io's `in`).
+    pub fn within<I, R>(self, rooms: I) -> BroadcastOperator
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        self.to(rooms)
+    }
+
+    /// Skips the sockets in these rooms.
+    pub fn except<I, R>(mut self, rooms: I) -> BroadcastOperator
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        for r in rooms {
+            let r = r.into();
+            if !self.opts.except.contains(&r) {
+                self.opts.except.push(r);
+            }
+        }
+        self
+    }
+
+    /// Only this node's sockets (matters with a cluster adapter).
+    pub fn local(mut self) -> BroadcastOperator {
+        self.opts.flags.local = true;
+        self
+    }
+
+    /// Drop for recipients whose transport cannot take the packet right now.
+    pub fn volatile(mut self) -> BroadcastOperator {
+        self.opts.flags.volatile = true;
+        self
+    }
+
+    pub fn compress(mut self, compress: bool) -> BroadcastOperator {
+        self.opts.flags.compress = compress;
+        self
+    }
+
+    /// Timeout for [`BroadcastOperator::emit_with_ack`].
+    pub fn timeout(mut self, timeout: Duration) -> BroadcastOperator {
+        self.opts.flags.timeout = Some(timeout);
+        self
+    }
+
+    /// Encodes the event once and queues the same bytes to every recipient.
+    pub fn emit(&self, event: &str, args: Payload) -> Result<(), EmitError> {
+        check_event(event, &args)?;
+        let packet = BroadcastPacket::new(self.nsp.name(), event, args, None);
+        self.nsp.adapter().broadcast(&self.nsp, &packet, &self.opts);
+        Ok(())
+    }
+
+    /// Emits and collects every recipient's acknowledgement. Resolves when all have answered,
+    /// or at the timeout with the answers so far in the error.
+    pub fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Payload,
+    ) -> Result<impl std::future::Future<Output = Result<Vec<Payload>, BroadcastAckError>> + Send + 'static, EmitError>
+    {
+        check_event(event, &args)?;
+        let id = self.nsp.next_ack_id();
+        let packet = BroadcastPacket::new(self.nsp.name(), event, args, Some(id));
+        let (collector, mut rx) = AckCollector::new();
+        let mut expected = self.nsp.adapter().broadcast_with_ack(&self.nsp, &packet, &self.opts, &collector);
+        drop(collector);
+        let timeout = self.opts.flags.timeout;
+        Ok(async move {
+            let mut responses = Vec::new();
+            let collect = async {
+                while responses.len() < expected {
+                    match rx.recv().await {
+                        Some(AckResponse::Response(p)) => responses.push(p),
+                        Some(AckResponse::Expect(n)) => expected += n,
+                        // Every recipient is gone: nothing more can arrive.
+                        None => return false,
+                    }
+                }
+                true
+            };
+            let complete = match timeout {
+                Some(t) => tokio::time::timeout(t, collect).await.unwrap_or(false),
+                None => collect.await,
+            };
+            if complete {
+                Ok(responses)
+            } else {
+                Err(BroadcastAckError { responses })
+            }
+        })
+    }
+
+    /// The selected sockets, cluster-wide with a cluster adapter.
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
+        self.nsp.adapter().fetch_sockets(&self.nsp, &self.opts).await
+    }
+
+    /// Makes the selected sockets join rooms.
+    pub fn sockets_join<I, R>(&self, rooms: I)
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
+        self.nsp.adapter().add_sockets(&self.nsp, &self.opts, &rooms);
+    }
+
+    /// Makes the selected sockets leave rooms.
+    pub fn sockets_leave<I, R>(&self, rooms: I)
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
+        self.nsp.adapter().del_sockets(&self.nsp, &self.opts, &rooms);
+    }
+
+    /// Disconnects the selected sockets; with `close`, their whole connections.
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.nsp.adapter().disconnect_sockets(&self.nsp, &self.opts, close);
+    }
+}
+
+/// A socket as `fetch_sockets` returns it: possibly on another node of a cluster.
+#[derive(Debug, Clone)]
+pub struct RemoteSocket {
+    pub id: String,
+    pub nsp: String,
+    /// The handshake as a JSON object.
+    pub handshake: serde_json::Value,
+    pub rooms: Vec<Room>,
+    /// `socket.data` as JSON text.
+    pub data: String,
+    /// The socket itself when it lives on this node.
+    pub local: Option<SocketRef>,
+}
+
+impl RemoteSocket {
+    pub fn from_local(s: &SocketRef) -> RemoteSocket {
+        RemoteSocket {
+            id: s.id().to_string(),
+            nsp: s.ns().to_string(),
+            handshake: s.handshake(),
+            rooms: s.rooms(),
+            data: s.data(),
+            local: Some(s.clone()),
+        }
+    }
+}

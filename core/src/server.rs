@@ -1,0 +1,392 @@
+//! The server: options, namespaces, Engine.IO sessions, the native listener and shutdown.
+
+use crate::adapter::{AdapterFactory, MemoryAdapter};
+use crate::engineio::{CloseReason, EngineConfig, EngineSession};
+use crate::host::{NamespaceListener, NamespaceMatcher, Pending};
+use crate::id::Sid;
+use crate::namespace::{Namespace, ParentNamespace};
+use crate::socket::DisconnectReason;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::sync::{watch, Notify};
+
+/// Server options (socket.io's `ServerOptions`), with the reference defaults.
+#[derive(Clone)]
+pub struct ServerConfig {
+    pub engine: EngineConfig,
+    /// How long a connection may stay without joining a namespace (default 45 s).
+    pub connect_timeout: Duration,
+    /// Remove a dynamic child namespace when its last socket leaves.
+    pub cleanup_empty_child_namespaces: bool,
+    /// Creates each namespace's adapter (default: in-memory).
+    pub adapter: Arc<dyn AdapterFactory>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            engine: EngineConfig::default(),
+            connect_timeout: Duration::from_millis(45_000),
+            cleanup_empty_child_namespaces: false,
+            adapter: Arc::new(|_: &str| -> Arc<dyn crate::Adapter> { Arc::new(MemoryAdapter::new()) }),
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("engine", &self.engine)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("cleanup_empty_child_namespaces", &self.cleanup_empty_child_namespaces)
+            .finish()
+    }
+}
+
+/// Answers HTTP requests outside the Socket.IO path (the native listener's fallback).
+pub type HttpFallback =
+    Arc<dyn Fn(&http::request::Parts) -> Option<http::Response<Bytes>> + Send + Sync>;
+
+/// Counts of live objects, for leak checks and monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ServerStats {
+    pub sessions: usize,
+    pub namespaces: usize,
+    pub sockets: usize,
+    pub rooms: usize,
+}
+
+pub(crate) enum Resolved {
+    Found(Arc<Namespace>),
+    NotFound,
+    Pending(BoxFuture<'static, Option<Arc<Namespace>>>),
+}
+
+pub(crate) struct ServerShared {
+    pub(crate) config: ServerConfig,
+    pub(crate) engine: Arc<EngineConfig>,
+    pub(crate) runtime: Handle,
+    me: std::sync::Weak<ServerShared>,
+    sessions: Mutex<HashMap<Sid, Arc<EngineSession>>>,
+    namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
+    parents: RwLock<Vec<Arc<ParentNamespace>>>,
+    namespace_listeners: RwLock<Vec<NamespaceListener>>,
+    pub(crate) client_bundle: RwLock<Option<Bytes>>,
+    pub(crate) fallback: RwLock<Option<HttpFallback>>,
+    closing: AtomicBool,
+    shutdown: watch::Sender<bool>,
+    listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    live_connections: AtomicUsize,
+    connections_done: Notify,
+}
+
+impl ServerShared {
+    pub(crate) fn create_adapter(&self, nsp: &str) -> Arc<dyn crate::Adapter> {
+        self.config.adapter.create(nsp)
+    }
+
+    pub(crate) fn session(&self, sid: &str) -> Option<Arc<EngineSession>> {
+        self.sessions.lock().get(sid).cloned()
+    }
+
+    pub(crate) fn add_session(&self, session: &Arc<EngineSession>) {
+        self.sessions.lock().insert(session.sid.clone(), session.clone());
+    }
+
+    pub(crate) fn remove_session(&self, sid: &Sid) {
+        self.sessions.lock().remove(sid);
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    pub(crate) fn connection_opened(&self) {
+        self.live_connections.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn connection_closed(&self) {
+        if self.live_connections.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.connections_done.notify_waiters();
+        }
+    }
+
+    fn of(&self, name: &str) -> Arc<Namespace> {
+        let name = normalize(name);
+        if let Some(n) = self.namespaces.read().get(&name) {
+            return n.clone();
+        }
+        let me = self.me.upgrade().expect("server is alive while in use");
+        let created = {
+            let mut map = self.namespaces.write();
+            if let Some(n) = map.get(&name) {
+                return n.clone();
+            }
+            let nsp = Namespace::new(&name, &me, None);
+            map.insert(name, nsp.clone());
+            nsp
+        };
+        self.announce(&created);
+        created
+    }
+
+    fn announce(&self, nsp: &Arc<Namespace>) {
+        let listeners: Vec<NamespaceListener> = self.namespace_listeners.read().clone();
+        for l in listeners {
+            l(nsp);
+        }
+    }
+
+    fn create_child(&self, parent: &Arc<ParentNamespace>, name: &str) -> Arc<Namespace> {
+        let me = self.me.upgrade().expect("server is alive while in use");
+        let created = {
+            let mut map = self.namespaces.write();
+            if let Some(n) = map.get(name) {
+                return n.clone();
+            }
+            let nsp = Namespace::new(name, &me, Some(parent.clone()));
+            map.insert(name.to_string(), nsp.clone());
+            nsp
+        };
+        parent.add_child(&created);
+        self.announce(&created);
+        created
+    }
+
+    pub(crate) fn remove_child_namespace(&self, nsp: &Namespace) {
+        let mut map = self.namespaces.write();
+        if map.get(nsp.name()).is_some_and(|n| std::ptr::eq(Arc::as_ptr(n), nsp)) {
+            map.remove(nsp.name());
+            nsp.adapter().close();
+        }
+    }
+
+    pub(crate) fn resolve_namespace(&self, name: &str, auth: &str) -> Resolved {
+        if let Some(n) = self.namespaces.read().get(name) {
+            return Resolved::Found(n.clone());
+        }
+        let parents: Vec<Arc<ParentNamespace>> = self.parents.read().clone();
+        let mut later = Vec::new();
+        for (i, p) in parents.iter().enumerate() {
+            match p.matcher.matches(name, auth) {
+                Pending::Ready(true) if later.is_empty() => {
+                    return Resolved::Found(self.create_child(p, name));
+                }
+                Pending::Ready(true) => later.push((i, Pending::Ready(true))),
+                Pending::Ready(false) => {}
+                pending @ Pending::Later(_) => later.push((i, pending)),
+            }
+        }
+        if later.is_empty() {
+            return Resolved::NotFound;
+        }
+        // Matchers answer in registration order, as socket.io tries parents in order.
+        let me = self.me.clone();
+        let name = name.to_string();
+        Resolved::Pending(Box::pin(async move {
+            for (i, answer) in later {
+                let ok = match answer {
+                    Pending::Ready(b) => b,
+                    Pending::Later(f) => f.await,
+                };
+                if ok {
+                    let server = me.upgrade()?;
+                    if let Some(n) = server.namespaces.read().get(&name) {
+                        return Some(n.clone());
+                    }
+                    return Some(server.create_child(&parents[i], &name));
+                }
+            }
+            None
+        }))
+    }
+}
+
+/// Namespace names always start with `/`.
+fn normalize(name: &str) -> String {
+    if name.starts_with('/') {
+        name.to_string()
+    } else {
+        format!("/{name}")
+    }
+}
+
+/// A Socket.IO server. Cheap to clone: clones share the same server.
+#[derive(Clone)]
+pub struct Server {
+    pub(crate) shared: Arc<ServerShared>,
+}
+
+impl Server {
+    /// Creates a server on the current tokio runtime.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime; use [`Server::with_runtime`] there.
+    pub fn new(config: ServerConfig) -> Server {
+        Server::with_runtime(config, Handle::current())
+    }
+
+    /// Creates a server whose tasks run on `runtime` (for hosts that own their runtime).
+    pub fn with_runtime(config: ServerConfig, runtime: Handle) -> Server {
+        let engine = Arc::new(config.engine.clone());
+        let (shutdown, _) = watch::channel(false);
+        let shared = Arc::new_cyclic(|me| ServerShared {
+            config,
+            engine,
+            runtime,
+            me: me.clone(),
+            sessions: Mutex::new(HashMap::new()),
+            namespaces: RwLock::new(HashMap::new()),
+            parents: RwLock::new(Vec::new()),
+            namespace_listeners: RwLock::new(Vec::new()),
+            client_bundle: RwLock::new(None),
+            fallback: RwLock::new(None),
+            closing: AtomicBool::new(false),
+            shutdown,
+            listeners: Mutex::new(Vec::new()),
+            live_connections: AtomicUsize::new(0),
+            connections_done: Notify::new(),
+        });
+        let server = Server { shared };
+        // The default namespace always exists, as in socket.io.
+        server.of("/");
+        server
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.shared.config
+    }
+
+    pub fn runtime(&self) -> &Handle {
+        &self.shared.runtime
+    }
+
+    /// The namespace `name`, created on first use (`io.of("/chat")`).
+    pub fn of(&self, name: &str) -> Arc<Namespace> {
+        self.shared.of(name)
+    }
+
+    /// The default namespace `/` (`io.sockets`).
+    pub fn sockets(&self) -> Arc<Namespace> {
+        self.shared.of("/")
+    }
+
+    /// A dynamic namespace: any name `matcher` accepts becomes a child namespace on its first
+    /// connection (`io.of(/^\/dyn-\d+$/)` or `io.of((name, auth, next) => ...)`).
+    pub fn of_dynamic(&self, matcher: impl NamespaceMatcher) -> Arc<ParentNamespace> {
+        let parent =
+            ParentNamespace::new(Arc::new(matcher), self.shared.config.cleanup_empty_child_namespaces);
+        self.shared.parents.write().push(parent.clone());
+        parent
+    }
+
+    /// Calls `f` for every namespace created from now on (`io.on("new_namespace")`).
+    pub fn on_new_namespace(&self, f: impl Fn(&Arc<Namespace>) + Send + Sync + 'static) {
+        self.shared.namespace_listeners.write().push(Arc::new(f));
+    }
+
+    /// Every namespace that exists now.
+    pub fn namespaces(&self) -> Vec<Arc<Namespace>> {
+        self.shared.namespaces.read().values().cloned().collect()
+    }
+
+    /// Serves the browser client at `<path>socket.io.js` (socket.io's `serveClient`).
+    pub fn serve_client(&self, bundle: Bytes) {
+        *self.shared.client_bundle.write() = Some(bundle);
+    }
+
+    /// Answers requests outside the Socket.IO path on the native listener (404 otherwise).
+    pub fn set_fallback(
+        &self,
+        f: impl Fn(&http::request::Parts) -> Option<http::Response<Bytes>> + Send + Sync + 'static,
+    ) {
+        *self.shared.fallback.write() = Some(Arc::new(f));
+    }
+
+    /// Live object counts.
+    pub fn stats(&self) -> ServerStats {
+        let namespaces = self.shared.namespaces.read();
+        ServerStats {
+            sessions: self.shared.sessions.lock().len(),
+            namespaces: namespaces.len(),
+            sockets: namespaces.values().map(|n| n.socket_count()).sum(),
+            rooms: namespaces.values().map(|n| n.adapter().index().room_count()).sum(),
+        }
+    }
+
+    /// Binds the native listener (HTTP long-polling and WebSocket) and serves in the
+    /// background; returns the bound address (port 0 picks a free port).
+    pub async fn listen(&self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        self.listen_on(listener)
+    }
+
+    /// Serves on an already bound listener.
+    pub fn listen_on(&self, listener: tokio::net::TcpListener) -> std::io::Result<SocketAddr> {
+        let local = listener.local_addr()?;
+        let task = self
+            .shared
+            .runtime
+            .spawn(crate::transport::http::accept_loop(self.clone(), listener));
+        self.shared.listeners.lock().push(task);
+        Ok(local)
+    }
+
+    /// Disconnects every socket with "server shutting down", flushes and closes every
+    /// connection, closes the adapters and releases the listening ports.
+    pub async fn close(&self) {
+        if self.shared.closing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for nsp in self.namespaces() {
+            for s in nsp.sockets() {
+                s.on_close(DisconnectReason::ServerShuttingDown);
+            }
+        }
+        let sessions: Vec<Arc<EngineSession>> = self.shared.sessions.lock().values().cloned().collect();
+        for s in sessions {
+            s.close(CloseReason::ServerShuttingDown);
+        }
+        let _ = self.shared.shutdown.send(true);
+        let listeners: Vec<_> = std::mem::take(&mut *self.shared.listeners.lock());
+        for l in listeners {
+            let _ = l.await;
+        }
+        // Give writers a bounded moment to flush what was queued before the close.
+        let done = self.shared.connections_done.notified();
+        tokio::pin!(done);
+        done.as_mut().enable();
+        if self.shared.live_connections.load(Ordering::Acquire) > 0 {
+            let _ = tokio::time::timeout(Duration::from_secs(2), done).await;
+        }
+        for nsp in self.namespaces() {
+            nsp.adapter().close();
+        }
+    }
+
+    /// Whether [`Server::close`] has been called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closing()
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<ServerShared> {
+        &self.shared
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("stats", &self.stats()).finish()
+    }
+}

@@ -1,0 +1,557 @@
+//! A socket: one client's connection to one namespace.
+
+use crate::adapter::{BroadcastOptions, Room};
+use crate::engineio::{CloseReason, Frame};
+use crate::host::Pending;
+use crate::id::Sid;
+use crate::namespace::Namespace;
+use crate::operator::BroadcastOperator;
+use crate::payload::Payload;
+use crate::socketio::client::Client;
+use crate::socketio::packet::{self, PacketKind, RESERVED_EVENTS};
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// A shared handle to a socket; cheap to clone and safe to use from any thread.
+pub type SocketRef = Arc<Socket>;
+
+/// Why a socket left its namespace, with the reference server's reason strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisconnectReason {
+    /// The client called `socket.disconnect()`.
+    ClientNamespaceDisconnect,
+    /// The server called `socket.disconnect()`.
+    ServerNamespaceDisconnect,
+    TransportClose,
+    TransportError,
+    PingTimeout,
+    ParseError,
+    ForcedClose,
+    ServerShuttingDown,
+    /// The client did not read fast enough and its outbound queue passed its bound.
+    SlowConsumer,
+}
+
+impl DisconnectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::ForcedClose => "forced close",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
+            DisconnectReason::SlowConsumer => "slow consumer",
+        }
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<CloseReason> for DisconnectReason {
+    fn from(r: CloseReason) -> Self {
+        match r {
+            CloseReason::TransportClose => DisconnectReason::TransportClose,
+            CloseReason::TransportError => DisconnectReason::TransportError,
+            CloseReason::PingTimeout => DisconnectReason::PingTimeout,
+            CloseReason::ParseError => DisconnectReason::ParseError,
+            CloseReason::ForcedClose => DisconnectReason::ForcedClose,
+            CloseReason::ServerShuttingDown => DisconnectReason::ServerShuttingDown,
+            CloseReason::SlowConsumer => DisconnectReason::SlowConsumer,
+        }
+    }
+}
+
+/// An event received from a client.
+pub struct IncomingEvent {
+    pub name: String,
+    pub args: Payload,
+    /// Present when the client asked for an acknowledgement.
+    pub ack: Option<AckSender>,
+}
+
+impl fmt::Debug for IncomingEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IncomingEvent")
+            .field("name", &self.name)
+            .field("args", &self.args.json)
+            .field("binaries", &self.args.binaries.len())
+            .field("ack", &self.ack.is_some())
+            .finish()
+    }
+}
+
+/// Answers a client's acknowledgement request. Consuming `send` makes a second answer
+/// impossible; hosts that expose a callable keep it in an `Option` and ignore later calls.
+pub struct AckSender {
+    socket: SocketRef,
+    id: u64,
+}
+
+impl AckSender {
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Sends the acknowledgement with `args` (a JSON array, binaries as placeholders).
+    pub fn send(self, args: Payload) {
+        let text = packet::encode_ack(self.socket.ns(), self.id, &args.json, args.binaries.len());
+        let mut frames = Vec::with_capacity(1 + args.binaries.len());
+        frames.push(Frame::text(text));
+        frames.extend(args.binaries.into_iter().map(Frame::Binary));
+        self.socket.send_frames(&frames, false);
+    }
+}
+
+/// Why an acknowledgement did not arrive.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AckError {
+    #[error("operation has timed out")]
+    Timeout,
+    #[error("socket disconnected before the acknowledgement arrived")]
+    Disconnected,
+}
+
+/// Why an emit was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmitError {
+    #[error("\"{0}\" is a reserved event name")]
+    ReservedEvent(String),
+    #[error("too many binary attachments ({0}, at most {max})", max = packet::MAX_ATTACHMENTS)]
+    TooManyAttachments(usize),
+    #[error("the socket is disconnected")]
+    Disconnected,
+}
+
+pub(crate) fn check_event(event: &str, args: &Payload) -> Result<(), EmitError> {
+    if RESERVED_EVENTS.contains(&event) {
+        return Err(EmitError::ReservedEvent(event.to_string()));
+    }
+    if args.binaries.len() > packet::MAX_ATTACHMENTS {
+        return Err(EmitError::TooManyAttachments(args.binaries.len()));
+    }
+    Ok(())
+}
+
+/// Shared by every recipient of a broadcast with acks: each answer arrives here.
+#[derive(Clone)]
+pub struct AckCollector {
+    tx: mpsc::UnboundedSender<AckResponse>,
+}
+
+/// One answer to a broadcast with acks, or a count of recipients found by another node.
+#[derive(Debug)]
+pub enum AckResponse {
+    Response(Payload),
+    /// More recipients than the local count (a cluster node reported its client count).
+    Expect(usize),
+}
+
+impl AckCollector {
+    pub fn new() -> (AckCollector, mpsc::UnboundedReceiver<AckResponse>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (AckCollector { tx }, rx)
+    }
+
+    pub fn respond(&self, args: Payload) {
+        let _ = self.tx.send(AckResponse::Response(args));
+    }
+
+    pub fn expect_more(&self, n: usize) {
+        let _ = self.tx.send(AckResponse::Expect(n));
+    }
+}
+
+enum AckWaiter {
+    One(oneshot::Sender<Payload>),
+    Collect(AckCollector),
+}
+
+struct State {
+    connected: bool,
+    /// Events are handed to the host only after its connection handler has run.
+    ready: bool,
+    backlog: Vec<IncomingEvent>,
+    acks: HashMap<u64, AckWaiter>,
+}
+
+/// A client's connection to one namespace.
+pub struct Socket {
+    id: Sid,
+    nsp: Arc<Namespace>,
+    client: Arc<Client>,
+    auth: String,
+    data: Mutex<String>,
+    state: Mutex<State>,
+    host_slot: OnceLock<Box<dyn Any + Send + Sync>>,
+    notify_outgoing: AtomicBool,
+}
+
+impl Socket {
+    pub(crate) fn new(nsp: Arc<Namespace>, client: Arc<Client>, auth: String) -> SocketRef {
+        Arc::new(Socket {
+            id: Sid::generate(),
+            nsp,
+            client,
+            auth,
+            data: Mutex::new("{}".into()),
+            state: Mutex::new(State {
+                connected: false,
+                ready: false,
+                backlog: Vec::new(),
+                acks: HashMap::new(),
+            }),
+            host_slot: OnceLock::new(),
+            notify_outgoing: AtomicBool::new(false),
+        })
+    }
+
+    /// The socket id (20 characters), also the name of the room it is always in.
+    pub fn id(&self) -> &Sid {
+        &self.id
+    }
+
+    /// The namespace name.
+    pub fn ns(&self) -> &str {
+        self.nsp.name()
+    }
+
+    pub fn namespace(&self) -> &Arc<Namespace> {
+        &self.nsp
+    }
+
+    /// The Engine.IO session this socket rides on.
+    pub fn engine_sid(&self) -> &Sid {
+        &self.client.session.sid
+    }
+
+    /// The transport the connection currently uses (`"polling"` or `"websocket"`).
+    pub fn transport(&self) -> &'static str {
+        self.client.session.transport().name()
+    }
+
+    /// The auth object the client sent with CONNECT, as JSON text (`{}` when none).
+    pub fn auth(&self) -> &str {
+        &self.auth
+    }
+
+    /// The handshake as socket.io exposes it, as a JSON object.
+    pub fn handshake(&self) -> serde_json::Value {
+        let req = &self.client.session.request;
+        let mut headers = serde_json::Map::new();
+        for (k, v) in &req.headers {
+            headers.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+        let mut query = serde_json::Map::new();
+        for (k, v) in &req.query {
+            query.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+        serde_json::json!({
+            "headers": headers,
+            "time": req.time(),
+            "address": req.address(),
+            "xdomain": req.xdomain(),
+            "secure": req.secure,
+            "issued": req.issued,
+            "url": req.url,
+            "query": query,
+            "auth": serde_json::from_str::<serde_json::Value>(&self.auth).unwrap_or_default(),
+        })
+    }
+
+    /// Arbitrary data attached to the socket, as JSON text (shared with `fetch_sockets`).
+    pub fn data(&self) -> String {
+        self.data.lock().clone()
+    }
+
+    /// Replaces the socket's data (JSON text).
+    pub fn set_data(&self, json: impl Into<String>) {
+        *self.data.lock() = json.into();
+    }
+
+    /// A slot where the host stores its own per-socket state (set once).
+    pub fn host_slot(&self) -> &OnceLock<Box<dyn Any + Send + Sync>> {
+        &self.host_slot
+    }
+
+    /// Ask the core to report every outgoing event of this socket to its handler
+    /// (`onAnyOutgoing`); off by default because it costs a call per recipient.
+    pub fn set_notify_outgoing(&self, on: bool) {
+        self.notify_outgoing.store(on, Ordering::Relaxed);
+    }
+
+    fn notify_outgoing(self: &Arc<Self>, event: &str, args: &Payload) {
+        if self.notify_outgoing.load(Ordering::Relaxed) {
+            self.nsp.handler().outgoing(self, event, args);
+        }
+    }
+
+    /// Queues a broadcast's frames to this socket (outgoing listeners see it first).
+    pub(crate) fn deliver_broadcast(self: &Arc<Self>, packet: &crate::adapter::BroadcastPacket, volatile: bool) -> bool {
+        self.notify_outgoing(&packet.event, &packet.args);
+        self.send_frames(&packet.frames, volatile)
+    }
+
+    pub fn connected(&self) -> bool {
+        self.state.lock().connected
+    }
+
+    /// Joins rooms.
+    pub fn join<I, R>(&self, rooms: I)
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
+        self.nsp.adapter().index().add_all(&self.id, rooms);
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: &str) {
+        self.nsp.adapter().index().del(&self.id, room);
+    }
+
+    /// The rooms the socket is in, its own id among them.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.nsp.adapter().index().socket_rooms(&self.id)
+    }
+
+    /// Sends an event to this client.
+    pub fn emit(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
+        check_event(event, &args)?;
+        self.notify_outgoing(event, &args);
+        if args.binaries.len() > packet::MAX_ATTACHMENTS {
+            return Err(EmitError::TooManyAttachments(args.binaries.len()));
+        }
+        let frames = encode_event_frames(self.ns(), None, event, &args);
+        if self.send_frames(&frames, false) {
+            Ok(())
+        } else {
+            Err(EmitError::Disconnected)
+        }
+    }
+
+    /// Sends an event only if the transport can take it now (socket.io's `volatile`).
+    pub fn emit_volatile(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
+        check_event(event, &args)?;
+        self.notify_outgoing(event, &args);
+        let frames = encode_event_frames(self.ns(), None, event, &args);
+        self.send_frames(&frames, true);
+        Ok(())
+    }
+
+    /// Sends an event and waits for the client's acknowledgement, up to `timeout`
+    /// (no timeout: until the socket disconnects).
+    pub fn emit_with_ack(
+        self: &Arc<Self>,
+        event: &str,
+        args: Payload,
+        timeout: Option<Duration>,
+    ) -> Result<impl std::future::Future<Output = Result<Payload, AckError>> + Send + 'static, EmitError> {
+        check_event(event, &args)?;
+        let id = self.nsp.next_ack_id();
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut st = self.state.lock();
+            if !st.connected {
+                return Err(EmitError::Disconnected);
+            }
+            st.acks.insert(id, AckWaiter::One(tx));
+        }
+        self.notify_outgoing(event, &args);
+        let frames = encode_event_frames(self.ns(), Some(id), event, &args);
+        self.send_frames(&frames, false);
+        let socket = self.clone();
+        Ok(async move {
+            let result = match timeout {
+                Some(t) => match tokio::time::timeout(t, rx).await {
+                    Ok(r) => r.map_err(|_| AckError::Disconnected),
+                    Err(_) => Err(AckError::Timeout),
+                },
+                None => rx.await.map_err(|_| AckError::Disconnected),
+            };
+            if result.is_err() {
+                socket.state.lock().acks.remove(&id);
+            }
+            result
+        })
+    }
+
+    pub(crate) fn register_collector(&self, id: u64, collector: AckCollector) {
+        let mut st = self.state.lock();
+        if st.connected {
+            st.acks.insert(id, AckWaiter::Collect(collector));
+        }
+    }
+
+    /// Queues encoded frames; false when dropped (volatile) or the connection is closed.
+    pub fn send_frames(&self, frames: &[Frame], volatile: bool) -> bool {
+        if volatile {
+            self.client.session.send_volatile(frames)
+        } else {
+            self.client.session.send_all(frames).is_ok()
+        }
+    }
+
+    /// A broadcast to every socket of the namespace except this one.
+    pub fn broadcast(self: &Arc<Self>) -> BroadcastOperator {
+        BroadcastOperator::new(self.nsp.clone()).except([self.id.as_str()])
+    }
+
+    /// A broadcast to `rooms`, excluding this socket.
+    pub fn to<I, R>(self: &Arc<Self>, rooms: I) -> BroadcastOperator
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        self.broadcast().to(rooms)
+    }
+
+    /// A broadcast excluding `rooms` and this socket.
+    pub fn except<I, R>(self: &Arc<Self>, rooms: I) -> BroadcastOperator
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Room>,
+    {
+        self.broadcast().except(rooms)
+    }
+
+    /// Disconnects the socket from its namespace; with `close` the whole connection closes.
+    pub fn disconnect(self: &Arc<Self>, close: bool) {
+        if !self.connected() {
+            return;
+        }
+        if close {
+            self.client.disconnect_all();
+            self.client.session.close(CloseReason::ForcedClose);
+        } else {
+            let text = packet::encode_control(PacketKind::Disconnect, self.ns(), None);
+            self.send_frames(&[Frame::text(text)], false);
+            self.on_close(DisconnectReason::ServerNamespaceDisconnect);
+        }
+    }
+
+    // ---- driven by the client / namespace ----
+
+    pub(crate) fn mark_connected(&self) {
+        self.state.lock().connected = true;
+    }
+
+    /// The host's connection handler has run: hand over the events that waited for it, in
+    /// order, then deliver new ones directly.
+    pub(crate) fn mark_ready(self: &Arc<Self>) {
+        loop {
+            let batch = {
+                let mut st = self.state.lock();
+                if st.backlog.is_empty() {
+                    st.ready = true;
+                    return;
+                }
+                std::mem::take(&mut st.backlog)
+            };
+            for ev in batch {
+                self.nsp.handler().event(self, ev);
+            }
+        }
+    }
+
+    pub(crate) fn on_event(self: &Arc<Self>, ev: IncomingEvent) {
+        {
+            let mut st = self.state.lock();
+            if !st.connected {
+                return;
+            }
+            if !st.ready {
+                st.backlog.push(ev);
+                return;
+            }
+        }
+        self.nsp.handler().event(self, ev);
+    }
+
+    pub(crate) fn make_ack_sender(self: &Arc<Self>, id: u64) -> AckSender {
+        AckSender { socket: self.clone(), id }
+    }
+
+    pub(crate) fn on_ack(&self, id: u64, args: Payload) {
+        let waiter = self.state.lock().acks.remove(&id);
+        match waiter {
+            Some(AckWaiter::One(tx)) => {
+                let _ = tx.send(args);
+            }
+            Some(AckWaiter::Collect(c)) => c.respond(args),
+            None => tracing::debug!(socket = %self.id, id, "ack for an unknown id ignored"),
+        }
+    }
+
+    /// Leaves the namespace: `disconnecting` (rooms still there), then cleanup, then
+    /// `disconnect`. Runs once.
+    pub(crate) fn on_close(self: &Arc<Self>, reason: DisconnectReason) {
+        {
+            let mut st = self.state.lock();
+            if !st.connected {
+                return;
+            }
+            st.connected = false;
+            st.backlog.clear();
+            // Pending acks fail as "disconnected" when their senders drop.
+            st.acks.clear();
+        }
+        self.client.forget(self.ns());
+        let handler = self.nsp.handler();
+        let socket = self.clone();
+        let finish = move || {
+            socket.nsp.remove_socket(&socket.id);
+            handler.disconnected(&socket, reason);
+        };
+        match self.nsp.handler().disconnecting(self, reason) {
+            Pending::Ready(()) => finish(),
+            Pending::Later(fut) => {
+                self.nsp.runtime().spawn(async move {
+                    fut.await;
+                    finish();
+                });
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket").field("id", &self.id).field("nsp", &self.ns()).finish()
+    }
+}
+
+/// Encodes an event and its binary attachments as the frames to queue.
+pub fn encode_event_frames(nsp: &str, ack_id: Option<u64>, event: &str, args: &Payload) -> Vec<Frame> {
+    let text = packet::encode_event(nsp, ack_id, event, &args.json, args.binaries.len());
+    let mut frames = Vec::with_capacity(1 + args.binaries.len());
+    frames.push(Frame::text(text));
+    frames.extend(args.binaries.iter().cloned().map(Frame::Binary));
+    frames
+}
+
+/// Builds a payload from received JSON argument text and binary attachments.
+pub(crate) fn incoming_payload(json: String, binaries: Vec<Bytes>) -> Payload {
+    Payload { json, binaries }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Socket>();
+    check::<BroadcastOptions>();
+}

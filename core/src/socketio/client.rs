@@ -1,0 +1,270 @@
+//! The Socket.IO client of one Engine.IO session: it decodes packets, reassembles binary
+//! attachments, connects namespaces and routes packets to their sockets.
+
+use super::packet::{self, PacketKind};
+use crate::engineio::session::{Message, SessionHandler};
+use crate::engineio::{CloseReason, EngineSession, Frame};
+use crate::host::Pending;
+use crate::namespace::Namespace;
+use crate::server::{Resolved, ServerShared};
+use crate::socket::{incoming_payload, DisconnectReason, IncomingEvent, Socket, SocketRef};
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Weak};
+
+struct Partial {
+    text: String,
+    expected: usize,
+    binaries: Vec<Bytes>,
+}
+
+struct State {
+    sockets: HashMap<String, SocketRef>,
+    connecting: HashSet<String>,
+    partial: Option<Partial>,
+    closed: bool,
+}
+
+/// One Engine.IO connection seen from Socket.IO.
+pub struct Client {
+    pub session: Arc<EngineSession>,
+    server: Weak<ServerShared>,
+    me: Weak<Client>,
+    state: Mutex<State>,
+}
+
+impl Client {
+    /// Creates the client of a new session and arms the connect timeout.
+    pub(crate) fn attach(session: &Arc<EngineSession>, server: &Arc<ServerShared>) -> Arc<Client> {
+        let client = Arc::new_cyclic(|me| Client {
+            session: session.clone(),
+            server: Arc::downgrade(server),
+            me: me.clone(),
+            state: Mutex::new(State {
+                sockets: HashMap::new(),
+                connecting: HashSet::new(),
+                partial: None,
+                closed: false,
+            }),
+        });
+        session.set_handler(client.clone());
+        let weak = Arc::downgrade(&client);
+        let timeout = server.config.connect_timeout;
+        server.runtime.spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(c) = weak.upgrade() {
+                let idle = {
+                    let st = c.state.lock();
+                    !st.closed && st.sockets.is_empty() && st.connecting.is_empty()
+                };
+                if idle {
+                    tracing::debug!(sid = %c.session.sid, "no namespace joined within connectTimeout");
+                    c.session.close(CloseReason::ForcedClose);
+                }
+            }
+        });
+        client
+    }
+
+    fn me(&self) -> Option<Arc<Client>> {
+        self.me.upgrade()
+    }
+
+    fn protocol_error(&self, why: &str) {
+        tracing::debug!(sid = %self.session.sid, reason = why, "closing a client that broke the protocol");
+        self.session.close(CloseReason::ForcedClose);
+    }
+
+    pub(crate) fn send_text(&self, text: String) {
+        let _ = self.session.send(Frame::text(text));
+    }
+
+    /// Forgets the socket of a namespace (it is disconnecting).
+    pub(crate) fn forget(&self, nsp: &str) {
+        self.state.lock().sockets.remove(nsp);
+    }
+
+    /// Disconnects every socket of this connection from the server side.
+    pub(crate) fn disconnect_all(&self) {
+        let sockets: Vec<SocketRef> = self.state.lock().sockets.values().cloned().collect();
+        for s in sockets {
+            let text = packet::encode_control(PacketKind::Disconnect, s.ns(), None);
+            s.send_frames(&[Frame::text(text)], false);
+            s.on_close(DisconnectReason::ServerNamespaceDisconnect);
+        }
+    }
+
+    /// The namespaces this connection has joined.
+    pub fn socket_count(&self) -> usize {
+        self.state.lock().sockets.len()
+    }
+
+    fn on_text(&self, text: &str) {
+        if self.state.lock().partial.is_some() {
+            return self.protocol_error("text packet while binary attachments were expected");
+        }
+        let packet = match packet::decode(text) {
+            Ok(p) => p,
+            Err(e) => return self.protocol_error(&e.to_string()),
+        };
+        if packet.attachments > 0 {
+            self.state.lock().partial = Some(Partial {
+                text: text.to_string(),
+                expected: packet.attachments,
+                binaries: Vec::with_capacity(packet.attachments),
+            });
+            return;
+        }
+        self.dispatch(&packet, Vec::new());
+    }
+
+    fn on_binary(&self, bytes: Bytes) {
+        let complete = {
+            let mut st = self.state.lock();
+            let Some(partial) = st.partial.as_mut() else {
+                drop(st);
+                return self.protocol_error("unexpected binary attachment");
+            };
+            partial.binaries.push(bytes);
+            if partial.binaries.len() == partial.expected {
+                st.partial.take()
+            } else {
+                None
+            }
+        };
+        if let Some(p) = complete {
+            match packet::decode(&p.text) {
+                Ok(packet) => self.dispatch(&packet, p.binaries),
+                Err(e) => self.protocol_error(&e.to_string()),
+            }
+        }
+    }
+
+    fn dispatch(&self, packet: &packet::Packet<'_>, binaries: Vec<Bytes>) {
+        if packet.kind == PacketKind::Connect {
+            return self.on_connect(packet.nsp, packet.data);
+        }
+        if packet.kind == PacketKind::ConnectError {
+            return self.protocol_error("CONNECT_ERROR from a client");
+        }
+        let socket = self.state.lock().sockets.get(packet.nsp).cloned();
+        let Some(socket) = socket else {
+            return self.protocol_error("packet for a namespace the client has not joined");
+        };
+        match packet.kind {
+            PacketKind::Disconnect => socket.on_close(DisconnectReason::ClientNamespaceDisconnect),
+            PacketKind::Event | PacketKind::BinaryEvent => {
+                let data = packet.data.unwrap_or("[]");
+                let (name, args) = match packet::split_event(data) {
+                    Ok(parts) => parts,
+                    Err(e) => return self.protocol_error(&e.to_string()),
+                };
+                let ack = packet.id.map(|id| socket.make_ack_sender(id));
+                socket.on_event(IncomingEvent { name, args: incoming_payload(args, binaries), ack });
+            }
+            PacketKind::Ack | PacketKind::BinaryAck => {
+                if let Some(id) = packet.id {
+                    let json = packet.data.unwrap_or("[]").to_string();
+                    socket.on_ack(id, incoming_payload(json, binaries));
+                }
+            }
+            PacketKind::Connect | PacketKind::ConnectError => {}
+        }
+    }
+
+    fn on_connect(&self, nsp_name: &str, auth: Option<&str>) {
+        let Some(server) = self.server.upgrade() else { return };
+        let Some(me) = self.me() else { return };
+        {
+            let mut st = self.state.lock();
+            if st.sockets.contains_key(nsp_name) || !st.connecting.insert(nsp_name.to_string()) {
+                drop(st);
+                return self.protocol_error("second CONNECT to the same namespace");
+            }
+        }
+        let auth = auth.unwrap_or("{}").to_string();
+        let name = nsp_name.to_string();
+        match server.resolve_namespace(&name, &auth) {
+            Resolved::Found(nsp) => me.connect_to(nsp, auth),
+            Resolved::NotFound => me.refuse(&name, "{\"message\":\"Invalid namespace\"}".into()),
+            Resolved::Pending(fut) => {
+                server.runtime.spawn(async move {
+                    match fut.await {
+                        Some(nsp) => me.connect_to(nsp, auth),
+                        None => me.refuse(&name, "{\"message\":\"Invalid namespace\"}".into()),
+                    }
+                });
+            }
+        }
+    }
+
+    fn refuse(&self, nsp: &str, json: String) {
+        self.state.lock().connecting.remove(nsp);
+        self.send_text(packet::encode_control(PacketKind::ConnectError, nsp, Some(&json)));
+    }
+
+    fn connect_to(self: Arc<Self>, nsp: Arc<Namespace>, auth: String) {
+        let socket = Socket::new(nsp.clone(), self.clone(), auth);
+        match nsp.handler().authorize(&socket) {
+            Pending::Ready(result) => self.finish_connect(socket, result),
+            Pending::Later(fut) => {
+                nsp.runtime().clone().spawn(async move {
+                    let result = fut.await;
+                    self.finish_connect(socket, result);
+                });
+            }
+        }
+    }
+
+    fn finish_connect(&self, socket: SocketRef, result: Result<(), crate::ConnectError>) {
+        let nsp = socket.namespace().clone();
+        if let Err(e) = result {
+            return self.refuse(nsp.name(), e.to_json());
+        }
+        {
+            let mut st = self.state.lock();
+            st.connecting.remove(nsp.name());
+            if st.closed {
+                return;
+            }
+            nsp.add_socket(&socket);
+            st.sockets.insert(nsp.name().to_string(), socket.clone());
+        }
+        let reply = format!("{{\"sid\":\"{}\"}}", socket.id());
+        self.send_text(packet::encode_control(PacketKind::Connect, nsp.name(), Some(&reply)));
+        match nsp.handler().connected(&socket) {
+            Pending::Ready(()) => socket.mark_ready(),
+            Pending::Later(fut) => {
+                nsp.runtime().spawn(async move {
+                    fut.await;
+                    socket.mark_ready();
+                });
+            }
+        }
+    }
+}
+
+impl SessionHandler for Client {
+    fn on_message(&self, _session: &Arc<EngineSession>, message: Message<'_>) {
+        match message {
+            Message::Text(t) => self.on_text(t),
+            Message::Binary(b) => self.on_binary(b),
+        }
+    }
+
+    fn on_close(&self, session: &Arc<EngineSession>, reason: CloseReason) {
+        let sockets: Vec<SocketRef> = {
+            let mut st = self.state.lock();
+            st.closed = true;
+            st.partial = None;
+            st.sockets.values().cloned().collect()
+        };
+        for s in sockets {
+            s.on_close(reason.into());
+        }
+        if let Some(server) = self.server.upgrade() {
+            server.remove_session(&session.sid);
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Socket.IO: the packet codec and the per-connection client that multiplexes namespaces.
+
+pub mod client;
+pub mod packet;

@@ -1,0 +1,264 @@
+//! The native HTTP driver: hyper serves long-polling and hands WebSocket upgrades to
+//! [`super::websocket`]. Request checks follow engine.io's `verify()` in the same order, so
+//! clients see the same error codes.
+
+use super::cors;
+use crate::engineio::error::EngineError;
+use crate::engineio::session::PollError;
+use crate::engineio::{payload, CloseReason, EngineSession, TransportKind};
+use crate::handshake::RequestInfo;
+use crate::server::Server;
+use crate::socketio::client::Client;
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+type Resp = Response<Full<Bytes>>;
+
+pub(crate) async fn accept_loop(server: Server, listener: tokio::net::TcpListener) {
+    let mut shutdown = server.shared().shutdown_signal();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_connection(server.clone(), stream, addr));
+                }
+                Err(e) => {
+                    // Usually EMFILE: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+async fn serve_connection(server: Server, stream: tokio::net::TcpStream, addr: SocketAddr) {
+    let mut shutdown = server.shared().shutdown_signal();
+    let svc_server = server.clone();
+    let service = service_fn(move |req| {
+        let server = svc_server.clone();
+        async move { Ok::<_, Infallible>(handle(server, req, Some(addr)).await) }
+    });
+    let conn = http1::Builder::new()
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), conn).await;
+        }
+    }
+}
+
+fn text_response(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Full::new(body.into()))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn error_response(err: EngineError, cors_headers: &[(&'static str, String)]) -> Resp {
+    let mut resp = text_response(err.status(), "application/json", err.body());
+    add_headers(&mut resp, cors_headers);
+    resp
+}
+
+fn add_headers(resp: &mut Resp, headers: &[(&'static str, String)]) {
+    for (k, v) in headers {
+        if let Ok(v) = http::HeaderValue::from_str(v) {
+            resp.headers_mut().append(*k, v);
+        }
+    }
+}
+
+fn is_websocket_upgrade(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// Header values engine.io refuses (`checkInvalidHeaderChar`): control characters other
+/// than tab, and DEL.
+fn has_invalid_header_chars(v: &http::HeaderValue) -> bool {
+    v.as_bytes().iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+}
+
+pub(crate) fn request_info(parts: &http::request::Parts, remote: Option<SocketAddr>) -> RequestInfo {
+    RequestInfo {
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        query: parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default(),
+        remote_addr: remote,
+        url: parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+        secure: false,
+        issued: RequestInfo::now_ms(),
+    }
+}
+
+async fn handle(server: Server, req: Request<Incoming>, remote: Option<SocketAddr>) -> Resp {
+    let engine = server.shared().engine.clone();
+    let path = req.uri().path();
+    let base = engine.path.as_str();
+    let base_trimmed = base.trim_end_matches('/');
+
+    if let Some(file) = path.strip_prefix(base) {
+        if matches!(file, "socket.io.js" | "socket.io.min.js") {
+            if let Some(bundle) = server.shared().client_bundle.read().clone() {
+                let mut resp = text_response(200, "application/javascript; charset=utf-8", bundle);
+                resp.headers_mut()
+                    .insert(header::CACHE_CONTROL, http::HeaderValue::from_static("public, max-age=0"));
+                return resp;
+            }
+        }
+    }
+    if !(path == base_trimmed || path.starts_with(base)) {
+        let (parts, _body) = req.into_parts();
+        let fallback = server.shared().fallback.read().clone();
+        if let Some(resp) = fallback.and_then(|f| f(&parts)) {
+            let (p, b) = resp.into_parts();
+            return Response::from_parts(p, Full::new(b));
+        }
+        return text_response(404, "text/plain; charset=utf-8", "Not Found");
+    }
+
+    let cors_headers = cors::response_headers(&engine.cors, req.headers());
+    if req.method() == Method::OPTIONS && cors::enabled(&engine.cors) {
+        let mut resp = Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .header(header::CONTENT_LENGTH, "0")
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
+        add_headers(&mut resp, &cors::preflight_headers(&engine.cors, req.headers()));
+        return resp;
+    }
+
+    let query: Vec<(String, String)> = req
+        .uri()
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let transport = match param("transport") {
+        Some("polling") if engine.transports.polling => TransportKind::Polling,
+        Some("websocket") if engine.transports.websocket => TransportKind::WebSocket,
+        _ => return error_response(EngineError::UnknownTransport, &cors_headers),
+    };
+    if req.headers().get(header::ORIGIN).is_some_and(has_invalid_header_chars) {
+        return error_response(EngineError::BadRequest, &cors_headers);
+    }
+    let upgrade = is_websocket_upgrade(&req);
+
+    if let Some(sid) = param("sid") {
+        let Some(session) = server.shared().session(sid) else {
+            return error_response(EngineError::UnknownSid, &cors_headers);
+        };
+        let current = session.transport();
+        if !upgrade && current != transport {
+            return error_response(EngineError::BadRequest, &cors_headers);
+        }
+        if upgrade {
+            if transport != TransportKind::WebSocket || current != TransportKind::Polling {
+                return error_response(EngineError::BadRequest, &cors_headers);
+            }
+            return super::websocket::accept(server, req, Some(session), remote);
+        }
+        let mut resp = match *req.method() {
+            Method::GET => poll(&session).await,
+            Method::POST => post(&session, req).await,
+            _ => error_response(EngineError::BadRequest, &[]),
+        };
+        add_headers(&mut resp, &cors_headers);
+        return resp;
+    }
+
+    if req.method() != Method::GET {
+        return error_response(EngineError::BadHandshakeMethod, &cors_headers);
+    }
+    if transport == TransportKind::WebSocket && !upgrade {
+        return error_response(EngineError::BadRequest, &cors_headers);
+    }
+    if param("EIO") != Some("4") {
+        return error_response(EngineError::UnsupportedProtocolVersion, &cors_headers);
+    }
+    if server.is_closed() {
+        return error_response(EngineError::BadRequest, &cors_headers);
+    }
+    if upgrade {
+        return super::websocket::accept(server, req, None, remote);
+    }
+
+    let (parts, _body) = req.into_parts();
+    let session = open_session(&server, TransportKind::Polling, request_info(&parts, remote));
+    let mut resp = text_response(200, "text/plain; charset=UTF-8", payload::encode(&[session.open_frame()]));
+    add_headers(&mut resp, &cors_headers);
+    resp
+}
+
+/// Creates and registers a session with its Socket.IO client.
+pub(crate) fn open_session(server: &Server, transport: TransportKind, info: RequestInfo) -> Arc<EngineSession> {
+    let session = EngineSession::new(server.shared().engine.clone(), transport, info);
+    Client::attach(&session, server.shared());
+    server.shared().add_session(&session);
+    session
+}
+
+async fn poll(session: &Arc<EngineSession>) -> Resp {
+    match session.poll().await {
+        Ok(body) => text_response(200, "text/plain; charset=UTF-8", body),
+        Err(PollError::Overlap) | Err(PollError::WrongTransport) => error_response(EngineError::BadRequest, &[]),
+    }
+}
+
+async fn post(session: &Arc<EngineSession>, req: Request<Incoming>) -> Resp {
+    let limit = session.config().max_http_buffer_size;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        session.close(CloseReason::TransportError);
+        return text_response(413, "text/plain; charset=utf-8", "Payload Too Large");
+    }
+    let body = match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                session.close(CloseReason::TransportError);
+                return text_response(413, "text/plain; charset=utf-8", "Payload Too Large");
+            }
+            session.close(CloseReason::TransportError);
+            return error_response(EngineError::BadRequest, &[]);
+        }
+    };
+    let Ok(text) = std::str::from_utf8(&body) else {
+        session.close(CloseReason::ParseError);
+        return error_response(EngineError::BadRequest, &[]);
+    };
+    match session.post(text) {
+        Ok(()) => text_response(200, "text/html", "ok"),
+        Err(_) => error_response(EngineError::BadRequest, &[]),
+    }
+}

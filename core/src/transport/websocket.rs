@@ -1,0 +1,184 @@
+//! The native WebSocket driver: the 101 handshake, the polling → WebSocket probe, then one
+//! task that reads packets into the session and writes its queued frames in batches.
+
+use crate::engineio::packet::{decode_text, Frame, Inbound, PONG_PROBE};
+use crate::engineio::{CloseReason, EngineSession, TransportKind};
+use crate::server::Server;
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http::{header, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+
+type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Answers the upgrade request and continues on the upgraded connection in a task.
+pub(crate) fn accept(
+    server: Server,
+    mut req: Request<Incoming>,
+    existing: Option<Arc<EngineSession>>,
+    remote: Option<SocketAddr>,
+) -> Response<Full<Bytes>> {
+    let key = req.headers().get("sec-websocket-key").map(|k| derive_accept_key(k.as_bytes()));
+    let Some(accept_key) = key else {
+        return Response::builder()
+            .status(StatusCode::BAD_REQUEST)
+            .body(Full::new(Bytes::from_static(b"missing Sec-WebSocket-Key")))
+            .unwrap_or_default();
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (parts, _body) = req.into_parts();
+    let info = super::http::request_info(&parts, remote);
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket upgrade failed");
+                return;
+            }
+        };
+        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config(&server))).await;
+        server.shared().connection_opened();
+        match existing {
+            Some(session) => upgrade_then_run(session, ws).await,
+            None => {
+                let session = super::http::open_session(&server, TransportKind::WebSocket, info);
+                let mut ws = ws;
+                if ws.send(to_message(session.open_frame())).await.is_ok() {
+                    run(session, ws).await;
+                } else {
+                    session.close(CloseReason::TransportError);
+                }
+            }
+        }
+        server.shared().connection_closed();
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header("sec-websocket-accept", accept_key)
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_default()
+}
+
+fn ws_config(server: &Server) -> WebSocketConfig {
+    let max = server.shared().engine.max_http_buffer_size;
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(32 * 1024)
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
+}
+
+fn to_message(frame: Frame) -> Message {
+    match frame {
+        // SAFETY: text frames are only ever built from `str`/`String` (see `Frame::text`).
+        Frame::Text(b) => Message::Text(unsafe { Utf8Bytes::from_bytes_unchecked(b) }),
+        Frame::Binary(b) => Message::Binary(b),
+    }
+}
+
+/// The probe of an upgrade: `2probe` → `3probe`, then `5`. Anything else aborts the upgrade
+/// and the session stays on polling.
+async fn upgrade_then_run(session: Arc<EngineSession>, mut ws: Ws) {
+    let timeout = session.config().upgrade_timeout;
+    let probed = tokio::time::timeout(timeout, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) if t.as_str() == "2probe" => {
+                    if ws.send(to_message(PONG_PROBE)).await.is_err() {
+                        return false;
+                    }
+                    session.start_upgrade();
+                }
+                Some(Ok(Message::Text(t))) if t.as_str() == "5" => return true,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                _ => return false,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    if !probed || session.is_closed() {
+        session.abort_upgrade();
+        let _ = ws.close(None).await;
+        return;
+    }
+    session.finish_upgrade();
+    run(session, ws).await;
+}
+
+async fn run(session: Arc<EngineSession>, ws: Ws) {
+    let (mut sink, mut stream) = ws.split();
+    let reader = {
+        let session = session.clone();
+        async move {
+            while let Some(msg) = stream.next().await {
+                match msg {
+                    Ok(Message::Text(t)) => match decode_text(t.as_str()) {
+                        Ok(p) => session.on_packet(p),
+                        Err(e) => {
+                            tracing::debug!(sid = %session.sid, error = %e, "malformed Engine.IO packet");
+                            session.close(CloseReason::ParseError);
+                            return None;
+                        }
+                    },
+                    Ok(Message::Binary(b)) => session.on_packet(Inbound::Binary(b)),
+                    Ok(Message::Close(_)) => break,
+                    Ok(_) => {}
+                    Err(WsError::Capacity(e)) => {
+                        tracing::debug!(sid = %session.sid, error = %e, "websocket message over maxHttpBufferSize");
+                        session.close(CloseReason::TransportError);
+                        return Some(CloseCode::Size);
+                    }
+                    Err(_) => {
+                        session.close(CloseReason::TransportError);
+                        return None;
+                    }
+                }
+            }
+            session.close(CloseReason::TransportClose);
+            None
+        }
+    };
+    let writer = async {
+        let mut batch: Vec<Frame> = Vec::new();
+        while session.next_frames(&mut batch).await.is_some() {
+            for f in batch.drain(..) {
+                if sink.feed(to_message(f)).await.is_err() {
+                    session.close(CloseReason::TransportError);
+                    return sink;
+                }
+            }
+            if sink.flush().await.is_err() {
+                session.close(CloseReason::TransportError);
+                return sink;
+            }
+        }
+        sink
+    };
+    tokio::pin!(reader);
+    tokio::pin!(writer);
+    let (mut sink, code) = tokio::select! {
+        code = &mut reader => {
+            // The session is closed; let the writer flush what is left, within a bound.
+            match tokio::time::timeout(std::time::Duration::from_secs(1), &mut writer).await {
+                Ok(sink) => (sink, code),
+                Err(_) => return,
+            }
+        }
+        sink = &mut writer => (sink, None),
+    };
+    let frame = code.map(|code| CloseFrame { code, reason: "message too big".into() });
+    let _ = sink.send(Message::Close(frame)).await;
+    let _ = sink.close().await;
+}
