@@ -107,6 +107,8 @@ pub struct EngineSession {
     state: Mutex<State>,
     /// Wakes a parked poll / the WebSocket writer when frames are queued or the state changes.
     wake: Notify,
+    /// Signalled when a writer has taken everything from the queue.
+    drained: Notify,
     pong: Notify,
     handler: Mutex<Option<Arc<dyn SessionHandler>>>,
 }
@@ -129,6 +131,7 @@ impl EngineSession {
                 post_active: false,
             }),
             wake: Notify::new(),
+            drained: Notify::new(),
             pong: Notify::new(),
             handler: Mutex::new(None),
         });
@@ -222,17 +225,13 @@ impl EngineSession {
     }
 
     /// Queues frames only if the transport can take them right now (socket.io's `volatile`):
-    /// a parked poll, or an idle WebSocket writer.
+    /// nothing is waiting in the queue, i.e. the client is reading as fast as we write. A
+    /// client with a backlog (a slow reader, or a poll not yet re-issued after a burst) misses
+    /// the packet instead of growing the backlog.
     pub fn send_volatile(self: &Arc<Self>, frames: &[Frame]) -> bool {
         {
             let st = self.state.lock();
-            let writable = st.closed.is_none()
-                && st.queue.is_empty()
-                && match st.transport {
-                    TransportKind::Polling => st.poll_waiting,
-                    TransportKind::WebSocket => true,
-                };
-            if !writable {
+            if st.closed.is_some() || !st.queue.is_empty() {
                 return false;
             }
         }
@@ -316,6 +315,8 @@ impl EngineSession {
                     let frames: Vec<Frame> = st.queue.drain(..).collect();
                     st.poll_waiting = false;
                     guard.done = true;
+                    drop(st);
+                    self.drained.notify_waiters();
                     return Ok(payload::encode(&frames));
                 }
                 if st.closed.is_some() {
@@ -400,11 +401,27 @@ impl EngineSession {
                 let mut st = self.state.lock();
                 if st.transport == TransportKind::WebSocket && !st.queue.is_empty() {
                     into.extend(st.queue.drain(..));
+                    drop(st);
+                    self.drained.notify_waiters();
                     return Some(());
                 }
                 if st.closed.is_some() {
                     return None;
                 }
+            }
+            notified.await;
+        }
+    }
+
+    /// Resolves once the outbound queue is empty (a closed polling session keeps answering
+    /// until its last packets are fetched, as engine.io waits for `drain` before closing).
+    pub async fn drained(&self) {
+        loop {
+            let notified = self.drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.state.lock().queue.is_empty() {
+                return;
             }
             notified.await;
         }

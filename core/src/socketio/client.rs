@@ -264,7 +264,18 @@ impl SessionHandler for Client {
             s.on_close(reason.into());
         }
         if let Some(server) = self.server.upgrade() {
-            server.remove_session(&session.sid);
+            if session.transport() == crate::engineio::TransportKind::Polling && session.queued() > 0 {
+                // Keep the sid routable until the client has fetched the last packets
+                // (a DISCONNECT, say), bounded by the heartbeat so it cannot linger.
+                let session = session.clone();
+                let bound = session.config().ping_interval + session.config().ping_timeout;
+                server.runtime.clone().spawn(async move {
+                    let _ = tokio::time::timeout(bound, session.drained()).await;
+                    server.remove_session(&session.sid);
+                });
+            } else {
+                server.remove_session(&session.sid);
+            }
         }
     }
 }

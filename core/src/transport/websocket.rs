@@ -15,6 +15,7 @@ use std::sync::Arc;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
@@ -140,6 +141,11 @@ async fn run(session: Arc<EngineSession>, ws: Ws) {
                         session.close(CloseReason::TransportError);
                         return Some(CloseCode::Size);
                     }
+                    // An abrupt TCP close is a "transport close" for the reference server too.
+                    Err(WsError::Io(_))
+                    | Err(WsError::ConnectionClosed)
+                    | Err(WsError::AlreadyClosed)
+                    | Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => break,
                     Err(_) => {
                         session.close(CloseReason::TransportError);
                         return None;

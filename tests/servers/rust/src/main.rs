@@ -1,1 +1,440 @@
-fn main() {}
+//! The scenario server of `tests/SCENARIOS.md`, written with roomcast's Rust API.
+
+use roomcast::host::Pending;
+use roomcast::{
+    payload, BroadcastOperator, Cors, CorsOrigin, NamespaceMatcher, Payload, Server, ServerConfig,
+    SocketRef,
+};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SEED_PAGE: &str = include_str!("../../../../examples/seed.html");
+const DEFAULT_ACK_TIMEOUT: u64 = 5000;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok()).map(|v| v as u64).unwrap_or(default)
+}
+
+fn config_from_env() -> ServerConfig {
+    let mut c = ServerConfig::default();
+    c.engine.path = std::env::var("SIO_PATH").unwrap_or_else(|_| "/socket.io/".into());
+    c.engine.ping_interval = Duration::from_millis(env_u64("PING_INTERVAL", 25_000));
+    c.engine.ping_timeout = Duration::from_millis(env_u64("PING_TIMEOUT", 20_000));
+    c.engine.upgrade_timeout = Duration::from_millis(env_u64("UPGRADE_TIMEOUT", 10_000));
+    c.engine.max_http_buffer_size = env_u64("MAX_HTTP_BUFFER_SIZE", 1_000_000) as usize;
+    c.connect_timeout = Duration::from_millis(env_u64("CONNECT_TIMEOUT", 45_000));
+    let transports = std::env::var("TRANSPORTS").unwrap_or_else(|_| "polling,websocket".into());
+    c.engine.transports.polling = transports.split(',').any(|t| t.trim() == "polling");
+    c.engine.transports.websocket = transports.split(',').any(|t| t.trim() == "websocket");
+    let origin = std::env::var("CORS_ORIGIN").unwrap_or_default();
+    c.engine.cors = Cors {
+        origin: match origin.as_str() {
+            "" => CorsOrigin::Disabled,
+            "*" => CorsOrigin::Any,
+            list => CorsOrigin::List(list.split(',').map(|o| o.trim().to_string()).collect()),
+        },
+        credentials: std::env::var("CORS_CREDENTIALS").as_deref() == Ok("1"),
+    };
+    c
+}
+
+/// The first argument as a JSON value (`null` when missing).
+fn first(args: &Payload) -> Value {
+    args.values().into_iter().next().unwrap_or(Value::Null)
+}
+
+fn sorted_rooms(socket: &SocketRef) -> Vec<String> {
+    let mut r: Vec<String> = socket.rooms().iter().map(|r| r.to_string()).collect();
+    r.sort();
+    r
+}
+
+fn rooms_of(v: &Value) -> Vec<String> {
+    match v {
+        Value::Null => vec![],
+        Value::Array(a) => a.iter().filter_map(|r| r.as_str().map(String::from)).collect(),
+        Value::String(s) => vec![s.clone()],
+        other => vec![other.to_string()],
+    }
+}
+
+/// `spec.args` as a payload, keeping the incoming binaries so placeholders still resolve.
+fn args_of(spec: &Value, incoming: &Payload) -> Payload {
+    let args = spec.get("args").cloned().unwrap_or_else(|| json!([]));
+    Payload::with_binaries(args.to_string(), incoming.binaries.clone())
+}
+
+fn ack_value(ack: Option<roomcast::AckSender>, value: Value) {
+    if let Some(ack) = ack {
+        ack.send(Payload::from_json(format!("[{value}]")));
+    }
+}
+
+fn timeout_of(spec: &Value) -> Duration {
+    Duration::from_millis(spec.get("timeout").and_then(Value::as_u64).unwrap_or(DEFAULT_ACK_TIMEOUT))
+}
+
+fn with_rooms(mut op: BroadcastOperator, spec: &Value) -> BroadcastOperator {
+    if let Some(r) = spec.get("rooms").filter(|v| !v.is_null()) {
+        op = op.to(rooms_of(r));
+    }
+    if let Some(e) = spec.get("except").filter(|v| !v.is_null()) {
+        op = op.except(rooms_of(e));
+    }
+    op
+}
+
+fn with_flags(mut op: BroadcastOperator, spec: &Value) -> BroadcastOperator {
+    if spec.get("volatile").and_then(Value::as_bool).unwrap_or(false) {
+        op = op.volatile();
+    }
+    if spec.get("local").and_then(Value::as_bool).unwrap_or(false) {
+        op = op.local();
+    }
+    if let Some(c) = spec.get("compress").filter(|v| !v.is_null()) {
+        op = op.compress(c.as_bool().unwrap_or(false));
+    }
+    op
+}
+
+/// Prepends one JSON value to an argument array.
+fn prepend(value: &Value, args: &Payload) -> Payload {
+    let inner = args.json.trim().trim_start_matches('[').trim_end_matches(']').trim();
+    let json = if inner.is_empty() { format!("[{value}]") } else { format!("[{value},{inner}]") };
+    Payload::with_binaries(json, args.binaries.clone())
+}
+
+fn register_echo(socket: &SocketRef) {
+    socket.on("echo", |socket, args, ack| match ack {
+        Some(ack) => ack.send(args),
+        None => {
+            let _ = socket.emit("echo", args);
+        }
+    });
+}
+
+fn observe(io: &Server, socket: &SocketRef) {
+    let io1 = io.clone();
+    socket.on_disconnecting(move |socket, reason| {
+        let body = json!({"id": socket.id().as_str(), "nsp": socket.ns(), "reason": reason.as_str(), "rooms": sorted_rooms(socket)});
+        let _ = io1.sockets().to(["observers"]).emit("observed-disconnecting", payload!(body));
+    });
+    let io2 = io.clone();
+    socket.on_disconnect(move |socket, reason| {
+        let body = json!({"id": socket.id().as_str(), "nsp": socket.ns(), "reason": reason.as_str(), "rooms": sorted_rooms(socket)});
+        let _ = io2.sockets().to(["observers"]).emit("observed-disconnect", payload!(body));
+    });
+}
+
+fn setup_root(io: &Server) {
+    let io = io.clone();
+    let root = io.sockets();
+    root.on_connection(move |socket| {
+        let rooms_at_connect = sorted_rooms(&socket);
+        observe(&io, &socket);
+
+        socket.use_packet(|_, event, _| if event == "forbidden" { Err("forbidden event".into()) } else { Ok(()) });
+        socket.on_error(|socket, message| {
+            let _ = socket.emit("use-error", payload!(message));
+        });
+        socket.on_any(|socket, event, args| {
+            if event == "any-probe" {
+                let _ = socket.emit("any-seen", prepend(&json!(event), args));
+            }
+        });
+        let outgoing = Arc::new(AtomicUsize::new(0));
+        let counter = outgoing.clone();
+        socket.on_any_outgoing(move |_, event, _| {
+            if event == "echo" {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        socket.on("outgoing-count", move |_, _, ack| ack_value(ack, json!(outgoing.load(Ordering::Relaxed))));
+        register_echo(&socket);
+        socket.on("rooms-at-connect", move |_, _, ack| ack_value(ack, json!(rooms_at_connect)));
+        socket.on("join", |socket, args, ack| {
+            socket.join(rooms_of(&first(&args)));
+            ack_value(ack, json!(sorted_rooms(socket)));
+        });
+        socket.on("leave", |socket, args, ack| {
+            for r in rooms_of(&first(&args)) {
+                socket.leave(&r);
+            }
+            ack_value(ack, json!(sorted_rooms(socket)));
+        });
+        socket.on("rooms", |socket, _, ack| ack_value(ack, json!(sorted_rooms(socket))));
+        let io_rooms = io.clone();
+        socket.on("all-rooms", move |_, _, ack| {
+            let rooms: Vec<String> = io_rooms.sockets().adapter().index().rooms().iter().map(|r| r.to_string()).collect();
+            ack_value(ack, json!(rooms));
+        });
+        let io_emit = io.clone();
+        socket.on("emit-to", move |_, args, ack| {
+            let spec = first(&args);
+            let name = spec.get("nsp").and_then(Value::as_str).unwrap_or("/");
+            let Some(nsp) = io_emit.namespaces().into_iter().find(|n| n.name() == name) else {
+                return ack_value(ack, json!(false));
+            };
+            let op = with_flags(with_rooms(nsp.broadcast(), &spec), &spec);
+            let event = spec.get("event").and_then(Value::as_str).unwrap_or("");
+            let _ = op.emit(event, args_of(&spec, &args));
+            ack_value(ack, json!(true));
+        });
+        socket.on("broadcast-to", |socket, args, ack| {
+            let spec = first(&args);
+            let op = with_rooms(socket.broadcast(), &spec);
+            let event = spec.get("event").and_then(Value::as_str).unwrap_or("");
+            let _ = op.emit(event, args_of(&spec, &args));
+            ack_value(ack, json!(true));
+        });
+        socket.on("say to someone", |socket, args, _| {
+            if let Ok((id, msg)) = args.parse::<(String, Value)>() {
+                let _ = socket.to([id.as_str()]).emit("my message", payload!(msg));
+            }
+        });
+        socket.on("ask", |socket, args, ack| {
+            let spec = first(&args);
+            let event = spec.get("event").and_then(Value::as_str).unwrap_or("").to_string();
+            let Ok(fut) = socket.emit_with_ack(&event, args_of(&spec, &args), Some(timeout_of(&spec))) else {
+                return;
+            };
+            tokio::spawn(async move {
+                let (err, res) = match fut.await {
+                    Ok(p) => (Value::Null, p),
+                    Err(e) => (json!(e.to_string()), Payload::empty()),
+                };
+                if let Some(ack) = ack {
+                    let body = format!("[{{\"err\":{err},\"res\":{}}}]", res.json);
+                    ack.send(Payload::with_binaries(body, res.binaries));
+                }
+            });
+        });
+        let io_ask = io.clone();
+        socket.on("ask-all", move |_, args, ack| {
+            let spec = first(&args);
+            let event = spec.get("event").and_then(Value::as_str).unwrap_or("").to_string();
+            let op = with_rooms(io_ask.sockets().broadcast(), &spec).timeout(timeout_of(&spec));
+            let Ok(fut) = op.emit_with_ack(&event, args_of(&spec, &args)) else { return };
+            tokio::spawn(async move {
+                let (err, responses) = match fut.await {
+                    Ok(r) => (Value::Null, r),
+                    Err(e) => (json!(e.to_string()), e.responses),
+                };
+                let mut firsts: Vec<String> = responses
+                    .iter()
+                    .map(|p| {
+                        serde_json::from_str::<Vec<&serde_json::value::RawValue>>(&p.json)
+                            .ok()
+                            .and_then(|v| v.first().map(|r| r.get().to_string()))
+                            .unwrap_or_else(|| "null".into())
+                    })
+                    .collect();
+                firsts.sort();
+                if let Some(ack) = ack {
+                    ack.send(Payload::from_json(format!("[{{\"err\":{err},\"res\":[{}]}}]", firsts.join(","))));
+                }
+            });
+        });
+        let io_fetch = io.clone();
+        socket.on("fetch", move |_, args, ack| {
+            let spec = first(&args);
+            let op = io_fetch.sockets().within(rooms_of(spec.get("rooms").unwrap_or(&Value::Null)));
+            tokio::spawn(async move {
+                let Ok(mut sockets) = op.fetch_sockets().await else { return };
+                sockets.sort_by(|a, b| a.id.cmp(&b.id));
+                let list: Vec<Value> = sockets
+                    .iter()
+                    .map(|s| {
+                        let mut rooms: Vec<String> = s.rooms.iter().map(|r| r.to_string()).collect();
+                        rooms.sort();
+                        let data: Value = serde_json::from_str(&s.data).unwrap_or(Value::Null);
+                        json!({"id": s.id, "rooms": rooms, "data": data})
+                    })
+                    .collect();
+                ack_value(ack, json!(list));
+            });
+        });
+        let io_join = io.clone();
+        socket.on("sockets-join", move |_, args, ack| {
+            let spec = first(&args);
+            let op = io_join.sockets().within(rooms_of(spec.get("rooms").unwrap_or(&Value::Null)));
+            op.sockets_join(rooms_of(spec.get("join").unwrap_or(&Value::Null)));
+            ack_value(ack, json!(true));
+        });
+        let io_leave = io.clone();
+        socket.on("sockets-leave", move |_, args, ack| {
+            let spec = first(&args);
+            let op = io_leave.sockets().within(rooms_of(spec.get("rooms").unwrap_or(&Value::Null)));
+            op.sockets_leave(rooms_of(spec.get("leave").unwrap_or(&Value::Null)));
+            ack_value(ack, json!(true));
+        });
+        let io_disc = io.clone();
+        socket.on("disconnect-sockets", move |_, args, ack| {
+            let spec = first(&args);
+            ack_value(ack, json!(true));
+            let op = io_disc.sockets().within(rooms_of(spec.get("rooms").unwrap_or(&Value::Null)));
+            op.disconnect_sockets(spec.get("close").and_then(Value::as_bool).unwrap_or(false));
+        });
+        socket.on("set-data", |socket, args, ack| {
+            socket.set_data(json!({"value": first(&args)}).to_string());
+            ack_value(ack, json!(true));
+        });
+        socket.on("disconnect-me", |socket, args, _| {
+            socket.disconnect(first(&args).as_bool().unwrap_or(false));
+        });
+        socket.on("handshake", |socket, _, ack| {
+            let h = socket.handshake();
+            ack_value(
+                ack,
+                json!({
+                    "query": h["query"],
+                    "auth": h["auth"],
+                    "address": h["address"],
+                    "url": h["url"],
+                    "secure": h["secure"],
+                    "xdomain": h["xdomain"],
+                    "issued": if h["issued"].is_number() { "number" } else { "undefined" },
+                    "time": if h["time"].is_string() { "string" } else { "undefined" },
+                    "headers": {
+                        "host": h["headers"]["host"],
+                        "user-agent": h["headers"]["user-agent"].is_string(),
+                    },
+                }),
+            );
+        });
+        socket.on("binary", |socket, args, ack| {
+            if let Some(ack) = ack {
+                ack.send(args.clone());
+            }
+            let _ = socket.emit("binary-back", args);
+        });
+        socket.on("double-ack", |_, _, ack| {
+            // An AckSender answers once by construction; a second answer cannot be sent.
+            ack_value(ack, json!("first"));
+        });
+        socket.on("burst", |socket, args, ack| {
+            let spec = first(&args);
+            let count = spec.get("count").and_then(Value::as_u64).unwrap_or(0);
+            let event = spec.get("event").and_then(Value::as_str).unwrap_or("burst-item").to_string();
+            for i in 0..count {
+                let _ = socket.emit(&event, payload!(i));
+            }
+            ack_value(ack, json!(count));
+        });
+        let io_count = io.clone();
+        socket.on("count", move |_, _, ack| ack_value(ack, json!(io_count.sockets().socket_count())));
+    });
+}
+
+/// Accepts `/pred-*` names after a short asynchronous check, like the reference's predicate.
+struct PredicateMatcher;
+
+impl NamespaceMatcher for PredicateMatcher {
+    fn matches(&self, name: &str, _auth: &str) -> Pending<bool> {
+        let ok = name.starts_with("/pred-");
+        Pending::Later(Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            ok
+        }))
+    }
+}
+
+fn setup_others(io: &Server) {
+    let my = io.of("/my-namespace");
+    let (io1, my2) = (io.clone(), my.clone());
+    my.on_connection(move |socket| {
+        observe(&io1, &socket);
+        let _ = my2.emit("hi", payload!("Hello everyone!"));
+    });
+
+    let auth = io.of("/auth");
+    auth.use_middleware(|socket| async move {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let auth: Value = serde_json::from_str(socket.auth()).unwrap_or(Value::Null);
+        if auth.get("token").and_then(Value::as_str) == Some("secret") {
+            Ok(())
+        } else {
+            Err(roomcast::ConnectError::new("unauthorized").with_data(r#"{"reason":"bad token"}"#))
+        }
+    });
+    let io2 = io.clone();
+    auth.on_connection(move |socket| {
+        observe(&io2, &socket);
+        let _ = socket.emit("welcome", Payload::from_json(format!("[{}]", socket.auth())));
+    });
+
+    let io3 = io.clone();
+    io.of("/async").on_connection_async(move |socket| {
+        observe(&io3, &socket);
+        async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            register_echo(&socket);
+        }
+    });
+
+    let dynamic = io.of_dynamic(|name: &str, _auth: &str| {
+        name.strip_prefix("/dyn-").is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    });
+    let io4 = io.clone();
+    dynamic.on_connection(move |socket| {
+        observe(&io4, &socket);
+        register_echo(&socket);
+        let _ = socket.emit("dyn", payload!(socket.ns()));
+    });
+
+    let pred = io.of_dynamic(PredicateMatcher);
+    let io5 = io.clone();
+    pred.on_connection(move |socket| {
+        observe(&io5, &socket);
+        let _ = socket.emit("pred", payload!(socket.ns()));
+    });
+
+    let io6 = io.clone();
+    io.on_new_namespace(move |nsp| {
+        let _ = io6.sockets().to(["observers"]).emit("observed-namespace", payload!(nsp.name()));
+    });
+}
+
+fn client_bundle() -> Option<Vec<u8>> {
+    let path = std::env::var("SIO_CLIENT_BUNDLE").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../node_modules/socket.io-client/dist/socket.io.js").into()
+    });
+    std::fs::read(path).ok()
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let io = Server::new(config_from_env());
+    if let Some(bundle) = client_bundle() {
+        io.serve_client(bundle.into());
+    }
+    io.set_fallback(|parts| {
+        (parts.method == http::Method::GET && matches!(parts.uri.path(), "/" | "/index.html")).then(|| {
+            http::Response::builder()
+                .header("content-type", "text/html; charset=utf-8")
+                .body(bytes::Bytes::from_static(SEED_PAGE.as_bytes()))
+                .unwrap_or_default()
+        })
+    });
+    setup_root(&io);
+    setup_others(&io);
+
+    // Installed before announcing the port, so a SIGTERM right after it is handled.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let port = env_u64("PORT", 0) as u16;
+    let addr = io.listen((host.as_str(), port)).await?;
+    println!("listening on {}", addr.port());
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    io.close().await;
+    Ok(())
+}
