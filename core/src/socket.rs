@@ -175,8 +175,13 @@ impl AckCollector {
     }
 }
 
+/// Called once with an acknowledgement's arguments or the reason it did not come.
+pub type AckCallback = Box<dyn FnOnce(Result<Payload, AckError>) + Send + 'static>;
+
 enum AckWaiter {
     One(oneshot::Sender<Payload>),
+    /// Runs inline when the ack packet is read, so it is ordered with the socket's events.
+    Callback(AckCallback),
     Collect(AckCollector),
 }
 
@@ -390,6 +395,43 @@ impl Socket {
         })
     }
 
+    /// Sends an event and calls `callback` with the client's acknowledgement — inline, when
+    /// the ack packet is read, so it runs in order with the socket's incoming events — or
+    /// with [`AckError::Timeout`] / [`AckError::Disconnected`].
+    pub fn emit_with_ack_callback(
+        self: &Arc<Self>,
+        event: &str,
+        args: Payload,
+        timeout: Option<Duration>,
+        callback: impl FnOnce(Result<Payload, AckError>) + Send + 'static,
+    ) -> Result<(), EmitError> {
+        check_event(event, &args)?;
+        let id = self.nsp.next_ack_id();
+        {
+            let mut st = self.state.lock();
+            if !st.connected {
+                return Err(EmitError::Disconnected);
+            }
+            st.acks.insert(id, AckWaiter::Callback(Box::new(callback)));
+        }
+        self.notify_outgoing(event, &args);
+        let frames = encode_event_frames(self.ns(), Some(id), event, &args);
+        self.send_frames(&frames, false);
+        if let Some(t) = timeout {
+            let weak = Arc::downgrade(self);
+            self.nsp.runtime().spawn(async move {
+                tokio::time::sleep(t).await;
+                if let Some(socket) = weak.upgrade() {
+                    let waiter = socket.state.lock().acks.remove(&id);
+                    if let Some(AckWaiter::Callback(cb)) = waiter {
+                        cb(Err(AckError::Timeout));
+                    }
+                }
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn register_collector(&self, id: u64, collector: AckCollector) {
         let mut st = self.state.lock();
         if st.connected {
@@ -492,6 +534,7 @@ impl Socket {
             Some(AckWaiter::One(tx)) => {
                 let _ = tx.send(args);
             }
+            Some(AckWaiter::Callback(cb)) => cb(Ok(args)),
             Some(AckWaiter::Collect(c)) => c.respond(args),
             None => tracing::debug!(socket = %self.id, id, "ack for an unknown id ignored"),
         }
@@ -507,8 +550,14 @@ impl Socket {
             }
             st.connected = false;
             st.backlog.clear();
-            // Pending acks fail as "disconnected" when their senders drop.
-            st.acks.clear();
+            // Pending acks fail as "disconnected" (futures see their sender dropped).
+            let waiters: Vec<AckWaiter> = st.acks.drain().map(|(_, w)| w).collect();
+            drop(st);
+            for w in waiters {
+                if let AckWaiter::Callback(cb) = w {
+                    cb(Err(AckError::Disconnected));
+                }
+            }
         }
         self.client.forget(self.ns());
         let handler = self.nsp.handler();

@@ -84,6 +84,8 @@ pub const CLOSE: Frame = Frame::static_text("1");
 /// An inbound Engine.IO packet, borrowing from the received text where it can.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound<'a> {
+    /// An `open` packet from a client: meaningless, ignored as the reference server does.
+    Open,
     Close,
     Ping(&'a str),
     Pong(&'a str),
@@ -100,8 +102,6 @@ pub enum PacketError {
     Empty,
     #[error("unknown Engine.IO packet type {0:?}")]
     UnknownType(char),
-    #[error("a client may not send an Engine.IO open packet")]
-    UnexpectedOpen,
     #[error("invalid base64 in a binary packet")]
     InvalidBase64,
 }
@@ -112,7 +112,7 @@ pub fn decode_text(s: &str) -> Result<Inbound<'_>, PacketError> {
     let kind = chars.next().ok_or(PacketError::Empty)?;
     let data = &s[kind.len_utf8()..];
     Ok(match kind {
-        '0' => return Err(PacketError::UnexpectedOpen),
+        '0' => Inbound::Open,
         '1' => Inbound::Close,
         '2' => Inbound::Ping(data),
         '3' => Inbound::Pong(data),
@@ -131,14 +131,12 @@ pub fn open_packet(
     ping_timeout_ms: u64,
     max_payload: u64,
 ) -> Frame {
-    let handshake = serde_json::json!({
-        "sid": sid,
-        "upgrades": upgrades,
-        "pingInterval": ping_interval_ms,
-        "pingTimeout": ping_timeout_ms,
-        "maxPayload": max_payload,
-    });
-    Frame::text(format!("0{handshake}"))
+    // Written by hand to keep the reference server's key order.
+    let upgrades: Vec<String> = upgrades.iter().map(|u| format!("\"{u}\"")).collect();
+    Frame::text(format!(
+        "0{{\"sid\":\"{sid}\",\"upgrades\":[{}],\"pingInterval\":{ping_interval_ms},\"pingTimeout\":{ping_timeout_ms},\"maxPayload\":{max_payload}}}",
+        upgrades.join(",")
+    ))
 }
 
 #[cfg(test)]
@@ -158,7 +156,7 @@ mod tests {
     #[test]
     fn rejects_bad_packets() {
         assert_eq!(decode_text(""), Err(PacketError::Empty));
-        assert_eq!(decode_text("0{}"), Err(PacketError::UnexpectedOpen));
+        assert_eq!(decode_text("0{}"), Ok(Inbound::Open));
         assert_eq!(decode_text("9"), Err(PacketError::UnknownType('9')));
         assert_eq!(decode_text("é"), Err(PacketError::UnknownType('é')));
     }
@@ -174,5 +172,6 @@ mod tests {
         assert_eq!(v["pingInterval"], 25000);
         assert_eq!(v["pingTimeout"], 20000);
         assert_eq!(v["maxPayload"], 1_000_000);
+        assert!(text.starts_with("0{\"sid\":\"abc\",\"upgrades\":[\"websocket\"],\"pingInterval\""));
     }
 }

@@ -95,6 +95,10 @@ struct State {
     closed: Option<CloseReason>,
     poll_waiting: bool,
     post_active: bool,
+    /// A WebSocket is probing this session (only one may).
+    probing: bool,
+    /// A poll has answered the close.
+    close_delivered: bool,
 }
 
 /// One Engine.IO session.
@@ -129,6 +133,8 @@ impl EngineSession {
                 closed: None,
                 poll_waiting: false,
                 post_active: false,
+                probing: false,
+                close_delivered: false,
             }),
             wake: Notify::new(),
             drained: Notify::new(),
@@ -242,9 +248,10 @@ impl EngineSession {
     pub fn on_packet(self: &Arc<Self>, packet: Inbound<'_>) {
         match packet {
             Inbound::Pong(_) => self.pong.notify_one(),
-            Inbound::Ping(data) => {
-                // v4 clients do not ping; answer anyway (v3 clients do).
-                let _ = self.send(Frame::text(format!("3{data}")));
+            Inbound::Ping(_) => {
+                // In v4 only the server pings; engine.io treats a client ping as an error
+                // ("invalid heartbeat direction"). The upgrade probe is handled by the driver.
+                self.close(CloseReason::TransportError);
             }
             Inbound::Message(text) => {
                 if let Some(h) = self.handler() {
@@ -257,7 +264,7 @@ impl EngineSession {
                 }
             }
             Inbound::Close => self.close(CloseReason::TransportClose),
-            Inbound::Upgrade | Inbound::Noop => {}
+            Inbound::Open | Inbound::Upgrade | Inbound::Noop => {}
         }
     }
 
@@ -271,6 +278,10 @@ impl EngineSession {
     }
 
     /// Closes the session once; later calls are ignored. Wakes every parked reader.
+    ///
+    /// On long-polling, the queued packets are still answered, then the `close` packet in a
+    /// response of its own (a client handles it before the packets of the same payload), or
+    /// a noop when the client closed.
     pub fn close(self: &Arc<Self>, reason: CloseReason) {
         {
             let mut st = self.state.lock();
@@ -319,10 +330,14 @@ impl EngineSession {
                     self.drained.notify_waiters();
                     return Ok(payload::encode(&frames));
                 }
-                if st.closed.is_some() {
+                if let Some(reason) = st.closed {
                     st.poll_waiting = false;
+                    st.close_delivered = true;
                     guard.done = true;
-                    return Ok(payload::encode(&[super::packet::CLOSE]));
+                    drop(st);
+                    self.drained.notify_waiters();
+                    let last = if reason == CloseReason::TransportClose { NOOP } else { super::packet::CLOSE };
+                    return Ok(payload::encode(&[last]));
                 }
                 if st.upgrading || st.transport != TransportKind::Polling {
                     // Releases the pending GET so the client can finish the upgrade.
@@ -335,8 +350,9 @@ impl EngineSession {
         }
     }
 
-    /// Handles a polling POST body. The driver has already bounded its size.
-    pub fn post(self: &Arc<Self>, body: &str) -> Result<(), PollError> {
+    /// Marks a polling POST as in progress (before its body is read). A second POST while
+    /// one is in progress closes the session, as in engine.io.
+    pub fn begin_post(self: &Arc<Self>) -> Result<PostGuard<'_>, PollError> {
         {
             let mut st = self.state.lock();
             if st.transport != TransportKind::Polling && !st.upgrading {
@@ -349,6 +365,11 @@ impl EngineSession {
             }
             st.post_active = true;
         }
+        Ok(PostGuard { session: self })
+    }
+
+    /// Handles a polling POST body. The driver has already bounded its size.
+    pub fn post(self: &Arc<Self>, body: &str) {
         match payload::decode(body) {
             Ok(packets) => {
                 for p in packets {
@@ -360,8 +381,16 @@ impl EngineSession {
                 self.close(CloseReason::ParseError);
             }
         }
-        self.state.lock().post_active = false;
-        Ok(())
+    }
+
+    /// A WebSocket may start probing this session: it is on polling and no other probe runs.
+    pub fn try_begin_probe(&self) -> bool {
+        let mut st = self.state.lock();
+        if st.transport != TransportKind::Polling || st.probing || st.closed.is_some() {
+            return false;
+        }
+        st.probing = true;
+        true
     }
 
     // ---- WebSocket ----
@@ -387,6 +416,7 @@ impl EngineSession {
         let mut st = self.state.lock();
         if st.transport == TransportKind::Polling {
             st.upgrading = false;
+            st.probing = false;
         }
     }
 
@@ -413,14 +443,14 @@ impl EngineSession {
         }
     }
 
-    /// Resolves once the outbound queue is empty (a closed polling session keeps answering
-    /// until its last packets are fetched, as engine.io waits for `drain` before closing).
-    pub async fn drained(&self) {
+    /// Resolves once a closed polling session has answered its last poll (the queued packets,
+    /// then the close), so its sid must stay routable until then.
+    pub async fn close_delivered(&self) {
         loop {
             let notified = self.drained.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.state.lock().queue.is_empty() {
+            if self.state.lock().close_delivered {
                 return;
             }
             notified.await;
@@ -430,6 +460,17 @@ impl EngineSession {
     /// The reason the session closed, if it did.
     pub fn close_reason(&self) -> Option<CloseReason> {
         self.state.lock().closed
+    }
+}
+
+/// Ends a POST's in-progress mark when dropped.
+pub struct PostGuard<'a> {
+    session: &'a Arc<EngineSession>,
+}
+
+impl Drop for PostGuard<'_> {
+    fn drop(&mut self) {
+        self.session.state.lock().post_active = false;
     }
 }
 

@@ -10,7 +10,7 @@ use crate::server::{Resolved, ServerShared};
 use crate::socket::{incoming_payload, DisconnectReason, IncomingEvent, Socket, SocketRef};
 use bytes::Bytes;
 use parking_lot::Mutex;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 
 struct Partial {
@@ -20,7 +20,8 @@ struct Partial {
 }
 
 struct State {
-    sockets: HashMap<String, SocketRef>,
+    /// In connection order: a server-side close disconnects namespaces in that order.
+    sockets: Vec<(String, SocketRef)>,
     connecting: HashSet<String>,
     partial: Option<Partial>,
     closed: bool,
@@ -42,7 +43,7 @@ impl Client {
             server: Arc::downgrade(server),
             me: me.clone(),
             state: Mutex::new(State {
-                sockets: HashMap::new(),
+                sockets: Vec::new(),
                 connecting: HashSet::new(),
                 partial: None,
                 closed: false,
@@ -82,12 +83,12 @@ impl Client {
 
     /// Forgets the socket of a namespace (it is disconnecting).
     pub(crate) fn forget(&self, nsp: &str) {
-        self.state.lock().sockets.remove(nsp);
+        self.state.lock().sockets.retain(|(name, _)| name != nsp);
     }
 
     /// Disconnects every socket of this connection from the server side.
     pub(crate) fn disconnect_all(&self) {
-        let sockets: Vec<SocketRef> = self.state.lock().sockets.values().cloned().collect();
+        let sockets: Vec<SocketRef> = self.state.lock().sockets.iter().map(|(_, s)| s.clone()).collect();
         for s in sockets {
             let text = packet::encode_control(PacketKind::Disconnect, s.ns(), None);
             s.send_frames(&[Frame::text(text)], false);
@@ -98,6 +99,10 @@ impl Client {
     /// The namespaces this connection has joined.
     pub fn socket_count(&self) -> usize {
         self.state.lock().sockets.len()
+    }
+
+    fn socket_of(&self, nsp: &str) -> Option<SocketRef> {
+        self.state.lock().sockets.iter().find(|(n, _)| n == nsp).map(|(_, s)| s.clone())
     }
 
     fn on_text(&self, text: &str) {
@@ -148,7 +153,7 @@ impl Client {
         if packet.kind == PacketKind::ConnectError {
             return self.protocol_error("CONNECT_ERROR from a client");
         }
-        let socket = self.state.lock().sockets.get(packet.nsp).cloned();
+        let socket = self.socket_of(packet.nsp);
         let Some(socket) = socket else {
             return self.protocol_error("packet for a namespace the client has not joined");
         };
@@ -178,7 +183,7 @@ impl Client {
         let Some(me) = self.me() else { return };
         {
             let mut st = self.state.lock();
-            if st.sockets.contains_key(nsp_name) || !st.connecting.insert(nsp_name.to_string()) {
+            if st.sockets.iter().any(|(n, _)| n == nsp_name) || !st.connecting.insert(nsp_name.to_string()) {
                 drop(st);
                 return self.protocol_error("second CONNECT to the same namespace");
             }
@@ -229,7 +234,7 @@ impl Client {
                 return;
             }
             nsp.add_socket(&socket);
-            st.sockets.insert(nsp.name().to_string(), socket.clone());
+            st.sockets.push((nsp.name().to_string(), socket.clone()));
         }
         let reply = format!("{{\"sid\":\"{}\"}}", socket.id());
         self.send_text(packet::encode_control(PacketKind::Connect, nsp.name(), Some(&reply)));
@@ -258,19 +263,21 @@ impl SessionHandler for Client {
             let mut st = self.state.lock();
             st.closed = true;
             st.partial = None;
-            st.sockets.values().cloned().collect()
+            st.sockets.iter().map(|(_, s)| s.clone()).collect()
         };
         for s in sockets {
             s.on_close(reason.into());
         }
         if let Some(server) = self.server.upgrade() {
-            if session.transport() == crate::engineio::TransportKind::Polling && session.queued() > 0 {
-                // Keep the sid routable until the client has fetched the last packets
-                // (a DISCONNECT, say), bounded by the heartbeat so it cannot linger.
+            let tell_client = session.transport() == crate::engineio::TransportKind::Polling
+                && !matches!(reason, CloseReason::TransportClose | CloseReason::PingTimeout);
+            if tell_client {
+                // Keep the sid routable until a poll has fetched the last packets and the
+                // close, bounded by the heartbeat so a vanished client cannot pin it.
                 let session = session.clone();
                 let bound = session.config().ping_interval + session.config().ping_timeout;
                 server.runtime.clone().spawn(async move {
-                    let _ = tokio::time::timeout(bound, session.drained()).await;
+                    let _ = tokio::time::timeout(bound, session.close_delivered()).await;
                     server.remove_session(&session.sid);
                 });
             } else {

@@ -105,6 +105,10 @@ pub fn decode(s: &str) -> Result<Packet<'_>, ParseError> {
             return Err(ParseError::BadAttachments);
         }
         attachments = s[start..i].parse().map_err(|_| ParseError::BadAttachments)?;
+        // A binary packet without attachments is refused by the reference server too.
+        if attachments == 0 {
+            return Err(ParseError::BadAttachments);
+        }
         if attachments > MAX_ATTACHMENTS {
             return Err(ParseError::TooManyAttachments);
         }
@@ -359,6 +363,7 @@ mod tests {
         assert_eq!(decode("5x-[\"a\"]"), Err(ParseError::BadAttachments));
         assert_eq!(decode("5[\"a\"]"), Err(ParseError::BadAttachments));
         assert_eq!(decode("511-[\"a\"]"), Err(ParseError::TooManyAttachments));
+        assert_eq!(decode("50-[\"a\"]"), Err(ParseError::BadAttachments));
         assert_eq!(decode("1/chat,{}"), Err(ParseError::InvalidPayload));
         assert_eq!(decode("4{}"), Err(ParseError::InvalidPayload));
         assert_eq!(decode("299999999999999999999999[\"a\"]"), Err(ParseError::BadAckId));

@@ -77,6 +77,19 @@ fn error_response(err: EngineError, cors_headers: &[(&'static str, String)]) -> 
     resp
 }
 
+/// An empty-bodied status, as engine.io answers overlapping requests and bad methods.
+fn empty_response(status: u16) -> Resp {
+    Response::builder()
+        .status(status)
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// A refused WebSocket upgrade: the message as plain text, as engine.io's `abortUpgrade`.
+fn upgrade_error(err: EngineError) -> Resp {
+    text_response(err.status(), "text/html", err.to_string())
+}
+
 fn add_headers(resp: &mut Resp, headers: &[(&'static str, String)]) {
     for (k, v) in headers {
         if let Ok(v) = http::HeaderValue::from_str(v) {
@@ -160,50 +173,62 @@ async fn handle(server: Server, req: Request<Incoming>, remote: Option<SocketAdd
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
     let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    // With WebSocket disabled, engine.io has no upgrade handler: the request is plain HTTP.
+    let upgrade = engine.transports.websocket && is_websocket_upgrade(&req);
+    let refuse = |err: EngineError| {
+        if upgrade {
+            upgrade_error(err)
+        } else {
+            error_response(err, &cors_headers)
+        }
+    };
     let transport = match param("transport") {
         Some("polling") if engine.transports.polling => TransportKind::Polling,
         Some("websocket") if engine.transports.websocket => TransportKind::WebSocket,
-        _ => return error_response(EngineError::UnknownTransport, &cors_headers),
+        _ => return refuse(EngineError::UnknownTransport),
     };
     if req.headers().get(header::ORIGIN).is_some_and(has_invalid_header_chars) {
-        return error_response(EngineError::BadRequest, &cors_headers);
+        return refuse(EngineError::BadRequest);
     }
-    let upgrade = is_websocket_upgrade(&req);
+    if upgrade && transport != TransportKind::WebSocket {
+        return upgrade_error(EngineError::BadRequest);
+    }
 
     if let Some(sid) = param("sid") {
         let Some(session) = server.shared().session(sid) else {
-            return error_response(EngineError::UnknownSid, &cors_headers);
+            return refuse(EngineError::UnknownSid);
         };
         let current = session.transport();
         if !upgrade && current != transport {
-            return error_response(EngineError::BadRequest, &cors_headers);
+            return refuse(EngineError::BadRequest);
+        }
+        if param("EIO") != Some("4") {
+            return refuse(EngineError::BadRequest);
         }
         if upgrade {
-            if transport != TransportKind::WebSocket || current != TransportKind::Polling {
-                return error_response(EngineError::BadRequest, &cors_headers);
-            }
             return super::websocket::accept(server, req, Some(session), remote);
         }
         let mut resp = match *req.method() {
             Method::GET => poll(&session).await,
             Method::POST => post(&session, req).await,
-            _ => error_response(EngineError::BadRequest, &[]),
+            // engine.io's polling transport answers any other method with a bare 500.
+            _ => empty_response(500),
         };
         add_headers(&mut resp, &cors_headers);
         return resp;
     }
 
     if req.method() != Method::GET {
-        return error_response(EngineError::BadHandshakeMethod, &cors_headers);
+        return refuse(EngineError::BadHandshakeMethod);
     }
     if transport == TransportKind::WebSocket && !upgrade {
-        return error_response(EngineError::BadRequest, &cors_headers);
+        return refuse(EngineError::BadRequest);
     }
     if param("EIO") != Some("4") {
-        return error_response(EngineError::UnsupportedProtocolVersion, &cors_headers);
+        return refuse(EngineError::UnsupportedProtocolVersion);
     }
     if server.is_closed() {
-        return error_response(EngineError::BadRequest, &cors_headers);
+        return refuse(EngineError::BadRequest);
     }
     if upgrade {
         return super::websocket::accept(server, req, None, remote);
@@ -211,8 +236,14 @@ async fn handle(server: Server, req: Request<Incoming>, remote: Option<SocketAdd
 
     let (parts, _body) = req.into_parts();
     let session = open_session(&server, TransportKind::Polling, request_info(&parts, remote));
-    let mut resp = text_response(200, "text/plain; charset=UTF-8", payload::encode(&[session.open_frame()]));
+    let mut resp = polling_response(payload::encode(&[session.open_frame()]));
     add_headers(&mut resp, &cors_headers);
+    resp
+}
+
+fn polling_response(body: Vec<u8>) -> Resp {
+    let mut resp = text_response(200, "text/plain; charset=UTF-8", body);
+    resp.headers_mut().insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -226,12 +257,28 @@ pub(crate) fn open_session(server: &Server, transport: TransportKind, info: Requ
 
 async fn poll(session: &Arc<EngineSession>) -> Resp {
     match session.poll().await {
-        Ok(body) => text_response(200, "text/plain; charset=UTF-8", body),
-        Err(PollError::Overlap) | Err(PollError::WrongTransport) => error_response(EngineError::BadRequest, &[]),
+        Ok(body) => polling_response(body),
+        Err(PollError::Overlap) => empty_response(400),
+        Err(PollError::WrongTransport) => error_response(EngineError::BadRequest, &[]),
     }
 }
 
 async fn post(session: &Arc<EngineSession>, req: Request<Incoming>) -> Resp {
+    let _in_progress = match session.begin_post() {
+        Ok(guard) => guard,
+        Err(PollError::Overlap) => return empty_response(400),
+        Err(PollError::WrongTransport) => return error_response(EngineError::BadRequest, &[]),
+    };
+    // v4 payloads are text; binary travels base64-encoded inside them.
+    let binary_body = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/octet-stream"));
+    if binary_body {
+        session.close(CloseReason::TransportError);
+        return empty_response(400);
+    }
+    // Too large: 413 and the body is dropped; the session itself stays usable.
     let limit = session.config().max_http_buffer_size;
     let declared = req
         .headers()
@@ -239,26 +286,22 @@ async fn post(session: &Arc<EngineSession>, req: Request<Incoming>) -> Resp {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        session.close(CloseReason::TransportError);
-        return text_response(413, "text/plain; charset=utf-8", "Payload Too Large");
+        return empty_response(413);
     }
     let body = match Limited::new(req.into_body(), limit).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                session.close(CloseReason::TransportError);
-                return text_response(413, "text/plain; charset=utf-8", "Payload Too Large");
-            }
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return empty_response(413);
+        }
+        Err(_) => {
             session.close(CloseReason::TransportError);
-            return error_response(EngineError::BadRequest, &[]);
+            return empty_response(400);
         }
     };
     let Ok(text) = std::str::from_utf8(&body) else {
         session.close(CloseReason::ParseError);
-        return error_response(EngineError::BadRequest, &[]);
+        return empty_response(400);
     };
-    match session.post(text) {
-        Ok(()) => text_response(200, "text/html", "ok"),
-        Err(_) => error_response(EngineError::BadRequest, &[]),
-    }
+    session.post(text);
+    text_response(200, "text/html", "ok")
 }

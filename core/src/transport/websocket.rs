@@ -35,6 +35,7 @@ pub(crate) fn accept(
             .body(Full::new(Bytes::from_static(b"missing Sec-WebSocket-Key")))
             .unwrap_or_default();
     };
+    let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (parts, _body) = req.into_parts();
     let info = super::http::request_info(&parts, remote);
@@ -49,6 +50,13 @@ pub(crate) fn accept(
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config(&server))).await;
         server.shared().connection_opened();
         match existing {
+            Some(session) if !probe_allowed => {
+                // Another WebSocket is already probing or owns this session: close this one
+                // without a frame, as engine.io does.
+                let mut ws = ws;
+                let _ = ws.close(None).await;
+                drop(session);
+            }
             Some(session) => upgrade_then_run(session, ws).await,
             None => {
                 let session = super::http::open_session(&server, TransportKind::WebSocket, info);
@@ -126,6 +134,9 @@ async fn run(session: Arc<EngineSession>, ws: Ws) {
             while let Some(msg) = stream.next().await {
                 match msg {
                     Ok(Message::Text(t)) => match decode_text(t.as_str()) {
+                        // Over WebSocket the reference server ignores a close packet: the
+                        // client closes the socket itself.
+                        Ok(Inbound::Close) => {}
                         Ok(p) => session.on_packet(p),
                         Err(e) => {
                             tracing::debug!(sid = %session.sid, error = %e, "malformed Engine.IO packet");

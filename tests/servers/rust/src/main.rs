@@ -197,11 +197,8 @@ fn setup_root(io: &Server) {
         socket.on("ask", |socket, args, ack| {
             let spec = first(&args);
             let event = spec.get("event").and_then(Value::as_str).unwrap_or("").to_string();
-            let Ok(fut) = socket.emit_with_ack(&event, args_of(&spec, &args), Some(timeout_of(&spec))) else {
-                return;
-            };
-            tokio::spawn(async move {
-                let (err, res) = match fut.await {
+            let _ = socket.emit_with_ack_callback(&event, args_of(&spec, &args), Some(timeout_of(&spec)), move |result| {
+                let (err, res) = match result {
                     Ok(p) => (Value::Null, p),
                     Err(e) => (json!(e.to_string()), Payload::empty()),
                 };

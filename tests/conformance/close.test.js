@@ -1,0 +1,84 @@
+"use strict";
+
+// Closing an engine.io session from the client side: the close packet `1` ("Protocol" packet
+// types) over long-polling, and closing the websocket itself.
+
+const assert = require("node:assert/strict");
+const {
+  test,
+  describe,
+  before,
+  after,
+  startServer,
+  cleanup,
+  within,
+  afterArrival,
+  request,
+  eioPath,
+  decodePayload,
+  PollingSession,
+  WsClient,
+} = require("./lib");
+
+describe("client-initiated close", () => {
+  let server;
+  before(async () => {
+    server = await startServer({});
+  });
+  after(() => cleanup(server));
+
+  test("polling: POST `1` answers ok, releases the pending GET with `6`, the sid is gone", async () => {
+    const session = await PollingSession.create(server);
+    await session.connect("/");
+    const pending = session.get(5000);
+    await afterArrival(server, pending);
+    const res = await session.post("1");
+    assert.equal(res.status, 200);
+    assert.equal(res.text, "ok");
+    const released = await within(pending, 3000, "pending GET");
+    assert.equal(released.status, 200);
+    assert.deepEqual(decodePayload(released.text), ["6"]);
+    await session.expectGone();
+  });
+
+  test("polling: POST `1` without a pending GET, the sid is gone", async () => {
+    const session = await PollingSession.create(server);
+    await session.send("1");
+    await session.expectGone();
+    const post = await session.post('42["echo",1]');
+    assert.equal(post.status, 400);
+    assert.equal(post.text, '{"code":1,"message":"Session ID unknown"}');
+  });
+
+  test("polling: packets after `1` in the same payload are ignored", async () => {
+    const session = await PollingSession.create(server);
+    await session.send(["1", "40"]);
+    await session.expectGone();
+  });
+
+  test("websocket: a close packet `1` from the client is ignored", async () => {
+    // reference: engine.io only acts on `1` over long-polling; over websocket the client closes
+    // the websocket itself
+    const ws = await WsClient.session(server);
+    assert.match(await ws.connect("/"), /^40\{"sid":/);
+    ws.send("1");
+    await ws.expectNothingWithin(300);
+    ws.send('42["echo","alive"]');
+    assert.equal(await ws.nextText(), '42["echo","alive"]');
+    ws.terminate();
+  });
+
+  test("websocket: closing the websocket ends the session", async () => {
+    const ws = await WsClient.session(server);
+    ws.ws.close(1000);
+    await ws.waitClosed();
+    // the sid becomes unknown (while it still exists, a polling GET is a transport mismatch)
+    const deadline = Date.now() + 3000;
+    let res;
+    do {
+      res = await request(server, "GET", eioPath(server, { sid: ws.open.sid }));
+    } while (res.text.includes('"code":3') && Date.now() < deadline);
+    assert.equal(res.status, 400);
+    assert.equal(res.text, '{"code":1,"message":"Session ID unknown"}');
+  });
+});
