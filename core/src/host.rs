@@ -144,6 +144,19 @@ pub enum HostEvent {
     Outgoing { handler: u64, socket: SocketRef, event: String, args: crate::Payload },
     /// A namespace was created (static or a dynamic child).
     NewNamespace { name: String },
+    /// An asynchronous operation the host started with a token has finished.
+    Completed { token: u64, completion: Completion },
+}
+
+/// The result of an operation started through [`EventQueue`] helpers.
+#[derive(Debug)]
+pub enum Completion {
+    /// A client's acknowledgement of `socket.emit_with_ack`.
+    Ack(Result<crate::Payload, crate::AckError>),
+    /// Every acknowledgement of a broadcast with acks (or the partial list on timeout).
+    BroadcastAck(Result<Vec<crate::Payload>, crate::BroadcastAckError>),
+    /// The sockets of `fetch_sockets`.
+    Sockets(Result<Vec<crate::RemoteSocket>, crate::AdapterError>),
 }
 
 /// A multi-producer queue of host events that wakes its consumer once per batch.
@@ -178,6 +191,50 @@ impl EventQueue {
 
     pub fn len(&self) -> usize {
         self.items.lock().len()
+    }
+
+    /// Emits with an ack; the answer arrives as [`HostEvent::Completed`] with `token`, in
+    /// order with the socket's events.
+    pub fn emit_with_ack(
+        self: &Arc<Self>,
+        socket: &SocketRef,
+        event: &str,
+        args: crate::Payload,
+        timeout: Option<std::time::Duration>,
+        token: u64,
+    ) -> Result<(), crate::EmitError> {
+        let queue = self.clone();
+        socket.emit_with_ack_callback(event, args, timeout, move |result| {
+            queue.push(HostEvent::Completed { token, completion: Completion::Ack(result) });
+        })
+    }
+
+    /// Broadcasts with acks; the answers arrive as [`HostEvent::Completed`] with `token`.
+    pub fn broadcast_with_ack(
+        self: &Arc<Self>,
+        operator: &crate::BroadcastOperator,
+        event: &str,
+        args: crate::Payload,
+        token: u64,
+    ) -> Result<(), crate::EmitError> {
+        let fut = operator.emit_with_ack(event, args)?;
+        let queue = self.clone();
+        operator.namespace().runtime().spawn(async move {
+            let result = fut.await;
+            queue.push(HostEvent::Completed { token, completion: Completion::BroadcastAck(result) });
+        });
+        Ok(())
+    }
+
+    /// Fetches sockets; the list arrives as [`HostEvent::Completed`] with `token`.
+    pub fn fetch_sockets(self: &Arc<Self>, operator: &crate::BroadcastOperator, token: u64) {
+        let queue = self.clone();
+        let operator = operator.clone();
+        let runtime = operator.namespace().runtime().clone();
+        runtime.spawn(async move {
+            let result = operator.fetch_sockets().await;
+            queue.push(HostEvent::Completed { token, completion: Completion::Sockets(result) });
+        });
     }
 
     pub fn is_empty(&self) -> bool {

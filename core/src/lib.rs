@@ -55,12 +55,13 @@ pub mod transport;
 pub use adapter::{Adapter, AdapterError, AdapterFactory, BroadcastFlags, BroadcastOptions, MemoryAdapter, Room};
 pub use engineio::config::{Cors, CorsOrigin, Transports};
 pub use engineio::{EngineConfig, EngineSession};
-pub use host::{ConnectError, EventQueue, HostEvent, NamespaceHandler, NamespaceMatcher, Pending, QueueHandler, QueueMatcher, Reply};
+pub use host::{Completion, ConnectError, EventQueue, HostEvent, NamespaceHandler, NamespaceMatcher, Pending, QueueHandler, QueueMatcher, Reply};
 pub use id::Sid;
 pub use namespace::{Namespace, ParentNamespace};
 pub use operator::{BroadcastAckError, BroadcastOperator, RemoteSocket};
 pub use payload::Payload;
 pub use server::{Server, ServerConfig, ServerStats};
+pub use transport::external::{WebSocketChannel, WebSocketFeeder, WsMessage};
 pub use socket::{AckError, AckSender, DisconnectReason, EmitError, IncomingEvent, Socket, SocketRef};
 
 #[doc(hidden)]

@@ -83,7 +83,8 @@ impl Namespace {
         self.parent.as_ref()
     }
 
-    pub(crate) fn runtime(&self) -> &Handle {
+    /// The runtime the server's tasks run on.
+    pub fn runtime(&self) -> &Handle {
         &self.runtime
     }
 

@@ -10,7 +10,7 @@ use crate::handshake::RequestInfo;
 use crate::server::Server;
 use crate::socketio::client::Client;
 use bytes::Bytes;
-use http::{header, Method, Request, Response, StatusCode};
+use http::{header, Method, Request, Response};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -20,7 +20,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<Full<Bytes>>;
 
 pub(crate) async fn accept_loop(server: Server, listener: tokio::net::TcpListener) {
     let mut shutdown = server.shared().shutdown_signal();
@@ -63,7 +63,7 @@ async fn serve_connection(server: Server, stream: tokio::net::TcpStream, addr: S
     }
 }
 
-fn text_response(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
+pub(crate) fn text_response(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, content_type)
@@ -78,7 +78,7 @@ fn error_response(err: EngineError, cors_headers: &[(&'static str, String)]) -> 
 }
 
 /// An empty-bodied status, as engine.io answers overlapping requests and bad methods.
-fn empty_response(status: u16) -> Resp {
+pub(crate) fn empty_response(status: u16) -> Resp {
     Response::builder()
         .status(status)
         .body(Full::new(Bytes::new()))
@@ -98,8 +98,8 @@ fn add_headers(resp: &mut Resp, headers: &[(&'static str, String)]) {
     }
 }
 
-fn is_websocket_upgrade(req: &Request<Incoming>) -> bool {
-    req.headers()
+fn is_websocket_upgrade(headers: &http::HeaderMap) -> bool {
+    headers
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
@@ -130,9 +130,24 @@ pub(crate) fn request_info(parts: &http::request::Parts, remote: Option<SocketAd
     }
 }
 
-async fn handle(server: Server, req: Request<Incoming>, remote: Option<SocketAddr>) -> Resp {
+/// What a request to the server asks for, decided the way engine.io's `verify()` does.
+pub(crate) enum Route {
+    /// Answer this response as is.
+    Respond(Resp),
+    /// Outside the Socket.IO path.
+    Fallback,
+    Poll(Arc<EngineSession>, Vec<(&'static str, String)>),
+    Post(Arc<EngineSession>, Vec<(&'static str, String)>),
+    Handshake(Vec<(&'static str, String)>),
+    /// A WebSocket for an existing polling session (the upgrade probe).
+    Upgrade(Arc<EngineSession>),
+    /// A WebSocket that opens a new session.
+    WebSocket,
+}
+
+pub(crate) fn route(server: &Server, parts: &http::request::Parts) -> Route {
     let engine = server.shared().engine.clone();
-    let path = req.uri().path();
+    let path = parts.uri.path();
     let base = engine.path.as_str();
     let base_trimmed = base.trim_end_matches('/');
 
@@ -142,56 +157,43 @@ async fn handle(server: Server, req: Request<Incoming>, remote: Option<SocketAdd
                 let mut resp = text_response(200, "application/javascript; charset=utf-8", bundle);
                 resp.headers_mut()
                     .insert(header::CACHE_CONTROL, http::HeaderValue::from_static("public, max-age=0"));
-                return resp;
+                return Route::Respond(resp);
             }
         }
     }
     if !(path == base_trimmed || path.starts_with(base)) {
-        let (parts, _body) = req.into_parts();
-        let fallback = server.shared().fallback.read().clone();
-        if let Some(resp) = fallback.and_then(|f| f(&parts)) {
-            let (p, b) = resp.into_parts();
-            return Response::from_parts(p, Full::new(b));
-        }
-        return text_response(404, "text/plain; charset=utf-8", "Not Found");
+        return Route::Fallback;
     }
 
-    let cors_headers = cors::response_headers(&engine.cors, req.headers());
-    if req.method() == Method::OPTIONS && cors::enabled(&engine.cors) {
-        let mut resp = Response::builder()
-            .status(StatusCode::NO_CONTENT)
-            .header(header::CONTENT_LENGTH, "0")
-            .body(Full::new(Bytes::new()))
-            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
-        add_headers(&mut resp, &cors::preflight_headers(&engine.cors, req.headers()));
-        return resp;
+    let cors_headers = cors::response_headers(&engine.cors, &parts.headers);
+    if parts.method == Method::OPTIONS && cors::enabled(&engine.cors) {
+        let mut resp = empty_response(204);
+        resp.headers_mut().insert(header::CONTENT_LENGTH, http::HeaderValue::from_static("0"));
+        add_headers(&mut resp, &cors::preflight_headers(&engine.cors, &parts.headers));
+        return Route::Respond(resp);
     }
 
-    let query: Vec<(String, String)> = req
-        .uri()
+    let query: Vec<(String, String)> = parts
+        .uri
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
     let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     // With WebSocket disabled, engine.io has no upgrade handler: the request is plain HTTP.
-    let upgrade = engine.transports.websocket && is_websocket_upgrade(&req);
+    let upgrade = engine.transports.websocket && is_websocket_upgrade(&parts.headers);
     let refuse = |err: EngineError| {
-        if upgrade {
-            upgrade_error(err)
-        } else {
-            error_response(err, &cors_headers)
-        }
+        Route::Respond(if upgrade { upgrade_error(err) } else { error_response(err, &cors_headers) })
     };
     let transport = match param("transport") {
         Some("polling") if engine.transports.polling => TransportKind::Polling,
         Some("websocket") if engine.transports.websocket => TransportKind::WebSocket,
         _ => return refuse(EngineError::UnknownTransport),
     };
-    if req.headers().get(header::ORIGIN).is_some_and(has_invalid_header_chars) {
+    if parts.headers.get(header::ORIGIN).is_some_and(has_invalid_header_chars) {
         return refuse(EngineError::BadRequest);
     }
     if upgrade && transport != TransportKind::WebSocket {
-        return upgrade_error(EngineError::BadRequest);
+        return Route::Respond(upgrade_error(EngineError::BadRequest));
     }
 
     if let Some(sid) = param("sid") {
@@ -206,19 +208,17 @@ async fn handle(server: Server, req: Request<Incoming>, remote: Option<SocketAdd
             return refuse(EngineError::BadRequest);
         }
         if upgrade {
-            return super::websocket::accept(server, req, Some(session), remote);
+            return Route::Upgrade(session);
         }
-        let mut resp = match *req.method() {
-            Method::GET => poll(&session).await,
-            Method::POST => post(&session, req).await,
+        return match parts.method {
+            Method::GET => Route::Poll(session, cors_headers),
+            Method::POST => Route::Post(session, cors_headers),
             // engine.io's polling transport answers any other method with a bare 500.
-            _ => empty_response(500),
+            _ => Route::Respond(empty_response(500)),
         };
-        add_headers(&mut resp, &cors_headers);
-        return resp;
     }
 
-    if req.method() != Method::GET {
+    if parts.method != Method::GET {
         return refuse(EngineError::BadHandshakeMethod);
     }
     if transport == TransportKind::WebSocket && !upgrade {
@@ -231,20 +231,56 @@ async fn handle(server: Server, req: Request<Incoming>, remote: Option<SocketAdd
         return refuse(EngineError::BadRequest);
     }
     if upgrade {
-        return super::websocket::accept(server, req, None, remote);
+        return Route::WebSocket;
     }
+    Route::Handshake(cors_headers)
+}
 
-    let (parts, _body) = req.into_parts();
-    let session = open_session(&server, TransportKind::Polling, request_info(&parts, remote));
-    let mut resp = polling_response(payload::encode(&[session.open_frame()]));
-    add_headers(&mut resp, &cors_headers);
+fn not_found(server: &Server, parts: &http::request::Parts) -> Resp {
+    let fallback = server.shared().fallback.read().clone();
+    if let Some(resp) = fallback.and_then(|f| f(parts)) {
+        let (p, b) = resp.into_parts();
+        return Response::from_parts(p, Full::new(b));
+    }
+    text_response(404, "text/plain; charset=utf-8", "Not Found")
+}
+
+async fn handle(server: Server, mut req: Request<Incoming>, remote: Option<SocketAddr>) -> Resp {
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (parts, body) = req.into_parts();
+    match route(&server, &parts) {
+        Route::Respond(resp) => resp,
+        Route::Fallback => not_found(&server, &parts),
+        Route::Poll(session, cors) => with_headers(poll(&session).await, &cors),
+        Route::Post(session, cors) => {
+            let content_length = declared_length(&parts.headers);
+            let binary = is_binary_body(&parts.headers);
+            with_headers(post(&session, body, content_length, binary).await, &cors)
+        }
+        Route::Handshake(cors) => with_headers(handshake(&server, &parts, remote), &cors),
+        Route::Upgrade(session) => super::websocket::accept(server, &parts, on_upgrade, Some(session), remote),
+        Route::WebSocket => super::websocket::accept(server, &parts, on_upgrade, None, remote),
+    }
+}
+
+fn with_headers(mut resp: Resp, headers: &[(&'static str, String)]) -> Resp {
+    add_headers(&mut resp, headers);
     resp
 }
 
-fn polling_response(body: Vec<u8>) -> Resp {
-    let mut resp = text_response(200, "text/plain; charset=UTF-8", body);
-    resp.headers_mut().insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
-    resp
+pub(crate) fn handshake(server: &Server, parts: &http::request::Parts, remote: Option<SocketAddr>) -> Resp {
+    let session = open_session(server, TransportKind::Polling, request_info(parts, remote));
+    polling_response(payload::encode(&[session.open_frame()]))
+}
+
+pub(crate) fn declared_length(headers: &http::HeaderMap) -> Option<usize> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok())
+}
+
+pub(crate) fn is_binary_body(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/octet-stream"))
 }
 
 /// Creates and registers a session with its Socket.IO client.
@@ -255,7 +291,13 @@ pub(crate) fn open_session(server: &Server, transport: TransportKind, info: Requ
     session
 }
 
-async fn poll(session: &Arc<EngineSession>) -> Resp {
+fn polling_response(body: Vec<u8>) -> Resp {
+    let mut resp = text_response(200, "text/plain; charset=UTF-8", body);
+    resp.headers_mut().insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    resp
+}
+
+pub(crate) async fn poll(session: &Arc<EngineSession>) -> Resp {
     match session.poll().await {
         Ok(body) => polling_response(body),
         Err(PollError::Overlap) => empty_response(400),
@@ -263,32 +305,32 @@ async fn poll(session: &Arc<EngineSession>) -> Resp {
     }
 }
 
-async fn post(session: &Arc<EngineSession>, req: Request<Incoming>) -> Resp {
+pub(crate) async fn post<B>(
+    session: &Arc<EngineSession>,
+    body: B,
+    declared: Option<usize>,
+    binary_body: bool,
+) -> Resp
+where
+    B: hyper::body::Body,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
     let _in_progress = match session.begin_post() {
         Ok(guard) => guard,
         Err(PollError::Overlap) => return empty_response(400),
         Err(PollError::WrongTransport) => return error_response(EngineError::BadRequest, &[]),
     };
     // v4 payloads are text; binary travels base64-encoded inside them.
-    let binary_body = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/octet-stream"));
     if binary_body {
         session.close(CloseReason::TransportError);
         return empty_response(400);
     }
     // Too large: 413 and the body is dropped; the session itself stays usable.
     let limit = session.config().max_http_buffer_size;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return empty_response(413);
     }
-    let body = match Limited::new(req.into_body(), limit).collect().await {
+    let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
             return empty_response(413);

@@ -2,5 +2,6 @@
 //! WebSocket). Drivers only move bytes between sockets and [`crate::EngineSession`]s.
 
 pub mod cors;
+pub mod external;
 pub(crate) mod http;
 pub(crate) mod websocket;

@@ -5,10 +5,9 @@ use crate::engineio::packet::{decode_text, Frame, Inbound, PONG_PROBE};
 use crate::engineio::{CloseReason, EngineSession, TransportKind};
 use crate::server::Server;
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use http::{header, Request, Response, StatusCode};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use http::{header, Response, StatusCode};
 use http_body_util::Full;
-use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,26 +18,23 @@ use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
-type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// Answers the upgrade request and continues on the upgraded connection in a task.
 pub(crate) fn accept(
     server: Server,
-    mut req: Request<Incoming>,
+    parts: &http::request::Parts,
+    on_upgrade: hyper::upgrade::OnUpgrade,
     existing: Option<Arc<EngineSession>>,
     remote: Option<SocketAddr>,
 ) -> Response<Full<Bytes>> {
-    let key = req.headers().get("sec-websocket-key").map(|k| derive_accept_key(k.as_bytes()));
-    let Some(accept_key) = key else {
+    let Some(accept_key) = accept_key(&parts.headers) else {
         return Response::builder()
             .status(StatusCode::BAD_REQUEST)
             .body(Full::new(Bytes::from_static(b"missing Sec-WebSocket-Key")))
             .unwrap_or_default();
     };
     let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
-    let on_upgrade = hyper::upgrade::on(&mut req);
-    let (parts, _body) = req.into_parts();
-    let info = super::http::request_info(&parts, remote);
+    let info = super::http::request_info(parts, remote);
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
@@ -48,27 +44,7 @@ pub(crate) fn accept(
             }
         };
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config(&server))).await;
-        server.shared().connection_opened();
-        match existing {
-            Some(session) if !probe_allowed => {
-                // Another WebSocket is already probing or owns this session: close this one
-                // without a frame, as engine.io does.
-                let mut ws = ws;
-                let _ = ws.close(None).await;
-                drop(session);
-            }
-            Some(session) => upgrade_then_run(session, ws).await,
-            None => {
-                let session = super::http::open_session(&server, TransportKind::WebSocket, info);
-                let mut ws = ws;
-                if ws.send(to_message(session.open_frame())).await.is_ok() {
-                    run(session, ws).await;
-                } else {
-                    session.close(CloseReason::TransportError);
-                }
-            }
-        }
-        server.shared().connection_closed();
+        drive(server, ws, existing, probe_allowed, info).await;
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -79,7 +55,45 @@ pub(crate) fn accept(
         .unwrap_or_default()
 }
 
-fn ws_config(server: &Server) -> WebSocketConfig {
+/// The `Sec-WebSocket-Accept` value for a request, if it is a valid WebSocket request.
+pub(crate) fn accept_key(headers: &http::HeaderMap) -> Option<String> {
+    headers.get("sec-websocket-key").map(|k| derive_accept_key(k.as_bytes()))
+}
+
+/// Runs a WebSocket of any framing (tungstenite over a socket, or messages from a host) as
+/// an Engine.IO transport: a new session, or the probe and upgrade of an existing one.
+pub(crate) async fn drive<S>(
+    server: Server,
+    ws: S,
+    existing: Option<Arc<EngineSession>>,
+    probe_allowed: bool,
+    info: crate::handshake::RequestInfo,
+) where
+    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
+{
+    server.shared().connection_opened();
+    match existing {
+        Some(_) if !probe_allowed => {
+            // Another WebSocket is already probing or owns this session: close this one
+            // without a frame, as engine.io does.
+            let mut ws = ws;
+            let _ = ws.close().await;
+        }
+        Some(session) => upgrade_then_run(session, ws).await,
+        None => {
+            let session = super::http::open_session(&server, TransportKind::WebSocket, info);
+            let mut ws = ws;
+            if ws.send(to_message(session.open_frame())).await.is_ok() {
+                run(session, ws).await;
+            } else {
+                session.close(CloseReason::TransportError);
+            }
+        }
+    }
+    server.shared().connection_closed();
+}
+
+pub(crate) fn ws_config(server: &Server) -> WebSocketConfig {
     let max = server.shared().engine.max_http_buffer_size;
     WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
@@ -98,7 +112,10 @@ fn to_message(frame: Frame) -> Message {
 
 /// The probe of an upgrade: `2probe` → `3probe`, then `5`. Anything else aborts the upgrade
 /// and the session stays on polling.
-async fn upgrade_then_run(session: Arc<EngineSession>, mut ws: Ws) {
+async fn upgrade_then_run<S>(session: Arc<EngineSession>, mut ws: S)
+where
+    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
+{
     let timeout = session.config().upgrade_timeout;
     let probed = tokio::time::timeout(timeout, async {
         loop {
@@ -119,14 +136,17 @@ async fn upgrade_then_run(session: Arc<EngineSession>, mut ws: Ws) {
     .unwrap_or(false);
     if !probed || session.is_closed() {
         session.abort_upgrade();
-        let _ = ws.close(None).await;
+        let _ = ws.close().await;
         return;
     }
     session.finish_upgrade();
     run(session, ws).await;
 }
 
-async fn run(session: Arc<EngineSession>, ws: Ws) {
+async fn run<S>(session: Arc<EngineSession>, ws: S)
+where
+    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
+{
     let (mut sink, mut stream) = ws.split();
     let reader = {
         let session = session.clone();

@@ -1,0 +1,248 @@
+//! Transports driven by a host's own server: an ASGI app, a Node `http.Server`, a WSGI
+//! bridge. The host parses HTTP (and, for ASGI, WebSocket framing); the core decides and
+//! answers exactly as the native listener does, over the same sessions.
+
+use super::http::{self as native, Route};
+use super::websocket;
+use crate::server::Server;
+use bytes::Bytes;
+use futures_channel::mpsc;
+use futures_util::{Sink, Stream, StreamExt};
+use http_body_util::{BodyExt, Full};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+
+/// A WebSocket message between a host and the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsMessage {
+    Text(String),
+    Binary(Bytes),
+}
+
+/// A WebSocket whose framing the host does (ASGI's `websocket.receive` / `websocket.send`).
+/// Feed what the client sends with [`WebSocketChannel::push`]; send what [`WebSocketChannel::next`]
+/// yields; call [`WebSocketChannel::client_closed`] when the client goes away.
+pub struct WebSocketChannel {
+    inbound: mpsc::UnboundedSender<WsMessage>,
+    outbound: mpsc::Receiver<WsMessage>,
+}
+
+impl WebSocketChannel {
+    /// A message from the client.
+    pub fn push(&self, message: WsMessage) {
+        let _ = self.inbound.unbounded_send(message);
+    }
+
+    /// The client closed the connection.
+    pub fn client_closed(&self) {
+        self.inbound.close_channel();
+    }
+
+    /// The next message for the client; `None` when the server closed the WebSocket.
+    pub async fn next(&mut self) -> Option<WsMessage> {
+        self.outbound.next().await
+    }
+
+    /// Splits into the inbound feeder and the outbound stream, for hosts that pump each
+    /// direction on its own task.
+    pub fn split(self) -> (WebSocketFeeder, mpsc::Receiver<WsMessage>) {
+        (WebSocketFeeder { inbound: self.inbound }, self.outbound)
+    }
+}
+
+/// The inbound half of a [`WebSocketChannel`].
+#[derive(Clone)]
+pub struct WebSocketFeeder {
+    inbound: mpsc::UnboundedSender<WsMessage>,
+}
+
+impl WebSocketFeeder {
+    pub fn push(&self, message: WsMessage) {
+        let _ = self.inbound.unbounded_send(message);
+    }
+
+    pub fn client_closed(&self) {
+        self.inbound.close_channel();
+    }
+}
+
+/// The core's side of a [`WebSocketChannel`], as a stream and sink of tungstenite messages.
+struct ChannelSocket {
+    inbound: mpsc::UnboundedReceiver<WsMessage>,
+    // Bounded, so a host that stops sending applies backpressure to the session's writer
+    // (and from there the session's queue bound applies).
+    outbound: mpsc::Sender<WsMessage>,
+}
+
+impl Stream for ChannelSocket {
+    type Item = Result<Message, WsError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inbound.poll_next_unpin(cx).map(|m| {
+            m.map(|m| {
+                Ok(match m {
+                    WsMessage::Text(t) => Message::Text(t.into()),
+                    WsMessage::Binary(b) => Message::Binary(b),
+                })
+            })
+        })
+    }
+}
+
+impl Sink<Message> for ChannelSocket {
+    type Error = WsError;
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        self.outbound.poll_ready(cx).map_err(|_| WsError::ConnectionClosed)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), WsError> {
+        let m = match item {
+            Message::Text(t) => WsMessage::Text(t.as_str().to_string()),
+            Message::Binary(b) => WsMessage::Binary(b),
+            // Close and control frames are the host's business.
+            _ => return Ok(()),
+        };
+        self.outbound.start_send(m).map_err(|_| WsError::ConnectionClosed)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        self.outbound.close_channel();
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn to_bytes_response(resp: native::Resp) -> impl std::future::Future<Output = http::Response<Bytes>> {
+    async move {
+        let (parts, body) = resp.into_parts();
+        let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        http::Response::from_parts(parts, bytes)
+    }
+}
+
+impl Server {
+    /// Whether a request path belongs to the Socket.IO server (its path, or the client bundle).
+    pub fn handles_path(&self, path: &str) -> bool {
+        let base = self.shared().engine.path.as_str();
+        path == base.trim_end_matches('/') || path.starts_with(base)
+    }
+
+    /// Answers one HTTP request of the Socket.IO path from a host's HTTP server: the
+    /// handshake, long-polling GET and POST, CORS and errors. A polling GET resolves when
+    /// there is something to send. `None`: the request is outside the Socket.IO path.
+    ///
+    /// WebSocket upgrades go to [`Server::serve_websocket_io`] or [`Server::open_websocket`].
+    pub async fn handle_http(
+        &self,
+        parts: http::request::Parts,
+        remote: Option<SocketAddr>,
+        body: Bytes,
+    ) -> Option<http::Response<Bytes>> {
+        let resp = match native::route(self, &parts) {
+            Route::Fallback => return None,
+            Route::Respond(resp) => resp,
+            Route::Poll(session, cors) => with(native::poll(&session).await, &cors),
+            Route::Post(session, cors) => {
+                let declared = native::declared_length(&parts.headers);
+                let binary = native::is_binary_body(&parts.headers);
+                with(native::post(&session, Full::new(body), declared, binary).await, &cors)
+            }
+            Route::Handshake(cors) => with(native::handshake(self, &parts, remote), &cors),
+            Route::Upgrade(_) | Route::WebSocket => {
+                native::text_response(400, "text/plain; charset=utf-8", "WebSocket requests need an upgrade")
+            }
+        };
+        Some(to_bytes_response(resp).await)
+    }
+
+    /// Takes over the raw byte stream of a WebSocket upgrade request whose head the host has
+    /// parsed (Node's `upgrade` event): writes the 101 (or the error) and runs the WebSocket.
+    /// Returns when the connection ends.
+    pub async fn serve_websocket_io<IO>(&self, parts: http::request::Parts, remote: Option<SocketAddr>, mut io: IO)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (existing, key) = match native::route(self, &parts) {
+            Route::Upgrade(session) => (Some(session), websocket::accept_key(&parts.headers)),
+            Route::WebSocket => (None, websocket::accept_key(&parts.headers)),
+            Route::Respond(resp) => return write_response(&mut io, resp).await,
+            _ => {
+                let resp = native::text_response(400, "text/plain; charset=utf-8", "Bad request");
+                return write_response(&mut io, resp).await;
+            }
+        };
+        let Some(key) = key else {
+            let resp = native::text_response(400, "text/plain; charset=utf-8", "missing Sec-WebSocket-Key");
+            return write_response(&mut io, resp).await;
+        };
+        let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
+        let head = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {key}\r\n\r\n"
+        );
+        if io.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket::ws_config(self))).await;
+        let info = native::request_info(&parts, remote);
+        websocket::drive(self.clone(), ws, existing, probe_allowed, info).await;
+    }
+
+    /// Opens a message-level WebSocket for a host that does the framing itself (ASGI).
+    /// `Err` carries the HTTP response to refuse the upgrade with.
+    pub fn open_websocket(
+        &self,
+        parts: &http::request::Parts,
+        remote: Option<SocketAddr>,
+    ) -> Result<WebSocketChannel, http::Response<Bytes>> {
+        let existing = match native::route(self, parts) {
+            Route::Upgrade(session) => Some(session),
+            Route::WebSocket => None,
+            Route::Respond(resp) => {
+                let status = resp.status();
+                return Err(http::Response::builder().status(status).body(Bytes::new()).unwrap_or_default());
+            }
+            _ => return Err(http::Response::builder().status(400).body(Bytes::new()).unwrap_or_default()),
+        };
+        let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
+        let (in_tx, in_rx) = mpsc::unbounded();
+        let (out_tx, out_rx) = mpsc::channel(64);
+        let socket = ChannelSocket { inbound: in_rx, outbound: out_tx };
+        let info = native::request_info(parts, remote);
+        let server = self.clone();
+        self.runtime().spawn(async move {
+            websocket::drive(server, socket, existing, probe_allowed, info).await;
+        });
+        Ok(WebSocketChannel { inbound: in_tx, outbound: out_rx })
+    }
+}
+
+fn with(mut resp: native::Resp, headers: &[(&'static str, String)]) -> native::Resp {
+    for (k, v) in headers {
+        if let Ok(v) = http::HeaderValue::from_str(v) {
+            resp.headers_mut().append(*k, v);
+        }
+    }
+    resp
+}
+
+async fn write_response<IO: AsyncWrite + Unpin>(io: &mut IO, resp: native::Resp) {
+    let resp = to_bytes_response(resp).await;
+    let reason = resp.status().canonical_reason().unwrap_or("");
+    let mut head = format!("HTTP/1.1 {} {}\r\nConnection: close\r\n", resp.status().as_u16(), reason);
+    for (k, v) in resp.headers() {
+        head.push_str(&format!("{}: {}\r\n", k, String::from_utf8_lossy(v.as_bytes())));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", resp.body().len()));
+    let _ = io.write_all(head.as_bytes()).await;
+    let _ = io.write_all(resp.body()).await;
+    let _ = io.shutdown().await;
+}
