@@ -121,12 +121,10 @@ impl Sink<Message> for ChannelSocket {
     }
 }
 
-fn to_bytes_response(resp: native::Resp) -> impl std::future::Future<Output = http::Response<Bytes>> {
-    async move {
-        let (parts, body) = resp.into_parts();
-        let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-        http::Response::from_parts(parts, bytes)
-    }
+async fn to_bytes_response(resp: native::Resp) -> http::Response<Bytes> {
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    http::Response::from_parts(parts, bytes)
 }
 
 impl Server {
@@ -197,20 +195,17 @@ impl Server {
     }
 
     /// Opens a message-level WebSocket for a host that does the framing itself (ASGI).
-    /// `Err` carries the HTTP response to refuse the upgrade with.
+    /// `Err` carries the HTTP status to refuse the upgrade with.
     pub fn open_websocket(
         &self,
         parts: &http::request::Parts,
         remote: Option<SocketAddr>,
-    ) -> Result<WebSocketChannel, http::Response<Bytes>> {
+    ) -> Result<WebSocketChannel, u16> {
         let existing = match native::route(self, parts) {
             Route::Upgrade(session) => Some(session),
             Route::WebSocket => None,
-            Route::Respond(resp) => {
-                let status = resp.status();
-                return Err(http::Response::builder().status(status).body(Bytes::new()).unwrap_or_default());
-            }
-            _ => return Err(http::Response::builder().status(400).body(Bytes::new()).unwrap_or_default()),
+            Route::Respond(resp) => return Err(resp.status().as_u16()),
+            _ => return Err(400),
         };
         let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
         let (in_tx, in_rx) = mpsc::unbounded();
