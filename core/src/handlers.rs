@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
+type ServerSideFn =
+    Arc<dyn Fn(&Arc<crate::Namespace>, Payload, Option<crate::host::ServerSideAck>) + Send + Sync>;
 type MiddlewareFn = Arc<dyn Fn(SocketRef) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
 type ConnectionFn = Arc<dyn Fn(SocketRef) -> Option<BoxFuture<'static, ()>> + Send + Sync>;
 
@@ -18,6 +20,7 @@ type ConnectionFn = Arc<dyn Fn(SocketRef) -> Option<BoxFuture<'static, ()>> + Se
 pub struct Handlers {
     middlewares: RwLock<Vec<MiddlewareFn>>,
     connection: RwLock<Vec<ConnectionFn>>,
+    server_side: RwLock<HashMap<String, ServerSideFn>>,
 }
 
 impl Handlers {
@@ -42,6 +45,14 @@ impl Handlers {
         Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
     {
         self.middlewares.write().push(Arc::new(move |s| Box::pin(f(s))));
+    }
+
+    pub fn on_server_side(
+        &self,
+        event: impl Into<String>,
+        f: impl Fn(&Arc<crate::Namespace>, Payload, Option<crate::host::ServerSideAck>) + Send + Sync + 'static,
+    ) {
+        self.server_side.write().insert(event.into(), Arc::new(f));
     }
 }
 
@@ -101,6 +112,13 @@ impl NamespaceHandler for Handlers {
             for f in l.disconnect.read().iter() {
                 f(socket, reason);
             }
+        }
+    }
+
+    fn server_side_event(&self, nsp: &Arc<crate::Namespace>, event: crate::host::ServerSideEvent) {
+        let handler = self.server_side.read().get(&event.name).cloned();
+        if let Some(h) = handler {
+            h(nsp, event.args, event.ack);
         }
     }
 

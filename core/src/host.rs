@@ -77,6 +77,39 @@ pub trait NamespaceHandler: Send + Sync + 'static {
     /// An event is being sent to the socket; called only for sockets that asked for it with
     /// [`crate::Socket::set_notify_outgoing`] (`onAnyOutgoing`).
     fn outgoing(&self, _socket: &SocketRef, _event: &str, _args: &crate::Payload) {}
+    /// An event from another server of the cluster (`serverSideEmit`).
+    fn server_side_event(&self, _nsp: &Arc<Namespace>, _event: ServerSideEvent) {}
+}
+
+/// An event another server sent with `serverSideEmit`.
+pub struct ServerSideEvent {
+    pub name: String,
+    pub args: crate::Payload,
+    /// Present when the sender waits for an answer (only the first argument is sent back).
+    pub ack: Option<ServerSideAck>,
+}
+
+impl std::fmt::Debug for ServerSideEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSideEvent")
+            .field("name", &self.name)
+            .field("args", &self.args.json)
+            .field("ack", &self.ack.is_some())
+            .finish()
+    }
+}
+
+/// Answers a server-side event; consuming, so it answers once.
+pub struct ServerSideAck(Box<dyn FnOnce(crate::Payload) + Send + 'static>);
+
+impl ServerSideAck {
+    pub fn new(f: impl FnOnce(crate::Payload) + Send + 'static) -> ServerSideAck {
+        ServerSideAck(Box::new(f))
+    }
+
+    pub fn send(self, args: crate::Payload) {
+        (self.0)(args)
+    }
 }
 
 /// Decides whether a dynamic namespace accepts a name (`io.of(regex | predicate)`).
@@ -144,6 +177,8 @@ pub enum HostEvent {
     Outgoing { handler: u64, socket: SocketRef, event: String, args: crate::Payload },
     /// A namespace was created (static or a dynamic child).
     NewNamespace { name: String },
+    /// An event from another server of the cluster.
+    ServerSideEmit { handler: u64, nsp: String, event: ServerSideEvent },
     /// An asynchronous operation the host started with a token has finished.
     Completed { token: u64, completion: Completion },
 }
@@ -157,6 +192,8 @@ pub enum Completion {
     BroadcastAck(Result<Vec<crate::Payload>, crate::BroadcastAckError>),
     /// The sockets of `fetch_sockets`.
     Sockets(Result<Vec<crate::RemoteSocket>, crate::AdapterError>),
+    /// The answers of the other servers to `serverSideEmit` with an ack.
+    ServerSideAcks(Result<Vec<crate::Payload>, crate::AdapterError>),
 }
 
 /// A multi-producer queue of host events that wakes its consumer once per batch.
@@ -222,6 +259,24 @@ impl EventQueue {
         operator.namespace().runtime().spawn(async move {
             let result = fut.await;
             queue.push(HostEvent::Completed { token, completion: Completion::BroadcastAck(result) });
+        });
+        Ok(())
+    }
+
+    /// `serverSideEmit` with an acknowledgement; the answers arrive as
+    /// [`HostEvent::Completed`] with `token`.
+    pub fn server_side_emit_with_ack(
+        self: &Arc<Self>,
+        nsp: &Arc<Namespace>,
+        event: &str,
+        args: crate::Payload,
+        token: u64,
+    ) -> Result<(), crate::EmitError> {
+        let fut = nsp.server_side_emit_with_ack(event, args)?;
+        let queue = self.clone();
+        nsp.runtime().spawn(async move {
+            let result = fut.await;
+            queue.push(HostEvent::Completed { token, completion: Completion::ServerSideAcks(result) });
         });
         Ok(())
     }
@@ -306,6 +361,10 @@ impl NamespaceHandler for QueueHandler {
 
     fn disconnected(&self, socket: &SocketRef, reason: DisconnectReason) {
         self.queue.push(HostEvent::Disconnect { handler: self.id, socket: socket.clone(), reason });
+    }
+
+    fn server_side_event(&self, nsp: &Arc<Namespace>, event: ServerSideEvent) {
+        self.queue.push(HostEvent::ServerSideEmit { handler: self.id, nsp: nsp.name().to_string(), event });
     }
 
     fn outgoing(&self, socket: &SocketRef, event: &str, args: &crate::Payload) {

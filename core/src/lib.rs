@@ -39,6 +39,8 @@
 //!   [`EventQueue`], [`HostEvent`]); the closure API in this crate sits on the same seam.
 
 pub mod adapter;
+#[cfg(feature = "redis")]
+pub mod emitter;
 pub mod engineio;
 pub mod handlers;
 pub mod handshake;
@@ -55,8 +57,12 @@ pub mod transport;
 pub use adapter::{Adapter, AdapterError, AdapterFactory, BroadcastFlags, BroadcastOptions, MemoryAdapter, Room};
 pub use engineio::config::{Cors, CorsOrigin, Transports};
 pub use engineio::{EngineConfig, EngineSession};
-pub use host::{Completion, ConnectError, EventQueue, HostEvent, NamespaceHandler, NamespaceMatcher, Pending, QueueHandler, QueueMatcher, Reply};
+pub use host::{Completion, ConnectError, ServerSideAck, ServerSideEvent, EventQueue, HostEvent, NamespaceHandler, NamespaceMatcher, Pending, QueueHandler, QueueMatcher, Reply};
 pub use id::Sid;
+#[cfg(feature = "redis")]
+pub use adapter::redis::{RedisAdapterConfig, RedisAdapterFactory};
+#[cfg(feature = "redis")]
+pub use emitter::{Emitter, EmitterError};
 pub use namespace::{Namespace, ParentNamespace};
 pub use operator::{BroadcastAckError, BroadcastOperator, RemoteSocket};
 pub use payload::Payload;

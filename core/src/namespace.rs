@@ -93,7 +93,7 @@ impl Namespace {
     }
 
     /// Ack ids are per namespace, shared by socket emits and broadcasts, as in socket.io.
-    pub(crate) fn next_ack_id(&self) -> u64 {
+    pub fn next_ack_id(&self) -> u64 {
         self.ack_ids.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -217,6 +217,43 @@ impl Namespace {
 
     pub fn disconnect_sockets(self: &Arc<Self>, close: bool) {
         self.broadcast().disconnect_sockets(close)
+    }
+
+    // ---- between servers ----
+
+    /// Sends an event to this namespace on the other servers of the cluster
+    /// (`nsp.serverSideEmit`); a no-op with the in-memory adapter.
+    pub fn server_side_emit(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
+        crate::socket::check_event(event, &args)?;
+        if let Err(e) = self.adapter.server_side_emit(self, event, &args) {
+            tracing::warn!(nsp = %self.name, error = %e, "serverSideEmit failed");
+        }
+        Ok(())
+    }
+
+    /// Like [`Namespace::server_side_emit`], collecting one answer per other server.
+    pub fn server_side_emit_with_ack(
+        self: &Arc<Self>,
+        event: &str,
+        args: Payload,
+    ) -> Result<impl std::future::Future<Output = Result<Vec<Payload>, crate::AdapterError>> + Send + 'static, EmitError>
+    {
+        crate::socket::check_event(event, &args)?;
+        Ok(self.adapter.server_side_emit_with_ack(self, event, &args))
+    }
+
+    /// Handles an event sent by another server with `serverSideEmit` (Rust API).
+    pub fn on_server_side(
+        &self,
+        event: impl Into<String>,
+        f: impl Fn(&Arc<Namespace>, Payload, Option<crate::host::ServerSideAck>) + Send + Sync + 'static,
+    ) {
+        self.handlers.on_server_side(event, f);
+    }
+
+    /// Delivers a server-side event from the adapter to the namespace's handler.
+    pub fn deliver_server_side(self: &Arc<Self>, event: crate::host::ServerSideEvent) {
+        self.handler().server_side_event(self, event);
     }
 }
 

@@ -128,11 +128,17 @@ impl BroadcastOperator {
         let timeout = self.opts.flags.timeout;
         Ok(async move {
             let mut responses = Vec::new();
+            // Complete when every node has reported its client count and every client answered.
+            let mut servers_pending: i64 = 0;
             let collect = async {
-                while responses.len() < expected {
+                while servers_pending > 0 || responses.len() < expected {
                     match rx.recv().await {
                         Some(AckResponse::Response(p)) => responses.push(p),
-                        Some(AckResponse::Expect(n)) => expected += n,
+                        Some(AckResponse::ServersPending(n)) => servers_pending += n as i64,
+                        Some(AckResponse::ServerCount(n)) => {
+                            servers_pending -= 1;
+                            expected += n;
+                        }
                         // Every recipient is gone: nothing more can arrive.
                         None => return false,
                     }

@@ -156,8 +156,10 @@ pub struct AckCollector {
 #[derive(Debug)]
 pub enum AckResponse {
     Response(Payload),
-    /// More recipients than the local count (a cluster node reported its client count).
-    Expect(usize),
+    /// `n` more nodes will report how many of their clients got the broadcast.
+    ServersPending(usize),
+    /// One node reported its client count.
+    ServerCount(usize),
 }
 
 impl AckCollector {
@@ -170,8 +172,15 @@ impl AckCollector {
         let _ = self.tx.send(AckResponse::Response(args));
     }
 
-    pub fn expect_more(&self, n: usize) {
-        let _ = self.tx.send(AckResponse::Expect(n));
+    /// Announces `n` more nodes whose client counts must arrive before the broadcast is
+    /// complete (a cluster adapter, before it knows or hears from them).
+    pub fn servers_pending(&self, n: usize) {
+        let _ = self.tx.send(AckResponse::ServersPending(n));
+    }
+
+    /// One node's count of clients that got the broadcast.
+    pub fn server_count(&self, clients: usize) {
+        let _ = self.tx.send(AckResponse::ServerCount(clients));
     }
 }
 

@@ -4,6 +4,8 @@
 //! in-memory behaviour on it, so the Redis adapter only overrides what crosses nodes.
 
 mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod rooms;
 
 pub use memory::MemoryAdapter;
@@ -93,18 +95,7 @@ pub trait Adapter: Send + Sync + 'static {
         opts: &BroadcastOptions,
         collector: &crate::socket::AckCollector,
     ) -> usize {
-        let mut count = 0;
-        self.index().for_each_target(opts, |sid| {
-            if let Some(socket) = nsp.get_socket(sid.as_str()) {
-                if let Some(id) = packet.ack_id {
-                    socket.register_collector(id, collector.clone());
-                }
-                if socket.deliver_broadcast(packet, opts.flags.volatile) {
-                    count += 1;
-                }
-            }
-        });
-        count
+        local_broadcast_with_ack(nsp, self.index(), packet, opts, collector)
     }
 
     /// Sockets selected by `opts`, with their rooms and data, on every node.
@@ -143,6 +134,21 @@ pub trait Adapter: Send + Sync + 'static {
         }
     }
 
+    /// Sends an event to the other servers of the cluster (nothing to do on one node).
+    fn server_side_emit(&self, _nsp: &Arc<Namespace>, _event: &str, _args: &Payload) -> Result<(), AdapterError> {
+        Ok(())
+    }
+
+    /// Sends an event to the other servers and collects one answer from each.
+    fn server_side_emit_with_ack(
+        &self,
+        _nsp: &Arc<Namespace>,
+        _event: &str,
+        _args: &Payload,
+    ) -> BoxFuture<'static, Result<Vec<Payload>, AdapterError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// Every room of the namespace, on every node.
     fn all_rooms(&self) -> BoxFuture<'static, Result<Vec<Room>, AdapterError>> {
         let rooms = self.index().rooms();
@@ -169,6 +175,29 @@ pub fn deliver_local(
     let mut count = 0;
     index.for_each_target(opts, |sid| {
         if let Some(socket) = nsp.get_socket(sid.as_str()) {
+            if socket.deliver_broadcast(packet, opts.flags.volatile) {
+                count += 1;
+            }
+        }
+    });
+    count
+}
+
+/// Queues a broadcast with acks to the local sockets `opts` selects, registering the
+/// packet's ack id to `collector` on each; returns how many got it.
+pub fn local_broadcast_with_ack(
+    nsp: &Arc<Namespace>,
+    index: &RoomIndex,
+    packet: &BroadcastPacket,
+    opts: &BroadcastOptions,
+    collector: &crate::socket::AckCollector,
+) -> usize {
+    let mut count = 0;
+    index.for_each_target(opts, |sid| {
+        if let Some(socket) = nsp.get_socket(sid.as_str()) {
+            if let Some(id) = packet.ack_id {
+                socket.register_collector(id, collector.clone());
+            }
             if socket.deliver_broadcast(packet, opts.flags.volatile) {
                 count += 1;
             }

@@ -62,6 +62,8 @@ const httpServer = http.createServer((req, res) => {
   res.end("not found");
 });
 
+const NODE_NAME = process.env.NODE_NAME || "reference";
+
 const io = new Server(httpServer, {
   path: config.path,
   serveClient: true,
@@ -73,6 +75,23 @@ const io = new Server(httpServer, {
   transports: config.transports,
   cors: config.cors,
 });
+
+let redisClients = [];
+if (process.env.REDIS_URL) {
+  // Cluster mode: the official Redis adapter, as a Node socket.io node of a mixed cluster runs it.
+  const { createClient } = require("redis");
+  const { createAdapter } = require("@socket.io/redis-adapter");
+  const pub = createClient({ url: process.env.REDIS_URL });
+  const sub = pub.duplicate();
+  // A restarting Redis must not crash the node: the clients reconnect by themselves.
+  pub.on("error", () => {});
+  sub.on("error", () => {});
+  redisClients = [pub, sub];
+  Promise.all([pub.connect(), sub.connect()]).then(() => {
+    io.adapter(createAdapter(pub, sub, { requestsTimeout: envNumber("REQUESTS_TIMEOUT", 5000) }));
+    startListening();
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -318,6 +337,29 @@ io.on("connection", (socket) => {
   });
 
   handle(socket, "count", (args, ack) => ack(io.of("/").sockets.size));
+
+  handle(socket, "node-name", (args, ack) => ack(NODE_NAME));
+
+  handle(socket, "server-side-emit", ([spec = {}], ack) => {
+    io.serverSideEmit(spec.event, ...(spec.args ?? []));
+    ack(true);
+  });
+
+  handle(socket, "server-side-emit-ack", ([spec = {}], ack) => {
+    io.serverSideEmit(spec.event, ...(spec.args ?? []), (err, res) => {
+      ack({ err: err ? err.message : null, res: [...(res ?? [])].sort() });
+    });
+  });
+
+  handle(socket, "all-rooms-cluster", async (args, ack) => {
+    ack(sorted(await io.of("/").adapter.allRooms()));
+  });
+});
+
+io.on("hello", (...args) => {
+  const cb = typeof args[args.length - 1] === "function" ? args.pop() : null;
+  io.local.to("observers").emit("observed-server-side", { node: NODE_NAME, args });
+  if (cb) cb(`hi from ${NODE_NAME}`);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -390,7 +432,10 @@ function shutdown() {
     process.exit(0);
   }, 3000);
   force.unref();
-  io.close(() => process.exit(0));
+  io.close(() => {
+    for (const c of redisClients) c.disconnect().catch(() => {});
+    process.exit(0);
+  });
   // long-polling requests that are still open would otherwise delay the close callback
   setImmediate(() => httpServer.closeIdleConnections());
 }
@@ -398,6 +443,10 @@ function shutdown() {
 process.on("SIGTERM", shutdown);
 process.on("SIGINT", shutdown);
 
-httpServer.listen(config.port, config.host, () => {
-  process.stdout.write(`listening on ${httpServer.address().port}\n`);
-});
+function startListening() {
+  httpServer.listen(config.port, config.host, () => {
+    process.stdout.write(`listening on ${httpServer.address().port}\n`);
+  });
+}
+
+if (!process.env.REDIS_URL) startListening();

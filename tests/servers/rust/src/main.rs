@@ -29,6 +29,17 @@ fn config_from_env() -> ServerConfig {
     c.engine.transports.polling = transports.split(',').any(|t| t.trim() == "polling");
     c.engine.transports.websocket = transports.split(',').any(|t| t.trim() == "websocket");
     let origin = std::env::var("CORS_ORIGIN").unwrap_or_default();
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        let mut redis = roomcast::RedisAdapterConfig::new(url);
+        redis.requests_timeout = Duration::from_millis(env_u64("REQUESTS_TIMEOUT", 5_000));
+        match roomcast::RedisAdapterFactory::new(redis) {
+            Ok(factory) => c.adapter = Arc::new(factory),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(2);
+            }
+        }
+    }
     c.engine.cors = Cors {
         origin: match origin.as_str() {
             "" => CorsOrigin::Disabled,
@@ -129,8 +140,9 @@ fn observe(io: &Server, socket: &SocketRef) {
 }
 
 fn setup_root(io: &Server) {
-    let io = io.clone();
     let root = io.sockets();
+    let io_outer = io.clone();
+    let io = io.clone();
     root.on_connection(move |socket| {
         let rooms_at_connect = sorted_rooms(&socket);
         observe(&io, &socket);
@@ -322,7 +334,53 @@ fn setup_root(io: &Server) {
         });
         let io_count = io.clone();
         socket.on("count", move |_, _, ack| ack_value(ack, json!(io_count.sockets().socket_count())));
+        socket.on("node-name", |_, _, ack| ack_value(ack, json!(node_name())));
+        let io_sse = io.clone();
+        socket.on("server-side-emit", move |_, args, ack| {
+            let spec = first(&args);
+            let event = spec.get("event").and_then(Value::as_str).unwrap_or("");
+            let _ = io_sse.sockets().server_side_emit(event, args_of(&spec, &args));
+            ack_value(ack, json!(true));
+        });
+        let io_ssa = io.clone();
+        socket.on("server-side-emit-ack", move |_, args, ack| {
+            let spec = first(&args);
+            let event = spec.get("event").and_then(Value::as_str).unwrap_or("");
+            let Ok(fut) = io_ssa.sockets().server_side_emit_with_ack(event, args_of(&spec, &args)) else { return };
+            tokio::spawn(async move {
+                let body = match fut.await {
+                    Ok(answers) => {
+                        let mut firsts: Vec<Value> = answers.iter().map(first).collect();
+                        firsts.sort_by_key(|v| v.to_string());
+                        json!({"err": null, "res": firsts})
+                    }
+                    Err(e) => json!({"err": e.to_string(), "res": []}),
+                };
+                ack_value(ack, body);
+            });
+        });
+        let io_rooms_cluster = io.clone();
+        socket.on("all-rooms-cluster", move |_, _, ack| {
+            let fut = io_rooms_cluster.sockets().adapter().all_rooms();
+            tokio::spawn(async move {
+                let rooms: Vec<String> = fut.await.unwrap_or_default().iter().map(|r| r.to_string()).collect();
+                ack_value(ack, json!(rooms));
+            });
+        });
     });
+
+    let io_hello = io_outer;
+    root.on_server_side("hello", move |_, args, ack| {
+        let body = json!({"node": node_name(), "args": args.values()});
+        let _ = io_hello.sockets().broadcast().local().to(["observers"]).emit("observed-server-side", payload!(body));
+        if let Some(ack) = ack {
+            ack.send(payload!(format!("hi from {}", node_name())));
+        }
+    });
+}
+
+fn node_name() -> String {
+    std::env::var("NODE_NAME").unwrap_or_else(|_| "rust".into())
 }
 
 /// Accepts `/pred-*` names after a short asynchronous check, like the reference's predicate.

@@ -1,0 +1,329 @@
+//! fanout: N clients join one room; a separate control connection sends one
+//! trigger `["fanout", {"room", "count": M, "event": "tick"}]`; the server
+//! emits M events `tick` `{"i": i}` to the room, in order.
+//!
+//! Measured from the moment the trigger is written (t0):
+//! - duration = last arrival of any tick at any client - t0
+//! - deliveries/s = delivered / duration (delivered = N*M when nothing is lost)
+//! - latency of delivery (client c, index i) = arrival(c, i) - t0; its
+//!   p50/p99/max. Since the M events are emitted back to back, this is the
+//!   "time until a client has event i", which grows with i: its max equals the
+//!   duration, its median is roughly when half the work is done.
+//! - lost = N*M - delivered (by index); duplicated = indices seen twice;
+//!   out_of_order = arrivals with an index lower than one already seen.
+//!
+//! A warm-up round (event `warm`, `--warmup-messages`) runs first and is not
+//! measured.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::de::IgnoredAny;
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::{header, secs, Phase, Setup};
+use crate::args::Args;
+use crate::proto::{Conn, ConnError, SIO_EVENT};
+use crate::stats::{now_us32, round3, summarize, Errors, Marks};
+use crate::Common;
+
+pub struct Params {
+    clients: usize,
+    messages: usize,
+    room: String,
+    warmup: usize,
+    timeout: Duration,
+}
+
+impl Params {
+    pub fn from_args(a: &mut Args) -> Result<Params, String> {
+        let messages: usize = a.req("messages")?;
+        Ok(Params {
+            clients: a.req("clients")?,
+            messages,
+            room: a.get_str("room", "bench"),
+            warmup: a.get("warmup-messages", messages.min(20))?,
+            timeout: Duration::from_secs_f64(a.get("timeout", 120.0)?),
+        })
+    }
+}
+
+struct Shared {
+    setup: Setup,
+    room: String,
+    messages: usize,
+    warmup: usize,
+    warm_done: AtomicUsize,
+    done: AtomicUsize,
+    broken: AtomicUsize,
+    dup: AtomicU64,
+    out_of_order: AtomicU64,
+    bad: AtomicU64,
+}
+
+#[derive(serde::Deserialize)]
+struct Tick {
+    i: u64,
+}
+
+fn tick_index(data: &str) -> Option<u64> {
+    serde_json::from_str::<(IgnoredAny, Tick)>(data)
+        .ok()
+        .map(|(_, t)| t.i)
+}
+
+async fn client(
+    idx: usize,
+    sh: Arc<Shared>,
+    mut phase: watch::Receiver<Phase>,
+) -> Option<Vec<u32>> {
+    let mut conn = sh.setup.connect_and_join(idx, Some(&sh.room)).await?;
+    let m = sh.messages;
+    let mut arrivals = vec![u32::MAX; m];
+    let mut got = 0usize;
+    let mut highest: Option<u64> = None;
+    let mut warm_seen = 0usize;
+    loop {
+        tokio::select! {
+            ch = phase.changed() => {
+                if ch.is_err() || *phase.borrow() == Phase::Stop {
+                    break;
+                }
+            }
+            r = conn.recv() => match r {
+                Ok(p) if p.kind == SIO_EVENT => {
+                    if p.is_event("tick") {
+                        let now = now_us32();
+                        match tick_index(p.data()) {
+                            Some(i) if (i as usize) < m => {
+                                if let Some(h) = highest {
+                                    if i < h {
+                                        sh.out_of_order.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                }
+                                highest = Some(highest.map_or(i, |h| h.max(i)));
+                                let slot = &mut arrivals[i as usize];
+                                if *slot == u32::MAX {
+                                    *slot = now;
+                                    got += 1;
+                                    if got == m {
+                                        sh.done.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                } else {
+                                    sh.dup.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                            _ => {
+                                sh.bad.fetch_add(1, Ordering::Relaxed);
+                                sh.setup.errors.add("bad_tick", || p.data().chars().take(80).collect());
+                            }
+                        }
+                    } else if p.is_event("warm") {
+                        warm_seen += 1;
+                        if warm_seen == sh.warmup {
+                            sh.warm_done.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(ConnError::Protocol(e)) => sh.setup.errors.add("protocol", || e),
+                Err(e) => {
+                    sh.setup.errors.add(&format!("run_{}", e.kind()), || e.to_string());
+                    sh.broken.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+            }
+        }
+    }
+    Some(arrivals)
+}
+
+/// Polls `cond` every 10 ms until true or `deadline`, answering pings on the
+/// control connection meanwhile. Returns whether `cond` became true.
+async fn wait_for(
+    ctl: &mut Option<Conn>,
+    errors: &Errors,
+    deadline: Instant,
+    cond: impl Fn() -> bool,
+) -> bool {
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        let tick = tokio::time::sleep(Duration::from_millis(10));
+        match ctl {
+            Some(c) => {
+                tokio::select! {
+                    _ = tick => {}
+                    r = c.recv() => {
+                        if let Err(e) = r {
+                            if !matches!(e, ConnError::Protocol(_)) {
+                                errors.add(&format!("control_{}", e.kind()), || e.to_string());
+                                *ctl = None;
+                            }
+                        }
+                    }
+                }
+            }
+            None => tick.await,
+        }
+    }
+}
+
+fn trigger(room: &str, count: usize, event: &str) -> String {
+    format!(
+        "42{}",
+        json!(["fanout", {"room": room, "count": count, "event": event}])
+    )
+}
+
+pub async fn run(common: Common, p: Params) -> serde_json::Value {
+    let errors = Arc::new(Errors::default());
+    let mut out = header(
+        &common,
+        "fanout",
+        json!({"clients": p.clients, "messages": p.messages, "room": p.room, "warmup_messages": p.warmup}),
+    );
+    let pid = common.server_pid;
+    let sh = Arc::new(Shared {
+        setup: Setup::new(common, errors.clone()),
+        room: p.room.clone(),
+        messages: p.messages,
+        warmup: p.warmup,
+        warm_done: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        broken: AtomicUsize::new(0),
+        dup: AtomicU64::new(0),
+        out_of_order: AtomicU64::new(0),
+        bad: AtomicU64::new(0),
+    });
+    let (phase_tx, phase_rx) = watch::channel(Phase::Setup);
+    let setup_start = Instant::now();
+    let handles: Vec<_> = (0..p.clients)
+        .map(|i| tokio::spawn(client(i, sh.clone(), phase_rx.clone())))
+        .collect();
+    let ok = sh.setup.wait_all(p.clients).await;
+    let setup_s = setup_start.elapsed();
+    eprintln!(
+        "fanout: {ok}/{} clients joined {:?} in {:.2}s",
+        p.clients,
+        p.room,
+        setup_s.as_secs_f64()
+    );
+
+    let mut ctl = match Conn::connect(&sh.setup.common.conn, None).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            errors.add("control_connect", || e.to_string());
+            None
+        }
+    };
+
+    let mut t0 = None;
+    let mut completed = false;
+    let mut server = json!(null);
+    if ok > 0 && ctl.is_some() {
+        // Warm-up round.
+        if p.warmup > 0 {
+            if let Some(c) = ctl.as_mut() {
+                if let Err(e) = c.send_text(trigger(&p.room, p.warmup, "warm")).await {
+                    errors.add("control_send", || e.to_string());
+                }
+            }
+            let dl = Instant::now() + p.timeout;
+            let warm_ok = wait_for(&mut ctl, &errors, dl, || {
+                sh.warm_done.load(Ordering::Relaxed) + sh.broken.load(Ordering::Relaxed) >= ok
+            })
+            .await;
+            if !warm_ok {
+                errors.add("warmup_timeout", || "warm-up round did not complete".into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Measured round.
+        let marks = Marks::start(pid);
+        let wall = Instant::now();
+        if let Some(c) = ctl.as_mut() {
+            let t = now_us32();
+            match c.send_text(trigger(&p.room, p.messages, "tick")).await {
+                Ok(()) => t0 = Some(t),
+                Err(e) => errors.add("control_send", || e.to_string()),
+            }
+        }
+        if t0.is_some() {
+            let dl = Instant::now() + p.timeout;
+            completed = wait_for(&mut ctl, &errors, dl, || {
+                sh.done.load(Ordering::Relaxed) + sh.broken.load(Ordering::Relaxed) >= ok
+            })
+            .await;
+            if !completed {
+                errors.add("fanout_timeout", || {
+                    format!("not all deliveries within {:?}", p.timeout)
+                });
+            }
+        }
+        // From the trigger until completion was noticed (polled every 10 ms).
+        server = marks.finish(wall.elapsed().as_secs_f64());
+    }
+    let _ = phase_tx.send(Phase::Stop);
+    drop(ctl);
+
+    let mut lat: Vec<u32> = Vec::with_capacity(ok.saturating_mul(p.messages).min(50_000_000));
+    let mut last = 0u32;
+    let mut connected = 0usize;
+    for h in handles {
+        if let Ok(Some(arr)) = h.await {
+            connected += 1;
+            if let Some(t0) = t0 {
+                for &a in &arr {
+                    if a != u32::MAX {
+                        let d = a.saturating_sub(t0);
+                        last = last.max(d);
+                        lat.push(d);
+                    }
+                }
+            }
+        }
+    }
+    let delivered = lat.len() as u64;
+    let expected = (connected * p.messages) as u64;
+    let lost = expected.saturating_sub(delivered);
+    let dup = sh.dup.load(Ordering::Relaxed);
+    let duration_s = last as f64 / 1e6;
+    let rate = if duration_s > 0.0 {
+        delivered as f64 / duration_s
+    } else {
+        0.0
+    };
+    eprintln!(
+        "fanout: {delivered}/{expected} deliveries in {duration_s:.3}s = {rate:.0}/s, lost {lost}, dup {dup}"
+    );
+    let summary = summarize(lat);
+    let ok_run = completed && lost == 0 && dup == 0 && errors.total() == 0;
+    out.insert("ok".into(), json!(ok_run));
+    out.insert(
+        "results".into(),
+        json!({
+            "clients_connected": connected,
+            "setup_s": secs(setup_s),
+            "expected": expected,
+            "delivered": delivered,
+            "lost": lost,
+            "duplicated": dup,
+            "out_of_order": sh.out_of_order.load(Ordering::Relaxed),
+            "malformed": sh.bad.load(Ordering::Relaxed),
+            "clients_broken": sh.broken.load(Ordering::Relaxed),
+            "duration_s": round3(duration_s),
+            "deliveries_per_s": rate.round(),
+            "latency": summary,
+            "server": server,
+        }),
+    );
+    out.insert("errors".into(), errors.to_json());
+    serde_json::Value::Object(out)
+}

@@ -1,0 +1,444 @@
+//! The Redis adapter of one namespace: local rooms in a [`RoomIndex`], broadcasts and
+//! requests to and from the other nodes through [`RedisNode`].
+
+use super::node::RedisNode;
+use super::short_id;
+use super::wire::{self, Request, Response};
+use crate::adapter::{deliver_local, local_sockets, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, Room, RoomIndex};
+use crate::host::{ServerSideAck, ServerSideEvent};
+use crate::namespace::Namespace;
+use crate::operator::RemoteSocket;
+use crate::payload::Payload;
+use crate::socket::{AckCollector, AckResponse};
+use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, Weak};
+use tokio::sync::oneshot;
+
+enum Pending {
+    Fetch { expected: usize, received: usize, sockets: Vec<RemoteSocket>, done: Option<oneshot::Sender<Vec<RemoteSocket>>> },
+    Rooms { expected: usize, received: usize, rooms: Vec<Room>, done: Option<oneshot::Sender<Vec<Room>>> },
+    ServerSide { expected: usize, responses: Vec<Payload>, done: Option<oneshot::Sender<Vec<Payload>>> },
+}
+
+/// The Redis adapter of one namespace.
+pub struct RedisAdapter {
+    pub(crate) nsp_name: Arc<str>,
+    pub(crate) uid: String,
+    index: RoomIndex,
+    node: Arc<RedisNode>,
+    me: Weak<RedisAdapter>,
+    nsp: OnceLock<Weak<Namespace>>,
+    requests: Mutex<HashMap<String, Pending>>,
+    ack_requests: Mutex<HashMap<String, AckCollector>>,
+}
+
+impl RedisAdapter {
+    pub(crate) fn new(node: Arc<RedisNode>, nsp: &str) -> Arc<RedisAdapter> {
+        Arc::new_cyclic(|me| RedisAdapter {
+            nsp_name: Arc::from(nsp),
+            uid: short_id(),
+            index: RoomIndex::new(),
+            node,
+            me: me.clone(),
+            nsp: OnceLock::new(),
+            requests: Mutex::new(HashMap::new()),
+            ack_requests: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn namespace(&self) -> Option<Arc<Namespace>> {
+        self.nsp.get().and_then(Weak::upgrade)
+    }
+
+    fn request_channel(&self) -> String {
+        format!("{}-request#{}#", self.node.config.key, self.nsp_name)
+    }
+
+    fn response_channel(&self) -> String {
+        format!("{}-response#{}#", self.node.config.key, self.nsp_name)
+    }
+
+    fn publish_request(&self, req: &Request) {
+        match wire::encode_request(req) {
+            Ok(bytes) => self.node.publish(self.request_channel(), bytes),
+            Err(e) => tracing::warn!(error = %e, "cannot encode a cluster request"),
+        }
+    }
+
+    fn publish_response(&self, bytes: Vec<u8>) {
+        self.node.publish(self.response_channel(), bytes);
+    }
+
+    /// Asks every other node; resolves with their answers or fails at the requests timeout.
+    async fn gather<T>(&self, operation: &'static str, make: impl FnOnce(usize, oneshot::Sender<T>) -> Pending, request: impl FnOnce(String) -> Request) -> Result<Option<T>, AdapterError> {
+        let nodes = self.node.num_sub(&self.nsp_name).await.map_err(|e| AdapterError::Unavailable(e.to_string()))?;
+        if nodes <= 1 {
+            return Ok(None);
+        }
+        let request_id = short_id();
+        let (tx, rx) = oneshot::channel();
+        self.requests.lock().insert(request_id.clone(), make(nodes - 1, tx));
+        self.publish_request(&request(request_id.clone()));
+        match tokio::time::timeout(self.node.config.requests_timeout, rx).await {
+            Ok(Ok(v)) => Ok(Some(v)),
+            _ => {
+                let received = match self.requests.lock().remove(&request_id) {
+                    Some(Pending::Fetch { received, .. }) | Some(Pending::Rooms { received, .. }) => received,
+                    Some(Pending::ServerSide { responses, .. }) => responses.len(),
+                    None => 0,
+                };
+                Err(AdapterError::Timeout { operation, received: received + 1, expected: nodes })
+            }
+        }
+    }
+
+    pub(crate) fn on_broadcast(&self, room: &str, bytes: &[u8]) {
+        // A message for one room this node does not have is for other nodes only.
+        if !room.is_empty() && !self.index.has_room(room) {
+            return;
+        }
+        let msg = match wire::decode_broadcast(bytes) {
+            Ok(m) => m,
+            Err(e) => return tracing::warn!(error = %e, "dropping a malformed broadcast from redis"),
+        };
+        if msg.uid == self.uid || msg.nsp != *self.nsp_name {
+            return;
+        }
+        let Some(nsp) = self.namespace() else { return };
+        let packet = BroadcastPacket::new(&msg.nsp, &msg.event, msg.args, None);
+        deliver_local(&nsp, &self.index, &packet, &msg.opts);
+    }
+
+    pub(crate) fn on_request(&self, bytes: &[u8]) {
+        let req = match wire::decode_request(bytes) {
+            Ok(r) => r,
+            Err(e) => return tracing::warn!(error = %e, "dropping a malformed request from redis"),
+        };
+        let Some(nsp) = self.namespace() else { return };
+        match req {
+            Request::Sockets { request_id, rooms, .. } => {
+                if self.requests.lock().contains_key(&request_id) {
+                    return;
+                }
+                let opts = BroadcastOptions { rooms, ..Default::default() };
+                let ids = local_sockets(&nsp, &self.index, &opts).iter().map(|s| serde_json::Value::String(s.id().to_string())).collect();
+                self.publish_response(wire::encode_sockets_response(&request_id, ids));
+            }
+            Request::AllRooms { request_id, .. } => {
+                if self.requests.lock().contains_key(&request_id) {
+                    return;
+                }
+                self.publish_response(wire::encode_rooms_response(&request_id, &self.index.rooms()));
+            }
+            // Every node applies these when they come back from Redis, the sender included.
+            Request::RemoteJoin { opts, rooms, .. } => {
+                for s in local_sockets(&nsp, &self.index, &opts) {
+                    s.join(rooms.iter().cloned());
+                }
+            }
+            Request::RemoteLeave { opts, rooms, .. } => {
+                for s in local_sockets(&nsp, &self.index, &opts) {
+                    for r in &rooms {
+                        s.leave(r);
+                    }
+                }
+            }
+            Request::RemoteDisconnect { opts, close, .. } => {
+                for s in local_sockets(&nsp, &self.index, &opts) {
+                    s.disconnect(close);
+                }
+            }
+            Request::RemoteFetch { request_id, opts, .. } => {
+                if self.requests.lock().contains_key(&request_id) {
+                    return;
+                }
+                let sockets = local_sockets(&nsp, &self.index, &opts)
+                    .iter()
+                    .map(|s| {
+                        let data: serde_json::Value = serde_json::from_str(&s.data()).unwrap_or(serde_json::Value::Null);
+                        let rooms: Vec<String> = s.rooms().iter().map(|r| r.to_string()).collect();
+                        serde_json::json!({"id": s.id().as_str(), "handshake": s.handshake(), "rooms": rooms, "data": data})
+                    })
+                    .collect();
+                self.publish_response(wire::encode_sockets_response(&request_id, sockets));
+            }
+            Request::ServerSideEmit { uid, request_id, event, args } => {
+                if uid.as_deref() == Some(self.uid.as_str()) {
+                    return;
+                }
+                let ack = request_id.map(|id| {
+                    let me = self.me.clone();
+                    ServerSideAck::new(move |args| {
+                        if let Some(a) = me.upgrade() {
+                            a.publish_response(wire::encode_server_side_ack(&id, &args));
+                        }
+                    })
+                });
+                nsp.deliver_server_side(ServerSideEvent { name: event, args, ack });
+            }
+            Request::Broadcast { request_id, nsp: name, event, args, opts, .. } => {
+                if self.ack_requests.lock().contains_key(&request_id) || name != *self.nsp_name {
+                    return;
+                }
+                self.answer_broadcast_with_ack(&nsp, request_id, &event, args, opts);
+            }
+        }
+    }
+
+    /// Another node's broadcast with acks: deliver locally, report the client count, then
+    /// forward each client's answer.
+    fn answer_broadcast_with_ack(&self, nsp: &Arc<Namespace>, request_id: String, event: &str, args: Payload, opts: BroadcastOptions) {
+        let packet = BroadcastPacket::new(nsp.name(), event, args, Some(nsp.next_ack_id()));
+        let (collector, mut rx) = AckCollector::new();
+        let count = {
+            let mut local_opts = opts.clone();
+            local_opts.flags.local = true;
+            crate::adapter::local_broadcast_with_ack(nsp, &self.index, &packet, &local_opts, &collector)
+        };
+        drop(collector);
+        self.publish_response(wire::encode_client_count(&request_id, count));
+        let me = self.me.clone();
+        let timeout = opts.flags.timeout.unwrap_or(self.node.config.requests_timeout);
+        nsp.runtime().spawn(async move {
+            let forward = async {
+                let mut answered = 0;
+                while answered < count {
+                    match rx.recv().await {
+                        Some(AckResponse::Response(p)) => {
+                            answered += 1;
+                            if let Some(a) = me.upgrade() {
+                                a.publish_response(wire::encode_ack_response(&request_id, &p));
+                            }
+                        }
+                        Some(_) => {}
+                        None => break,
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(timeout, forward).await;
+        });
+    }
+
+    pub(crate) fn on_response(&self, bytes: &[u8]) {
+        let resp = match wire::decode_response(bytes) {
+            Ok(r) => r,
+            Err(e) => return tracing::debug!(error = %e, "dropping a malformed response from redis"),
+        };
+        match resp {
+            Response::ClientCount { request_id, count } => {
+                if let Some(c) = self.ack_requests.lock().get(&request_id) {
+                    c.server_count(count as usize);
+                }
+            }
+            Response::Ack { request_id, arg } => {
+                if let Some(c) = self.ack_requests.lock().get(&request_id) {
+                    c.respond(arg);
+                }
+            }
+            Response::Sockets { request_id, sockets } => {
+                let mut requests = self.requests.lock();
+                let Some(Pending::Fetch { expected, received, sockets: list, done }) = requests.get_mut(&request_id) else { return };
+                *received += 1;
+                list.extend(sockets.iter().filter_map(|s| remote_socket(&self.nsp_name, s)));
+                if *received >= *expected {
+                    if let Some(tx) = done.take() {
+                        let _ = tx.send(std::mem::take(list));
+                    }
+                    requests.remove(&request_id);
+                }
+            }
+            Response::Rooms { request_id, rooms } => {
+                let mut requests = self.requests.lock();
+                let Some(Pending::Rooms { expected, received, rooms: list, done }) = requests.get_mut(&request_id) else { return };
+                *received += 1;
+                list.extend(rooms);
+                if *received >= *expected {
+                    if let Some(tx) = done.take() {
+                        let _ = tx.send(std::mem::take(list));
+                    }
+                    requests.remove(&request_id);
+                }
+            }
+            Response::ServerSideAck { request_id, data } => {
+                let mut requests = self.requests.lock();
+                let Some(Pending::ServerSide { expected, responses, done }) = requests.get_mut(&request_id) else { return };
+                responses.push(data);
+                if responses.len() >= *expected {
+                    if let Some(tx) = done.take() {
+                        let _ = tx.send(std::mem::take(responses));
+                    }
+                    requests.remove(&request_id);
+                }
+            }
+            Response::Done { .. } => {}
+        }
+    }
+}
+
+fn remote_socket(nsp: &str, v: &serde_json::Value) -> Option<RemoteSocket> {
+    Some(RemoteSocket {
+        id: v.get("id")?.as_str()?.to_string(),
+        nsp: nsp.to_string(),
+        handshake: v.get("handshake").cloned().unwrap_or(serde_json::Value::Null),
+        rooms: v
+            .get("rooms")
+            .and_then(|r| r.as_array())
+            .map(|a| a.iter().filter_map(|r| r.as_str().map(Arc::from)).collect())
+            .unwrap_or_default(),
+        data: v.get("data").map_or_else(|| "null".to_string(), |d| d.to_string()),
+        local: None,
+    })
+}
+
+impl Adapter for RedisAdapter {
+    fn index(&self) -> &RoomIndex {
+        &self.index
+    }
+
+    fn init(&self, nsp: &Arc<Namespace>) {
+        let _ = self.nsp.set(Arc::downgrade(nsp));
+        if let Some(me) = self.me.upgrade() {
+            self.node.register(&me, nsp.runtime());
+        }
+    }
+
+    fn close(&self) {
+        self.node.unregister(&self.nsp_name);
+    }
+
+    fn broadcast(&self, nsp: &Arc<Namespace>, packet: &BroadcastPacket, opts: &BroadcastOptions) {
+        if !opts.flags.local {
+            match wire::encode_broadcast(&self.uid, nsp.name(), &packet.event, &packet.args, opts) {
+                Ok(bytes) => self.node.publish(wire::broadcast_channel(&self.node.config.key, nsp.name(), &opts.rooms), bytes),
+                Err(e) => tracing::warn!(error = %e, "cannot encode a broadcast for redis"),
+            }
+        }
+        deliver_local(nsp, &self.index, packet, opts);
+    }
+
+    fn broadcast_with_ack(&self, nsp: &Arc<Namespace>, packet: &BroadcastPacket, opts: &BroadcastOptions, collector: &AckCollector) -> usize {
+        if !opts.flags.local {
+            let request_id = short_id();
+            let req = Request::Broadcast {
+                uid: Some(self.uid.clone()),
+                request_id: request_id.clone(),
+                nsp: nsp.name().to_string(),
+                event: packet.event.clone(),
+                args: packet.args.clone(),
+                opts: opts.clone(),
+            };
+            self.ack_requests.lock().insert(request_id.clone(), collector.clone());
+            // Until NUMSUB answers, one pending "server" holds the broadcast open.
+            collector.servers_pending(1);
+            self.publish_request(&req);
+            let me = self.me.clone();
+            let collector = collector.clone();
+            let timeout = opts.flags.timeout.unwrap_or(self.node.config.requests_timeout);
+            let node = self.node.clone();
+            let name = self.nsp_name.clone();
+            nsp.runtime().spawn(async move {
+                let others = node.num_sub(&name).await.map(|n| n.saturating_sub(1)).unwrap_or(0);
+                collector.servers_pending(others);
+                collector.server_count(0);
+                drop(collector);
+                tokio::time::sleep(timeout).await;
+                if let Some(a) = me.upgrade() {
+                    a.ack_requests.lock().remove(&request_id);
+                }
+            });
+        }
+        crate::adapter::local_broadcast_with_ack(nsp, &self.index, packet, opts, collector)
+    }
+
+    fn fetch_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>> {
+        let mut local: Vec<RemoteSocket> = local_sockets(nsp, &self.index, opts).iter().map(RemoteSocket::from_local).collect();
+        let Some(me) = self.me.upgrade() else { return Box::pin(async move { Ok(local) }) };
+        if opts.flags.local {
+            return Box::pin(async move { Ok(local) });
+        }
+        let wire_opts = opts.clone();
+        Box::pin(async move {
+            let remote = me
+                .gather(
+                    "fetchSockets",
+                    |expected, done| Pending::Fetch { expected, received: 0, sockets: Vec::new(), done: Some(done) },
+                    |request_id| Request::RemoteFetch { uid: Some(me.uid.clone()), request_id, opts: wire_opts },
+                )
+                .await?;
+            local.extend(remote.unwrap_or_default());
+            Ok(local)
+        })
+    }
+
+    fn add_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions, rooms: &[Room]) {
+        if opts.flags.local {
+            for s in local_sockets(nsp, &self.index, opts) {
+                s.join(rooms.iter().cloned());
+            }
+            return;
+        }
+        self.publish_request(&Request::RemoteJoin { uid: Some(self.uid.clone()), opts: opts.clone(), rooms: rooms.to_vec() });
+    }
+
+    fn del_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions, rooms: &[Room]) {
+        if opts.flags.local {
+            for s in local_sockets(nsp, &self.index, opts) {
+                for r in rooms {
+                    s.leave(r);
+                }
+            }
+            return;
+        }
+        self.publish_request(&Request::RemoteLeave { uid: Some(self.uid.clone()), opts: opts.clone(), rooms: rooms.to_vec() });
+    }
+
+    fn disconnect_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions, close: bool) {
+        if opts.flags.local {
+            for s in local_sockets(nsp, &self.index, opts) {
+                s.disconnect(close);
+            }
+            return;
+        }
+        self.publish_request(&Request::RemoteDisconnect { uid: Some(self.uid.clone()), opts: opts.clone(), close });
+    }
+
+    fn all_rooms(&self) -> BoxFuture<'static, Result<Vec<Room>, AdapterError>> {
+        let mut rooms = self.index.rooms();
+        let Some(me) = self.me.upgrade() else { return Box::pin(async move { Ok(rooms) }) };
+        Box::pin(async move {
+            let remote = me
+                .gather(
+                    "allRooms",
+                    |expected, done| Pending::Rooms { expected, received: 0, rooms: Vec::new(), done: Some(done) },
+                    |request_id| Request::AllRooms { uid: Some(me.uid.clone()), request_id },
+                )
+                .await?;
+            rooms.extend(remote.unwrap_or_default());
+            rooms.sort();
+            rooms.dedup();
+            Ok(rooms)
+        })
+    }
+
+    fn server_side_emit(&self, _nsp: &Arc<Namespace>, event: &str, args: &Payload) -> Result<(), AdapterError> {
+        self.publish_request(&Request::ServerSideEmit { uid: Some(self.uid.clone()), request_id: None, event: event.to_string(), args: args.clone() });
+        Ok(())
+    }
+
+    fn server_side_emit_with_ack(&self, _nsp: &Arc<Namespace>, event: &str, args: &Payload) -> BoxFuture<'static, Result<Vec<Payload>, AdapterError>> {
+        let Some(me) = self.me.upgrade() else { return Box::pin(async { Ok(Vec::new()) }) };
+        let (event, args) = (event.to_string(), args.clone());
+        Box::pin(async move {
+            let answers = me
+                .gather(
+                    "serverSideEmit",
+                    |expected, done| Pending::ServerSide { expected, responses: Vec::new(), done: Some(done) },
+                    |request_id| Request::ServerSideEmit { uid: Some(me.uid.clone()), request_id: Some(request_id), event, args },
+                )
+                .await?;
+            Ok(answers.unwrap_or_default())
+        })
+    }
+}

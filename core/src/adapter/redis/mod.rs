@@ -1,0 +1,75 @@
+//! A Redis adapter wire-compatible with `@socket.io/redis-adapter` 8 (classic pub/sub), so
+//! roomcast nodes, Node socket.io nodes and `@socket.io/redis-emitter` share one cluster.
+//!
+//! Every node keeps one subscriber connection (shared by its namespaces) and one publisher
+//! connection. When Redis goes away the node keeps serving its local clients, logs the
+//! failure, reconnects with backoff and subscribes again; messages published during the
+//! outage are lost (Redis pub/sub keeps nothing), and cluster-wide requests fail with a
+//! timeout until it is back.
+
+mod adapter;
+mod node;
+pub mod wire;
+
+pub use adapter::RedisAdapter;
+pub use node::RedisNode;
+
+use crate::adapter::{Adapter, AdapterFactory};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Options of the Redis adapter (`createAdapter(pub, sub, opts)`).
+#[derive(Debug, Clone)]
+pub struct RedisAdapterConfig {
+    /// `redis://[:password@]host[:port][/db]`, or `rediss://` for TLS.
+    pub url: String,
+    /// The channel prefix (`key`), `socket.io` by default.
+    pub key: String,
+    /// How long cluster-wide requests wait for every node (`requestsTimeout`, 5 s).
+    pub requests_timeout: Duration,
+}
+
+impl RedisAdapterConfig {
+    pub fn new(url: impl Into<String>) -> RedisAdapterConfig {
+        RedisAdapterConfig { url: url.into(), key: "socket.io".into(), requests_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// Why the Redis adapter could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisSetupError {
+    #[error("invalid Redis URL {url:?}: {source}")]
+    InvalidUrl { url: String, source: redis::RedisError },
+}
+
+/// Creates a [`RedisAdapter`] for each namespace; pass it as `ServerConfig::adapter`.
+pub struct RedisAdapterFactory {
+    node: Arc<RedisNode>,
+}
+
+impl RedisAdapterFactory {
+    /// Checks the URL; connections are made in the background when the first namespace
+    /// starts, and retried while Redis is unreachable.
+    pub fn new(config: RedisAdapterConfig) -> Result<RedisAdapterFactory, RedisSetupError> {
+        Ok(RedisAdapterFactory { node: RedisNode::new(config)? })
+    }
+
+    /// The shared connections of this node.
+    pub fn node(&self) -> &Arc<RedisNode> {
+        &self.node
+    }
+}
+
+impl AdapterFactory for RedisAdapterFactory {
+    fn create(&self, nsp_name: &str) -> Arc<dyn Adapter> {
+        RedisAdapter::new(self.node.clone(), nsp_name)
+    }
+}
+
+/// Six random alphanumerics, like the Node adapter's `uid2(6)` (node uids and request ids).
+pub(crate) fn short_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut raw = [0u8; 6];
+    getrandom::fill(&mut raw).expect("the operating system's random number generator failed");
+    raw.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect()
+}
