@@ -213,6 +213,15 @@ impl ServerShared {
     }
 }
 
+/// Binds with a deep accept queue: with the default of 1024 a burst of connects overflows it
+/// and clients wait for SYN retries (about a second).
+fn bind_with_backlog(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
 /// Namespace names always start with `/`.
 fn normalize(name: &str) -> String {
     if name.starts_with('/') {
@@ -328,8 +337,14 @@ impl Server {
     /// Binds the native listener (HTTP long-polling and WebSocket) and serves in the
     /// background; returns the bound address (port 0 picks a free port).
     pub async fn listen(&self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<SocketAddr> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        self.listen_on(listener)
+        let mut last_error = None;
+        for candidate in tokio::net::lookup_host(addr).await? {
+            match bind_with_backlog(candidate) {
+                Ok(listener) => return self.listen_on(listener),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to listen on")))
     }
 
     /// Serves on an already bound listener.
