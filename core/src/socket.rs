@@ -215,9 +215,9 @@ pub struct Socket {
 }
 
 impl Socket {
-    pub(crate) fn new(nsp: Arc<Namespace>, client: Arc<Client>, auth: String) -> SocketRef {
+    pub(crate) fn new(nsp: Arc<Namespace>, client: Arc<Client>, auth: String, id: Sid) -> SocketRef {
         Arc::new(Socket {
-            id: Sid::generate(),
+            id,
             nsp,
             client,
             auth,

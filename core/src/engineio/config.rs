@@ -48,6 +48,8 @@ pub struct EngineConfig {
     pub cors: Cors,
     /// Outbound frames queued for one connection before it is treated as a slow consumer.
     pub max_queued_frames: usize,
+    /// Accept Engine.IO v3 clients (socket.io v2), as socket.io's `allowEIO3`.
+    pub allow_eio3: bool,
 }
 
 impl Default for EngineConfig {
@@ -61,6 +63,7 @@ impl Default for EngineConfig {
             transports: Transports::default(),
             cors: Cors::default(),
             max_queued_frames: 65_536,
+            allow_eio3: false,
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod config;
 pub mod error;
 pub mod packet;
 pub mod payload;
+pub mod payload_v3;
 pub mod session;
 
 pub use config::EngineConfig;

@@ -104,6 +104,8 @@ pub enum PacketError {
     UnknownType(char),
     #[error("invalid base64 in a binary packet")]
     InvalidBase64,
+    #[error("invalid packet length in a v3 payload")]
+    BadLength,
 }
 
 /// Decodes a text packet as received over WebSocket or inside a polling payload.

@@ -106,6 +106,8 @@ pub struct EngineSession {
     pub sid: Sid,
     /// Engine.IO protocol revision (4, or 3 for socket.io v2 clients).
     pub protocol: u8,
+    /// A v3 polling client that takes binary payloads (no `b64=1`).
+    pub supports_binary: bool,
     pub request: RequestInfo,
     config: Arc<EngineConfig>,
     state: Mutex<State>,
@@ -113,7 +115,8 @@ pub struct EngineSession {
     wake: Notify,
     /// Signalled when a writer has taken everything from the queue.
     drained: Notify,
-    pong: Notify,
+    /// Shared with the heartbeat task so it need not keep the session alive while it waits.
+    pong: Arc<Notify>,
     handler: Mutex<Option<Arc<dyn SessionHandler>>>,
 }
 
@@ -121,9 +124,13 @@ impl EngineSession {
     /// Creates a session and starts its heartbeat. The caller registers it and sends the
     /// open packet ([`EngineSession::open_frame`]) first on its transport.
     pub fn new(config: Arc<EngineConfig>, transport: TransportKind, request: RequestInfo) -> Arc<EngineSession> {
+        // Engine.IO v3 (socket.io v2 clients) says `EIO=3` or nothing, as the reference reads it.
+        let protocol = if request.query_param("EIO") == Some("4") { 4 } else { 3 };
+        let supports_binary = request.query_param("b64").is_none();
         let session = Arc::new(EngineSession {
             sid: Sid::generate(),
-            protocol: 4,
+            protocol,
+            supports_binary,
             request,
             config,
             state: Mutex::new(State {
@@ -138,7 +145,7 @@ impl EngineSession {
             }),
             wake: Notify::new(),
             drained: Notify::new(),
-            pong: Notify::new(),
+            pong: Arc::new(Notify::new()),
             handler: Mutex::new(None),
         });
         session.spawn_heartbeat();
@@ -181,6 +188,28 @@ impl EngineSession {
         let weak = Arc::downgrade(self);
         let interval = self.config.ping_interval;
         let timeout = self.config.ping_timeout;
+        if self.protocol == 3 {
+            // v3: the client pings; no ping within interval + timeout closes the session.
+            tokio::spawn(async move {
+                loop {
+                    let Some(session) = weak.upgrade() else { return };
+                    if session.is_closed() {
+                        return;
+                    }
+                    let pings = session.pong.clone();
+                    drop(session);
+                    let ping = pings.notified();
+                    tokio::pin!(ping);
+                    if tokio::time::timeout(interval + timeout, ping).await.is_err() {
+                        if let Some(session) = weak.upgrade() {
+                            session.close(CloseReason::PingTimeout);
+                        }
+                        return;
+                    }
+                }
+            });
+            return;
+        }
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval).await;
@@ -247,7 +276,12 @@ impl EngineSession {
     /// Feeds one inbound Engine.IO packet from any transport.
     pub fn on_packet(self: &Arc<Self>, packet: Inbound<'_>) {
         match packet {
+            Inbound::Pong(_) if self.protocol == 3 => self.close(CloseReason::TransportError),
             Inbound::Pong(_) => self.pong.notify_one(),
+            Inbound::Ping(data) if self.protocol == 3 => {
+                let _ = self.send(Frame::text(format!("3{data}")));
+                self.pong.notify_one();
+            }
             Inbound::Ping(_) => {
                 // In v4 only the server pings; engine.io treats a client ping as an error
                 // ("invalid heartbeat direction"). The upgrade probe is handled by the driver.
@@ -300,7 +334,8 @@ impl EngineSession {
 
     /// Answers a polling GET: the queued frames, parking until there are some.
     /// After close it answers the `close` packet.
-    pub async fn poll(self: &Arc<Self>) -> Result<Vec<u8>, PollError> {
+    /// The body is binary (`application/octet-stream`) only for v3 clients that take binary.
+    pub async fn poll(self: &Arc<Self>) -> Result<(Vec<u8>, bool), PollError> {
         {
             let mut st = self.state.lock();
             if st.transport != TransportKind::Polling {
@@ -328,7 +363,7 @@ impl EngineSession {
                     guard.done = true;
                     drop(st);
                     self.drained.notify_waiters();
-                    return Ok(payload::encode(&frames));
+                    return Ok(self.encode_payload(&frames));
                 }
                 if let Some(reason) = st.closed {
                     st.poll_waiting = false;
@@ -337,13 +372,13 @@ impl EngineSession {
                     drop(st);
                     self.drained.notify_waiters();
                     let last = if reason == CloseReason::TransportClose { NOOP } else { super::packet::CLOSE };
-                    return Ok(payload::encode(&[last]));
+                    return Ok(self.encode_payload(&[last]));
                 }
                 if st.upgrading || st.transport != TransportKind::Polling {
                     // Releases the pending GET so the client can finish the upgrade.
                     st.poll_waiting = false;
                     guard.done = true;
-                    return Ok(payload::encode(&[NOOP]));
+                    return Ok(self.encode_payload(&[NOOP]));
                 }
             }
             notified.await;
@@ -368,9 +403,26 @@ impl EngineSession {
         Ok(PostGuard { session: self })
     }
 
-    /// Handles a polling POST body. The driver has already bounded its size.
-    pub fn post(self: &Arc<Self>, body: &str) {
-        match payload::decode(body) {
+    /// Encodes frames as a polling response body for this session's protocol.
+    pub fn encode_payload(&self, frames: &[Frame]) -> (Vec<u8>, bool) {
+        if self.protocol == 3 {
+            super::payload_v3::encode(frames, self.supports_binary)
+        } else {
+            (payload::encode(frames), false)
+        }
+    }
+
+    /// Handles a polling POST body (bounded by the driver). `binary` is a v3 client's
+    /// `application/octet-stream` payload.
+    pub fn post(self: &Arc<Self>, body: &[u8], binary: bool) {
+        let decoded = match (self.protocol, binary) {
+            (3, true) => super::payload_v3::decode_binary_payload(body),
+            (3, false) => std::str::from_utf8(body)
+                .map_err(|_| super::packet::PacketError::BadLength)
+                .and_then(super::payload_v3::decode_text_payload),
+            _ => std::str::from_utf8(body).map_err(|_| super::packet::PacketError::Empty).and_then(payload::decode),
+        };
+        match decoded {
             Ok(packets) => {
                 for p in packets {
                     self.on_packet(p);

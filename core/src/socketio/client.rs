@@ -50,6 +50,10 @@ impl Client {
             }),
         });
         session.set_handler(client.clone());
+        // socket.io v2 clients are connected to "/" implicitly (Socket.IO protocol v4).
+        if session.protocol == 3 {
+            client.on_connect("/", None);
+        }
         let weak = Arc::downgrade(&client);
         let timeout = server.config.connect_timeout;
         server.runtime.spawn(async move {
@@ -188,20 +192,40 @@ impl Client {
                 return self.protocol_error("second CONNECT to the same namespace");
             }
         }
-        let auth = auth.unwrap_or("{}").to_string();
-        let name = nsp_name.to_string();
+        let (name, auth) = if self.session.protocol == 3 {
+            // v2 clients put their auth in the namespace's query string: `/nsp?token=x`.
+            let (path, query) = nsp_name.split_once('?').unwrap_or((nsp_name, ""));
+            let fields: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                .collect();
+            (path.to_string(), serde_json::Value::Object(fields).to_string())
+        } else {
+            (nsp_name.to_string(), auth.unwrap_or("{}").to_string())
+        };
+        if name != nsp_name {
+            let mut st = self.state.lock();
+            st.connecting.remove(nsp_name);
+            if st.sockets.iter().any(|(n, _)| *n == name) || !st.connecting.insert(name.clone()) {
+                drop(st);
+                return self.protocol_error("second CONNECT to the same namespace");
+            }
+        }
         match server.resolve_namespace(&name, &auth) {
             Resolved::Found(nsp) => me.connect_to(nsp, auth),
-            Resolved::NotFound => me.refuse(&name, "{\"message\":\"Invalid namespace\"}".into()),
+            Resolved::NotFound => me.refuse_invalid(&name),
             Resolved::Pending(fut) => {
                 server.runtime.spawn(async move {
                     match fut.await {
                         Some(nsp) => me.connect_to(nsp, auth),
-                        None => me.refuse(&name, "{\"message\":\"Invalid namespace\"}".into()),
+                        None => me.refuse_invalid(&name),
                     }
                 });
             }
         }
+    }
+
+    fn refuse_invalid(&self, nsp: &str) {
+        self.refuse(nsp, "{\"message\":\"Invalid namespace\"}".to_string());
     }
 
     fn refuse(&self, nsp: &str, json: String) {
@@ -210,7 +234,17 @@ impl Client {
     }
 
     fn connect_to(self: Arc<Self>, nsp: Arc<Namespace>, auth: String) {
-        let socket = Socket::new(nsp.clone(), self.clone(), auth);
+        // socket.io gives v2 clients ids derived from the engine sid (`/nsp#sid`).
+        let id = if self.session.protocol == 3 {
+            if nsp.name() == "/" {
+                self.session.sid.clone()
+            } else {
+                crate::Sid::from_string(format!("{}#{}", nsp.name(), self.session.sid))
+            }
+        } else {
+            crate::Sid::generate()
+        };
+        let socket = Socket::new(nsp.clone(), self.clone(), auth, id);
         match nsp.handler().authorize(&socket) {
             Pending::Ready(result) => self.finish_connect(socket, result),
             Pending::Later(fut) => {
@@ -225,7 +259,13 @@ impl Client {
     fn finish_connect(&self, socket: SocketRef, result: Result<(), crate::ConnectError>) {
         let nsp = socket.namespace().clone();
         if let Err(e) = result {
-            return self.refuse(nsp.name(), e.to_json());
+            let json = if self.session.protocol == 3 {
+                // v2 clients get `err.data`, or the message, as the error.
+                e.data.clone().unwrap_or_else(|| serde_json::Value::String(e.message.clone()).to_string())
+            } else {
+                e.to_json()
+            };
+            return self.refuse(nsp.name(), json);
         }
         {
             let mut st = self.state.lock();
@@ -236,8 +276,12 @@ impl Client {
             nsp.add_socket(&socket);
             st.sockets.push((nsp.name().to_string(), socket.clone()));
         }
-        let reply = format!("{{\"sid\":\"{}\"}}", socket.id());
-        self.send_text(packet::encode_control(PacketKind::Connect, nsp.name(), Some(&reply)));
+        if self.session.protocol == 3 {
+            self.send_text(packet::encode_control(PacketKind::Connect, nsp.name(), None));
+        } else {
+            let reply = format!("{{\"sid\":\"{}\"}}", socket.id());
+            self.send_text(packet::encode_control(PacketKind::Connect, nsp.name(), Some(&reply)));
+        }
         match nsp.handler().connected(&socket) {
             Pending::Ready(()) => socket.mark_ready(),
             Pending::Later(fut) => {

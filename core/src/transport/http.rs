@@ -5,7 +5,7 @@
 use super::cors;
 use crate::engineio::error::EngineError;
 use crate::engineio::session::PollError;
-use crate::engineio::{payload, CloseReason, EngineSession, TransportKind};
+use crate::engineio::{CloseReason, EngineSession, TransportKind};
 use crate::handshake::RequestInfo;
 use crate::server::Server;
 use crate::socketio::client::Client;
@@ -196,6 +196,8 @@ pub(crate) fn route(server: &Server, parts: &http::request::Parts) -> Route {
         return Route::Respond(upgrade_error(EngineError::BadRequest));
     }
 
+    // The reference reads anything but `EIO=4` as protocol 3.
+    let protocol = if param("EIO") == Some("4") { 4 } else { 3 };
     if let Some(sid) = param("sid") {
         let Some(session) = server.shared().session(sid) else {
             return refuse(EngineError::UnknownSid);
@@ -204,7 +206,7 @@ pub(crate) fn route(server: &Server, parts: &http::request::Parts) -> Route {
         if !upgrade && current != transport {
             return refuse(EngineError::BadRequest);
         }
-        if param("EIO") != Some("4") {
+        if protocol != session.protocol {
             return refuse(EngineError::BadRequest);
         }
         if upgrade {
@@ -224,7 +226,7 @@ pub(crate) fn route(server: &Server, parts: &http::request::Parts) -> Route {
     if transport == TransportKind::WebSocket && !upgrade {
         return refuse(EngineError::BadRequest);
     }
-    if param("EIO") != Some("4") {
+    if protocol == 3 && !(engine.allow_eio3 && matches!(param("EIO"), Some("3") | None)) {
         return refuse(EngineError::UnsupportedProtocolVersion);
     }
     if server.is_closed() {
@@ -270,7 +272,7 @@ fn with_headers(mut resp: Resp, headers: &[(&'static str, String)]) -> Resp {
 
 pub(crate) fn handshake(server: &Server, parts: &http::request::Parts, remote: Option<SocketAddr>) -> Resp {
     let session = open_session(server, TransportKind::Polling, request_info(parts, remote));
-    polling_response(payload::encode(&[session.open_frame()]))
+    polling_response(session.encode_payload(&[session.open_frame()]))
 }
 
 pub(crate) fn declared_length(headers: &http::HeaderMap) -> Option<usize> {
@@ -291,8 +293,9 @@ pub(crate) fn open_session(server: &Server, transport: TransportKind, info: Requ
     session
 }
 
-fn polling_response(body: Vec<u8>) -> Resp {
-    let mut resp = text_response(200, "text/plain; charset=UTF-8", body);
+fn polling_response((body, binary): (Vec<u8>, bool)) -> Resp {
+    let content_type = if binary { "application/octet-stream" } else { "text/plain; charset=UTF-8" };
+    let mut resp = text_response(200, content_type, body);
     resp.headers_mut().insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
     resp
 }
@@ -321,7 +324,7 @@ where
         Err(PollError::WrongTransport) => return error_response(EngineError::BadRequest, &[]),
     };
     // v4 payloads are text; binary travels base64-encoded inside them.
-    if binary_body {
+    if binary_body && session.protocol == 4 {
         session.close(CloseReason::TransportError);
         return empty_response(400);
     }
@@ -340,10 +343,6 @@ where
             return empty_response(400);
         }
     };
-    let Ok(text) = std::str::from_utf8(&body) else {
-        session.close(CloseReason::ParseError);
-        return empty_response(400);
-    };
-    session.post(text);
+    session.post(&body, binary_body);
     text_response(200, "text/html", "ok")
 }

@@ -110,6 +110,19 @@ fn to_message(frame: Frame) -> Message {
     }
 }
 
+/// v3 binary messages carry their packet type (4, message) as a leading byte.
+fn to_message_for(frame: Frame, protocol: u8) -> Message {
+    match frame {
+        Frame::Binary(b) if protocol == 3 => {
+            let mut v = Vec::with_capacity(b.len() + 1);
+            v.push(4u8);
+            v.extend_from_slice(&b);
+            Message::Binary(v.into())
+        }
+        other => to_message(other),
+    }
+}
+
 /// The probe of an upgrade: `2probe` → `3probe`, then `5`. Anything else aborts the upgrade
 /// and the session stays on polling.
 async fn upgrade_then_run<S>(session: Arc<EngineSession>, mut ws: S)
@@ -164,6 +177,12 @@ where
                             return None;
                         }
                     },
+                    Ok(Message::Binary(b)) if session.protocol == 3 => {
+                        // Strip the v3 type byte.
+                        if b.len() > 1 {
+                            session.on_packet(Inbound::Binary(b.slice(1..)));
+                        }
+                    }
                     Ok(Message::Binary(b)) => session.on_packet(Inbound::Binary(b)),
                     Ok(Message::Close(_)) => break,
                     Ok(_) => {}
@@ -191,7 +210,7 @@ where
         let mut batch: Vec<Frame> = Vec::new();
         while session.next_frames(&mut batch).await.is_some() {
             for f in batch.drain(..) {
-                if sink.feed(to_message(f)).await.is_err() {
+                if sink.feed(to_message_for(f, session.protocol)).await.is_err() {
                     session.close(CloseReason::TransportError);
                     return sink;
                 }

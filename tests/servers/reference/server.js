@@ -74,6 +74,7 @@ const io = new Server(httpServer, {
   connectTimeout: config.connectTimeout,
   transports: config.transports,
   cors: config.cors,
+  allowEIO3: process.env.ALLOW_EIO3 === "1",
 });
 
 let redisClients = [];
