@@ -46,6 +46,7 @@ pub mod handlers;
 pub mod handshake;
 pub mod host;
 pub mod id;
+pub mod msgpack;
 pub mod namespace;
 pub mod operator;
 mod payload;

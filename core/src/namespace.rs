@@ -25,6 +25,7 @@ pub struct Namespace {
     handlers: Arc<Handlers>,
     ack_ids: AtomicU64,
     parent: Option<Arc<ParentNamespace>>,
+    parser: crate::socketio::parser::Parser,
 }
 
 impl Namespace {
@@ -50,6 +51,7 @@ impl Namespace {
             handlers,
             ack_ids: AtomicU64::new(0),
             parent,
+            parser: server.config.parser,
         });
         nsp.adapter.init(&nsp);
         nsp
@@ -57,6 +59,11 @@ impl Namespace {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The Socket.IO parser packets are encoded with.
+    pub fn parser(&self) -> crate::socketio::parser::Parser {
+        self.parser
     }
 
     pub fn adapter(&self) -> &Arc<dyn Adapter> {

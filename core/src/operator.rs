@@ -106,7 +106,7 @@ impl BroadcastOperator {
     /// Encodes the event once and queues the same bytes to every recipient.
     pub fn emit(&self, event: &str, args: Payload) -> Result<(), EmitError> {
         check_event(event, &args)?;
-        let packet = BroadcastPacket::new(self.nsp.name(), event, args, None);
+        let packet = BroadcastPacket::new(self.nsp.parser(), self.nsp.name(), event, args, None);
         self.nsp.adapter().broadcast(&self.nsp, &packet, &self.opts);
         Ok(())
     }
@@ -121,7 +121,7 @@ impl BroadcastOperator {
     {
         check_event(event, &args)?;
         let id = self.nsp.next_ack_id();
-        let packet = BroadcastPacket::new(self.nsp.name(), event, args, Some(id));
+        let packet = BroadcastPacket::new(self.nsp.parser(), self.nsp.name(), event, args, Some(id));
         let (collector, mut rx) = AckCollector::new();
         let mut expected = self.nsp.adapter().broadcast_with_ack(&self.nsp, &packet, &self.opts, &collector);
         drop(collector);

@@ -27,6 +27,8 @@ pub struct ServerConfig {
     pub cleanup_empty_child_namespaces: bool,
     /// Creates each namespace's adapter (default: in-memory).
     pub adapter: Arc<dyn AdapterFactory>,
+    /// The Socket.IO parser every client of this server uses.
+    pub parser: crate::socketio::parser::Parser,
 }
 
 impl Default for ServerConfig {
@@ -36,6 +38,7 @@ impl Default for ServerConfig {
             connect_timeout: Duration::from_millis(45_000),
             cleanup_empty_child_namespaces: false,
             adapter: Arc::new(|_: &str| -> Arc<dyn crate::Adapter> { Arc::new(MemoryAdapter::new()) }),
+            parser: crate::socketio::parser::Parser::Default,
         }
     }
 }

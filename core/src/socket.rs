@@ -108,10 +108,7 @@ impl AckSender {
 
     /// Sends the acknowledgement with `args` (a JSON array, binaries as placeholders).
     pub fn send(self, args: Payload) {
-        let text = packet::encode_ack(self.socket.ns(), self.id, &args.json, args.binaries.len());
-        let mut frames = Vec::with_capacity(1 + args.binaries.len());
-        frames.push(Frame::text(text));
-        frames.extend(args.binaries.into_iter().map(Frame::Binary));
+        let frames = self.socket.nsp.parser().ack(self.socket.ns(), self.id, &args);
         self.socket.send_frames(&frames, false);
     }
 }
@@ -350,7 +347,7 @@ impl Socket {
         if args.binaries.len() > packet::MAX_ATTACHMENTS {
             return Err(EmitError::TooManyAttachments(args.binaries.len()));
         }
-        let frames = encode_event_frames(self.ns(), None, event, &args);
+        let frames = self.nsp.parser().event(self.ns(), None, event, &args);
         if self.send_frames(&frames, false) {
             Ok(())
         } else {
@@ -362,7 +359,7 @@ impl Socket {
     pub fn emit_volatile(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
         check_event(event, &args)?;
         self.notify_outgoing(event, &args);
-        let frames = encode_event_frames(self.ns(), None, event, &args);
+        let frames = self.nsp.parser().event(self.ns(), None, event, &args);
         self.send_frames(&frames, true);
         Ok(())
     }
@@ -386,7 +383,7 @@ impl Socket {
             st.acks.insert(id, AckWaiter::One(tx));
         }
         self.notify_outgoing(event, &args);
-        let frames = encode_event_frames(self.ns(), Some(id), event, &args);
+        let frames = self.nsp.parser().event(self.ns(), Some(id), event, &args);
         self.send_frames(&frames, false);
         let socket = self.clone();
         Ok(async move {
@@ -424,7 +421,7 @@ impl Socket {
             st.acks.insert(id, AckWaiter::Callback(Box::new(callback)));
         }
         self.notify_outgoing(event, &args);
-        let frames = encode_event_frames(self.ns(), Some(id), event, &args);
+        let frames = self.nsp.parser().event(self.ns(), Some(id), event, &args);
         self.send_frames(&frames, false);
         if let Some(t) = timeout {
             let weak = Arc::downgrade(self);
@@ -489,8 +486,8 @@ impl Socket {
             self.client.disconnect_all();
             self.client.session.close(CloseReason::ForcedClose);
         } else {
-            let text = packet::encode_control(PacketKind::Disconnect, self.ns(), None);
-            self.send_frames(&[Frame::text(text)], false);
+            let frame = self.nsp.parser().control(PacketKind::Disconnect, self.ns(), None);
+            self.send_frames(&[frame], false);
             self.on_close(DisconnectReason::ServerNamespaceDisconnect);
         }
     }
@@ -591,15 +588,6 @@ impl fmt::Debug for Socket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Socket").field("id", &self.id).field("nsp", &self.ns()).finish()
     }
-}
-
-/// Encodes an event and its binary attachments as the frames to queue.
-pub fn encode_event_frames(nsp: &str, ack_id: Option<u64>, event: &str, args: &Payload) -> Vec<Frame> {
-    let text = packet::encode_event(nsp, ack_id, event, &args.json, args.binaries.len());
-    let mut frames = Vec::with_capacity(1 + args.binaries.len());
-    frames.push(Frame::text(text));
-    frames.extend(args.binaries.iter().cloned().map(Frame::Binary));
-    frames
 }
 
 /// Builds a payload from received JSON argument text and binary attachments.

@@ -56,8 +56,14 @@ pub struct BroadcastPacket {
 }
 
 impl BroadcastPacket {
-    pub fn new(nsp: &str, event: &str, args: Payload, ack_id: Option<u64>) -> BroadcastPacket {
-        let frames = crate::socket::encode_event_frames(nsp, ack_id, event, &args);
+    pub fn new(
+        parser: crate::socketio::parser::Parser,
+        nsp: &str,
+        event: &str,
+        args: Payload,
+        ack_id: Option<u64>,
+    ) -> BroadcastPacket {
+        let frames = parser.event(nsp, ack_id, event, &args);
         BroadcastPacket {
             nsp: nsp.to_string(),
             event: event.to_string(),

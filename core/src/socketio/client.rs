@@ -2,8 +2,9 @@
 //! attachments, connects namespaces and routes packets to their sockets.
 
 use super::packet::{self, PacketKind};
+use super::parser::{decode_msgpack, Parser};
 use crate::engineio::session::{Message, SessionHandler};
-use crate::engineio::{CloseReason, EngineSession, Frame};
+use crate::engineio::{CloseReason, EngineSession};
 use crate::host::Pending;
 use crate::namespace::Namespace;
 use crate::server::{Resolved, ServerShared};
@@ -32,6 +33,7 @@ pub struct Client {
     pub session: Arc<EngineSession>,
     server: Weak<ServerShared>,
     me: Weak<Client>,
+    parser: Parser,
     state: Mutex<State>,
 }
 
@@ -42,6 +44,7 @@ impl Client {
             session: session.clone(),
             server: Arc::downgrade(server),
             me: me.clone(),
+            parser: server.config.parser,
             state: Mutex::new(State {
                 sockets: Vec::new(),
                 connecting: HashSet::new(),
@@ -81,8 +84,8 @@ impl Client {
         self.session.close(CloseReason::ForcedClose);
     }
 
-    pub(crate) fn send_text(&self, text: String) {
-        let _ = self.session.send(Frame::text(text));
+    fn parser(&self) -> Parser {
+        self.parser
     }
 
     /// Forgets the socket of a namespace (it is disconnecting).
@@ -94,8 +97,8 @@ impl Client {
     pub(crate) fn disconnect_all(&self) {
         let sockets: Vec<SocketRef> = self.state.lock().sockets.iter().map(|(_, s)| s.clone()).collect();
         for s in sockets {
-            let text = packet::encode_control(PacketKind::Disconnect, s.ns(), None);
-            s.send_frames(&[Frame::text(text)], false);
+            let frame = self.parser().control(PacketKind::Disconnect, s.ns(), None);
+            s.send_frames(&[frame], false);
             s.on_close(DisconnectReason::ServerNamespaceDisconnect);
         }
     }
@@ -110,6 +113,9 @@ impl Client {
     }
 
     fn on_text(&self, text: &str) {
+        if self.parser() == Parser::MsgPack {
+            return self.protocol_error("text packet from a msgpack client");
+        }
         if self.state.lock().partial.is_some() {
             return self.protocol_error("text packet while binary attachments were expected");
         }
@@ -129,6 +135,9 @@ impl Client {
     }
 
     fn on_binary(&self, bytes: Bytes) {
+        if self.parser() == Parser::MsgPack {
+            return self.on_msgpack(&bytes);
+        }
         let complete = {
             let mut st = self.state.lock();
             let Some(partial) = st.partial.as_mut() else {
@@ -148,6 +157,24 @@ impl Client {
                 Err(e) => self.protocol_error(&e.to_string()),
             }
         }
+    }
+
+    fn on_msgpack(&self, bytes: &[u8]) {
+        let decoded = match decode_msgpack(bytes) {
+            Ok(d) => d,
+            Err(e) => return self.protocol_error(&e.to_string()),
+        };
+        let packet = packet::Packet {
+            kind: decoded.kind,
+            nsp: &decoded.nsp,
+            id: decoded.id,
+            attachments: 0,
+            data: decoded.data.as_deref(),
+        };
+        if let Err(e) = packet::validate(&packet) {
+            return self.protocol_error(&e.to_string());
+        }
+        self.dispatch(&packet, decoded.binaries);
     }
 
     fn dispatch(&self, packet: &packet::Packet<'_>, binaries: Vec<Bytes>) {
@@ -230,7 +257,7 @@ impl Client {
 
     fn refuse(&self, nsp: &str, json: String) {
         self.state.lock().connecting.remove(nsp);
-        self.send_text(packet::encode_control(PacketKind::ConnectError, nsp, Some(&json)));
+        let _ = self.session.send(self.parser().control(PacketKind::ConnectError, nsp, Some(&json)));
     }
 
     fn connect_to(self: Arc<Self>, nsp: Arc<Namespace>, auth: String) {
@@ -277,10 +304,10 @@ impl Client {
             st.sockets.push((nsp.name().to_string(), socket.clone()));
         }
         if self.session.protocol == 3 {
-            self.send_text(packet::encode_control(PacketKind::Connect, nsp.name(), None));
+            let _ = self.session.send(self.parser().control(PacketKind::Connect, nsp.name(), None));
         } else {
             let reply = format!("{{\"sid\":\"{}\"}}", socket.id());
-            self.send_text(packet::encode_control(PacketKind::Connect, nsp.name(), Some(&reply)));
+            let _ = self.session.send(self.parser().control(PacketKind::Connect, nsp.name(), Some(&reply)));
         }
         match nsp.handler().connected(&socket) {
             Pending::Ready(()) => socket.mark_ready(),

@@ -145,6 +145,23 @@ impl Server {
         remote: Option<SocketAddr>,
         body: Bytes,
     ) -> Option<http::Response<Bytes>> {
+        self.handle_http_streaming(parts, remote, Full::new(body)).await
+    }
+
+    /// Like [`Server::handle_http`], with a body that may still be arriving (Node's request
+    /// stream, ASGI's `http.request` messages). A polling POST counts as in progress from its
+    /// head on, so an overlapping POST is refused while the first body is incomplete, and an
+    /// oversized body is refused without being buffered — as on the native listener.
+    pub async fn handle_http_streaming<B>(
+        &self,
+        parts: http::request::Parts,
+        remote: Option<SocketAddr>,
+        body: B,
+    ) -> Option<http::Response<Bytes>>
+    where
+        B: hyper::body::Body,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
         let resp = match native::route(self, &parts) {
             Route::Fallback => return None,
             Route::Respond(resp) => resp,
@@ -152,7 +169,7 @@ impl Server {
             Route::Post(session, cors) => {
                 let declared = native::declared_length(&parts.headers);
                 let binary = native::is_binary_body(&parts.headers);
-                with(native::post(&session, Full::new(body), declared, binary).await, &cors)
+                with(native::post(&session, body, declared, binary).await, &cors)
             }
             Route::Handshake(cors) => with(native::handshake(self, &parts, remote), &cors),
             Route::Upgrade(_) | Route::WebSocket => {

@@ -107,7 +107,7 @@ impl RedisAdapter {
             return;
         }
         let Some(nsp) = self.namespace() else { return };
-        let packet = BroadcastPacket::new(&msg.nsp, &msg.event, msg.args, None);
+        let packet = BroadcastPacket::new(nsp.parser(), &msg.nsp, &msg.event, msg.args, None);
         deliver_local(&nsp, &self.index, &packet, &msg.opts);
     }
 
@@ -190,7 +190,7 @@ impl RedisAdapter {
     /// Another node's broadcast with acks: deliver locally, report the client count, then
     /// forward each client's answer.
     fn answer_broadcast_with_ack(&self, nsp: &Arc<Namespace>, request_id: String, event: &str, args: Payload, opts: BroadcastOptions) {
-        let packet = BroadcastPacket::new(nsp.name(), event, args, Some(nsp.next_ack_id()));
+        let packet = BroadcastPacket::new(nsp.parser(), nsp.name(), event, args, Some(nsp.next_ack_id()));
         let (collector, mut rx) = AckCollector::new();
         let count = {
             let mut local_opts = opts.clone();

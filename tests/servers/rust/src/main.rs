@@ -26,6 +26,9 @@ fn config_from_env() -> ServerConfig {
     c.engine.max_http_buffer_size = env_u64("MAX_HTTP_BUFFER_SIZE", 1_000_000) as usize;
     c.connect_timeout = Duration::from_millis(env_u64("CONNECT_TIMEOUT", 45_000));
     c.engine.allow_eio3 = std::env::var("ALLOW_EIO3").as_deref() == Ok("1");
+    if std::env::var("PARSER").as_deref() == Ok("msgpack") {
+        c.parser = roomcast::socketio::parser::Parser::MsgPack;
+    }
     let transports = std::env::var("TRANSPORTS").unwrap_or_else(|_| "polling,websocket".into());
     c.engine.transports.polling = transports.split(',').any(|t| t.trim() == "polling");
     c.engine.transports.websocket = transports.split(',').any(|t| t.trim() == "websocket");
