@@ -49,6 +49,7 @@ pub mod id;
 pub mod msgpack;
 pub mod namespace;
 pub mod operator;
+pub mod recovery;
 mod payload;
 pub mod server;
 pub mod socket;
@@ -67,7 +68,9 @@ pub use emitter::{Emitter, EmitterError};
 pub use namespace::{Namespace, ParentNamespace};
 pub use operator::{BroadcastAckError, BroadcastOperator, RemoteSocket};
 pub use payload::Payload;
+pub use recovery::RecoveryConfig;
 pub use server::{Server, ServerConfig, ServerStats};
+pub use socketio::parser::Parser;
 pub use transport::external::{WebSocketChannel, WebSocketFeeder, WsMessage};
 pub use socket::{AckError, AckSender, DisconnectReason, EmitError, IncomingEvent, Socket, SocketRef};
 

@@ -26,6 +26,7 @@ pub struct Namespace {
     ack_ids: AtomicU64,
     parent: Option<Arc<ParentNamespace>>,
     parser: crate::socketio::parser::Parser,
+    recovery: Option<crate::recovery::RecoveryStore>,
 }
 
 impl Namespace {
@@ -52,6 +53,7 @@ impl Namespace {
             ack_ids: AtomicU64::new(0),
             parent,
             parser: server.config.parser,
+            recovery: server.config.connection_state_recovery.map(crate::recovery::RecoveryStore::new),
         });
         nsp.adapter.init(&nsp);
         nsp
@@ -59,6 +61,11 @@ impl Namespace {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The connection state recovery store, when recovery is on.
+    pub fn recovery(&self) -> Option<&crate::recovery::RecoveryStore> {
+        self.recovery.as_ref()
     }
 
     /// The Socket.IO parser packets are encoded with.

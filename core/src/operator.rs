@@ -106,6 +106,11 @@ impl BroadcastOperator {
     /// Encodes the event once and queues the same bytes to every recipient.
     pub fn emit(&self, event: &str, args: Payload) -> Result<(), EmitError> {
         check_event(event, &args)?;
+        // With recovery on, non-volatile broadcasts get an offset and are kept for replay.
+        let args = match self.nsp.recovery() {
+            Some(store) if !self.opts.flags.volatile => store.store(event, args, &self.opts),
+            _ => args,
+        };
         let packet = BroadcastPacket::new(self.nsp.parser(), self.nsp.name(), event, args, None);
         self.nsp.adapter().broadcast(&self.nsp, &packet, &self.opts);
         Ok(())

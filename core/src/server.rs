@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub adapter: Arc<dyn AdapterFactory>,
     /// The Socket.IO parser every client of this server uses.
     pub parser: crate::socketio::parser::Parser,
+    /// Connection state recovery (`connectionStateRecovery`); off by default.
+    pub connection_state_recovery: Option<crate::recovery::RecoveryConfig>,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +41,7 @@ impl Default for ServerConfig {
             cleanup_empty_child_namespaces: false,
             adapter: Arc::new(|_: &str| -> Arc<dyn crate::Adapter> { Arc::new(MemoryAdapter::new()) }),
             parser: crate::socketio::parser::Parser::Default,
+            connection_state_recovery: None,
         }
     }
 }
@@ -287,6 +290,26 @@ impl Server {
     /// The namespace `name`, created on first use (`io.of("/chat")`).
     pub fn of(&self, name: &str) -> Arc<Namespace> {
         self.shared.of(name)
+    }
+
+    /// Like [`Server::of`], but a namespace this call creates already has `handler` when it
+    /// becomes reachable, so no client can connect to it in between (language bindings install
+    /// their [`crate::QueueHandler`] this way). An existing namespace gets `handler` too.
+    pub fn of_with_handler(&self, name: &str, handler: Arc<dyn crate::NamespaceHandler>) -> Arc<Namespace> {
+        let name = normalize(name);
+        let created = {
+            let mut map = self.shared.namespaces.write();
+            if let Some(n) = map.get(&name) {
+                n.set_handler(handler);
+                return n.clone();
+            }
+            let nsp = Namespace::new(&name, &self.shared, None);
+            nsp.set_handler(handler);
+            map.insert(name, nsp.clone());
+            nsp
+        };
+        self.shared.announce(&created);
+        created
     }
 
     /// The default namespace `/` (`io.sockets`).

@@ -209,12 +209,24 @@ pub struct Socket {
     state: Mutex<State>,
     host_slot: OnceLock<Box<dyn Any + Send + Sync>>,
     notify_outgoing: AtomicBool,
+    /// Private id for connection state recovery (sent only to this client).
+    pid: Option<Sid>,
+    recovered: bool,
 }
 
 impl Socket {
-    pub(crate) fn new(nsp: Arc<Namespace>, client: Arc<Client>, auth: String, id: Sid) -> SocketRef {
+    pub(crate) fn new(
+        nsp: Arc<Namespace>,
+        client: Arc<Client>,
+        auth: String,
+        id: Sid,
+        pid: Option<Sid>,
+        recovered: bool,
+    ) -> SocketRef {
         Arc::new(Socket {
             id,
+            pid,
+            recovered,
             nsp,
             client,
             auth,
@@ -233,6 +245,16 @@ impl Socket {
     /// The socket id (20 characters), also the name of the room it is always in.
     pub fn id(&self) -> &Sid {
         &self.id
+    }
+
+    /// The private id used by connection state recovery, when it is on.
+    pub fn pid(&self) -> Option<&Sid> {
+        self.pid.as_ref()
+    }
+
+    /// Whether this socket resumed a disconnected session (`socket.recovered`).
+    pub fn recovered(&self) -> bool {
+        self.recovered
     }
 
     /// The namespace name.
@@ -343,6 +365,10 @@ impl Socket {
     /// Sends an event to this client.
     pub fn emit(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
         check_event(event, &args)?;
+        if self.nsp.recovery().is_some() {
+            // Through the room named by the id, so the packet is kept for replay (as socket.io).
+            return BroadcastOperator::new(self.nsp.clone()).to([self.id.as_str()]).emit(event, args);
+        }
         self.notify_outgoing(event, &args);
         if args.binaries.len() > packet::MAX_ATTACHMENTS {
             return Err(EmitError::TooManyAttachments(args.binaries.len()));
@@ -569,6 +595,16 @@ impl Socket {
         let handler = self.nsp.handler();
         let socket = self.clone();
         let finish = move || {
+            if let (Some(store), Some(pid)) = (socket.nsp.recovery(), socket.pid.clone()) {
+                if crate::recovery::is_recoverable(reason) {
+                    store.persist(crate::recovery::PersistedSession {
+                        sid: socket.id.clone(),
+                        pid,
+                        rooms: socket.rooms(),
+                        data: socket.data(),
+                    });
+                }
+            }
             socket.nsp.remove_socket(&socket.id);
             handler.disconnected(&socket, reason);
         };

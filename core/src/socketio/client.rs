@@ -261,29 +261,51 @@ impl Client {
     }
 
     fn connect_to(self: Arc<Self>, nsp: Arc<Namespace>, auth: String) {
-        // socket.io gives v2 clients ids derived from the engine sid (`/nsp#sid`).
-        let id = if self.session.protocol == 3 {
-            if nsp.name() == "/" {
-                self.session.sid.clone()
-            } else {
-                crate::Sid::from_string(format!("{}#{}", nsp.name(), self.session.sid))
+        // A reconnecting client names its previous session: resume it if it is still kept.
+        let restored = nsp.recovery().and_then(|store| {
+            let a: serde_json::Value = serde_json::from_str(&auth).ok()?;
+            store.restore(a.get("pid")?.as_str()?, a.get("offset")?.as_str()?)
+        });
+        let socket = match &restored {
+            Some(r) => {
+                let s = Socket::new(nsp.clone(), self.clone(), auth, r.session.sid.clone(), Some(r.session.pid.clone()), true);
+                s.set_data(r.session.data.clone());
+                s
             }
-        } else {
-            crate::Sid::generate()
+            None => {
+                // socket.io gives v2 clients ids derived from the engine sid (`/nsp#sid`).
+                let id = if self.session.protocol == 3 {
+                    if nsp.name() == "/" {
+                        self.session.sid.clone()
+                    } else {
+                        crate::Sid::from_string(format!("{}#{}", nsp.name(), self.session.sid))
+                    }
+                } else {
+                    crate::Sid::generate()
+                };
+                let pid = nsp.recovery().map(|_| crate::Sid::generate());
+                Socket::new(nsp.clone(), self.clone(), auth, id, pid, false)
+            }
         };
-        let socket = Socket::new(nsp.clone(), self.clone(), auth, id);
-        match nsp.handler().authorize(&socket) {
-            Pending::Ready(result) => self.finish_connect(socket, result),
+        let skip = restored.is_some() && nsp.recovery().is_some_and(|r| r.config().skip_middlewares);
+        let authorization = if skip { Pending::Ready(Ok(())) } else { nsp.handler().authorize(&socket) };
+        match authorization {
+            Pending::Ready(result) => self.finish_connect(socket, result, restored),
             Pending::Later(fut) => {
                 nsp.runtime().clone().spawn(async move {
                     let result = fut.await;
-                    self.finish_connect(socket, result);
+                    self.finish_connect(socket, result, restored);
                 });
             }
         }
     }
 
-    fn finish_connect(&self, socket: SocketRef, result: Result<(), crate::ConnectError>) {
+    fn finish_connect(
+        &self,
+        socket: SocketRef,
+        result: Result<(), crate::ConnectError>,
+        restored: Option<crate::recovery::RestoredSession>,
+    ) {
         let nsp = socket.namespace().clone();
         if let Err(e) = result {
             let json = if self.session.protocol == 3 {
@@ -301,13 +323,24 @@ impl Client {
                 return;
             }
             nsp.add_socket(&socket);
+            if let Some(r) = &restored {
+                socket.join(r.session.rooms.iter().cloned());
+            }
             st.sockets.push((nsp.name().to_string(), socket.clone()));
         }
         if self.session.protocol == 3 {
             let _ = self.session.send(self.parser().control(PacketKind::Connect, nsp.name(), None));
         } else {
-            let reply = format!("{{\"sid\":\"{}\"}}", socket.id());
+            let reply = match socket.pid() {
+                Some(pid) => format!("{{\"sid\":\"{}\",\"pid\":\"{}\"}}", socket.id(), pid),
+                None => format!("{{\"sid\":\"{}\"}}", socket.id()),
+            };
             let _ = self.session.send(self.parser().control(PacketKind::Connect, nsp.name(), Some(&reply)));
+        }
+        if let Some(r) = restored {
+            for (event, args) in r.missed {
+                socket.send_frames(&self.parser().event(nsp.name(), None, &event, &args), false);
+            }
         }
         match nsp.handler().connected(&socket) {
             Pending::Ready(()) => socket.mark_ready(),

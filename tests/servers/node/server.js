@@ -76,6 +76,7 @@ const io = new Server(httpServer, {
   transports: config.transports,
   cors: config.cors,
   allowEIO3: process.env.ALLOW_EIO3 === "1",
+  ...(process.env.PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
 });
 
 let redisClients = [];

@@ -76,6 +76,14 @@ const io = new Server(httpServer, {
   cors: config.cors,
   allowEIO3: process.env.ALLOW_EIO3 === "1",
   ...(process.env.PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
+  ...(process.env.RECOVERY === "1"
+    ? {
+        connectionStateRecovery: {
+          maxDisconnectionDuration: envNumber("RECOVERY_MS", 120000),
+          skipMiddlewares: true,
+        },
+      }
+    : {}),
 });
 
 let redisClients = [];
@@ -341,6 +349,8 @@ io.on("connection", (socket) => {
   handle(socket, "count", (args, ack) => ack(io.of("/").sockets.size));
 
   handle(socket, "node-name", (args, ack) => ack(NODE_NAME));
+
+  handle(socket, "recovered", (args, ack) => ack(Boolean(socket.recovered)));
 
   handle(socket, "server-side-emit", ([spec = {}], ack) => {
     io.serverSideEmit(spec.event, ...(spec.args ?? []));

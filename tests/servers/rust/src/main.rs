@@ -26,8 +26,14 @@ fn config_from_env() -> ServerConfig {
     c.engine.max_http_buffer_size = env_u64("MAX_HTTP_BUFFER_SIZE", 1_000_000) as usize;
     c.connect_timeout = Duration::from_millis(env_u64("CONNECT_TIMEOUT", 45_000));
     c.engine.allow_eio3 = std::env::var("ALLOW_EIO3").as_deref() == Ok("1");
+    if std::env::var("RECOVERY").as_deref() == Ok("1") {
+        c.connection_state_recovery = Some(roomcast::RecoveryConfig {
+            max_disconnection_duration: Duration::from_millis(env_u64("RECOVERY_MS", 120_000)),
+            skip_middlewares: true,
+        });
+    }
     if std::env::var("PARSER").as_deref() == Ok("msgpack") {
-        c.parser = roomcast::socketio::parser::Parser::MsgPack;
+        c.parser = roomcast::Parser::MsgPack;
     }
     let transports = std::env::var("TRANSPORTS").unwrap_or_else(|_| "polling,websocket".into());
     c.engine.transports.polling = transports.split(',').any(|t| t.trim() == "polling");
@@ -339,6 +345,7 @@ fn setup_root(io: &Server) {
         let io_count = io.clone();
         socket.on("count", move |_, _, ack| ack_value(ack, json!(io_count.sockets().socket_count())));
         socket.on("node-name", |_, _, ack| ack_value(ack, json!(node_name())));
+        socket.on("recovered", |socket, _, ack| ack_value(ack, json!(socket.recovered())));
         let io_sse = io.clone();
         socket.on("server-side-emit", move |_, args, ack| {
             let spec = first(&args);

@@ -1,0 +1,90 @@
+"use strict";
+
+// Connection state recovery (RECOVERY=1) with socket.io-client 4: a client whose transport
+// drops comes back with the same id and rooms, `recovered` set, and the broadcasts it missed
+// in order; a client that disconnected on purpose, or came back too late, does not.
+
+const { before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const h = require("../harness");
+
+let server;
+let shortLived;
+before(async () => {
+  server = await h.startServer({ env: { RECOVERY: "1" } });
+  shortLived = await h.startServer({ env: { RECOVERY: "1", RECOVERY_MS: "1" } });
+});
+after(async () => {
+  h.closeAllClients();
+  await Promise.all([server.stop(), shortLived.stop()]);
+});
+
+/** Drops the transport (as a network failure would) and waits until the server saw it. */
+async function dropTransport(target, socket) {
+  const obs = await h.observer(target);
+  const seen = h.observed(obs, "disconnect", socket.id);
+  const gone = h.once(socket, "disconnect");
+  socket.io.engine.close();
+  await gone;
+  return (await seen).reason;
+}
+
+for (const mode of ["websocket", "polling"]) {
+  h.test(`[${mode}] a dropped transport recovers id, rooms and the missed broadcasts in order`, async () => {
+    const room = h.unique("csr");
+    const socket = await h.connect(server, { mode, reconnection: false });
+    const sender = await h.connect(server);
+    await h.emitWithAck(socket, "join", room);
+    // One broadcast before the drop gives the client its offset.
+    const first = h.once(socket, "tick");
+    await h.emitWithAck(sender, "emit-to", { rooms: room, event: "tick", args: [0] });
+    assert.equal((await first)[0], 0);
+    const id = socket.id;
+
+    assert.equal(await dropTransport(server, socket), "transport close");
+    for (let i = 1; i <= 3; i++) {
+      await h.emitWithAck(sender, "emit-to", { rooms: room, event: "tick", args: [i] });
+    }
+    await h.emitWithAck(sender, "emit-to", { rooms: h.unique("elsewhere"), event: "tick", args: [99] });
+
+    const missed = h.collect(socket, "tick", 3);
+    socket.connect();
+    await h.once(socket, "connect");
+    // The client sees the offset as a last argument, as with socket.io.
+    assert.deepEqual((await missed).map((args) => args[0]), [1, 2, 3]);
+    assert.equal(socket.id, id);
+    assert.equal(socket.recovered, true);
+    assert.equal(await h.emitWithAck(socket, "recovered"), true);
+    assert.ok((await h.emitWithAck(socket, "rooms")).includes(room));
+  });
+}
+
+h.test("a client that disconnects on purpose starts a new session", async () => {
+  const socket = await h.connect(server, { reconnection: false });
+  await h.emitWithAck(socket, "join", h.unique("gone"));
+  const first = h.once(socket, "tick");
+  const sender = await h.connect(server);
+  await h.emitWithAck(sender, "emit-to", { rooms: socket.id, event: "tick", args: [0] });
+  await first;
+  socket.disconnect();
+  socket.connect();
+  await h.once(socket, "connect");
+  assert.equal(socket.recovered, false);
+  assert.equal(await h.emitWithAck(socket, "recovered"), false);
+});
+
+h.test("past maxDisconnectionDuration the session is not recovered", async () => {
+  const socket = await h.connect(shortLived, { reconnection: false });
+  const sender = await h.connect(shortLived);
+  const first = h.once(socket, "tick");
+  await h.emitWithAck(sender, "emit-to", { rooms: socket.id, event: "tick", args: [0] });
+  await first;
+  const id = socket.id;
+  await dropTransport(shortLived, socket);
+  // RECOVERY_MS=1: anything after the drop is too late; a round trip makes sure time passed.
+  await h.emitWithAck(sender, "count");
+  socket.connect();
+  await h.once(socket, "connect");
+  assert.notEqual(socket.id, id);
+  assert.equal(socket.recovered, false);
+});
