@@ -50,6 +50,10 @@ pub struct EngineConfig {
     pub max_queued_frames: usize,
     /// Accept Engine.IO v3 clients (socket.io v2), as socket.io's `allowEIO3`.
     pub allow_eio3: bool,
+    /// Compress polling responses of at least this many bytes with gzip or deflate when the
+    /// client accepts it (socket.io's `httpCompression`, threshold 1024 by default);
+    /// `None` turns it off.
+    pub http_compression_threshold: Option<usize>,
 }
 
 impl Default for EngineConfig {
@@ -64,6 +68,7 @@ impl Default for EngineConfig {
             cors: Cors::default(),
             max_queued_frames: 65_536,
             allow_eio3: false,
+            http_compression_threshold: Some(1024),
         }
     }
 }

@@ -165,7 +165,7 @@ impl Server {
         let resp = match native::route(self, &parts) {
             Route::Fallback => return None,
             Route::Respond(resp) => resp,
-            Route::Poll(session, cors) => with(native::poll(&session).await, &cors),
+            Route::Poll(session, cors) => with(native::compress(native::poll(&session).await, &parts.headers, &session), &cors),
             Route::Post(session, cors) => {
                 let declared = native::declared_length(&parts.headers);
                 let binary = native::is_binary_body(&parts.headers);

@@ -11,6 +11,7 @@ use crate::server::Server;
 use crate::socketio::client::Client;
 use bytes::Bytes;
 use http::{header, Method, Request, Response};
+use futures_util::FutureExt as _;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -253,7 +254,7 @@ async fn handle(server: Server, mut req: Request<Incoming>, remote: Option<Socke
     match route(&server, &parts) {
         Route::Respond(resp) => resp,
         Route::Fallback => not_found(&server, &parts),
-        Route::Poll(session, cors) => with_headers(poll(&session).await, &cors),
+        Route::Poll(session, cors) => with_headers(compress(poll(&session).await, &parts.headers, &session), &cors),
         Route::Post(session, cors) => {
             let content_length = declared_length(&parts.headers);
             let binary = is_binary_body(&parts.headers);
@@ -298,6 +299,44 @@ fn polling_response((body, binary): (Vec<u8>, bool)) -> Resp {
     let mut resp = text_response(200, content_type, body);
     resp.headers_mut().insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
     resp
+}
+
+/// gzip or deflate a polling response for clients that accept it (engine.io's
+/// `httpCompression`), above the configured threshold.
+pub(crate) fn compress(resp: Resp, request: &http::HeaderMap, session: &EngineSession) -> Resp {
+    use std::io::Write as _;
+    let Some(threshold) = session.config().http_compression_threshold else { return resp };
+    let accepted = request.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let encoding = if accepted.split(',').any(|e| e.trim().starts_with("gzip")) {
+        "gzip"
+    } else if accepted.split(',').any(|e| e.trim().starts_with("deflate")) {
+        "deflate"
+    } else {
+        return resp;
+    };
+    let (mut parts, body) = resp.into_parts();
+    let raw = match http_body_util::BodyExt::collect(body).now_or_never() {
+        Some(Ok(c)) => c.to_bytes(),
+        _ => return Response::from_parts(parts, Full::new(Bytes::new())),
+    };
+    if raw.len() < threshold || parts.status != http::StatusCode::OK {
+        return Response::from_parts(parts, Full::new(raw));
+    }
+    let compressed = if encoding == "gzip" {
+        let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 2), flate2::Compression::fast());
+        enc.write_all(&raw).and_then(|_| enc.finish())
+    } else {
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(raw.len() / 2), flate2::Compression::fast());
+        enc.write_all(&raw).and_then(|_| enc.finish())
+    };
+    match compressed {
+        Ok(body) => {
+            parts.headers.insert(header::CONTENT_ENCODING, http::HeaderValue::from_static(encoding));
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Full::new(Bytes::from(body)))
+        }
+        Err(_) => Response::from_parts(parts, Full::new(raw)),
+    }
 }
 
 pub(crate) async fn poll(session: &Arc<EngineSession>) -> Resp {
