@@ -60,6 +60,10 @@ impl std::fmt::Debug for ServerConfig {
 pub type HttpFallback =
     Arc<dyn Fn(&http::request::Parts) -> Option<http::Response<Bytes>> + Send + Sync>;
 
+/// Decides whether a handshake may open a session (socket.io's `allowRequest`): a refusal is
+/// answered 403 `{"code":4,"message":"Forbidden"}`.
+pub type AllowRequest = Arc<dyn Fn(&crate::handshake::RequestInfo) -> Pending<bool> + Send + Sync>;
+
 /// Counts of live objects, for leak checks and monitoring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ServerStats {
@@ -86,6 +90,7 @@ pub(crate) struct ServerShared {
     namespace_listeners: RwLock<Vec<NamespaceListener>>,
     pub(crate) client_bundle: RwLock<Option<Bytes>>,
     pub(crate) fallback: RwLock<Option<HttpFallback>>,
+    pub(crate) allow_request: RwLock<Option<AllowRequest>>,
     closing: AtomicBool,
     shutdown: watch::Sender<bool>,
     listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -267,6 +272,7 @@ impl Server {
             namespace_listeners: RwLock::new(Vec::new()),
             client_bundle: RwLock::new(None),
             fallback: RwLock::new(None),
+            allow_request: RwLock::new(None),
             closing: AtomicBool::new(false),
             shutdown,
             listeners: Mutex::new(Vec::new()),
@@ -347,6 +353,22 @@ impl Server {
         f: impl Fn(&http::request::Parts) -> Option<http::Response<Bytes>> + Send + Sync + 'static,
     ) {
         *self.shared.fallback.write() = Some(Arc::new(f));
+    }
+
+    /// Vets every handshake before a session opens (by Origin, a token, an address...).
+    /// The function may answer later ([`Pending::Later`]) without blocking anything.
+    pub fn set_allow_request(&self, f: impl Fn(&crate::handshake::RequestInfo) -> Pending<bool> + Send + Sync + 'static) {
+        *self.shared.allow_request.write() = Some(Arc::new(f));
+    }
+
+    /// Whether the `allowRequest` hook (if any) lets this handshake through.
+    pub async fn allows(&self, info: &crate::handshake::RequestInfo) -> bool {
+        let hook = self.shared.allow_request.read().clone();
+        match hook.map(|f| f(info)) {
+            None | Some(Pending::Ready(true)) => true,
+            Some(Pending::Ready(false)) => false,
+            Some(Pending::Later(fut)) => fut.await,
+        }
     }
 
     /// Live object counts.

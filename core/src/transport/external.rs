@@ -171,7 +171,13 @@ impl Server {
                 let binary = native::is_binary_body(&parts.headers);
                 with(native::post(&session, body, declared, binary).await, &cors)
             }
-            Route::Handshake(cors) => with(native::handshake(self, &parts, remote), &cors),
+            Route::Handshake(cors) => {
+                if self.allows(&native::request_info(&parts, remote)).await {
+                    with(native::handshake(self, &parts, remote), &cors)
+                } else {
+                    native::error_response(crate::engineio::EngineError::Forbidden, &cors)
+                }
+            }
             Route::Upgrade(_) | Route::WebSocket => {
                 native::text_response(400, "text/plain; charset=utf-8", "WebSocket requests need an upgrade")
             }
@@ -188,6 +194,9 @@ impl Server {
     {
         let (existing, key) = match native::route(self, &parts) {
             Route::Upgrade(session) => (Some(session), websocket::accept_key(&parts.headers)),
+            Route::WebSocket if !self.allows(&native::request_info(&parts, remote)).await => {
+                return write_response(&mut io, native::upgrade_error(crate::engineio::EngineError::Forbidden)).await;
+            }
             Route::WebSocket => (None, websocket::accept_key(&parts.headers)),
             Route::Respond(resp) => return write_response(&mut io, resp).await,
             _ => {
@@ -231,6 +240,10 @@ impl Server {
         let info = native::request_info(parts, remote);
         let server = self.clone();
         self.runtime().spawn(async move {
+            // The host already accepted the WebSocket: a refused handshake closes it unopened.
+            if existing.is_none() && !server.allows(&info).await {
+                return;
+            }
             websocket::drive(server, socket, existing, probe_allowed, info).await;
         });
         Ok(WebSocketChannel { inbound: in_tx, outbound: out_rx })

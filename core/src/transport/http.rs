@@ -72,7 +72,7 @@ pub(crate) fn text_response(status: u16, content_type: &'static str, body: impl 
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
-fn error_response(err: EngineError, cors_headers: &[(&'static str, String)]) -> Resp {
+pub(crate) fn error_response(err: EngineError, cors_headers: &[(&'static str, String)]) -> Resp {
     let mut resp = text_response(err.status(), "application/json", err.body());
     add_headers(&mut resp, cors_headers);
     resp
@@ -87,8 +87,9 @@ pub(crate) fn empty_response(status: u16) -> Resp {
 }
 
 /// A refused WebSocket upgrade: the message as plain text, as engine.io's `abortUpgrade`.
-fn upgrade_error(err: EngineError) -> Resp {
-    text_response(err.status(), "text/html", err.to_string())
+pub(crate) fn upgrade_error(err: EngineError) -> Resp {
+    // engine.io answers every refused upgrade with 400, whatever the error.
+    text_response(400, "text/html", err.to_string())
 }
 
 fn add_headers(resp: &mut Resp, headers: &[(&'static str, String)]) {
@@ -260,9 +261,19 @@ async fn handle(server: Server, mut req: Request<Incoming>, remote: Option<Socke
             let binary = is_binary_body(&parts.headers);
             with_headers(post(&session, body, content_length, binary).await, &cors)
         }
-        Route::Handshake(cors) => with_headers(handshake(&server, &parts, remote), &cors),
+        Route::Handshake(cors) => {
+            if !server.allows(&request_info(&parts, remote)).await {
+                return error_response(EngineError::Forbidden, &cors);
+            }
+            with_headers(handshake(&server, &parts, remote), &cors)
+        }
         Route::Upgrade(session) => super::websocket::accept(server, &parts, on_upgrade, Some(session), remote),
-        Route::WebSocket => super::websocket::accept(server, &parts, on_upgrade, None, remote),
+        Route::WebSocket => {
+            if !server.allows(&request_info(&parts, remote)).await {
+                return upgrade_error(EngineError::Forbidden);
+            }
+            super::websocket::accept(server, &parts, on_upgrade, None, remote)
+        }
     }
 }
 

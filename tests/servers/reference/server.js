@@ -75,6 +75,9 @@ const io = new Server(httpServer, {
   transports: config.transports,
   cors: config.cors,
   allowEIO3: process.env.ALLOW_EIO3 === "1",
+  ...(process.env.ALLOW_ORIGIN
+    ? { allowRequest: (req, cb) => setTimeout(() => cb(null, req.headers.origin === process.env.ALLOW_ORIGIN), 1) }
+    : {}),
   ...(process.env.PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
   ...(process.env.RECOVERY === "1"
     ? {

@@ -488,6 +488,13 @@ async fn main() -> std::io::Result<()> {
                 .unwrap_or_default()
         })
     });
+    if let Ok(allowed) = std::env::var("ALLOW_ORIGIN") {
+        // Answered asynchronously, like a hook that checks a token store would be.
+        io.set_allow_request(move |req| {
+            let ok = req.header("origin") == Some(allowed.as_str());
+            roomcast::Pending::Later(Box::pin(async move { ok }))
+        });
+    }
     setup_root(&io);
     setup_others(&io);
 
