@@ -1,0 +1,9 @@
+//! Engine.IO packets as received over WebSocket (text frames).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = roomcast::engineio::packet::decode_text(text);
+    }
+});
