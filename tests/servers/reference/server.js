@@ -75,6 +75,7 @@ const io = new Server(httpServer, {
   transports: config.transports,
   cors: config.cors,
   allowEIO3: process.env.ALLOW_EIO3 === "1",
+  cleanupEmptyChildNamespaces: process.env.CLEANUP_EMPTY_CHILDREN === "1",
   ...(process.env.ALLOW_ORIGIN
     ? { allowRequest: (req, cb) => setTimeout(() => cb(null, req.headers.origin === process.env.ALLOW_ORIGIN), 1) }
     : {}),
@@ -354,6 +355,16 @@ io.on("connection", (socket) => {
   handle(socket, "node-name", (args, ack) => ack(NODE_NAME));
 
   handle(socket, "recovered", (args, ack) => ack(Boolean(socket.recovered)));
+
+  handle(socket, "stats", (args, ack) => {
+    let sockets = 0;
+    let rooms = 0;
+    for (const nsp of io._nsps.values()) {
+      sockets += nsp.sockets.size;
+      rooms += nsp.adapter.rooms.size;
+    }
+    ack({ sessions: io.engine.clientsCount, sockets, rooms, namespaces: io._nsps.size });
+  });
 
   handle(socket, "server-side-emit", ([spec = {}], ack) => {
     io.serverSideEmit(spec.event, ...(spec.args ?? []));

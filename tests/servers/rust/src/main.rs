@@ -26,6 +26,7 @@ fn config_from_env() -> ServerConfig {
     c.engine.max_http_buffer_size = env_u64("MAX_HTTP_BUFFER_SIZE", 1_000_000) as usize;
     c.connect_timeout = Duration::from_millis(env_u64("CONNECT_TIMEOUT", 45_000));
     c.engine.allow_eio3 = std::env::var("ALLOW_EIO3").as_deref() == Ok("1");
+    c.cleanup_empty_child_namespaces = std::env::var("CLEANUP_EMPTY_CHILDREN").as_deref() == Ok("1");
     if std::env::var("RECOVERY").as_deref() == Ok("1") {
         c.connection_state_recovery = Some(roomcast::RecoveryConfig {
             max_disconnection_duration: Duration::from_millis(env_u64("RECOVERY_MS", 120_000)),
@@ -346,6 +347,11 @@ fn setup_root(io: &Server) {
         socket.on("count", move |_, _, ack| ack_value(ack, json!(io_count.sockets().socket_count())));
         socket.on("node-name", |_, _, ack| ack_value(ack, json!(node_name())));
         socket.on("recovered", |socket, _, ack| ack_value(ack, json!(socket.recovered())));
+        let io_stats = io.clone();
+        socket.on("stats", move |_, _, ack| {
+            let s = io_stats.stats();
+            ack_value(ack, json!({"sessions": s.sessions, "sockets": s.sockets, "rooms": s.rooms, "namespaces": s.namespaces}));
+        });
         let io_sse = io.clone();
         socket.on("server-side-emit", move |_, args, ack| {
             let spec = first(&args);
