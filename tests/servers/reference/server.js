@@ -352,6 +352,13 @@ io.on("connection", (socket) => {
 
   handle(socket, "count", (args, ack) => ack(io.of("/").sockets.size));
 
+  handle(socket, "flood", ([spec = {}], ack) => {
+    const filler = "x".repeat(Number(spec.size) || 0);
+    const count = Number(spec.count) || 0;
+    for (let i = 0; i < count; i++) io.to(spec.rooms).emit(spec.event || "flood", i, filler);
+    ack(count);
+  });
+
   handle(socket, "node-name", (args, ack) => ack(NODE_NAME));
 
   handle(socket, "recovered", (args, ack) => ack(Boolean(socket.recovered)));

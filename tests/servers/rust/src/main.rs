@@ -26,6 +26,7 @@ fn config_from_env() -> ServerConfig {
     c.engine.max_http_buffer_size = env_u64("MAX_HTTP_BUFFER_SIZE", 1_000_000) as usize;
     c.connect_timeout = Duration::from_millis(env_u64("CONNECT_TIMEOUT", 45_000));
     c.engine.allow_eio3 = std::env::var("ALLOW_EIO3").as_deref() == Ok("1");
+    c.engine.max_queued_frames = env_u64("MAX_QUEUED_FRAMES", 65_536) as usize;
     c.cleanup_empty_child_namespaces = std::env::var("CLEANUP_EMPTY_CHILDREN").as_deref() == Ok("1");
     if std::env::var("RECOVERY").as_deref() == Ok("1") {
         c.connection_state_recovery = Some(roomcast::RecoveryConfig {
@@ -340,6 +341,18 @@ fn setup_root(io: &Server) {
             let event = spec.get("event").and_then(Value::as_str).unwrap_or("burst-item").to_string();
             for i in 0..count {
                 let _ = socket.emit(&event, payload!(i));
+            }
+            ack_value(ack, json!(count));
+        });
+        let io_flood = io.clone();
+        socket.on("flood", move |_, args, ack| {
+            let spec = first(&args);
+            let filler = "x".repeat(spec.get("size").and_then(Value::as_u64).unwrap_or(0) as usize);
+            let count = spec.get("count").and_then(Value::as_u64).unwrap_or(0);
+            let event = spec.get("event").and_then(Value::as_str).unwrap_or("flood").to_string();
+            let op = io_flood.sockets().to(rooms_of(spec.get("rooms").unwrap_or(&Value::Null)));
+            for i in 0..count {
+                let _ = op.emit(&event, payload!(i, filler));
             }
             ack_value(ack, json!(count));
         });
