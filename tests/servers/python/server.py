@@ -33,8 +33,24 @@ def env_int(name: str, default: int) -> int:
         return default
 
 
+NODE_NAME = os.environ.get("NODE_NAME", "python")
+
+
+async def allow_origin(request: dict[str, Any]) -> bool:
+    """Lets a handshake through only with the configured Origin (answered asynchronously, as
+    a hook that checks a token store would be)."""
+    await asyncio.sleep(0)
+    return request["headers"].get("origin") == os.environ["ALLOW_ORIGIN"]
+
+
 def make_server() -> roomcast.Server:
     origin = os.environ.get("CORS_ORIGIN", "")
+    adapter = None
+    if os.environ.get("REDIS_URL"):
+        adapter = roomcast.RedisAdapter(os.environ["REDIS_URL"], requests_timeout=env_ms("REQUESTS_TIMEOUT", 5000))
+    recovery = None
+    if os.environ.get("RECOVERY") == "1":
+        recovery = {"max_disconnection_duration": env_ms("RECOVERY_MS", 120000), "skip_middlewares": True}
     origins: Any = None if not origin else ("*" if origin == "*" else [o.strip() for o in origin.split(",")])
     transports = [t.strip() for t in os.environ.get("TRANSPORTS", "polling,websocket").split(",") if t.strip()]
     return roomcast.Server(
@@ -47,6 +63,13 @@ def make_server() -> roomcast.Server:
         connect_timeout=env_ms("CONNECT_TIMEOUT", 45000),
         max_http_buffer_size=env_int("MAX_HTTP_BUFFER_SIZE", 1_000_000),
         transports=transports,
+        max_queued_frames=env_int("MAX_QUEUED_FRAMES", 65_536),
+        allow_eio3=os.environ.get("ALLOW_EIO3") == "1",
+        cleanup_empty_child_namespaces=os.environ.get("CLEANUP_EMPTY_CHILDREN") == "1",
+        parser="msgpack" if os.environ.get("PARSER") == "msgpack" else "default",
+        connection_state_recovery=recovery,
+        adapter=adapter,
+        allow_request=allow_origin if os.environ.get("ALLOW_ORIGIN") else None,
     )
 
 
@@ -293,7 +316,50 @@ def on_connection(socket: roomcast.Socket) -> None:
             socket.emit(event, i)
         return count
 
+    @socket.on("flood")
+    def flood(*args: Any) -> int:
+        spec = spec_of(args)
+        size = spec.get("size")
+        filler = "x" * (int(size) if isinstance(size, (int, float)) and not isinstance(size, bool) else 0)
+        count = spec.get("count")
+        count = int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else 0
+        op = io.to(rooms_of(spec.get("rooms")))
+        event = spec.get("event") or "flood"
+        for i in range(count):
+            op.emit(event, i, filler)
+        return count
+
     socket.on("count", lambda *args: len(io.sockets.sockets))
+    socket.on("node-name", lambda *args: NODE_NAME)
+    socket.on("recovered", lambda *args: socket.recovered)
+    socket.on("stats", lambda *args: io.stats())
+
+    @socket.on("server-side-emit")
+    def server_side_emit(*args: Any) -> bool:
+        spec = spec_of(args)
+        io.server_side_emit(spec.get("event"), *(spec.get("args") or []))
+        return True
+
+    @socket.on("server-side-emit-ack")
+    async def server_side_emit_ack(*args: Any) -> dict[str, Any]:
+        spec = spec_of(args)
+        try:
+            answers = await io.server_side_emit_with_ack(spec.get("event"), *(spec.get("args") or []))
+        except Exception as e:
+            return {"err": str(e), "res": []}
+        firsts = [as_list(a)[0] if as_list(a) else None for a in answers]
+        return {"err": None, "res": sorted(firsts, key=json_key)}
+
+    @socket.on("all-rooms-cluster")
+    async def all_rooms_cluster(*args: Any) -> list[str]:
+        return sorted(await io.sockets.all_rooms())
+
+
+@io.on("hello")
+def hello(*args: Any) -> str:
+    """A server-side event from another node of the cluster."""
+    io.local.to("observers").emit("observed-server-side", {"node": NODE_NAME, "args": list(args)})
+    return f"hi from {NODE_NAME}"
 
 
 # ---- other namespaces -----------------------------------------------------------------------
@@ -383,7 +449,9 @@ async def main() -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     port = await io.start(os.environ.get("HOST", "127.0.0.1"), env_int("PORT", 0))
-    print(f"listening on {port}", flush=True)
+    # One write, so the line never reaches the harness in pieces.
+    sys.stdout.write(f"listening on {port}\n")
+    sys.stdout.flush()
     await stop.wait()
     await io.aclose()
     return 0

@@ -1,0 +1,193 @@
+"""`ASGIApp`: roomcast inside an ASGI server (uvicorn, hypercorn), next to another ASGI app
+(FastAPI, Starlette) on the same port.
+
+The ASGI server parses HTTP and WebSocket framing; the core decides and answers exactly as
+its own listener does (``Server::handle_http`` / ``Server::open_websocket``). Handlers run on
+the ASGI server's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping
+
+from ._dispatch import logger, resolve_value
+from ._pending import Pending
+
+if TYPE_CHECKING:
+    from .server import Server
+
+__all__ = ["ASGIApp"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# How long a closing WebSocket waits for the core to finish its side.
+_WS_CLOSE_WAIT = 5.0
+
+
+class ASGIApp:
+    """An ASGI application serving ``io`` at its path and everything else with
+    ``other_asgi_app`` (404 when there is none)::
+
+        app = FastAPI()
+        io = roomcast.Server()
+        asgi = roomcast.ASGIApp(io, other_asgi_app=app)   # uvicorn module:asgi
+
+    Lifespan messages are passed to ``other_asgi_app``; at startup the server starts
+    handling events on the ASGI loop, at shutdown it is closed.
+    """
+
+    def __init__(self, io: Server, other_asgi_app: ASGI | None = None) -> None:
+        self.io = io
+        self.other_asgi_app = other_asgi_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        if kind in ("http", "websocket") and self.io._native.handles_path(scope["path"]):
+            self._attach()
+            if kind == "http":
+                if await self._http(scope, receive, send):
+                    return
+            else:
+                await self._websocket(scope, receive, send)
+                return
+        if self.other_asgi_app is not None:
+            await self.other_asgi_app(scope, receive, send)
+        else:
+            await _not_found(scope, send)
+
+    def _attach(self) -> None:
+        dispatcher = self.io._dispatcher
+        if not dispatcher.attached:
+            dispatcher.attach()
+
+    # ---- lifespan ---------------------------------------------------------------------
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def observed() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self._attach()
+            elif message["type"] == "lifespan.shutdown" and not self.io.closed:
+                await self.io.aclose()
+            return message
+
+        if self.other_asgi_app is not None:
+            await self.other_asgi_app(scope, observed, send)
+            return
+        while True:
+            message = await observed()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # ---- HTTP (long-polling, handshake, CORS preflight) -------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answers a request of the Socket.IO path; False if the core says it is not one."""
+        limit = self.io._max_http_buffer_size
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return True
+            body += message.get("body", b"")
+            # Past the limit the core answers 413 from what it has; stop buffering.
+            if len(body) > limit or not message.get("more_body", False):
+                break
+        dispatcher = self.io._dispatcher
+        token, fut = dispatcher.expect(resolve_value)
+        self.io._native.handle_http(token, scope["method"], _target(scope), scope["headers"], bytes(body), _client(scope))
+        response: tuple[int, list[tuple[bytes, bytes]], bytes] | None = await Pending(fut, dispatcher.thread_id)
+        if response is None:
+            return False
+        status, headers, payload = response
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+        return True
+
+    # ---- WebSocket --------------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        ws = self.io._native.open_websocket(_target(scope), scope["headers"], _client(scope))
+        if isinstance(ws, int):
+            # ASGI can only refuse a handshake with 403; the core's status goes to the log.
+            logger.debug("roomcast: WebSocket refused with HTTP %s", ws)
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await send({"type": "websocket.accept"})
+        writer = asyncio.ensure_future(self._pump_out(ws, send))
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    text = message.get("text")
+                    if text is not None:
+                        ws.push_text(text)
+                    else:
+                        ws.push_bytes(message.get("bytes") or b"")
+                elif kind == "websocket.disconnect":
+                    break
+        finally:
+            ws.client_closed()
+            try:
+                await asyncio.wait_for(writer, _WS_CLOSE_WAIT)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                writer.cancel()
+
+    async def _pump_out(self, ws: Any, send: Send) -> None:
+        dispatcher = self.io._dispatcher
+        try:
+            while True:
+                token, fut = dispatcher.expect(resolve_value)
+                ws.next_batch(token)
+                batch: list[str | bytes] | None = await Pending(fut, dispatcher.thread_id)
+                if batch is None:
+                    await send({"type": "websocket.close", "code": 1000})
+                    return
+                for item in batch:
+                    if isinstance(item, str):
+                        await send({"type": "websocket.send", "text": item})
+                    else:
+                        await send({"type": "websocket.send", "bytes": item})
+        except Exception as e:  # the client is gone; the reader side ends the session
+            logger.debug("roomcast: WebSocket writer stopped: %r", e)
+
+
+def _target(scope: Scope) -> str:
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else scope["path"]
+    query = scope.get("query_string") or b""
+    return f"{path}?{query.decode('latin-1')}" if query else path
+
+
+def _client(scope: Scope) -> tuple[str, int] | None:
+    client = scope.get("client")
+    if not client:
+        return None
+    return (str(client[0]), int(client[1]))
+
+
+async def _not_found(scope: Scope, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1000})
+        return
+    if scope["type"] != "http":
+        return
+    await send(
+        {"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"text/plain; charset=utf-8")]}
+    )
+    await send({"type": "http.response.body", "body": b"Not Found"})

@@ -1,0 +1,105 @@
+//! Server options from the dict `roomcast.Server` builds (already validated and normalised
+//! in Python; checked again here because the extension can be called directly).
+
+use crate::errors::invalid;
+use crate::socket::duration;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use roomcast::{Cors, CorsOrigin, Parser, RecoveryConfig, RedisAdapterConfig, RedisAdapterFactory, ServerConfig};
+use std::sync::Arc;
+
+fn get<'py, T: pyo3::conversion::FromPyObjectOwned<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<T>> {
+    match d.get_item(key)? {
+        None => Ok(None),
+        Some(v) if v.is_none() => Ok(None),
+        Some(v) => v.extract::<T>().map(Some).map_err(|e| {
+            let e: PyErr = e.into();
+            invalid(format!("option {key}: {e}"))
+        }),
+    }
+}
+
+pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
+    let mut c = ServerConfig::default();
+    if let Some(path) = get::<String>(d, "path")? {
+        if !path.starts_with('/') {
+            return Err(invalid(format!("path must start with '/': {path:?}")));
+        }
+        c.engine.path = if path.ends_with('/') { path } else { format!("{path}/") };
+    }
+    if let Some(s) = get::<f64>(d, "ping_interval")? {
+        c.engine.ping_interval = duration(s)?;
+    }
+    if let Some(s) = get::<f64>(d, "ping_timeout")? {
+        c.engine.ping_timeout = duration(s)?;
+    }
+    if let Some(s) = get::<f64>(d, "upgrade_timeout")? {
+        c.engine.upgrade_timeout = duration(s)?;
+    }
+    if let Some(s) = get::<f64>(d, "connect_timeout")? {
+        c.connect_timeout = duration(s)?;
+    }
+    if let Some(n) = get::<usize>(d, "max_http_buffer_size")? {
+        c.engine.max_http_buffer_size = n;
+    }
+    if let Some(n) = get::<usize>(d, "max_queued_frames")? {
+        c.engine.max_queued_frames = n.max(1);
+    }
+    if let Some(transports) = get::<Vec<String>>(d, "transports")? {
+        for t in &transports {
+            if t != "polling" && t != "websocket" {
+                return Err(invalid(format!("unknown transport {t:?}: use \"polling\" and/or \"websocket\"")));
+            }
+        }
+        c.engine.transports.polling = transports.iter().any(|t| t == "polling");
+        c.engine.transports.websocket = transports.iter().any(|t| t == "websocket");
+        if !c.engine.transports.polling && !c.engine.transports.websocket {
+            return Err(invalid("transports must name at least one transport"));
+        }
+    }
+    let origin = match get::<Vec<String>>(d, "cors_origins")? {
+        None => CorsOrigin::Disabled,
+        Some(list) if list.iter().any(|o| o == "*") => CorsOrigin::Any,
+        Some(list) if list.is_empty() => CorsOrigin::Disabled,
+        Some(list) => CorsOrigin::List(list),
+    };
+    c.engine.cors = Cors { origin, credentials: get::<bool>(d, "cors_credentials")?.unwrap_or(false) };
+    if let Some(b) = get::<bool>(d, "cleanup_empty_child_namespaces")? {
+        c.cleanup_empty_child_namespaces = b;
+    }
+    if let Some(b) = get::<bool>(d, "allow_eio3")? {
+        c.engine.allow_eio3 = b;
+    }
+    // Absent: the core's default threshold; 0: off.
+    if let Some(n) = get::<usize>(d, "http_compression_threshold")? {
+        c.engine.http_compression_threshold = (n > 0).then_some(n);
+    }
+    match get::<String>(d, "parser")?.as_deref() {
+        None | Some("default") => {}
+        Some("msgpack") => c.parser = Parser::MsgPack,
+        Some(other) => return Err(invalid(format!("unknown parser {other:?}: use \"default\" or \"msgpack\""))),
+    }
+    if let Some(r) = get::<Bound<'_, PyDict>>(d, "connection_state_recovery")? {
+        let mut recovery = RecoveryConfig::default();
+        if let Some(s) = get::<f64>(&r, "max_disconnection_duration")? {
+            recovery.max_disconnection_duration = duration(s)?;
+        }
+        if let Some(b) = get::<bool>(&r, "skip_middlewares")? {
+            recovery.skip_middlewares = b;
+        }
+        c.connection_state_recovery = Some(recovery);
+    }
+    if let Some(redis) = get::<Bound<'_, PyDict>>(d, "redis")? {
+        let url = get::<String>(&redis, "url")?.ok_or_else(|| invalid("the Redis adapter needs a url"))?;
+        let mut config = RedisAdapterConfig::new(url);
+        if let Some(key) = get::<String>(&redis, "key")? {
+            config.key = key;
+        }
+        if let Some(s) = get::<f64>(&redis, "requests_timeout")? {
+            config.requests_timeout = duration(s)?;
+        }
+        let factory = RedisAdapterFactory::new(config).map_err(|e| invalid(e.to_string()))?;
+        c.adapter = Arc::new(factory);
+    }
+    Ok(c)
+}

@@ -1,0 +1,275 @@
+//! `roomcast._native.Server`: the core server, its namespaces, the native listener, the
+//! host-driven HTTP/WebSocket entry points and the event drain.
+
+use crate::bridge::{self, PyWebSocket};
+use crate::errors::{invalid, server_closed};
+use crate::events;
+use crate::host::{Host, LocalEvent};
+use crate::namespace::{PyNamespace, PyParent};
+use crate::runtime;
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use roomcast::{HostEvent, QueueHandler, QueueMatcher, Server};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Fixed responses the native listener serves outside the Socket.IO path (`GET /`).
+type Statics = Arc<RwLock<HashMap<String, (String, Bytes)>>>;
+
+#[pyclass(frozen, name = "Server", module = "roomcast._native")]
+pub struct PyServer {
+    server: Server,
+    host: Arc<Host>,
+    /// The handler of every namespace Python created by name (dynamic children excluded).
+    handlers: Mutex<HashMap<String, Arc<QueueHandler>>>,
+    next_id: AtomicU64,
+    statics: Statics,
+    announces_namespaces: AtomicBool,
+}
+
+impl PyServer {
+    fn new_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn wrap(&self, nsp: Arc<roomcast::Namespace>) -> PyNamespace {
+        let handler = self.handlers.lock().get(nsp.name()).cloned();
+        PyNamespace { nsp, handler, host: self.host.clone() }
+    }
+}
+
+#[pymethods]
+impl PyServer {
+    #[new]
+    fn new(config: &Bound<'_, PyDict>) -> PyResult<PyServer> {
+        let config = crate::config::from_dict(config)?;
+        let host = Host::new().map_err(|e| invalid(format!("cannot create the wake-up channel: {e}")))?;
+        let server = Server::with_runtime(config, runtime::handle());
+        let statics: Statics = Arc::default();
+        let lookup = statics.clone();
+        server.set_fallback(move |parts| {
+            if parts.method != http::Method::GET && parts.method != http::Method::HEAD {
+                return None;
+            }
+            let (content_type, body) = lookup.read().get(parts.uri.path()).cloned()?;
+            http::Response::builder().header(http::header::CONTENT_TYPE, content_type).body(body).ok()
+        });
+        let this = PyServer {
+            server,
+            host,
+            handlers: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            statics,
+            announces_namespaces: AtomicBool::new(false),
+        };
+        Ok(this)
+    }
+
+    /// The descriptor to watch for readability; then call `drain`.
+    fn wake_fd(&self) -> i32 {
+        self.host.wake_fd()
+    }
+
+    /// Every queued event as tuples, oldest first.
+    fn drain<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        events::convert_batch(py, &self.host, &out)?;
+        Ok(out)
+    }
+
+    /// The namespace `name`, created on first use; its events are forwarded to Python
+    /// (a dynamic child keeps forwarding to its parent's handler).
+    fn namespace(&self, name: &str) -> PyResult<PyNamespace> {
+        if self.server.is_closed() {
+            return Err(server_closed_err());
+        }
+        let nsp = self.server.of(name);
+        if nsp.parent().is_none() {
+            let mut handlers = self.handlers.lock();
+            if !handlers.contains_key(nsp.name()) {
+                let handler = QueueHandler::new(self.new_id(), self.host.events.clone());
+                nsp.set_handler(handler.clone());
+                handlers.insert(nsp.name().to_string(), handler);
+            }
+        }
+        Ok(self.wrap(nsp))
+    }
+
+    /// The namespace `name` if it exists now (static, or a dynamic child already created).
+    fn find_namespace(&self, name: &str) -> Option<PyNamespace> {
+        self.server.namespaces().into_iter().find(|n| n.name() == name).map(|n| self.wrap(n))
+    }
+
+    /// A dynamic namespace whose matcher Python answers (`MatchNamespace` events).
+    fn dynamic(&self) -> PyResult<PyParent> {
+        if self.server.is_closed() {
+            return Err(server_closed_err());
+        }
+        let matcher_id = self.new_id();
+        let parent = self.server.of_dynamic(QueueMatcher { id: matcher_id, queue: self.host.events.clone() });
+        let handler = QueueHandler::new(self.new_id(), self.host.events.clone());
+        parent.set_handler(handler.clone());
+        Ok(PyParent { parent, handler, matcher_id, host: self.host.clone() })
+    }
+
+    /// Vets every handshake in Python (`allow_request`): each becomes an `AllowRequest`
+    /// event whose reply decides; an unanswered one is refused.
+    fn enable_allow_request(&self) {
+        let host = self.host.clone();
+        self.server.set_allow_request(move |request| {
+            let (reply, rx) = tokio::sync::oneshot::channel();
+            host.push_local(LocalEvent::AllowRequest { request: request.clone(), reply });
+            roomcast::Pending::Later(Box::pin(async move { rx.await.unwrap_or(false) }))
+        });
+    }
+
+    /// Reports every namespace created from now on (`io.on("new_namespace")`).
+    fn announce_namespaces(&self) {
+        if self.announces_namespaces.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let queue = self.host.events.clone();
+        self.server.on_new_namespace(move |nsp| {
+            queue.push(HostEvent::NewNamespace { name: nsp.name().to_string() });
+        });
+    }
+
+    /// Binds the native listener and serves in the background; returns the bound port.
+    fn listen(&self, py: Python<'_>, host: String, port: u16) -> PyResult<u16> {
+        if self.server.is_closed() {
+            return Err(server_closed_err());
+        }
+        let server = self.server.clone();
+        let bound = py.detach(move || {
+            let rt = server.runtime().clone();
+            rt.block_on(async { server.listen((host.as_str(), port)).await })
+        });
+        bound.map(|a| a.port()).map_err(|e| {
+            pyo3::exceptions::PyOSError::new_err(format!("cannot listen: {e}"))
+        })
+    }
+
+    /// Closes the server (disconnects every socket, releases the ports); blocks until done.
+    fn close(&self, py: Python<'_>) {
+        let server = self.server.clone();
+        py.detach(move || {
+            let rt = server.runtime().clone();
+            rt.block_on(server.close());
+        });
+    }
+
+    /// Closes the server in the background; a `Done` completion with `token` follows.
+    fn close_in_background(&self, token: u64) {
+        let server = self.server.clone();
+        let host = self.host.clone();
+        self.server.runtime().spawn(async move {
+            server.close().await;
+            host.push_local(LocalEvent::Done { token });
+        });
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.server.is_closed()
+    }
+
+    /// Serves the browser client bundle at `<path>socket.io.js`.
+    fn serve_client(&self, bundle: Vec<u8>) {
+        self.server.serve_client(Bytes::from(bundle));
+    }
+
+    /// Serves fixed bytes at `path` (GET and HEAD) on the native listener.
+    fn add_static(&self, path: String, content_type: String, body: Vec<u8>) {
+        self.statics.write().insert(path, (content_type, Bytes::from(body)));
+    }
+
+    /// Whether a request path belongs to the Socket.IO server.
+    fn handles_path(&self, path: &str) -> bool {
+        self.server.handles_path(path)
+    }
+
+    /// Answers an HTTP request of the Socket.IO path in the background; the response
+    /// arrives as an `Http` completion with `token` (`None`: not a Socket.IO request).
+    #[pyo3(signature = (token, method, target, headers, body, client=None))]
+    fn handle_http(
+        &self,
+        token: u64,
+        method: &str,
+        target: &str,
+        headers: &Bound<'_, PyAny>,
+        body: Vec<u8>,
+        client: Option<(String, u16)>,
+    ) -> PyResult<()> {
+        let parts = bridge::request_parts(method, target, headers)?;
+        let remote = bridge::remote(client);
+        let (server, host) = (self.server.clone(), self.host.clone());
+        self.server.runtime().spawn(async move {
+            let response = server.handle_http(parts, remote, Bytes::from(body)).await;
+            host.push_local(LocalEvent::Http { token, response });
+        });
+        Ok(())
+    }
+
+    /// Answers an HTTP request on the calling thread (WSGI), without the GIL while waiting:
+    /// `(status, headers, body)`, or `None` outside the Socket.IO path.
+    #[pyo3(signature = (method, target, headers, body, client=None))]
+    fn handle_http_blocking<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        target: &str,
+        headers: &Bound<'py, PyAny>,
+        body: Vec<u8>,
+        client: Option<(String, u16)>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let parts = bridge::request_parts(method, target, headers)?;
+        let remote = bridge::remote(client);
+        let server = self.server.clone();
+        let response = py.detach(move || {
+            let rt = server.runtime().clone();
+            rt.block_on(server.handle_http(parts, remote, Bytes::from(body)))
+        });
+        match response {
+            None => Ok(None),
+            Some(r) => Ok(Some(bridge::response_to_py(py, &r)?.into_pyobject(py)?.into_any())),
+        }
+    }
+
+    /// Opens a WebSocket the host frames (ASGI); an int is the HTTP status to refuse with.
+    #[pyo3(signature = (target, headers, client=None))]
+    fn open_websocket<'py>(
+        &self,
+        py: Python<'py>,
+        target: &str,
+        headers: &Bound<'py, PyAny>,
+        client: Option<(String, u16)>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let parts = bridge::request_parts("GET", target, headers)?;
+        match self.server.open_websocket(&parts, bridge::remote(client)) {
+            Err(status) => Ok(status.into_pyobject(py)?.into_any()),
+            Ok(channel) => {
+                let (feeder, outbound) = channel.split();
+                let ws = PyWebSocket {
+                    feeder,
+                    outbound: Arc::new(tokio::sync::Mutex::new(outbound)),
+                    host: self.host.clone(),
+                    runtime: self.server.runtime().clone(),
+                };
+                Ok(Bound::new(py, ws)?.into_any())
+            }
+        }
+    }
+
+    /// Live object counts: (sessions, namespaces, sockets, rooms).
+    fn stats(&self) -> (usize, usize, usize, usize) {
+        let s = self.server.stats();
+        (s.sessions, s.namespaces, s.sockets, s.rooms)
+    }
+}
+
+fn server_closed_err() -> PyErr {
+    Python::attach(server_closed)
+}

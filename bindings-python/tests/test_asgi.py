@@ -1,0 +1,93 @@
+"""FastAPI and roomcast on one port under uvicorn, through roomcast.ASGIApp."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, AsyncIterator
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+import roomcast
+from conftest import port_is_free, within
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_serving(app: Any) -> AsyncIterator[str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+def make_app() -> tuple[roomcast.Server, FastAPI, list[str]]:
+    io = roomcast.Server()
+    lifespan_log: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        lifespan_log.append("startup")
+        yield
+        lifespan_log.append("shutdown")
+
+    api = FastAPI(lifespan=lifespan)
+
+    @api.get("/rooms/{room}/notify")
+    async def notify(room: str, text: str) -> dict[str, Any]:
+        io.to(room).emit("notice", text)
+        return {"sent": text, "room": room}
+
+    @io.on("connection")
+    def connect(socket: roomcast.Socket) -> None:
+        socket.on("join", lambda room: socket.join(room) or True)
+        socket.on("echo", lambda *args: args)
+
+    return io, api, lifespan_log
+
+
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+async def test_fastapi_and_socketio_share_a_port(harness: Any, transport: str) -> None:
+    io, api, lifespan_log = make_app()
+    asgi = roomcast.ASGIApp(io, other_asgi_app=api)
+    async with uvicorn_serving(asgi) as url:
+        notice = asyncio.get_running_loop().create_future()
+        c = await harness.client(url, transport, handlers={"notice": lambda t: notice.set_result(t)})
+        assert await c.call("join", "lobby", timeout=5) is True
+        assert await c.call("echo", (1, b"\x00"), timeout=5) == (1, b"\x00")
+        async with httpx.AsyncClient() as http:
+            r = await http.get(f"{url}/rooms/lobby/notify", params={"text": "hi"})
+            assert r.json() == {"sent": "hi", "room": "lobby"}
+            missing = await http.get(f"{url}/nowhere")
+            assert missing.status_code == 404
+        assert await within(notice) == "hi"
+        if transport == "polling":
+            # The ASGI bridge serves the handshake like the native listener.
+            async with httpx.AsyncClient() as http:
+                r = await http.get(f"{url}/socket.io/", params={"EIO": "4", "transport": "polling"})
+                assert r.status_code == 200 and r.text.startswith("0{")
+        await c.disconnect()
+        port = int(url.rsplit(":", 1)[1])
+    assert lifespan_log == ["startup", "shutdown"]
+    assert io.closed, "the lifespan shutdown closes the server"
+    assert port_is_free(port)
+
+
+async def test_asgi_app_alone_answers_404_and_lifespan() -> None:
+    io = roomcast.Server()
+    asgi = roomcast.ASGIApp(io)
+    async with uvicorn_serving(asgi) as url:
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"{url}/other")).status_code == 404
+    assert io.closed

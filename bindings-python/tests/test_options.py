@@ -1,0 +1,91 @@
+"""Server options beyond the basics: the allow_request hook, server-side events on one
+server, recovery bookkeeping, option validation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+import socketio
+
+import roomcast
+from conftest import within
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_allow_request_vets_handshakes(harness: Any, asynchronous: bool) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def check(request: dict[str, Any]) -> bool:
+        seen.append(request)
+        return request["query"].get("token") == "ok"
+
+    async def check_async(request: dict[str, Any]) -> bool:
+        await asyncio.sleep(0.005)
+        return check(request)
+
+    io = harness.server(allow_request=check_async if asynchronous else check)
+    url = await harness.start(io)
+    async with httpx.AsyncClient() as http:
+        refused = await http.get(f"{url}/socket.io/", params={"EIO": "4", "transport": "polling"})
+        assert refused.status_code == 403
+        allowed = await http.get(f"{url}/socket.io/", params={"EIO": "4", "transport": "polling", "token": "ok"})
+        assert allowed.status_code == 200 and allowed.text.startswith("0{")
+    c = socketio.AsyncClient(reconnection=False)
+    harness.clients.append(c)
+    await c.connect(f"{url}?token=ok", transports=["websocket"], wait_timeout=5)
+    assert c.connected
+    assert seen[0]["url"].startswith("/socket.io/") and "headers" in seen[0] and seen[0]["address"]
+
+
+async def test_allow_request_exception_refuses(harness: Any) -> None:
+    def broken(request: dict[str, Any]) -> bool:
+        raise RuntimeError("hook bug")
+
+    io = harness.server(allow_request=broken)
+    url = await harness.start(io)
+    async with httpx.AsyncClient() as http:
+        r = await http.get(f"{url}/socket.io/", params={"EIO": "4", "transport": "polling"})
+    assert r.status_code == 403
+
+
+async def test_single_server_cluster_operations(harness: Any) -> None:
+    io = harness.server()
+    io.on("hello", lambda *args: "never called on a single server")
+
+    @io.on("connection")
+    def connect(socket: roomcast.Socket) -> None:
+        socket.join("r")
+        socket.on("recovered", lambda: socket.recovered)
+
+    url = await harness.start(io)
+    c = await harness.client(url)
+    io.server_side_emit("hello", 1)
+    assert await within(io.server_side_emit_with_ack("hello", 1)) == []
+    assert await within(io.sockets.all_rooms()) == {"r", c.get_sid("/")}
+    assert await c.call("recovered", timeout=5) is False
+
+
+async def test_recovery_and_parser_options_start(harness: Any) -> None:
+    io = harness.server(connection_state_recovery=True, allow_eio3=True, parser="msgpack", http_compression=False)
+    url = await harness.start(io)
+    async with httpx.AsyncClient() as http:
+        r = await http.get(f"{url}/socket.io/", params={"EIO": "3", "transport": "polling"})
+    assert r.status_code == 200
+
+
+def test_invalid_options_are_reported() -> None:
+    with pytest.raises(ValueError, match="transport"):
+        roomcast.Server(transports=["carrier-pigeon"])
+    with pytest.raises(ValueError, match="parser"):
+        roomcast.Server(parser="xml")
+    with pytest.raises(ValueError, match="adapter"):
+        roomcast.Server(adapter="postgres")
+    with pytest.raises(ValueError, match="path"):
+        roomcast.Server(path="socket.io")
+    with pytest.raises(ValueError, match="timeout"):
+        roomcast.Server(ping_timeout=-1)
+    with pytest.raises(TypeError):
+        roomcast.Server(allow_request="yes")  # type: ignore[arg-type]
