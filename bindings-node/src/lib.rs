@@ -1,1 +1,23 @@
-//! Node binding (being written).
+//! The native layer of roomcast's Node binding.
+//!
+//! This crate is deliberately flat: a handful of N-API classes over the roomcast core
+//! ([`server::NativeServer`], [`namespace::NativeNamespace`], [`socket::NativeSocket`],
+//! [`socket::NativeAck`]). The socket.io-shaped API — EventEmitters, listeners, acks as
+//! callbacks, `socket.data` — is JavaScript (`index.js`, `lib/`). Protocol, rooms and fan-out
+//! stay in the core.
+//!
+//! Everything the core tells JavaScript goes through one queue per server and one threadsafe
+//! function ([`mailbox`]): a tokio worker never waits on the JavaScript thread, and the
+//! JavaScript thread is woken once per batch, not once per event.
+
+mod args;
+mod http;
+mod mailbox;
+mod namespace;
+mod options;
+mod records;
+mod replies;
+mod runtime;
+mod server;
+mod socket;
+mod websocket;

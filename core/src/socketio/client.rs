@@ -308,6 +308,8 @@ impl Client {
     ) {
         let nsp = socket.namespace().clone();
         if let Err(e) = result {
+            // A middleware may have joined rooms before refusing: they must not outlive it.
+            nsp.adapter().index().del_all(socket.id());
             let json = if self.session.protocol == 3 {
                 // v2 clients get `err.data`, or the message, as the error.
                 e.data.clone().unwrap_or_else(|| serde_json::Value::String(e.message.clone()).to_string())

@@ -2,7 +2,8 @@
 
 // Node scenario server: the contract of tests/SCENARIOS.md written with roomcast's Node API.
 // It is the reference server (servers/reference/server.js) with socket.io's import replaced by
-// roomcast's; the only other difference is that cluster mode (REDIS_URL) is not available.
+// roomcast's, plus roomcast's own maxQueuedFrames option (MAX_QUEUED_FRAMES); cluster mode
+// (REDIS_URL) is not available.
 
 const fs = require("node:fs");
 const http = require("node:http");
@@ -75,8 +76,22 @@ const io = new Server(httpServer, {
   connectTimeout: config.connectTimeout,
   transports: config.transports,
   cors: config.cors,
+  // roomcast: the bound of a connection's outbound queue (its slow-consumer policy)
+  maxQueuedFrames: envNumber("MAX_QUEUED_FRAMES", 65536),
   allowEIO3: process.env.ALLOW_EIO3 === "1",
+  cleanupEmptyChildNamespaces: process.env.CLEANUP_EMPTY_CHILDREN === "1",
+  ...(process.env.ALLOW_ORIGIN
+    ? { allowRequest: (req, cb) => setTimeout(() => cb(null, req.headers.origin === process.env.ALLOW_ORIGIN), 1) }
+    : {}),
   ...(process.env.PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
+  ...(process.env.RECOVERY === "1"
+    ? {
+        connectionStateRecovery: {
+          maxDisconnectionDuration: envNumber("RECOVERY_MS", 120000),
+          skipMiddlewares: true,
+        },
+      }
+    : {}),
 });
 
 let redisClients = [];
@@ -330,7 +345,26 @@ io.on("connection", (socket) => {
 
   handle(socket, "count", (args, ack) => ack(io.of("/").sockets.size));
 
+  handle(socket, "flood", ([spec = {}], ack) => {
+    const filler = "x".repeat(Number(spec.size) || 0);
+    const count = Number(spec.count) || 0;
+    for (let i = 0; i < count; i++) io.to(spec.rooms).emit(spec.event || "flood", i, filler);
+    ack(count);
+  });
+
   handle(socket, "node-name", (args, ack) => ack(NODE_NAME));
+
+  handle(socket, "recovered", (args, ack) => ack(Boolean(socket.recovered)));
+
+  handle(socket, "stats", (args, ack) => {
+    let sockets = 0;
+    let rooms = 0;
+    for (const nsp of io._nsps.values()) {
+      sockets += nsp.sockets.size;
+      rooms += nsp.adapter.rooms.size;
+    }
+    ack({ sessions: io.engine.clientsCount, sockets, rooms, namespaces: io._nsps.size });
+  });
 
   handle(socket, "server-side-emit", ([spec = {}], ack) => {
     io.serverSideEmit(spec.event, ...(spec.args ?? []));

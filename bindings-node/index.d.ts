@@ -1,0 +1,424 @@
+// Type declarations of roomcast's Node API: socket.io's Server API, with the same typed event
+// maps (`new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>()`).
+
+/// <reference types="node" />
+
+import { EventEmitter } from "node:events";
+import type { Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+
+// ---------------------------------------------------------------------------------------------
+// typed events
+
+/** A map of event names to listener signatures. */
+export interface EventsMap {
+  [event: string]: any;
+}
+
+/** The event map used when none is given: any name, any arguments. */
+export interface DefaultEventsMap {
+  [event: string]: (...args: any[]) => void;
+}
+
+export type EventNames<Map extends EventsMap> = keyof Map & (string | symbol);
+
+export type EventParams<Map extends EventsMap, Ev extends EventNames<Map>> = Parameters<Map[Ev]>;
+
+type Last<T extends any[]> = T extends [...infer _Head, infer L] ? L : never;
+type AllButLast<T extends any[]> = T extends [...infer Head, any] ? Head : any[];
+type FirstArg<T> = T extends (arg: infer A, ...rest: any[]) => any ? A : any;
+
+/** Events whose last parameter is an acknowledgement callback. */
+export type EventNamesWithAck<Map extends EventsMap, K extends EventNames<Map> = EventNames<Map>> = K extends any
+  ? Last<Parameters<Map[K]>> extends (...args: any[]) => any
+    ? K
+    : never
+  : never;
+
+/** After `timeout(ms)`, an acknowledgement callback also receives an error first. */
+export type DecorateAcknowledgementsWithTimeout<E extends EventsMap> = {
+  [K in keyof E]: E[K] extends (...args: infer P) => infer R
+    ? Last<P> extends (...args: infer A) => any
+      ? (...args: [...AllButLast<P>, (err: Error, ...ackArgs: A) => void]) => R
+      : E[K]
+    : E[K];
+};
+
+/** A broadcast's acknowledgement callback receives `(err, responses)`, one response per client. */
+export type DecorateAcknowledgementsWithMultipleResponses<E extends EventsMap> = {
+  [K in keyof E]: E[K] extends (...args: infer P) => infer R
+    ? Last<P> extends (...args: infer A) => any
+      ? (...args: [...AllButLast<P>, (err: Error | null, responses: A[0][]) => void]) => R
+      : E[K]
+    : E[K];
+};
+
+type FallbackToUntypedListener<T> = [T] extends [never] ? (...args: any[]) => void | Promise<void> : T;
+
+type ReservedOrUserEventNames<Reserved extends EventsMap, User extends EventsMap> =
+  | EventNames<Reserved>
+  | EventNames<User>;
+
+type ReservedOrUserListener<Reserved extends EventsMap, User extends EventsMap, Ev extends string | symbol> =
+  FallbackToUntypedListener<
+    Ev extends EventNames<Reserved> ? Reserved[Ev] : Ev extends EventNames<User> ? User[Ev] : never
+  >;
+
+/** socket.io's disconnect reasons (those roomcast produces, plus socket.io's others). */
+export type DisconnectReason =
+  | "transport error"
+  | "transport close"
+  | "forced close"
+  | "ping timeout"
+  | "parse error"
+  | "server shutting down"
+  | "forced server close"
+  | "client namespace disconnect"
+  | "server namespace disconnect"
+  | "slow consumer";
+
+// ---------------------------------------------------------------------------------------------
+// options
+
+export interface CorsOptions {
+  /** `"*"` (or `true`): any origin; a string or an array: those origins. Default `"*"`. */
+  origin?: string | string[] | boolean;
+  credentials?: boolean;
+  [option: string]: unknown;
+}
+
+export interface ServerOptions {
+  /** The path Socket.IO answers on. Default `"/socket.io"`. */
+  path: string;
+  /** Serve socket.io-client's bundle at `<path>socket.io.js` (when socket.io-client is installed). Default true. */
+  serveClient: boolean;
+  /** Milliseconds between pings. Default 25000. */
+  pingInterval: number;
+  /** Milliseconds to wait for a pong. Default 20000. */
+  pingTimeout: number;
+  /** Milliseconds an upgrade from long-polling to WebSocket may take. Default 10000. */
+  upgradeTimeout: number;
+  /** Largest message or polling body in bytes. Default 1e6. */
+  maxHttpBufferSize: number;
+  /** Milliseconds a connection may stay without joining a namespace. Default 45000. */
+  connectTimeout: number;
+  /** Default `["polling", "websocket"]`. */
+  transports: Array<"polling" | "websocket">;
+  cors: CorsOptions;
+  /** Also accept socket.io v2 clients (Engine.IO v3). Default false. */
+  allowEIO3: boolean;
+  /** socket.io-msgpack-parser (or `"msgpack"`) to speak its format; the default parser otherwise. */
+  parser: any;
+  /** Remove a dynamic child namespace when its last socket leaves. Default false. */
+  cleanupEmptyChildNamespaces: boolean;
+  /** End upgrade requests outside the path that nobody answered. Default true. */
+  destroyUpgrade: boolean;
+  /** Milliseconds before such an upgrade request is ended. Default 1000. */
+  destroyUpgradeTimeout: number;
+  /** roomcast: frames queued for one connection before it is disconnected as a slow consumer
+   *  (reason "slow consumer"). Default 65536. */
+  maxQueuedFrames: number;
+  /** roomcast: the address `listen(port)` binds (default: every interface). */
+  host: string;
+  /** roomcast: receives errors thrown (or rejected) by listeners and middlewares; default: printed on stderr. */
+  onHandlerError: (err: unknown, where: string) => void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// reserved events
+
+export interface NamespaceReservedEventsMap<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> {
+  connect: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
+  connection: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
+}
+
+export interface ServerReservedEventsMap<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> extends NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+  new_namespace: (namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
+}
+
+export interface SocketReservedEventsMap {
+  disconnect: (reason: DisconnectReason, description?: any) => void;
+  disconnecting: (reason: DisconnectReason, description?: any) => void;
+  error: (err: Error) => void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// classes
+
+export interface Handshake {
+  headers: Record<string, string>;
+  /** `new Date().toString()` of the first request. */
+  time: string;
+  address: string;
+  xdomain: boolean;
+  secure: boolean;
+  /** Milliseconds since the epoch. */
+  issued: number;
+  url: string;
+  query: Record<string, string>;
+  auth: { [key: string]: any };
+}
+
+/** A connection middleware's refusal: the client's `connect_error` gets `message` and `data`. */
+export interface ExtendedError extends Error {
+  data?: any;
+}
+
+export type Room = string;
+
+export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
+  readonly rooms: Set<Room>;
+  readonly exceptRooms: Set<Room>;
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>;
+  get volatile(): BroadcastOperator<EmitEvents, SocketData>;
+  get local(): BroadcastOperator<EmitEvents, SocketData>;
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
+  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>;
+  fetchSockets(): Promise<Array<RemoteSocket<EmitEvents, SocketData> | Socket<any, EmitEvents, any, SocketData>>>;
+  socketsJoin(room: Room | Room[]): void;
+  socketsLeave(room: Room | Room[]): void;
+  disconnectSockets(close?: boolean): void;
+  /** @deprecated use fetchSockets() */
+  allSockets(): Promise<Set<string>>;
+}
+
+/** A socket found by fetchSockets() on another server of a cluster. */
+export class RemoteSocket<EmitEvents extends EventsMap, SocketData> {
+  readonly id: string;
+  readonly handshake: Handshake;
+  readonly rooms: Set<Room>;
+  readonly data: SocketData;
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  join(room: Room | Room[]): void;
+  leave(room: Room): void;
+  disconnect(close?: boolean): this;
+}
+
+export class Socket<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends EventEmitter {
+  /** 20 characters; also the name of the room the socket is always in. */
+  readonly id: string;
+  readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  readonly handshake: Handshake;
+  /** A snapshot of the socket's rooms (its own id included). */
+  readonly rooms: Set<Room>;
+  readonly connected: boolean;
+  readonly disconnected: boolean;
+  readonly recovered: boolean;
+  /** Synced to the server as JSON after every change (fetchSockets() sees it). */
+  data: SocketData;
+  /** A subset of engine.io's socket. */
+  readonly conn: { readonly id: string; readonly transport: { name: string }; readonly remoteAddress: string; readonly readyState: string; close(): void };
+  /** A description of the first HTTP request (not a live IncomingMessage). */
+  readonly request: { headers: Record<string, string>; url: string; method: string };
+
+  on<Ev extends ReservedOrUserEventNames<SocketReservedEventsMap, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<SocketReservedEventsMap, ListenEvents, Ev>,
+  ): this;
+  once<Ev extends ReservedOrUserEventNames<SocketReservedEventsMap, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<SocketReservedEventsMap, ListenEvents, Ev>,
+  ): this;
+
+  /** Sends an event to the client; a callback as last argument receives its acknowledgement. */
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
+  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>;
+  send(...args: any[]): this;
+  write(...args: any[]): this;
+  timeout(ms: number): Socket<ListenEvents, DecorateAcknowledgementsWithTimeout<EmitEvents>, ServerSideEvents, SocketData>;
+  get volatile(): this;
+  compress(compress: boolean): this;
+
+  join(rooms: Room | Room[]): void;
+  leave(room: Room): void;
+  to(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  in(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  except(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  get broadcast(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  get local(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+
+  disconnect(close?: boolean): this;
+
+  use(fn: (packet: [string, ...any[]], next: (err?: Error) => void) => void): this;
+  onAny(listener: (event: string, ...args: any[]) => void): this;
+  prependAny(listener: (event: string, ...args: any[]) => void): this;
+  offAny(listener?: (event: string, ...args: any[]) => void): this;
+  listenersAny(): Array<(event: string, ...args: any[]) => void>;
+  /** Called for every event sent to this socket (broadcasts included), before its next incoming event. */
+  onAnyOutgoing(listener: (event: string, ...args: any[]) => void): this;
+  prependAnyOutgoing(listener: (event: string, ...args: any[]) => void): this;
+  offAnyOutgoing(listener?: (event: string, ...args: any[]) => void): this;
+  listenersAnyOutgoing(): Array<(event: string, ...args: any[]) => void>;
+}
+
+export class Namespace<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends EventEmitter {
+  readonly name: string;
+  readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /** Connected sockets by id. */
+  readonly sockets: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>;
+  /** Read-only snapshots of this server's rooms. */
+  readonly adapter: { readonly rooms: Map<Room, Set<string>>; readonly sids: Map<string, Set<Room>> };
+
+  on<Ev extends ReservedOrUserEventNames<NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
+  ): this;
+  once<Ev extends ReservedOrUserEventNames<NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
+  ): this;
+
+  use(
+    fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, next: (err?: ExtendedError) => void) => void,
+  ): this;
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
+  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>;
+  send(...args: any[]): this;
+  write(...args: any[]): this;
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>;
+  get volatile(): BroadcastOperator<EmitEvents, SocketData>;
+  get local(): BroadcastOperator<EmitEvents, SocketData>;
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  fetchSockets(): Promise<Array<RemoteSocket<EmitEvents, SocketData> | Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>>;
+  socketsJoin(room: Room | Room[]): void;
+  socketsLeave(room: Room | Room[]): void;
+  disconnectSockets(close?: boolean): void;
+  /** @deprecated use fetchSockets() */
+  allSockets(): Promise<Set<string>>;
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean;
+  serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
+  ): Promise<FirstArg<Last<EventParams<ServerSideEvents, Ev>>>[]>;
+}
+
+/** A dynamic namespace; its children are the namespaces it accepted. */
+export class ParentNamespace<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+  readonly children: Set<Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>;
+}
+
+export type ParentNspNameMatchFn = (
+  name: string,
+  auth: { [key: string]: any },
+  next: (err: Error | null, success: boolean) => void,
+) => void;
+
+export class Server<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> {
+  constructor(opts?: Partial<ServerOptions>);
+  constructor(srv?: HttpServer | HttpsServer | number | string, opts?: Partial<ServerOptions>);
+
+  /** The default namespace `/`. */
+  readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /** The attached http.Server, if any. */
+  readonly httpServer: HttpServer | HttpsServer | undefined;
+  /** A subset of engine.io's server. */
+  readonly engine: { readonly clientsCount: number };
+  readonly opts: ServerOptions;
+
+  on<Ev extends ReservedOrUserEventNames<ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
+  ): this;
+  once<Ev extends ReservedOrUserEventNames<ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
+  ): this;
+  off(ev?: string, listener?: (...args: any[]) => void): this;
+  removeAllListeners(ev?: string): this;
+  listeners(ev: string): Function[];
+  listenerCount(ev: string): number;
+
+  /** A port: roomcast's own listener; an http.Server: requests under the path go to roomcast. */
+  attach(srv: HttpServer | HttpsServer | number | string): this;
+  listen(srv: HttpServer | HttpsServer | number | string): this;
+  /** Where `listen(port)` bound, like net.Server#address(). */
+  address(): { address: string; family: string; port: number } | null;
+  /** Disconnects everyone ("server shutting down") and releases every resource. */
+  close(fn?: (err?: Error) => void): Promise<void>;
+
+  path(): string;
+  serveClient(): boolean;
+  connectTimeout(): number;
+
+  of(
+    nsp: string | RegExp | ParentNspNameMatchFn,
+    fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  use(
+    fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, next: (err?: ExtendedError) => void) => void,
+  ): this;
+
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
+  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>;
+  send(...args: any[]): this;
+  write(...args: any[]): this;
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>;
+  get volatile(): BroadcastOperator<EmitEvents, SocketData>;
+  get local(): BroadcastOperator<EmitEvents, SocketData>;
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  fetchSockets(): Promise<Array<RemoteSocket<EmitEvents, SocketData> | Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>>;
+  socketsJoin(room: Room | Room[]): void;
+  socketsLeave(room: Room | Room[]): void;
+  disconnectSockets(close?: boolean): void;
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean;
+  serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
+  ): Promise<FirstArg<Last<EventParams<ServerSideEvents, Ev>>>[]>;
+  /** @deprecated use fetchSockets() */
+  allSockets(): Promise<Set<string>>;
+}

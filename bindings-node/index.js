@@ -1,0 +1,11 @@
+"use strict";
+
+// roomcast: a Socket.IO server whose engine (protocol, rooms, fan-out) is Rust, with the
+// API of socket.io's Server. `const { Server } = require("roomcast")`.
+
+const { Server } = require("./lib/server");
+const { Namespace, ParentNamespace } = require("./lib/namespace");
+const { Socket } = require("./lib/socket");
+const { BroadcastOperator, RemoteSocket } = require("./lib/operator");
+
+module.exports = { Server, Namespace, ParentNamespace, Socket, BroadcastOperator, RemoteSocket };

@@ -1,0 +1,5 @@
+// ES module entry: the same classes as the CommonJS entry (one copy of the module state).
+import roomcast from "./index.js";
+
+export const { Server, Namespace, ParentNamespace, Socket, BroadcastOperator, RemoteSocket } = roomcast;
+export default roomcast;

@@ -1,0 +1,172 @@
+"use strict";
+
+// Attaching to a Node http.Server (plain, or an express app's): requests under the Socket.IO
+// path and WebSocket upgrades go to roomcast, every other request to the listeners the server
+// already had. The core answers HTTP exactly as its own listener does; upgrades hand the raw
+// socket's bytes to the core, which does the WebSocket framing.
+
+function pathnameOf(url) {
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function requestHead(req) {
+  return {
+    method: req.method,
+    url: req.url,
+    headers: req.rawHeaders,
+    remoteAddress: req.socket.remoteAddress,
+    remotePort: req.socket.remotePort,
+  };
+}
+
+function hasBody(status) {
+  return status >= 200 && status !== 204 && status !== 304;
+}
+
+function notFound(res) {
+  res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+  res.end("Not Found");
+}
+
+class HttpBridge {
+  constructor(io, httpServer, options) {
+    this.io = io;
+    this.httpServer = httpServer;
+    this.destroyUpgrade = options.destroyUpgrade !== false;
+    this.destroyUpgradeTimeout = options.destroyUpgradeTimeout;
+    this.responses = new Map();
+    this.websockets = new Map();
+    this.previous = httpServer.listeners("request").slice();
+    this.onRequest = (req, res) => this.request(req, res);
+    this.onUpgrade = (req, socket, head) => this.upgrade(req, socket, head);
+    httpServer.removeAllListeners("request");
+    httpServer.on("request", this.onRequest);
+    httpServer.on("upgrade", this.onUpgrade);
+  }
+
+  request(req, res) {
+    if (this.io._native.handlesPath(pathnameOf(req.url))) {
+      this.handle(req, res);
+      return;
+    }
+    for (const listener of this.previous) listener.call(this.httpServer, req, res);
+    // Nobody else answers: socket.io would leave the request hanging; say 404 instead.
+    if (this.previous.length === 0 && this.httpServer.listenerCount("request") === 1) notFound(res);
+  }
+
+  handle(req, res) {
+    const native = this.io._native;
+    const token = this.io._nextToken();
+    let bodyDone = false;
+    this.responses.set(token, res);
+    res.once("close", () => {
+      if (!this.responses.delete(token)) return;
+      // The client went away before its answer: an unfinished body is an error (the session
+      // ends, as with the native listener); a pending long-poll is dropped (likewise).
+      if (!bodyDone) native.httpBodyEnd(token, true);
+      else native.cancelHttp(token);
+    });
+    try {
+      native.handleHttp(token, requestHead(req));
+    } catch (err) {
+      this.responses.delete(token);
+      req.resume();
+      res.writeHead(400, { "content-type": "text/plain; charset=utf-8" });
+      res.end(String(err.message));
+      return;
+    }
+    // The body streams to the core: an overlapping POST is refused while this one is still
+    // arriving, and an oversized one without being buffered here.
+    req.on("data", (chunk) => native.httpBody(token, chunk));
+    req.on("end", () => {
+      bodyDone = true;
+      native.httpBodyEnd(token, false);
+    });
+  }
+
+  /** The core's answer (record kind `http`). */
+  respond(record) {
+    const res = this.responses.get(record.token);
+    if (!res) return;
+    this.responses.delete(record.token);
+    if (record.status === undefined || record.status === null) {
+      notFound(res);
+      return;
+    }
+    const headers = record.headers;
+    // Node would otherwise send a head-written response chunked; the core's own listener
+    // (hyper) sends Content-Length, and clients and tests see the same bytes either way.
+    if (!hasBody(record.status) || headers.some((h, i) => i % 2 === 0 && h === "content-length")) {
+      res.writeHead(record.status, headers);
+    } else {
+      res.writeHead(record.status, [...headers, "content-length", String(record.body.length)]);
+    }
+    res.end(hasBody(record.status) ? record.body : undefined);
+  }
+
+  upgrade(req, socket, head) {
+    if (!this.io._native.handlesPath(pathnameOf(req.url))) {
+      if (this.destroyUpgrade) {
+        setTimeout(() => {
+          if (socket.writable && socket.bytesWritten <= 0) socket.end();
+        }, this.destroyUpgradeTimeout).unref();
+      }
+      return;
+    }
+    const token = this.io._nextToken();
+    const native = this.io._native;
+    this.websockets.set(token, socket);
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    socket.on("data", (chunk) => {
+      if (native.wsWrite(token, chunk)) socket.pause();
+    });
+    // http.Server sockets allow half-open connections: the client's FIN arrives as "end"
+    // without a "close"; for a WebSocket it means the client is gone.
+    socket.on("end", () => native.wsEnd(token));
+    socket.on("error", () => {
+      // "close" follows and ends the stream on the core's side.
+    });
+    socket.on("close", () => {
+      this.websockets.delete(token);
+      native.wsEnd(token);
+    });
+    try {
+      native.openWebSocket(token, requestHead(req), head && head.length ? head : undefined);
+    } catch (err) {
+      this.websockets.delete(token);
+      socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+  }
+
+  /** Bytes from the core for a WebSocket (record kind `wsData`). */
+  wsData(record) {
+    const socket = this.websockets.get(record.token);
+    if (!socket || socket.destroyed) return;
+    const n = record.body.length;
+    socket.write(record.body, () => this.io._native.wsFlushed(record.token, n));
+  }
+
+  wsEnd(record) {
+    const socket = this.websockets.get(record.token);
+    if (!socket) return;
+    this.websockets.delete(record.token);
+    socket.end();
+    // A peer that never closes its side must not keep the server from closing.
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
+  wsResume(record) {
+    const socket = this.websockets.get(record.token);
+    if (socket) socket.resume();
+  }
+
+  detach() {
+    this.httpServer.removeListener("request", this.onRequest);
+    this.httpServer.removeListener("upgrade", this.onUpgrade);
+    for (const listener of this.previous) this.httpServer.on("request", listener);
+  }
+}
+
+module.exports = { HttpBridge, pathnameOf };

@@ -1,0 +1,152 @@
+"use strict";
+
+// socket.io's option names, validated and turned into what the native layer takes.
+
+const DEFAULTS = {
+  path: "/socket.io",
+  serveClient: true,
+  pingInterval: 25000,
+  pingTimeout: 20000,
+  upgradeTimeout: 10000,
+  maxHttpBufferSize: 1e6,
+  connectTimeout: 45000,
+  transports: ["polling", "websocket"],
+  cleanupEmptyChildNamespaces: false,
+  allowEIO3: false,
+  httpCompression: true,
+  destroyUpgrade: true,
+  destroyUpgradeTimeout: 1000,
+};
+
+// Options socket.io has that change behaviour roomcast does not offer (yet). They are
+// ignored with a warning rather than refused, so existing code still starts.
+const UNSUPPORTED = ["adapter", "wsEngine", "initialPacket", "cookie"];
+
+const warned = new Set();
+
+function warnOnce(key, message) {
+  if (warned.has(key)) return;
+  warned.add(key);
+  process.emitWarning(message, { type: "RoomcastWarning", code: `ROOMCAST_${key.toUpperCase()}` });
+}
+
+function nonNegative(name, value, unit) {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`roomcast: option "${name}" must be a non-negative number (${unit}), got ${String(value)}`);
+  }
+  return value;
+}
+
+const milliseconds = (name, value) => nonNegative(name, value, "milliseconds");
+
+function normalizePath(value) {
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(`roomcast: option "path" must be a non-empty string, got ${String(value)}`);
+  }
+  const withSlash = value.startsWith("/") ? value : `/${value}`;
+  return `${withSlash.replace(/\/+$/, "")}/`;
+}
+
+function corsOrigins(cors) {
+  if (cors === undefined || cors === null || cors === false) return { origins: undefined, credentials: false };
+  if (typeof cors !== "object") throw new TypeError("roomcast: option \"cors\" must be an object such as { origin: \"*\" }");
+  const credentials = Boolean(cors.credentials);
+  const { origin } = cors;
+  // The cors package's default origin is "*".
+  if (origin === undefined || origin === "*" || origin === true) return { origins: ["*"], credentials };
+  if (origin === false) return { origins: undefined, credentials: false };
+  if (typeof origin === "string") return { origins: [origin], credentials };
+  if (Array.isArray(origin) && origin.every((o) => typeof o === "string")) return { origins: origin.slice(), credentials };
+  throw new TypeError(
+    "roomcast: cors.origin must be \"*\", true, a string or an array of strings " +
+      "(functions and regular expressions are not supported)",
+  );
+}
+
+/**
+ * socket.io's `parser` option takes a parser module; the core implements the two parsers
+ * socket.io clients use, so this only tells which one: socket.io-msgpack-parser (its encoder
+ * produces binary packets) or the default one. `"msgpack"` / `"default"` also work.
+ */
+function usesMsgpack(parser) {
+  if (parser === undefined || parser === null || parser === "default") return false;
+  if (parser === "msgpack") return true;
+  if (typeof parser === "object" && typeof parser.Encoder === "function") {
+    let encoded;
+    try {
+      encoded = new parser.Encoder().encode({ type: 2, nsp: "/", data: ["probe"] });
+    } catch (err) {
+      throw new TypeError(`roomcast: the "parser" option's Encoder failed: ${err && err.message}`);
+    }
+    const first = Array.isArray(encoded) ? encoded[0] : encoded;
+    return typeof first !== "string";
+  }
+  throw new TypeError(
+    "roomcast: option \"parser\" must be socket.io-msgpack-parser, socket.io-parser, \"msgpack\" or \"default\"",
+  );
+}
+
+/** socket.io's `httpCompression`: true (threshold 1024 bytes), false, or `{ threshold }`. */
+function compressionThreshold(value) {
+  if (value === false) return undefined;
+  if (value === true || value === undefined || value === null) return 1024;
+  if (typeof value === "object") return value.threshold === undefined ? 1024 : nonNegative("httpCompression.threshold", value.threshold, "bytes");
+  throw new TypeError("roomcast: option \"httpCompression\" must be a boolean or { threshold }");
+}
+
+/** socket.io's `connectionStateRecovery` (off unless given). */
+function recovery(value) {
+  if (value === undefined || value === null || value === false) return { duration: undefined, skip: false };
+  if (typeof value !== "object") throw new TypeError("roomcast: option \"connectionStateRecovery\" must be an object");
+  const duration = value.maxDisconnectionDuration === undefined ? 120000 : milliseconds("connectionStateRecovery.maxDisconnectionDuration", value.maxDisconnectionDuration);
+  return { duration, skip: value.skipMiddlewares !== false };
+}
+
+function transports(list) {
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new TypeError("roomcast: option \"transports\" must be a non-empty array such as [\"polling\", \"websocket\"]");
+  }
+  for (const t of list) {
+    if (t !== "polling" && t !== "websocket") {
+      throw new TypeError(`roomcast: unknown transport ${JSON.stringify(t)} (supported: "polling", "websocket")`);
+    }
+  }
+  return { polling: list.includes("polling"), websocket: list.includes("websocket") };
+}
+
+/** Merged options (socket.io names) plus the native options derived from them. */
+function normalize(opts = {}) {
+  if (opts === null || typeof opts !== "object") throw new TypeError("roomcast: options must be an object");
+  const o = { ...DEFAULTS, ...opts };
+  for (const key of UNSUPPORTED) {
+    if (opts[key] !== undefined) warnOnce(key, `roomcast ignores the socket.io option "${key}"`);
+  }
+  if (o.allowRequest !== undefined && typeof o.allowRequest !== "function") {
+    throw new TypeError("roomcast: option \"allowRequest\" must be a function (req, callback)");
+  }
+  const cors = corsOrigins(o.cors);
+  const resume = recovery(o.connectionStateRecovery);
+  const { polling, websocket } = transports(o.transports);
+  const native = {
+    path: normalizePath(o.path),
+    pingInterval: milliseconds("pingInterval", o.pingInterval),
+    pingTimeout: milliseconds("pingTimeout", o.pingTimeout),
+    upgradeTimeout: milliseconds("upgradeTimeout", o.upgradeTimeout),
+    maxHttpBufferSize: nonNegative("maxHttpBufferSize", o.maxHttpBufferSize, "bytes"),
+    connectTimeout: milliseconds("connectTimeout", o.connectTimeout),
+    polling,
+    websocket,
+    corsOrigins: cors.origins,
+    corsCredentials: cors.credentials,
+    cleanupEmptyChildNamespaces: Boolean(o.cleanupEmptyChildNamespaces),
+    allowEio3: Boolean(o.allowEIO3),
+    msgpack: usesMsgpack(o.parser),
+    httpCompressionThreshold: compressionThreshold(o.httpCompression),
+    recoveryMaxDisconnectionDuration: resume.duration,
+    recoverySkipMiddlewares: resume.skip,
+    maxQueuedFrames: o.maxQueuedFrames === undefined ? undefined : nonNegative("maxQueuedFrames", o.maxQueuedFrames, "frames"),
+  };
+  return { options: o, native };
+}
+
+module.exports = { normalize, DEFAULTS };

@@ -1,0 +1,561 @@
+"use strict";
+
+// socket.io's Server: options, namespaces, attaching / listening, closing — and the
+// dispatcher that turns the native layer's batches of records into listener calls.
+
+const native = require("./native");
+const { HttpBridge } = require("./attach");
+const { loadClientBundle } = require("./client-bundle");
+const { DataSync } = require("./data");
+const { Namespace, ParentNamespace } = require("./namespace");
+const { normalize } = require("./options");
+const { report } = require("./report");
+const { Socket, localEmit } = require("./socket");
+
+/** EventEmitter methods of the server act on the default namespace, as in socket.io. */
+const FORWARDED_EMITTER_METHODS = [
+  "on",
+  "once",
+  "off",
+  "addListener",
+  "prependListener",
+  "prependOnceListener",
+  "removeListener",
+  "removeAllListeners",
+  "setMaxListeners",
+];
+const FORWARDED_EMITTER_QUERIES = ["listeners", "rawListeners", "listenerCount", "eventNames", "getMaxListeners"];
+
+function isPort(value) {
+  return typeof value === "number" || (typeof value === "string" && value !== "" && String(Number(value)) === value);
+}
+
+class Server {
+  /**
+   * `new Server()`, `new Server(port, opts)`, `new Server(httpServer, opts)`, `new Server(opts)`.
+   */
+  constructor(srv, opts) {
+    if (srv !== null && typeof srv === "object" && typeof srv.listen !== "function" && opts === undefined) {
+      opts = srv;
+      srv = undefined;
+    }
+    const { options, native: nativeOptions } = normalize(opts || {});
+    this.opts = options;
+    this._onHandlerError = options.onHandlerError;
+    this._native = new native.NativeServer(nativeOptions, () => this._drain());
+    /** Every namespace by name, dynamic children included (the same field as socket.io's). */
+    this._nsps = new Map();
+    this._handlers = new Map();
+    this._parentNsps = new Map();
+    this._lastHandler = 0;
+    this._lastToken = 0;
+    this._pending = new Map();
+    this._dataSync = new DataSync((err, socket) => report(this, err, `serialising socket.data of ${socket.id}`));
+    this._bridge = null;
+    this._port = null;
+    this._closing = null;
+    this._closed = false;
+    this._liveSockets = 0;
+    this._onAllDisconnected = null;
+    this.httpServer = undefined;
+    this.sockets = this.of("/");
+    if (typeof options.allowRequest === "function") this._native.enableAllowRequest();
+    if (options.serveClient) {
+      const bundle = loadClientBundle();
+      if (bundle) this._native.serveClient(bundle);
+      else if (opts && opts.serveClient) {
+        process.emitWarning(
+          "roomcast: serveClient is on but socket.io-client is not installed; install it to serve <path>socket.io.js",
+          { type: "RoomcastWarning", code: "ROOMCAST_NO_CLIENT_BUNDLE" },
+        );
+      }
+    }
+    if (srv !== undefined && srv !== null) this.attach(srv);
+  }
+
+  // ---- configuration (fixed at construction) ----
+
+  path() {
+    return this.opts.path;
+  }
+
+  serveClient() {
+    return this.opts.serveClient;
+  }
+
+  connectTimeout() {
+    return this.opts.connectTimeout;
+  }
+
+  /** A small part of engine.io's server: the number of open connections. */
+  get engine() {
+    const io = this;
+    return {
+      get clientsCount() {
+        return io._native.stats().sessions;
+      },
+    };
+  }
+
+  // ---- namespaces ----
+
+  /**
+   * The namespace `name` (created on first use), or a dynamic namespace for a RegExp or a
+   * function `(name, auth, next) => next(null, accept)`.
+   */
+  of(name, fn) {
+    if (typeof name === "function" || name instanceof RegExp) {
+      const handlerId = ++this._lastHandler;
+      const parent = new ParentNamespace(this, name, handlerId);
+      this._handlers.set(handlerId, parent);
+      this._parentNsps.set(handlerId, parent);
+      this._native.registerDynamic(handlerId);
+      if (fn) parent.on("connect", fn);
+      return parent;
+    }
+    if (typeof name !== "string") throw new TypeError("roomcast: io.of() takes a name, a RegExp or a function");
+    if (!name.startsWith("/")) name = `/${name}`;
+    let nsp = this._nsps.get(name);
+    if (!nsp) {
+      const handlerId = ++this._lastHandler;
+      nsp = new Namespace(this, name, this._native.registerNamespace(name, handlerId), handlerId);
+      this._nsps.set(name, nsp);
+      this._handlers.set(handlerId, nsp);
+      if (this.sockets) localEmit.call(this.sockets, "new_namespace", nsp);
+    }
+    if (fn) nsp.on("connect", fn);
+    return nsp;
+  }
+
+  /** A connection middleware of the default namespace. */
+  use(fn) {
+    this.sockets.use(fn);
+    return this;
+  }
+
+  // ---- the default namespace's broadcasting ----
+
+  to(room) {
+    return this.sockets.to(room);
+  }
+
+  in(room) {
+    return this.sockets.in(room);
+  }
+
+  except(room) {
+    return this.sockets.except(room);
+  }
+
+  emit(event, ...args) {
+    this.sockets.emit(event, ...args);
+    return true;
+  }
+
+  emitWithAck(event, ...args) {
+    return this.sockets.emitWithAck(event, ...args);
+  }
+
+  send(...args) {
+    this.sockets.send(...args);
+    return this;
+  }
+
+  write(...args) {
+    return this.send(...args);
+  }
+
+  compress(compress) {
+    return this.sockets.compress(compress);
+  }
+
+  get volatile() {
+    return this.sockets.volatile;
+  }
+
+  get local() {
+    return this.sockets.local;
+  }
+
+  timeout(ms) {
+    return this.sockets.timeout(ms);
+  }
+
+  fetchSockets() {
+    return this.sockets.fetchSockets();
+  }
+
+  socketsJoin(room) {
+    this.sockets.socketsJoin(room);
+  }
+
+  socketsLeave(room) {
+    this.sockets.socketsLeave(room);
+  }
+
+  disconnectSockets(close = false) {
+    this.sockets.disconnectSockets(close);
+  }
+
+  serverSideEmit(event, ...args) {
+    return this.sockets.serverSideEmit(event, ...args);
+  }
+
+  serverSideEmitWithAck(event, ...args) {
+    return this.sockets.serverSideEmitWithAck(event, ...args);
+  }
+
+  allSockets() {
+    return this.sockets.allSockets();
+  }
+
+  // ---- serving ----
+
+  /**
+   * A port: roomcast's own listener (HTTP and WebSocket served by Rust). An http.Server (or
+   * https.Server, or the server of an express app): requests under the path go to roomcast,
+   * others to the app.
+   */
+  attach(srv, opts) {
+    if (opts && Object.keys(opts).length) {
+      throw new Error("roomcast: pass options to new Server(...); attach()/listen() take none");
+    }
+    if (this._closing) throw new Error("roomcast: this server is closed; create a new one");
+    if (isPort(srv)) return this._listen(Number(srv));
+    if (srv && typeof srv.on === "function" && typeof srv.listeners === "function") {
+      if (this.httpServer || this._port !== null) throw new Error("roomcast: this server is already attached or listening");
+      this.httpServer = srv;
+      this._bridge = new HttpBridge(this, srv, this.opts);
+      return this;
+    }
+    throw new TypeError("roomcast: attach()/listen() takes a port number or an http.Server");
+  }
+
+  listen(srv, opts) {
+    return this.attach(srv, opts);
+  }
+
+  _listen(port) {
+    if (this.httpServer || this._port !== null) throw new Error("roomcast: this server is already attached or listening");
+    const host = this.opts.host;
+    if (host !== undefined) {
+      this._port = this._native.listen(String(host), port);
+    } else {
+      // All interfaces, as Node's listen(port) does: IPv6 (dual stack) when the host has it.
+      try {
+        this._port = this._native.listen("::", port);
+        this._host = "::";
+      } catch (err) {
+        if (/in use/i.test(String(err && err.message))) throw err;
+        this._port = this._native.listen("0.0.0.0", port);
+        this._host = "0.0.0.0";
+      }
+    }
+    if (host !== undefined) this._host = String(host);
+    this._native.setKeepAlive(true);
+    return this;
+  }
+
+  /** Where the server's own listener is bound, like net.Server#address(); null otherwise. */
+  address() {
+    if (this._port === null) return this.httpServer ? this.httpServer.address() : null;
+    const family = this._host.includes(":") ? "IPv6" : "IPv4";
+    return { address: this._host, family, port: this._port };
+  }
+
+  /**
+   * Disconnects every socket ("server shutting down"), closes every connection and the
+   * listener (or the attached http.Server). Afterwards nothing of roomcast keeps the process
+   * alive. `fn` gets the attached http.Server's close error, if any.
+   */
+  close(fn) {
+    if (!this._closing) {
+      this._closing = new Promise((resolve) => {
+        const token = this._expect(() => resolve());
+        this._native.close(token);
+      })
+        .then(() => this._allDisconnected())
+        .then(
+        () =>
+          new Promise((resolve) => {
+            this._closed = true;
+            // Every disconnect has been delivered (or the bounded wait is over): nothing is
+            // left for roomcast to deliver, so it no longer holds the process open.
+            this._native.setKeepAlive(false);
+            if (!this.httpServer) return resolve(undefined);
+            this.httpServer.close((err) => resolve(err));
+            if (typeof this.httpServer.closeIdleConnections === "function") this.httpServer.closeIdleConnections();
+          }),
+      );
+    }
+    return this._closing.then((err) => {
+      if (typeof fn === "function") fn(err);
+    });
+  }
+
+  /** Resolves once every socket's `disconnect` listeners have run (as socket.io's close()
+   *  guarantees before its callback), or after a bounded wait. */
+  _allDisconnected() {
+    if (this._liveSockets === 0) return undefined;
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      this._onAllDisconnected = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Wakes a close() waiting for the last disconnect. */
+  _release() {
+    if (this._liveSockets === 0 && this._onAllDisconnected) {
+      const done = this._onAllDisconnected;
+      this._onAllDisconnected = null;
+      done();
+    }
+  }
+
+  // ---- plumbing ----
+
+  _nextToken() {
+    this._lastToken += 1;
+    return this._lastToken;
+  }
+
+  /** A token whose completion record calls `fn`. */
+  _expect(fn) {
+    const token = this._nextToken();
+    this._pending.set(token, fn);
+    return token;
+  }
+
+  _forget(token) {
+    this._pending.delete(token);
+  }
+
+  _drain() {
+    let records;
+    try {
+      records = this._native.drain();
+    } catch (err) {
+      report(this, err, "draining events");
+      return;
+    }
+    for (const record of records) {
+      try {
+        this._dispatch(record);
+      } catch (err) {
+        report(this, err, `handling a "${record.kind}" event`);
+      }
+    }
+  }
+
+  /** The namespace of a socket record; a dynamic child is created on first sight. */
+  _namespaceOf(record) {
+    const nsp = this._nsps.get(record.nsp);
+    if (nsp) return nsp;
+    const parent = this._parentNsps.get(record.handler);
+    if (!parent || !record.socket) return undefined;
+    return this._addChild(parent, record.nsp, record.socket.namespace());
+  }
+
+  _addChild(parent, name, nativeNsp) {
+    const child = parent._createChild(name, nativeNsp);
+    this._nsps.set(name, child);
+    localEmit.call(this.sockets, "new_namespace", child);
+    return child;
+  }
+
+  _socketOf(record) {
+    const nsp = this._nsps.get(record.nsp);
+    return nsp && nsp.sockets.get(record.sid);
+  }
+
+  _dispatch(record) {
+    switch (record.kind) {
+      case "event": {
+        const socket = this._socketOf(record);
+        if (socket) socket._onEvent(record);
+        return;
+      }
+      case "outgoing": {
+        const socket = this._socketOf(record);
+        if (socket) socket._onOutgoing(record);
+        return;
+      }
+      case "ack":
+      case "broadcastAck":
+      case "sockets":
+      case "serverSideAck":
+      case "closed": {
+        const fn = this._pending.get(record.token);
+        if (!fn) return;
+        this._pending.delete(record.token);
+        fn(record);
+        return;
+      }
+      case "authorize":
+        return this._onAuthorize(record);
+      case "connection":
+        return this._onConnection(record);
+      case "disconnecting":
+        return this._onDisconnecting(record);
+      case "disconnect":
+        return this._onDisconnect(record);
+      case "match":
+        return this._onMatch(record);
+      case "namespace": {
+        const parent = this._parentNsps.get(record.parent);
+        if (parent && record.namespace && !this._nsps.has(record.name)) this._addChild(parent, record.name, record.namespace);
+        return;
+      }
+      case "serverSideEmit": {
+        const nsp = this._nsps.get(record.nsp);
+        if (nsp) nsp._onServerSideEmit(record);
+        return;
+      }
+      case "http":
+        if (this._bridge) this._bridge.respond(record);
+        return;
+      case "wsData":
+        if (this._bridge) this._bridge.wsData(record);
+        return;
+      case "wsEnd":
+        if (this._bridge) this._bridge.wsEnd(record);
+        return;
+      case "wsResume":
+        if (this._bridge) this._bridge.wsResume(record);
+        return;
+      case "allowRequest":
+        return this._onAllowRequest(record);
+      default:
+        report(this, new Error(`unknown record kind ${record.kind}`), "the dispatcher");
+    }
+  }
+
+  _onAuthorize(record) {
+    const nsp = this._namespaceOf(record);
+    if (!nsp) {
+      this._native.answerAuthorize(record.token, undefined, undefined);
+      return;
+    }
+    const socket = new Socket(nsp, record.socket);
+    nsp._authorize(socket, (err) => {
+      if (err) {
+        let data;
+        if (err.data !== undefined) {
+          try {
+            data = JSON.stringify(err.data);
+          } catch (e) {
+            report(this, e, `serialising err.data of a middleware of ${nsp.name}`);
+          }
+        }
+        const message = typeof err.message === "string" ? err.message : String(err);
+        this._native.answerAuthorize(record.token, message, data);
+        return;
+      }
+      nsp._authorized.set(socket.id, socket);
+      this._native.answerAuthorize(record.token, undefined, undefined);
+      // A client that vanished meanwhile never gets a connection record.
+      setTimeout(() => {
+        if (nsp._authorized.get(socket.id) === socket && !socket._native.connected()) nsp._authorized.delete(socket.id);
+      }, 30000).unref();
+    });
+  }
+
+  _onConnection(record) {
+    const nsp = this._namespaceOf(record);
+    if (!nsp) {
+      this._native.answerDone(record.token);
+      return;
+    }
+    let socket = nsp._authorized.get(record.sid);
+    if (socket) nsp._authorized.delete(record.sid);
+    else socket = new Socket(nsp, record.socket);
+    this._liveSockets += 1;
+    // The core holds this socket's events until the answer: none can miss a listener that
+    // the connection handler registers, even after an await.
+    const pending = nsp._connect(socket);
+    if (pending) pending.then(() => this._native.answerDone(record.token));
+    else this._native.answerDone(record.token);
+  }
+
+  _onDisconnecting(record) {
+    const socket = this._socketOf(record);
+    const pending = socket ? socket._onDisconnecting(record.reason) : null;
+    if (pending) pending.then(() => this._native.answerDone(record.token));
+    else this._native.answerDone(record.token);
+  }
+
+  _onDisconnect(record) {
+    const nsp = this._nsps.get(record.nsp);
+    const socket = nsp && nsp.sockets.get(record.sid);
+    if (!socket) return;
+    nsp.sockets.delete(record.sid);
+    this._liveSockets -= 1;
+    socket._onDisconnect(record.reason);
+    if (nsp._parent && this.opts.cleanupEmptyChildNamespaces && nsp.sockets.size === 0) {
+      nsp._parent.children.delete(nsp);
+      this._nsps.delete(nsp.name);
+    }
+    this._release();
+  }
+
+  /** socket.io's `allowRequest(req, callback)`; `req` describes the handshake request (its
+   *  headers, url and address), it is not a live IncomingMessage. */
+  _onAllowRequest(record) {
+    const headers = {};
+    for (let i = 0; i + 1 < record.headers.length; i += 2) headers[record.headers[i]] = record.headers[i + 1];
+    const url = record.url;
+    const query = Object.fromEntries(new URL(url, "http://localhost").searchParams);
+    const req = {
+      method: "GET",
+      url,
+      headers,
+      _query: query,
+      socket: { remoteAddress: record.address },
+      connection: { remoteAddress: record.address },
+    };
+    let answered = false;
+    const answer = (err, success) => {
+      if (answered) return;
+      answered = true;
+      this._native.answerAllowRequest(record.token, !err && Boolean(success));
+    };
+    try {
+      this.opts.allowRequest(req, answer);
+    } catch (err) {
+      report(this, err, "the allowRequest option");
+      answer(err, false);
+    }
+  }
+
+  _onMatch(record) {
+    const parent = this._parentNsps.get(record.handler);
+    if (!parent) {
+      this._native.answerMatch(record.token, false);
+      return;
+    }
+    let auth;
+    try {
+      auth = JSON.parse(record.auth);
+    } catch {
+      auth = {};
+    }
+    parent._match(record.name, auth, (accept) => this._native.answerMatch(record.token, accept));
+  }
+}
+
+for (const method of FORWARDED_EMITTER_METHODS) {
+  Server.prototype[method] = function forwarded(...args) {
+    this.sockets[method](...args);
+    return this;
+  };
+}
+for (const method of FORWARDED_EMITTER_QUERIES) {
+  Server.prototype[method] = function forwarded(...args) {
+    return this.sockets[method](...args);
+  };
+}
+
+module.exports = { Server };

@@ -1,0 +1,399 @@
+"use strict";
+
+// socket.io's server-side Socket over a NativeSocket. `emit` sends to the client; listeners
+// (`on`) receive the client's events, `disconnecting` and `disconnect`.
+
+const { EventEmitter } = require("node:events");
+const { encode, decode } = require("./codec");
+const { track } = require("./data");
+const { BroadcastOperator } = require("./operator");
+const { report, guarded, isThenable } = require("./report");
+const { roomList } = require("./rooms");
+
+const localEmit = EventEmitter.prototype.emit;
+
+/** Calls every listener of `event` (once-listeners included), isolating failures; resolves
+ *  when the promises they returned have settled. */
+function runListeners(emitter, event, args, where) {
+  const pending = [];
+  for (const listener of emitter.rawListeners(event)) {
+    const p = guarded(emitter.server, where, listener, emitter, args);
+    if (p) pending.push(p);
+  }
+  return pending.length ? Promise.all(pending) : null;
+}
+
+class Socket extends EventEmitter {
+  constructor(nsp, native) {
+    super({ captureRejections: true });
+    this.nsp = nsp;
+    this.server = nsp.server;
+    this.id = native.id;
+    this.flags = {};
+    this._native = native;
+    this._connected = false;
+    /** Whether this connection resumed a dropped session (id, rooms and data restored). */
+    this.recovered = native.recovered();
+    this._data = this.recovered ? JSON.parse(native.data()) : {};
+    this._dataView = undefined;
+    this._handshake = undefined;
+    this._fns = [];
+    this._anyListeners = undefined;
+    this._anyOutgoingListeners = undefined;
+  }
+
+  /** The first HTTP request of the connection, as socket.io describes it. */
+  get handshake() {
+    if (!this._handshake) this._handshake = JSON.parse(this._native.handshake());
+    return this._handshake;
+  }
+
+  /** A snapshot of the rooms the socket is in (its own id included). */
+  get rooms() {
+    return new Set(this._native.rooms());
+  }
+
+  get connected() {
+    return this._connected && this._native.connected();
+  }
+
+  get disconnected() {
+    return !this.connected;
+  }
+
+  /**
+   * Arbitrary data attached to the socket, visible to fetchSockets(). Writes — at any depth
+   * of plain objects and arrays — are synced to the server as JSON at the end of the current
+   * microtask turn.
+   */
+  get data() {
+    if (this._dataView === undefined) this._dataView = track(this._data, () => this.server._dataSync.mark(this));
+    return this._dataView;
+  }
+
+  set data(value) {
+    this._data = value;
+    this._dataView = undefined;
+    this.server._dataSync.mark(this);
+  }
+
+  /** The underlying connection (a subset of engine.io's Socket). */
+  get conn() {
+    const socket = this;
+    return {
+      get id() {
+        return socket._native.engineId();
+      },
+      get transport() {
+        return { name: socket._native.transport() };
+      },
+      get remoteAddress() {
+        return socket.handshake.address;
+      },
+      get readyState() {
+        return socket.connected ? "open" : "closed";
+      },
+      close() {
+        socket.disconnect(true);
+      },
+    };
+  }
+
+  /** A description of the first HTTP request (headers, url); not a live IncomingMessage. */
+  get request() {
+    const h = this.handshake;
+    return { headers: h.headers, url: h.url, method: "GET", connection: { remoteAddress: h.address }, socket: { remoteAddress: h.address } };
+  }
+
+  // ---- sending ----
+
+  /**
+   * Sends an event to the client. A function as last argument receives the client's
+   * acknowledgement: `(...args)`, or `(err, ...args)` after `socket.timeout(ms)`.
+   */
+  emit(event, ...args) {
+    const flags = this.flags;
+    this.flags = {};
+    if (typeof args[args.length - 1] === "function") {
+      const ack = args.pop();
+      const where = `the acknowledgement callback of "${event}" to socket ${this.id}`;
+      const withTimeout = typeof flags.timeout === "number";
+      this._emitWithAck(event, args, flags.timeout, (err, response) => {
+        if (withTimeout) guarded(this.server, where, ack, this, err ? [err] : [null, ...response]);
+        // Without a timeout socket.io never calls the callback when no answer comes.
+        else if (!err) guarded(this.server, where, ack, this, response);
+      });
+      return true;
+    }
+    const { json, binaries } = encode(args);
+    this._native.emit(event, json, binaries, flags.volatile === true);
+    return true;
+  }
+
+  /** Resolves with the client's first acknowledgement argument; rejects on timeout or
+   *  disconnection. */
+  emitWithAck(event, ...args) {
+    const flags = this.flags;
+    this.flags = {};
+    return new Promise((resolve, reject) => {
+      this._emitWithAck(event, args, flags.timeout, (err, response) => (err ? reject(err) : resolve(response[0])));
+    });
+  }
+
+  _emitWithAck(event, args, timeout, done) {
+    const { json, binaries } = encode(args);
+    const server = this.server;
+    const token = server._expect((record) => {
+      if (record.error) done(new Error(record.error));
+      else done(null, decode(record.args));
+    });
+    let sent;
+    try {
+      sent = this._native.emitWithAck(event, json, binaries, typeof timeout === "number" ? timeout : undefined, token);
+    } catch (err) {
+      server._forget(token);
+      throw err;
+    }
+    if (!sent) {
+      server._forget(token);
+      process.nextTick(() => done(new Error("socket disconnected before the acknowledgement arrived")));
+    }
+  }
+
+  send(...args) {
+    this.emit("message", ...args);
+    return this;
+  }
+
+  write(...args) {
+    return this.send(...args);
+  }
+
+  get volatile() {
+    this.flags.volatile = true;
+    return this;
+  }
+
+  compress(compress) {
+    this.flags.compress = Boolean(compress);
+    return this;
+  }
+
+  timeout(ms) {
+    this.flags.timeout = ms;
+    return this;
+  }
+
+  // ---- rooms and broadcasting ----
+
+  join(rooms) {
+    // After a disconnection the socket has left every room for good; joining again would
+    // leave rooms behind that nothing removes.
+    if (this._connected && !this._native.connected()) return;
+    this._native.join(roomList(rooms));
+  }
+
+  leave(room) {
+    this._native.leave(String(room));
+  }
+
+  _broadcastOperator() {
+    const flags = this.flags;
+    this.flags = {};
+    return new BroadcastOperator(this.nsp, new Set(), new Set([this.id]), flags);
+  }
+
+  /** Every other socket of the namespace. */
+  get broadcast() {
+    return this._broadcastOperator();
+  }
+
+  get local() {
+    return this._broadcastOperator().local;
+  }
+
+  to(room) {
+    return this._broadcastOperator().to(room);
+  }
+
+  in(room) {
+    return this._broadcastOperator().in(room);
+  }
+
+  except(room) {
+    return this._broadcastOperator().except(room);
+  }
+
+  /** Leaves the namespace; with `close`, the whole connection closes. */
+  disconnect(close = false) {
+    if (this._connected) this._native.disconnect(Boolean(close));
+    return this;
+  }
+
+  // ---- middlewares and catch-all listeners ----
+
+  /** A packet middleware: `(packet, next)`; `next(err)` drops the event and emits `error`. */
+  use(fn) {
+    this._fns.push(fn);
+    return this;
+  }
+
+  onAny(listener) {
+    this._anyListeners = this._anyListeners || [];
+    this._anyListeners.push(listener);
+    return this;
+  }
+
+  prependAny(listener) {
+    this._anyListeners = this._anyListeners || [];
+    this._anyListeners.unshift(listener);
+    return this;
+  }
+
+  offAny(listener) {
+    if (!this._anyListeners) return this;
+    if (listener) this._anyListeners = this._anyListeners.filter((l) => l !== listener);
+    else this._anyListeners = [];
+    return this;
+  }
+
+  listenersAny() {
+    return this._anyListeners ? this._anyListeners.slice() : [];
+  }
+
+  /** Sees every event sent to this socket, broadcasts included. Called in order, before the
+   *  socket's next incoming event is handled (not synchronously inside `emit`). */
+  onAnyOutgoing(listener) {
+    this._anyOutgoingListeners = this._anyOutgoingListeners || [];
+    this._anyOutgoingListeners.push(listener);
+    this._native.setNotifyOutgoing(true);
+    return this;
+  }
+
+  prependAnyOutgoing(listener) {
+    this._anyOutgoingListeners = this._anyOutgoingListeners || [];
+    this._anyOutgoingListeners.unshift(listener);
+    this._native.setNotifyOutgoing(true);
+    return this;
+  }
+
+  offAnyOutgoing(listener) {
+    if (!this._anyOutgoingListeners) return this;
+    if (listener) this._anyOutgoingListeners = this._anyOutgoingListeners.filter((l) => l !== listener);
+    else this._anyOutgoingListeners = [];
+    if (this._anyOutgoingListeners.length === 0) this._native.setNotifyOutgoing(false);
+    return this;
+  }
+
+  listenersAnyOutgoing() {
+    return this._anyOutgoingListeners ? this._anyOutgoingListeners.slice() : [];
+  }
+
+  [Symbol.for("nodejs.rejection")](err, event) {
+    report(this.server, err, `the "${String(event)}" listener of socket ${this.id} on ${this.nsp.name}`);
+  }
+
+  // ---- driven by the server's dispatcher ----
+
+  _onEvent(record) {
+    let args;
+    try {
+      args = decode(record.args);
+    } catch (err) {
+      report(this.server, err, `decoding "${record.name}" for socket ${this.id}`);
+      return;
+    }
+    if (record.ack) {
+      const native = record.ack;
+      args.push((...response) => {
+        const { json, binaries } = encode(response);
+        native.send(json, binaries);
+      });
+    }
+    const packet = [record.name, ...args];
+    if (this._fns.length === 0) {
+      this._dispatch(packet);
+      return;
+    }
+    this._runMiddlewares(packet, (err) => {
+      if (err) this._onPacketError(err);
+      else this._dispatch(packet);
+    });
+  }
+
+  _runMiddlewares(packet, done) {
+    const fns = this._fns.slice();
+    let i = 0;
+    const step = (err) => {
+      if (err) return done(err);
+      if (i >= fns.length) return done(null);
+      const fn = fns[i++];
+      let called = false;
+      const next = (e) => {
+        if (called) return;
+        called = true;
+        step(e);
+      };
+      try {
+        const result = fn.call(this, packet, next);
+        if (isThenable(result)) result.then(undefined, (e) => next(e || new Error("socket middleware rejected")));
+      } catch (e) {
+        next(e);
+      }
+    };
+    step(null);
+  }
+
+  _onPacketError(err) {
+    if (this.listenerCount("error") > 0) {
+      try {
+        localEmit.call(this, "error", err);
+      } catch (e) {
+        report(this.server, e, `the "error" listener of socket ${this.id}`);
+      }
+    } else {
+      report(this.server, err, `a socket.use() middleware of socket ${this.id} (no "error" listener)`);
+    }
+  }
+
+  _dispatch(packet) {
+    if (this._anyListeners && this._anyListeners.length) {
+      for (const listener of this._anyListeners.slice()) {
+        guarded(this.server, `an onAny listener of socket ${this.id}`, listener, this, packet);
+      }
+    }
+    try {
+      localEmit.apply(this, packet);
+    } catch (err) {
+      report(this.server, err, `the "${packet[0]}" listener of socket ${this.id} on ${this.nsp.name}`);
+    }
+  }
+
+  _onOutgoing(record) {
+    const listeners = this._anyOutgoingListeners;
+    if (!listeners || listeners.length === 0) return;
+    let args;
+    try {
+      args = decode(record.args);
+    } catch (err) {
+      report(this.server, err, `decoding outgoing "${record.name}" of socket ${this.id}`);
+      return;
+    }
+    for (const listener of listeners.slice()) {
+      guarded(this.server, `an onAnyOutgoing listener of socket ${this.id}`, listener, this, [record.name, ...args]);
+    }
+  }
+
+  /** Runs the `disconnecting` listeners; the rooms are kept until they (and their promises)
+   *  are done. */
+  _onDisconnecting(reason) {
+    return runListeners(this, "disconnecting", [reason], `a "disconnecting" listener of socket ${this.id}`);
+  }
+
+  _onDisconnect(reason) {
+    this._connected = false;
+    runListeners(this, "disconnect", [reason], `a "disconnect" listener of socket ${this.id}`);
+  }
+}
+
+module.exports = { Socket, runListeners, localEmit };

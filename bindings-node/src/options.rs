@@ -1,0 +1,76 @@
+//! Server options as the JavaScript layer passes them (already validated and normalised
+//! from socket.io's option names by `lib/options.js`).
+
+use napi_derive::napi;
+use roomcast::socketio::parser::Parser;
+use roomcast::{Cors, CorsOrigin, RecoveryConfig, ServerConfig, Transports};
+use std::time::Duration;
+
+#[napi(object)]
+pub struct NativeOptions {
+    /// The Socket.IO path with a trailing slash (`/socket.io/`).
+    pub path: String,
+    pub ping_interval: f64,
+    pub ping_timeout: f64,
+    pub upgrade_timeout: f64,
+    pub max_http_buffer_size: f64,
+    pub connect_timeout: f64,
+    pub polling: bool,
+    pub websocket: bool,
+    /// `*`: any origin; a list: those origins; absent: no CORS headers.
+    pub cors_origins: Option<Vec<String>>,
+    pub cors_credentials: bool,
+    pub cleanup_empty_child_namespaces: bool,
+    /// Also accept Engine.IO v3 clients (socket.io v2), socket.io's `allowEIO3`.
+    pub allow_eio3: bool,
+    /// Speak `socket.io-msgpack-parser`'s format instead of the default parser's.
+    pub msgpack: bool,
+    /// Compress polling responses of at least this many bytes (absent: never).
+    pub http_compression_threshold: Option<f64>,
+    /// Connection state recovery: how long a dropped session may be resumed (absent: off).
+    pub recovery_max_disconnection_duration: Option<f64>,
+    pub recovery_skip_middlewares: bool,
+    /// Frames queued for one connection before it is disconnected as a slow consumer.
+    pub max_queued_frames: Option<f64>,
+}
+
+fn millis(v: f64) -> Duration {
+    Duration::from_millis(if v.is_finite() && v > 0.0 { v as u64 } else { 0 })
+}
+
+impl NativeOptions {
+    pub fn to_config(&self) -> ServerConfig {
+        let mut c = ServerConfig::default();
+        c.engine.path = self.path.clone();
+        c.engine.ping_interval = millis(self.ping_interval);
+        c.engine.ping_timeout = millis(self.ping_timeout);
+        c.engine.upgrade_timeout = millis(self.upgrade_timeout);
+        c.engine.max_http_buffer_size =
+            if self.max_http_buffer_size.is_finite() && self.max_http_buffer_size > 0.0 { self.max_http_buffer_size as usize } else { 0 };
+        c.engine.allow_eio3 = self.allow_eio3;
+        c.engine.transports = Transports { polling: self.polling, websocket: self.websocket };
+        c.engine.cors = Cors {
+            origin: match &self.cors_origins {
+                None => CorsOrigin::Disabled,
+                Some(list) if list.iter().any(|o| o == "*") => CorsOrigin::Any,
+                Some(list) => CorsOrigin::List(list.clone()),
+            },
+            credentials: self.cors_credentials,
+        };
+        c.connect_timeout = millis(self.connect_timeout);
+        c.cleanup_empty_child_namespaces = self.cleanup_empty_child_namespaces;
+        c.engine.http_compression_threshold =
+            self.http_compression_threshold.filter(|t| t.is_finite() && *t >= 0.0).map(|t| t as usize);
+        c.connection_state_recovery = self.recovery_max_disconnection_duration.map(|ms| RecoveryConfig {
+            max_disconnection_duration: millis(ms),
+            skip_middlewares: self.recovery_skip_middlewares,
+        });
+        if let Some(n) = self.max_queued_frames.filter(|n| n.is_finite() && *n >= 1.0) {
+            c.engine.max_queued_frames = n as usize;
+        }
+        if self.msgpack {
+            c.parser = Parser::MsgPack;
+        }
+        c
+    }
+}

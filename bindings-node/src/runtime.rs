@@ -1,0 +1,37 @@
+//! The addon's tokio runtime: one per process, shared by every server, created on first use.
+//!
+//! Its worker threads never call into JavaScript and never keep the Node process alive: what
+//! keeps the process alive is the threadsafe function, referenced only while a server listens.
+
+use std::sync::OnceLock;
+use tokio::runtime::{Builder, Runtime};
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+/// The shared runtime. Fails only when the OS refuses the worker threads.
+pub fn get() -> napi::Result<&'static Runtime> {
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let mut builder = Builder::new_multi_thread();
+    builder.enable_all().thread_name("roomcast-io");
+    if let Some(n) = std::env::var("ROOMCAST_WORKER_THREADS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        builder.worker_threads(n.max(1));
+    }
+    let rt = builder
+        .build()
+        .map_err(|e| napi::Error::from_reason(format!("roomcast: cannot start its I/O threads: {e}")))?;
+    // Only the JavaScript thread creates servers, so a lost race cannot happen; if it did,
+    // the spare runtime is simply dropped.
+    let _ = RUNTIME.set(rt);
+    init_logging();
+    Ok(RUNTIME.get().expect("the runtime was just stored"))
+}
+
+/// Core logs go to stderr, filtered by `ROOMCAST_LOG` (tracing's `EnvFilter` syntax,
+/// default `warn`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ROOMCAST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,288 @@
+//! `NativeServer`: one roomcast server, its event queue, and the questions JavaScript answers.
+
+use crate::mailbox::{Delivery, Mailbox, Waker};
+use crate::namespace::NativeNamespace;
+use crate::options::NativeOptions;
+use crate::records::{self, Record};
+use crate::replies::{Parked, Replies};
+use crate::runtime;
+use crate::websocket;
+use napi::bindgen_prelude::{Buffer, Function};
+use napi::Env;
+use napi_derive::napi;
+use parking_lot::Mutex;
+use roomcast::{ConnectError, EventQueue, HostEvent, ParentNamespace, Pending, QueueHandler, QueueMatcher, Server};
+use std::collections::HashMap;
+use std::net::ToSocketAddrs;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// State shared by the JavaScript-facing object and the tasks it starts.
+pub struct Shared {
+    pub io: Server,
+    pub queue: Arc<EventQueue>,
+    pub mailbox: Arc<Mailbox>,
+    pub waker: Arc<Waker>,
+    pub replies: Replies,
+    handlers: Mutex<HashMap<u32, Arc<QueueHandler>>>,
+    parents: Mutex<Vec<(Arc<ParentNamespace>, u32)>>,
+    /// Cancels an HTTP request still being answered (the client went away).
+    pub http: Mutex<HashMap<u64, oneshot::Sender<()>>>,
+    pub http_bodies: Mutex<HashMap<u64, crate::http::BodySender>>,
+    pub websockets: Mutex<HashMap<u64, websocket::Conn>>,
+    /// Handshakes waiting for JavaScript's `allowRequest` verdict.
+    allow_requests: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
+    next_allow_request: std::sync::atomic::AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn parent_id(&self, parent: &Arc<ParentNamespace>) -> Option<u32> {
+        self.parents.lock().iter().find(|(p, _)| Arc::ptr_eq(p, parent)).map(|(_, id)| *id)
+    }
+}
+
+/// Live object counts (`io.engine.clientsCount` and leak checks).
+#[napi(object)]
+pub struct Stats {
+    pub sessions: u32,
+    pub namespaces: u32,
+    pub sockets: u32,
+    pub rooms: u32,
+}
+
+#[napi]
+pub struct NativeServer {
+    pub(crate) shared: Arc<Shared>,
+}
+
+fn token_of(t: f64) -> u64 {
+    if t.is_finite() && t >= 0.0 {
+        t as u64
+    } else {
+        0
+    }
+}
+
+#[napi]
+impl NativeServer {
+    /// `drain` is called (without arguments) whenever there is something to drain.
+    #[napi(constructor)]
+    pub fn new(options: NativeOptions, drain: Function<'_, (), ()>) -> napi::Result<Self> {
+        let rt = runtime::get()?;
+        let waker = Waker::new(drain)?;
+        let wake = waker.clone();
+        let queue = EventQueue::new(move || wake.wake());
+        let mailbox = Mailbox::new(waker.clone());
+        let io = Server::with_runtime(options.to_config(), rt.handle().clone());
+        let announce = queue.clone();
+        // Dynamic children are announced in order with their sockets' events, so JavaScript
+        // knows a child before its first connection.
+        io.on_new_namespace(move |nsp| announce.push(HostEvent::NewNamespace { name: nsp.name().to_string() }));
+        let shared = Arc::new(Shared {
+            io,
+            queue,
+            mailbox,
+            waker,
+            replies: Replies::default(),
+            handlers: Mutex::new(HashMap::new()),
+            parents: Mutex::new(Vec::new()),
+            http: Mutex::new(HashMap::new()),
+            http_bodies: Mutex::new(HashMap::new()),
+            websockets: Mutex::new(HashMap::new()),
+            allow_requests: Mutex::new(HashMap::new()),
+            next_allow_request: std::sync::atomic::AtomicU64::new(0),
+        });
+        Ok(NativeServer { shared })
+    }
+
+    /// Creates (or finds) a static namespace and routes its events to JavaScript namespace
+    /// `handler`.
+    #[napi]
+    pub fn register_namespace(&self, name: String, handler: u32) -> NativeNamespace {
+        let s = &self.shared;
+        let queue_handler = QueueHandler::new(handler as u64, s.queue.clone());
+        s.handlers.lock().insert(handler, queue_handler.clone());
+        // Installed before the namespace is reachable: no client can connect to it unseen.
+        let nsp = s.io.of_with_handler(&name, queue_handler);
+        NativeNamespace { nsp, queue: s.queue.clone() }
+    }
+
+    /// Registers a dynamic namespace (`io.of(regex | function)`): JavaScript `handler` decides
+    /// which names it accepts and handles the sockets of its children.
+    #[napi]
+    pub fn register_dynamic(&self, handler: u32) {
+        let s = &self.shared;
+        let parent = s.io.of_dynamic(QueueMatcher { id: handler as u64, queue: s.queue.clone() });
+        let queue_handler = QueueHandler::new(handler as u64, s.queue.clone());
+        parent.set_handler(queue_handler.clone());
+        s.handlers.lock().insert(handler, queue_handler);
+        s.parents.lock().push((parent, handler));
+    }
+
+    /// Whether the namespace's middlewares must run (when not, the core skips the round trip).
+    #[napi]
+    pub fn set_has_middlewares(&self, handler: u32, yes: bool) {
+        if let Some(h) = self.shared.handlers.lock().get(&handler) {
+            h.set_has_middlewares(yes);
+        }
+    }
+
+    /// Everything queued since the last drain, oldest first.
+    #[napi]
+    pub fn drain(&self) -> Vec<Record> {
+        let s = &self.shared;
+        let _entered = runtime::get().map(|rt| rt.enter());
+        s.waker.begin_drain();
+        let events = s.queue.drain();
+        let deliveries = s.mailbox.take();
+        let mut out = Vec::with_capacity(events.len() + deliveries.len());
+        out.extend(events.into_iter().map(|e| s.record(e)));
+        out.extend(deliveries.into_iter().map(records::delivery));
+        out
+    }
+
+    /// A middleware chain's verdict: no message means the socket may connect.
+    #[napi]
+    pub fn answer_authorize(&self, token: f64, message: Option<String>, data: Option<String>) {
+        if let Some(Parked::Authorize(mut reply)) = self.shared.replies.take(token_of(token)) {
+            reply.send(match message {
+                None => Ok(()),
+                Some(m) => {
+                    let e = ConnectError::new(m);
+                    Err(match data {
+                        Some(d) => e.with_data(d),
+                        None => e,
+                    })
+                }
+            });
+        }
+    }
+
+    /// The connection or disconnecting handlers have finished.
+    #[napi]
+    pub fn answer_done(&self, token: f64) {
+        if let Some(Parked::Done(mut reply)) = self.shared.replies.take(token_of(token)) {
+            let _entered = runtime::get().map(|rt| rt.enter());
+            reply.send(());
+        }
+    }
+
+    #[napi]
+    pub fn answer_match(&self, token: f64, accept: bool) {
+        if let Some(Parked::Match(mut reply)) = self.shared.replies.take(token_of(token)) {
+            reply.send(accept);
+        }
+    }
+
+    /// Routes every handshake through JavaScript's `allowRequest` (an `allowRequest` record;
+    /// answer with `answerAllowRequest`). The verdict is awaited on a task: nothing blocks.
+    #[napi]
+    pub fn enable_allow_request(&self) {
+        let weak = Arc::downgrade(&self.shared);
+        self.shared.io.set_allow_request(move |request| {
+            let Some(shared) = weak.upgrade() else { return Pending::Ready(false) };
+            let token = shared.next_allow_request.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            let (tx, rx) = oneshot::channel();
+            shared.allow_requests.lock().insert(token, tx);
+            shared.mailbox.push(Delivery::AllowRequest { token, request: request.clone() });
+            // A verdict that never comes (the server was dropped) refuses.
+            Pending::Later(Box::pin(async move { rx.await.unwrap_or(false) }))
+        });
+    }
+
+    #[napi]
+    pub fn answer_allow_request(&self, token: f64, allow: bool) {
+        if let Some(tx) = self.shared.allow_requests.lock().remove(&token_of(token)) {
+            let _ = tx.send(allow);
+        }
+    }
+
+    /// Binds the native listener (hyper + WebSocket in Rust, the fast path) and returns the
+    /// bound port. Synchronous, so the port is known when `listen()` returns.
+    #[napi]
+    pub fn listen(&self, host: String, port: u32) -> napi::Result<u32> {
+        let rt = runtime::get()?;
+        let _entered = rt.enter();
+        let port = u16::try_from(port).map_err(|_| napi::Error::from_reason(format!("roomcast: port {port} is out of range (0-65535)")))?;
+        let addrs: Vec<std::net::SocketAddr> = (host.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|e| napi::Error::from_reason(format!("roomcast: cannot resolve {host}: {e}")))?
+            .collect();
+        let mut last_error = None;
+        for addr in addrs {
+            match bind(addr) {
+                Ok(listener) => {
+                    let local = self
+                        .shared
+                        .io
+                        .listen_on(listener)
+                        .map_err(|e| napi::Error::from_reason(format!("roomcast: cannot listen on {addr}: {e}")))?;
+                    return Ok(local.port() as u32);
+                }
+                Err(e) => last_error = Some((addr, e)),
+            }
+        }
+        Err(match last_error {
+            Some((addr, e)) => napi::Error::from_reason(format!("roomcast: cannot listen on {addr}: {e}")),
+            None => napi::Error::from_reason(format!("roomcast: {host} resolves to no address")),
+        })
+    }
+
+    /// Keep the process alive while this server listens on its own port.
+    #[napi]
+    pub fn set_keep_alive(&self, env: Env, on: bool) -> napi::Result<()> {
+        self.shared.waker.set_keep_alive(&env, on)
+    }
+
+    /// Disconnects everyone ("server shutting down"), closes every connection and the
+    /// listener; a `closed` record with `token` follows.
+    #[napi]
+    pub fn close(&self, token: f64) -> napi::Result<()> {
+        let rt = runtime::get()?;
+        let shared = self.shared.clone();
+        let token = token_of(token);
+        rt.spawn(async move {
+            shared.io.close().await;
+            shared.mailbox.push(Delivery::Closed { token });
+        });
+        Ok(())
+    }
+
+    /// Whether a request path belongs to Socket.IO (its path or the client bundle).
+    #[napi]
+    pub fn handles_path(&self, path: String) -> bool {
+        self.shared.io.handles_path(&path)
+    }
+
+    #[napi]
+    pub fn stats(&self) -> Stats {
+        let st = self.shared.io.stats();
+        Stats {
+            sessions: st.sessions as u32,
+            namespaces: st.namespaces as u32,
+            sockets: st.sockets as u32,
+            rooms: st.rooms as u32,
+        }
+    }
+
+    /// An existing namespace by name (static, or a dynamic child already created).
+    #[napi]
+    pub fn namespace(&self, name: String) -> Option<NativeNamespace> {
+        let s = &self.shared;
+        s.io.namespaces().into_iter().find(|n| n.name() == name).map(|nsp| NativeNamespace { nsp, queue: s.queue.clone() })
+    }
+
+    /// Serves the browser client at `<path>socket.io.js` and `<path>socket.io.min.js`.
+    #[napi]
+    pub fn serve_client(&self, bundle: Buffer) {
+        self.shared.io.serve_client(bytes::Bytes::copy_from_slice(&bundle));
+    }
+}
+
+fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // As Node does: a restarted server can take its port back while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}

@@ -1,0 +1,148 @@
+"use strict";
+
+// Namespaces: io.of(name | RegExp | function), connection middlewares (next(err) with
+// err.data), dynamic namespaces and new_namespace, async connection handlers.
+
+const { before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const h = require("./helpers");
+const { test } = h;
+
+let io;
+before(() => {
+  io = h.startServer();
+});
+after(() => h.cleanup());
+
+test("io.of(name): a namespace of its own, with its own sockets and broadcasts", async () => {
+  const chat = io.of("/chat");
+  assert.equal(io.of("chat"), chat, "the leading slash is optional");
+  const connection = h.nextConnection(chat);
+  const client = await h.connect(io, { nsp: "/chat" });
+  const socket = await connection;
+  assert.equal(socket.nsp, chat);
+  assert.equal(chat.sockets.get(socket.id), socket);
+  const hi = h.once(client, "hi");
+  chat.emit("hi", "Hello everyone!");
+  assert.deepEqual(await hi, ["Hello everyone!"]);
+  assert.equal(io.sockets.sockets.has(socket.id), false);
+});
+
+test("an unknown namespace is refused with \"Invalid namespace\"", async () => {
+  const client = h.client(io, { nsp: "/nowhere" });
+  const [err] = await h.once(client, "connect_error");
+  assert.equal(err.message, "Invalid namespace");
+});
+
+test("nsp.use: next(err) refuses with message and data; next() lets the socket in", async () => {
+  const guarded = io.of("/guarded");
+  const seen = [];
+  guarded.use((socket, next) => {
+    seen.push(socket.handshake.auth.token);
+    socket.data.checked = true;
+    setTimeout(() => {
+      if (socket.handshake.auth.token === "secret") return next();
+      const err = new Error("unauthorized");
+      err.data = { reason: "bad token", code: 401 };
+      next(err);
+    }, 5);
+  });
+  guarded.use(async (socket, next) => {
+    await h.sleep(1);
+    next();
+  });
+  const refused = h.client(io, { nsp: "/guarded", auth: { token: "wrong" } });
+  const [err] = await h.once(refused, "connect_error");
+  assert.equal(err.message, "unauthorized");
+  assert.deepEqual(err.data, { reason: "bad token", code: 401 });
+
+  const connection = h.nextConnection(guarded);
+  await h.connect(io, { nsp: "/guarded", auth: { token: "secret" } });
+  const socket = await connection;
+  assert.deepEqual(socket.data, { checked: true }, "data set in a middleware is kept");
+  assert.deepEqual(seen, ["wrong", "secret"]);
+});
+
+test("a middleware that throws refuses the connection with its message", async () => {
+  const nsp = io.of("/throwing-mw");
+  const reported = [];
+  const previous = io._onHandlerError;
+  io._onHandlerError = (err) => reported.push(err.message);
+  try {
+    nsp.use(() => {
+      throw new Error("boom");
+    });
+    const client = h.client(io, { nsp: "/throwing-mw" });
+    const [err] = await h.once(client, "connect_error");
+    assert.equal(err.message, "boom");
+    assert.deepEqual(reported, ["boom"]);
+  } finally {
+    io._onHandlerError = previous;
+  }
+});
+
+test("io.of(RegExp): children created on first connection, once, and kept", async () => {
+  const parent = io.of(/^\/dyn-\d+$/);
+  const created = [];
+  io.on("new_namespace", (nsp) => created.push(nsp.name));
+  parent.use((socket, next) => {
+    socket.data.viaParent = true;
+    next();
+  });
+  parent.on("connection", (socket) => socket.emit("where", socket.nsp.name, socket.data.viaParent));
+  try {
+    const first = h.client(io, { nsp: "/dyn-1" });
+    assert.deepEqual(await h.once(first, "where"), ["/dyn-1", true]);
+    const again = h.client(io, { nsp: "/dyn-1" });
+    assert.deepEqual(await h.once(again, "where"), ["/dyn-1", true]);
+    const other = h.client(io, { nsp: "/dyn-22" });
+    assert.deepEqual(await h.once(other, "where"), ["/dyn-22", true]);
+    assert.deepEqual(created, ["/dyn-1", "/dyn-22"]);
+    assert.deepEqual([...parent.children].map((c) => c.name).sort(), ["/dyn-1", "/dyn-22"]);
+    assert.equal(io.of("/dyn-1"), [...parent.children].find((c) => c.name === "/dyn-1"));
+
+    // a broadcast on the parent reaches every child
+    const a = h.once(first, "all");
+    const b = h.once(other, "all");
+    parent.emit("all", "children");
+    assert.deepEqual(await a, ["children"]);
+    assert.deepEqual(await b, ["children"]);
+
+    const bad = h.client(io, { nsp: "/dyn-x" });
+    assert.equal((await h.once(bad, "connect_error"))[0].message, "Invalid namespace");
+  } finally {
+    io.sockets.removeAllListeners("new_namespace");
+  }
+});
+
+test("io.of(function): the predicate decides, asynchronously, with the auth payload", async () => {
+  const asked = [];
+  io.of((name, auth, next) => {
+    asked.push([name, auth]);
+    setTimeout(() => next(null, name.startsWith("/pred-") && auth.ok === true), 5);
+  }).on("connection", (socket) => socket.emit("pred", socket.nsp.name));
+  const ok = h.client(io, { nsp: "/pred-a", auth: { ok: true } });
+  assert.deepEqual(await h.once(ok, "pred"), ["/pred-a"]);
+  const no = h.client(io, { nsp: "/pred-b", auth: { ok: false } });
+  assert.equal((await h.once(no, "connect_error"))[0].message, "Invalid namespace");
+  assert.deepEqual(asked[0], ["/pred-a", { ok: true }]);
+});
+
+test("an async connection handler: events sent right after connect wait for it, in order", async () => {
+  const nsp = io.of("/slow-start");
+  nsp.on("connection", async (socket) => {
+    await h.sleep(50);
+    socket.on("n", (i, ack) => ack(i));
+  });
+  const client = await h.connect(io, { nsp: "/slow-start" });
+  const answers = await Promise.all([1, 2, 3, 4, 5].map((i) => client.timeout(2000).emitWithAck("n", i)));
+  assert.deepEqual(answers, [1, 2, 3, 4, 5]);
+});
+
+test("io.use applies to the default namespace", async () => {
+  const other = h.startServer();
+  other.use((socket, next) => next(socket.handshake.auth.pass ? undefined : new Error("no pass")));
+  const refused = h.client(other);
+  assert.equal((await h.once(refused, "connect_error"))[0].message, "no pass");
+  await h.connect(other, { auth: { pass: 1 } });
+});

@@ -1,0 +1,163 @@
+"use strict";
+
+// The Server: its constructor forms, options with socket.io's names, io.sockets, io.close().
+
+const { afterEach } = require("node:test");
+const assert = require("node:assert/strict");
+const http = require("node:http");
+const { Server } = require("roomcast");
+const h = require("./helpers");
+const { test } = h;
+
+afterEach(() => h.cleanup());
+
+function get(url) {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      })
+      .on("error", reject);
+  });
+}
+
+function handshake(io, query = "") {
+  return get(`${h.urlOf(io)}${io.path()}/?EIO=4&transport=polling${query}`).then((res) => {
+    assert.equal(res.status, 200, res.body);
+    return JSON.parse(res.body.slice(1));
+  });
+}
+
+test("new Server(port): its own listener; address() reports the port", async () => {
+  const io = h.startServer();
+  const { port, family } = io.address();
+  assert.ok(port > 0);
+  assert.ok(family === "IPv6" || family === "IPv4");
+  const connection = h.nextConnection(io);
+  const client = await h.connect(io);
+  const socket = await connection;
+  assert.equal(socket.id, client.id);
+});
+
+test("new Server(opts) + io.listen(port)", async () => {
+  const io = new Server({ pingInterval: 1234 });
+  io.listen(0);
+  try {
+    const open = await handshake(io);
+    assert.equal(open.pingInterval, 1234);
+  } finally {
+    await io.close();
+  }
+});
+
+test("new Server(httpServer): socket.io on the path, the app's handler for the rest", async () => {
+  const httpServer = http.createServer((req, res) => res.end(`app:${req.url}`));
+  const io = new Server(httpServer);
+  await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${httpServer.address().port}`;
+  try {
+    assert.equal((await get(`${base}/hello`)).body, "app:/hello");
+    const connection = h.nextConnection(io);
+    for (const mode of ["websocket", "polling", "upgrade"]) {
+      const client = await h.connect(base, { mode });
+      const socket = await h.within(connection, "server-side connection");
+      assert.equal(typeof socket.id, "string");
+      client.disconnect();
+    }
+    assert.deepEqual(io.address(), httpServer.address());
+  } finally {
+    await io.close();
+  }
+  assert.equal(httpServer.listening, false, "io.close() closes the attached http.Server");
+});
+
+test("options with socket.io's names reach the wire", async () => {
+  const io = h.startServer({
+    path: "/custom",
+    pingInterval: 4321,
+    pingTimeout: 1234,
+    maxHttpBufferSize: 5000,
+    transports: ["polling"],
+    cors: { origin: "https://app.example", credentials: true },
+  });
+  const open = await handshake(io);
+  assert.equal(open.pingInterval, 4321);
+  assert.equal(open.pingTimeout, 1234);
+  assert.equal(open.maxPayload, 5000);
+  assert.deepEqual(open.upgrades, []);
+  const res = await new Promise((resolve, reject) => {
+    http
+      .get(`${h.urlOf(io)}/custom/?EIO=4&transport=polling`, { headers: { origin: "https://app.example" } }, resolve)
+      .on("error", reject);
+  });
+  res.resume();
+  assert.equal(res.headers["access-control-allow-origin"], "https://app.example");
+  assert.equal(res.headers["access-control-allow-credentials"], "true");
+  assert.equal((await get(`${h.urlOf(io)}/socket.io/?EIO=4&transport=polling`)).status, 404);
+});
+
+test("connectTimeout closes a connection that joins no namespace", async () => {
+  const io = h.startServer({ connectTimeout: 200 });
+  const client = h.client(io, { autoConnect: false });
+  // The manager opens the Engine.IO connection only; no namespace is joined.
+  const opened = h.once(client.io, "open");
+  client.io.open();
+  await opened;
+  const started = Date.now();
+  const [reason] = await h.once(client.io, "close", 3000);
+  assert.equal(typeof reason, "string");
+  assert.ok(Date.now() - started < 2000);
+});
+
+test("serveClient serves socket.io-client's bundle under the path", async () => {
+  const io = h.startServer();
+  const res = await get(`${h.urlOf(io)}/socket.io/socket.io.js`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers["content-type"], /javascript/);
+  assert.ok(res.body.length > 10000);
+  const off = h.startServer({ serveClient: false });
+  // without the bundle the path is plain Engine.IO, which refuses the request
+  assert.equal((await get(`${h.urlOf(off)}/socket.io/socket.io.js`)).status, 400);
+});
+
+test("invalid options are refused with a message naming the option", () => {
+  assert.throws(() => new Server({ pingInterval: -1 }), /pingInterval/);
+  assert.throws(() => new Server({ transports: ["carrier-pigeon"] }), /carrier-pigeon/);
+  assert.throws(() => new Server({ cors: { origin: /x/ } }), /cors\.origin/);
+  assert.throws(() => new Server({ path: "" }), /path/);
+});
+
+test("io.sockets is the default namespace and io.on('connection') listens on it", async () => {
+  const io = h.startServer();
+  assert.equal(io.sockets, io.of("/"));
+  assert.equal(io.sockets.name, "/");
+  const seen = h.nextConnection(io.sockets);
+  const viaServer = h.nextConnection(io);
+  await h.connect(io);
+  assert.equal(await seen, await viaServer);
+  assert.equal(io.sockets.sockets.size, 1);
+  assert.equal(io.engine.clientsCount, 1);
+});
+
+test("io.close() disconnects everyone with \"server shutting down\" and frees the port", async () => {
+  const io = new Server(0);
+  const { port } = io.address();
+  const connection = h.nextConnection(io);
+  const client = await h.connect(io);
+  const socket = await connection;
+  const serverReason = h.once(socket, "disconnect");
+  const clientReason = h.once(client, "disconnect");
+  let callbackCalled = false;
+  await io.close(() => {
+    callbackCalled = true;
+  });
+  assert.equal(callbackCalled, true);
+  assert.deepEqual(await serverReason, ["server shutting down"]);
+  assert.ok(["transport close", "io server disconnect"].includes((await clientReason)[0]));
+  // the port is free again
+  const again = new Server(port);
+  await again.close();
+  assert.throws(() => io.listen(0), /closed/);
+});

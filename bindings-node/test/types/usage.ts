@@ -1,0 +1,101 @@
+// Compiled (not run) by test/types.test.js: socket.io-style typed events must type-check, and
+// misuse must not.
+
+import { createServer } from "node:http";
+import { Server, Socket, Namespace } from "roomcast";
+
+interface ClientToServerEvents {
+  hello: (name: string, ack: (greeting: string) => void) => void;
+  move: (x: number, y: number) => void;
+}
+
+interface ServerToClientEvents {
+  welcome: (text: string) => void;
+  ask: (question: string, ack: (answer: number) => void) => void;
+}
+
+interface InterServerEvents {
+  ping: () => void;
+}
+
+interface SocketData {
+  user: string;
+  score: number;
+}
+
+const httpServer = createServer();
+const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(httpServer, {
+  path: "/socket.io",
+  pingInterval: 10000,
+  cors: { origin: ["https://example.com"], credentials: true },
+  transports: ["websocket", "polling"],
+});
+
+io.use((socket, next) => {
+  if (socket.handshake.auth.token !== "x") {
+    const err = new Error("unauthorized") as Error & { data?: unknown };
+    err.data = { reason: "bad token" };
+    return next(err);
+  }
+  next();
+});
+
+io.on("connection", (socket) => {
+  const s: Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData> = socket;
+  socket.data.user = "ada";
+  socket.data.score = 1;
+  socket.emit("welcome", "hi");
+  socket.on("hello", (name, ack) => ack(`hello ${name}`));
+  socket.on("move", (x, y) => {
+    socket.broadcast.emit("welcome", `${x},${y}`);
+  });
+  socket.on("disconnect", (reason) => {
+    const r: string = reason;
+    void r;
+  });
+  socket.timeout(1000).emit("ask", "how many?", (err, answer) => {
+    if (err) return;
+    const n: number = answer;
+    void n;
+  });
+  socket.emitWithAck("ask", "again?").then((answer) => {
+    const n: number = answer;
+    void n;
+  });
+  socket.join(["a", "b"]);
+  socket.to("a").except("b").emit("welcome", "room a");
+  void s;
+
+  // @ts-expect-error: "welcome" takes a string
+  socket.emit("welcome", 42);
+  // @ts-expect-error: unknown event
+  socket.emit("nope");
+  // @ts-expect-error: "move" gets numbers
+  socket.on("move", (x: string) => void x);
+});
+
+io.to("room").emit("welcome", "everyone");
+io.timeout(500).emit("ask", "all?", (err, answers) => {
+  const list: number[] = answers;
+  void err;
+  void list;
+});
+io.in("room").fetchSockets().then((sockets) => {
+  for (const s of sockets) void s.id;
+});
+io.socketsJoin("x");
+io.socketsLeave("x");
+io.disconnectSockets(true);
+io.serverSideEmit("ping");
+
+const chat: Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData> = io.of("/chat");
+chat.on("connection", (socket) => socket.emit("welcome", "chat"));
+io.of(/^\/room-\d+$/).on("connection", (socket) => socket.emit("welcome", socket.nsp.name));
+io.of((name, auth, next) => next(null, name.startsWith("/x"))).on("connection", () => {});
+io.on("new_namespace", (nsp) => void nsp.name);
+
+const standalone = new Server(3000);
+standalone.emit("anything", 1, 2, 3);
+const later = new Server({ pingTimeout: 5000 });
+later.listen(3001);
+void later.close();
