@@ -1,0 +1,49 @@
+// roomcast from Node, implementing the bench wire contract (bench/README.md): join, fanout,
+// echo, chat. The same code as servers/socketio.js with roomcast's Server: fan-out in Rust.
+// Usage: PORT=3000 node bench/servers/roomcast.js (after `npm run build:release` in bindings-node)
+"use strict";
+
+const path = require("node:path");
+const { Server } = require(path.join(__dirname, "..", "..", "bindings-node"));
+
+const port = Number(process.env.PORT || 3000);
+const host = process.env.HOST || "127.0.0.1";
+
+const io = new Server({ transports: ["websocket"], serveClient: false, host });
+
+io.on("connection", (socket) => {
+  socket.on("join", (room, ack) => {
+    if (typeof room !== "string") return;
+    socket.join(room);
+    if (typeof ack === "function") ack(room);
+  });
+
+  socket.on("fanout", (req) => {
+    if (!req || typeof req.room !== "string") return;
+    const count = Number(req.count) | 0;
+    const event = typeof req.event === "string" ? req.event : "tick";
+    const target = io.to(req.room);
+    for (let i = 0; i < count; i++) {
+      target.emit(event, { i });
+    }
+  });
+
+  socket.on("echo", (data, ack) => {
+    if (typeof ack === "function") ack(data);
+  });
+
+  socket.on("chat", (msg) => {
+    if (!msg || typeof msg.room !== "string") return;
+    io.to(msg.room).emit("chat", msg);
+  });
+});
+
+Promise.resolve(io.listen(port)).then(() => {
+  console.log(`listening on ${io.address().port}`);
+});
+
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    io.close().then(() => process.exit(0));
+  });
+}
