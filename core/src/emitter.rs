@@ -48,10 +48,18 @@ impl Emitter {
     }
 
     pub fn with_config(config: RedisAdapterConfig) -> Result<Emitter, EmitterError> {
-        let client = redis::Client::open(config.url.as_str())
-            .map_err(|source| RedisSetupError::InvalidUrl { url: config.url.clone(), source })?;
+        let client = redis::Client::open(config.url.as_str()).map_err(|source| {
+            RedisSetupError::InvalidUrl {
+                url: config.url.clone(),
+                source,
+            }
+        })?;
         Ok(Emitter {
-            shared: Arc::new(Shared { key: config.key, client, conn: OnceCell::new() }),
+            shared: Arc::new(Shared {
+                key: config.key,
+                client,
+                conn: OnceCell::new(),
+            }),
             nsp: "/".into(),
             opts: BroadcastOptions::default(),
         })
@@ -59,8 +67,16 @@ impl Emitter {
 
     /// The same emitter for another namespace.
     pub fn of(&self, nsp: &str) -> Emitter {
-        let nsp = if nsp.starts_with('/') { nsp.to_string() } else { format!("/{nsp}") };
-        Emitter { shared: self.shared.clone(), nsp, opts: BroadcastOptions::default() }
+        let nsp = if nsp.starts_with('/') {
+            nsp.to_string()
+        } else {
+            format!("/{nsp}")
+        };
+        Emitter {
+            shared: self.shared.clone(),
+            nsp,
+            opts: BroadcastOptions::default(),
+        }
     }
 
     pub fn to<I, R>(mut self, rooms: I) -> Emitter
@@ -107,7 +123,11 @@ impl Emitter {
             .get_or_try_init(|| ConnectionManager::new(self.shared.client.clone()))
             .await?;
         let mut conn = conn.clone();
-        redis::cmd("PUBLISH").arg(channel).arg(bytes).query_async::<i64>(&mut conn).await?;
+        redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(bytes)
+            .query_async::<i64>(&mut conn)
+            .await?;
         Ok(())
     }
 
@@ -119,7 +139,11 @@ impl Emitter {
     pub async fn emit(&self, event: &str, args: Payload) -> Result<(), EmitterError> {
         crate::socket::check_event(event, &args)?;
         let bytes = wire::encode_broadcast(EMITTER_UID, &self.nsp, event, &args, &self.opts)?;
-        self.publish(wire::broadcast_channel(&self.shared.key, &self.nsp, &self.opts.rooms), bytes).await
+        self.publish(
+            wire::broadcast_channel(&self.shared.key, &self.nsp, &self.opts.rooms),
+            bytes,
+        )
+        .await
     }
 
     /// Makes the selected sockets join rooms, on every node.
@@ -129,8 +153,13 @@ impl Emitter {
         R: Into<Room>,
     {
         let rooms = rooms.into_iter().map(Into::into).collect();
-        let req = Request::RemoteJoin { uid: None, opts: self.opts.clone(), rooms };
-        self.publish(self.request_channel(), wire::encode_request(&req)?).await
+        let req = Request::RemoteJoin {
+            uid: None,
+            opts: self.opts.clone(),
+            rooms,
+        };
+        self.publish(self.request_channel(), wire::encode_request(&req)?)
+            .await
     }
 
     /// Makes the selected sockets leave rooms, on every node.
@@ -140,20 +169,36 @@ impl Emitter {
         R: Into<Room>,
     {
         let rooms = rooms.into_iter().map(Into::into).collect();
-        let req = Request::RemoteLeave { uid: None, opts: self.opts.clone(), rooms };
-        self.publish(self.request_channel(), wire::encode_request(&req)?).await
+        let req = Request::RemoteLeave {
+            uid: None,
+            opts: self.opts.clone(),
+            rooms,
+        };
+        self.publish(self.request_channel(), wire::encode_request(&req)?)
+            .await
     }
 
     /// Disconnects the selected sockets, on every node.
     pub async fn disconnect_sockets(&self, close: bool) -> Result<(), EmitterError> {
-        let req = Request::RemoteDisconnect { uid: None, opts: self.opts.clone(), close };
-        self.publish(self.request_channel(), wire::encode_request(&req)?).await
+        let req = Request::RemoteDisconnect {
+            uid: None,
+            opts: self.opts.clone(),
+            close,
+        };
+        self.publish(self.request_channel(), wire::encode_request(&req)?)
+            .await
     }
 
     /// Sends an event to the servers of the cluster (`serverSideEmit`, no acknowledgement).
     pub async fn server_side_emit(&self, event: &str, args: Payload) -> Result<(), EmitterError> {
         crate::socket::check_event(event, &args)?;
-        let req = Request::ServerSideEmit { uid: Some(EMITTER_UID.into()), request_id: None, event: event.to_string(), args };
-        self.publish(self.request_channel(), wire::encode_request(&req)?).await
+        let req = Request::ServerSideEmit {
+            uid: Some(EMITTER_UID.into()),
+            request_id: None,
+            event: event.to_string(),
+            args,
+        };
+        self.publish(self.request_channel(), wire::encode_request(&req)?)
+            .await
     }
 }

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 type ServerSideFn =
     Arc<dyn Fn(&Arc<crate::Namespace>, Payload, Option<crate::host::ServerSideAck>) + Send + Sync>;
-type MiddlewareFn = Arc<dyn Fn(SocketRef) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
+type MiddlewareFn =
+    Arc<dyn Fn(SocketRef) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
 type ConnectionFn = Arc<dyn Fn(SocketRef) -> Option<BoxFuture<'static, ()>> + Send + Sync>;
 
 /// A namespace's middlewares and connection handlers.
@@ -36,7 +37,9 @@ impl Handlers {
         F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.connection.write().push(Arc::new(move |s| Some(Box::pin(f(s)))));
+        self.connection
+            .write()
+            .push(Arc::new(move |s| Some(Box::pin(f(s)))));
     }
 
     pub fn use_middleware<F, Fut>(&self, f: F)
@@ -44,13 +47,18 @@ impl Handlers {
         F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
     {
-        self.middlewares.write().push(Arc::new(move |s| Box::pin(f(s))));
+        self.middlewares
+            .write()
+            .push(Arc::new(move |s| Box::pin(f(s))));
     }
 
     pub fn on_server_side(
         &self,
         event: impl Into<String>,
-        f: impl Fn(&Arc<crate::Namespace>, Payload, Option<crate::host::ServerSideAck>) + Send + Sync + 'static,
+        f: impl Fn(&Arc<crate::Namespace>, Payload, Option<crate::host::ServerSideAck>)
+            + Send
+            + Sync
+            + 'static,
     ) {
         self.server_side.write().insert(event.into(), Arc::new(f));
     }
@@ -94,7 +102,9 @@ impl NamespaceHandler for Handlers {
     }
 
     fn event(&self, socket: &SocketRef, event: IncomingEvent) {
-        let Some(listeners) = listeners(socket) else { return };
+        let Some(listeners) = listeners(socket) else {
+            return;
+        };
         listeners.dispatch(socket, event);
     }
 
@@ -178,7 +188,10 @@ impl SocketListeners {
 }
 
 fn listeners(socket: &Socket) -> Option<&SocketListeners> {
-    socket.host_slot().get().and_then(|b| b.downcast_ref::<SocketListeners>())
+    socket
+        .host_slot()
+        .get()
+        .and_then(|b| b.downcast_ref::<SocketListeners>())
 }
 
 fn listeners_or_init(socket: &Socket) -> &SocketListeners {
@@ -198,7 +211,10 @@ impl Socket {
         event: impl Into<String>,
         f: impl Fn(&SocketRef, Payload, Option<AckSender>) + Send + Sync + 'static,
     ) {
-        listeners_or_init(self).events.write().insert(event.into(), Arc::new(f));
+        listeners_or_init(self)
+            .events
+            .write()
+            .insert(event.into(), Arc::new(f));
     }
 
     /// Removes the handler of an event.
@@ -213,7 +229,10 @@ impl Socket {
 
     /// Sees every outgoing event to this socket, broadcasts included (`socket.onAnyOutgoing`).
     pub fn on_any_outgoing(&self, f: impl Fn(&SocketRef, &str, &Payload) + Send + Sync + 'static) {
-        listeners_or_init(self).any_outgoing.write().push(Arc::new(f));
+        listeners_or_init(self)
+            .any_outgoing
+            .write()
+            .push(Arc::new(f));
         self.set_notify_outgoing(true);
     }
 
@@ -232,13 +251,18 @@ impl Socket {
     }
 
     /// Called when the socket starts leaving; its rooms are still there.
-    pub fn on_disconnecting(&self, f: impl Fn(&SocketRef, DisconnectReason) + Send + Sync + 'static) {
-        listeners_or_init(self).disconnecting.write().push(Arc::new(f));
+    pub fn on_disconnecting(
+        &self,
+        f: impl Fn(&SocketRef, DisconnectReason) + Send + Sync + 'static,
+    ) {
+        listeners_or_init(self)
+            .disconnecting
+            .write()
+            .push(Arc::new(f));
     }
 
     /// Called when the socket has left.
     pub fn on_disconnect(&self, f: impl Fn(&SocketRef, DisconnectReason) + Send + Sync + 'static) {
         listeners_or_init(self).disconnect.write().push(Arc::new(f));
     }
-
 }

@@ -34,7 +34,10 @@ pub struct ConnectError {
 
 impl ConnectError {
     pub fn new(message: impl Into<String>) -> ConnectError {
-        ConnectError { message: message.into(), data: None }
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
     }
 
     pub fn with_data(mut self, json: impl Into<String>) -> ConnectError {
@@ -162,23 +165,58 @@ impl<T: Send + 'static> std::fmt::Debug for Reply<T> {
 #[derive(Debug)]
 pub enum HostEvent {
     /// Run the middlewares of the host namespace `handler` for `socket`; answer on `reply`.
-    Authorize { handler: u64, socket: SocketRef, reply: Reply<Result<(), ConnectError>> },
+    Authorize {
+        handler: u64,
+        socket: SocketRef,
+        reply: Reply<Result<(), ConnectError>>,
+    },
     /// Run the connection handlers; answer `reply` when they have finished (async included).
-    Connection { handler: u64, socket: SocketRef, reply: Reply<()> },
+    Connection {
+        handler: u64,
+        socket: SocketRef,
+        reply: Reply<()>,
+    },
     /// An event for the socket's handlers.
-    Event { handler: u64, socket: SocketRef, event: IncomingEvent },
+    Event {
+        handler: u64,
+        socket: SocketRef,
+        event: IncomingEvent,
+    },
     /// The socket is leaving (rooms still readable); answer when the handlers are done.
-    Disconnecting { handler: u64, socket: SocketRef, reason: DisconnectReason, reply: Reply<()> },
+    Disconnecting {
+        handler: u64,
+        socket: SocketRef,
+        reason: DisconnectReason,
+        reply: Reply<()>,
+    },
     /// The socket has left.
-    Disconnect { handler: u64, socket: SocketRef, reason: DisconnectReason },
+    Disconnect {
+        handler: u64,
+        socket: SocketRef,
+        reason: DisconnectReason,
+    },
     /// Does dynamic namespace `matcher` accept `name`?
-    MatchNamespace { matcher: u64, name: String, auth: String, reply: Reply<bool> },
+    MatchNamespace {
+        matcher: u64,
+        name: String,
+        auth: String,
+        reply: Reply<bool>,
+    },
     /// An event is being sent to a socket that asked to see its outgoing events.
-    Outgoing { handler: u64, socket: SocketRef, event: String, args: crate::Payload },
+    Outgoing {
+        handler: u64,
+        socket: SocketRef,
+        event: String,
+        args: crate::Payload,
+    },
     /// A namespace was created (static or a dynamic child).
     NewNamespace { name: String },
     /// An event from another server of the cluster.
-    ServerSideEmit { handler: u64, nsp: String, event: ServerSideEvent },
+    ServerSideEmit {
+        handler: u64,
+        nsp: String,
+        event: ServerSideEvent,
+    },
     /// An asynchronous operation the host started with a token has finished.
     Completed { token: u64, completion: Completion },
 }
@@ -206,7 +244,10 @@ impl EventQueue {
     /// `wake` is called when the queue goes from empty to non-empty; the host then calls
     /// [`EventQueue::drain`] on its own thread.
     pub fn new(wake: impl Fn() + Send + Sync + 'static) -> Arc<EventQueue> {
-        Arc::new(EventQueue { items: Mutex::new(Vec::new()), wake: Box::new(wake) })
+        Arc::new(EventQueue {
+            items: Mutex::new(Vec::new()),
+            wake: Box::new(wake),
+        })
     }
 
     pub fn push(&self, event: HostEvent) {
@@ -242,7 +283,10 @@ impl EventQueue {
     ) -> Result<(), crate::EmitError> {
         let queue = self.clone();
         socket.emit_with_ack_callback(event, args, timeout, move |result| {
-            queue.push(HostEvent::Completed { token, completion: Completion::Ack(result) });
+            queue.push(HostEvent::Completed {
+                token,
+                completion: Completion::Ack(result),
+            });
         })
     }
 
@@ -258,7 +302,10 @@ impl EventQueue {
         let queue = self.clone();
         operator.namespace().runtime().spawn(async move {
             let result = fut.await;
-            queue.push(HostEvent::Completed { token, completion: Completion::BroadcastAck(result) });
+            queue.push(HostEvent::Completed {
+                token,
+                completion: Completion::BroadcastAck(result),
+            });
         });
         Ok(())
     }
@@ -276,7 +323,10 @@ impl EventQueue {
         let queue = self.clone();
         nsp.runtime().spawn(async move {
             let result = fut.await;
-            queue.push(HostEvent::Completed { token, completion: Completion::ServerSideAcks(result) });
+            queue.push(HostEvent::Completed {
+                token,
+                completion: Completion::ServerSideAcks(result),
+            });
         });
         Ok(())
     }
@@ -288,7 +338,10 @@ impl EventQueue {
         let runtime = operator.namespace().runtime().clone();
         runtime.spawn(async move {
             let result = operator.fetch_sockets().await;
-            queue.push(HostEvent::Completed { token, completion: Completion::Sockets(result) });
+            queue.push(HostEvent::Completed {
+                token,
+                completion: Completion::Sockets(result),
+            });
         });
     }
 
@@ -317,17 +370,25 @@ impl QueueHandler {
 
     /// Call when the host registers its first middleware.
     pub fn set_has_middlewares(&self, yes: bool) {
-        self.has_middlewares.store(yes, std::sync::atomic::Ordering::Release);
+        self.has_middlewares
+            .store(yes, std::sync::atomic::Ordering::Release);
     }
 }
 
 impl NamespaceHandler for QueueHandler {
     fn authorize(&self, socket: &SocketRef) -> Pending<Result<(), ConnectError>> {
-        if !self.has_middlewares.load(std::sync::atomic::Ordering::Acquire) {
+        if !self
+            .has_middlewares
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
             return Pending::Ready(Ok(()));
         }
         let (reply, rx) = Reply::new();
-        self.queue.push(HostEvent::Authorize { handler: self.id, socket: socket.clone(), reply });
+        self.queue.push(HostEvent::Authorize {
+            handler: self.id,
+            socket: socket.clone(),
+            reply,
+        });
         Pending::Later(Box::pin(async move {
             rx.await
                 .unwrap_or_else(|_| Err(ConnectError::new("middleware failed without an answer")))
@@ -336,14 +397,22 @@ impl NamespaceHandler for QueueHandler {
 
     fn connected(&self, socket: &SocketRef) -> Pending<()> {
         let (reply, rx) = Reply::new();
-        self.queue.push(HostEvent::Connection { handler: self.id, socket: socket.clone(), reply });
+        self.queue.push(HostEvent::Connection {
+            handler: self.id,
+            socket: socket.clone(),
+            reply,
+        });
         Pending::Later(Box::pin(async move {
             let _ = rx.await;
         }))
     }
 
     fn event(&self, socket: &SocketRef, event: IncomingEvent) {
-        self.queue.push(HostEvent::Event { handler: self.id, socket: socket.clone(), event });
+        self.queue.push(HostEvent::Event {
+            handler: self.id,
+            socket: socket.clone(),
+            event,
+        });
     }
 
     fn disconnecting(&self, socket: &SocketRef, reason: DisconnectReason) -> Pending<()> {
@@ -360,11 +429,19 @@ impl NamespaceHandler for QueueHandler {
     }
 
     fn disconnected(&self, socket: &SocketRef, reason: DisconnectReason) {
-        self.queue.push(HostEvent::Disconnect { handler: self.id, socket: socket.clone(), reason });
+        self.queue.push(HostEvent::Disconnect {
+            handler: self.id,
+            socket: socket.clone(),
+            reason,
+        });
     }
 
     fn server_side_event(&self, nsp: &Arc<Namespace>, event: ServerSideEvent) {
-        self.queue.push(HostEvent::ServerSideEmit { handler: self.id, nsp: nsp.name().to_string(), event });
+        self.queue.push(HostEvent::ServerSideEmit {
+            handler: self.id,
+            nsp: nsp.name().to_string(),
+            event,
+        });
     }
 
     fn outgoing(&self, socket: &SocketRef, event: &str, args: &crate::Payload) {
@@ -412,7 +489,9 @@ mod tests {
             w.fetch_add(1, Ordering::SeqCst);
         });
         for i in 0..3 {
-            q.push(HostEvent::NewNamespace { name: format!("/{i}") });
+            q.push(HostEvent::NewNamespace {
+                name: format!("/{i}"),
+            });
         }
         assert_eq!(wakes.load(Ordering::SeqCst), 1);
         assert_eq!(q.drain().len(), 3);
@@ -424,7 +503,9 @@ mod tests {
     fn connect_error_json() {
         assert_eq!(ConnectError::new("no").to_json(), r#"{"message":"no"}"#);
         assert_eq!(
-            ConnectError::new("no").with_data(r#"{"reason":"x"}"#).to_json(),
+            ConnectError::new("no")
+                .with_data(r#"{"reason":"x"}"#)
+                .to_json(),
             r#"{"message":"no","data":{"reason":"x"}}"#
         );
     }
@@ -432,8 +513,13 @@ mod tests {
     #[tokio::test]
     async fn dropped_reply_gives_the_default() {
         let q = EventQueue::new(|| {});
-        let m = QueueMatcher { id: 1, queue: q.clone() };
-        let Pending::Later(fut) = m.matches("/x", "{}") else { panic!("expected a pending answer") };
+        let m = QueueMatcher {
+            id: 1,
+            queue: q.clone(),
+        };
+        let Pending::Later(fut) = m.matches("/x", "{}") else {
+            panic!("expected a pending answer")
+        };
         drop(q.drain());
         assert!(!fut.await);
     }

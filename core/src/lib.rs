@@ -49,30 +49,37 @@ pub mod id;
 pub mod msgpack;
 pub mod namespace;
 pub mod operator;
-pub mod recovery;
 mod payload;
+pub mod recovery;
 pub mod server;
 pub mod socket;
 pub mod socketio;
 pub mod transport;
 
-pub use adapter::{Adapter, AdapterError, AdapterFactory, BroadcastFlags, BroadcastOptions, MemoryAdapter, Room};
-pub use engineio::config::{Cors, CorsOrigin, Transports};
-pub use engineio::{EngineConfig, EngineSession};
-pub use host::{Completion, ConnectError, ServerSideAck, ServerSideEvent, EventQueue, HostEvent, NamespaceHandler, NamespaceMatcher, Pending, QueueHandler, QueueMatcher, Reply};
-pub use id::Sid;
 #[cfg(feature = "redis")]
 pub use adapter::redis::{RedisAdapterConfig, RedisAdapterFactory};
+pub use adapter::{
+    Adapter, AdapterError, AdapterFactory, BroadcastFlags, BroadcastOptions, MemoryAdapter, Room,
+};
 #[cfg(feature = "redis")]
 pub use emitter::{Emitter, EmitterError};
+pub use engineio::config::{Cors, CorsOrigin, Transports};
+pub use engineio::{EngineConfig, EngineSession};
+pub use host::{
+    Completion, ConnectError, EventQueue, HostEvent, NamespaceHandler, NamespaceMatcher, Pending,
+    QueueHandler, QueueMatcher, Reply, ServerSideAck, ServerSideEvent,
+};
+pub use id::Sid;
 pub use namespace::{Namespace, ParentNamespace};
 pub use operator::{BroadcastAckError, BroadcastOperator, RemoteSocket};
 pub use payload::Payload;
 pub use recovery::RecoveryConfig;
 pub use server::{Server, ServerConfig, ServerStats};
+pub use socket::{
+    AckError, AckSender, DisconnectReason, EmitError, IncomingEvent, Socket, SocketRef,
+};
 pub use socketio::parser::Parser;
 pub use transport::external::{WebSocketChannel, WebSocketFeeder, WsMessage};
-pub use socket::{AckError, AckSender, DisconnectReason, EmitError, IncomingEvent, Socket, SocketRef};
 
 #[doc(hidden)]
 pub use serde_json as __serde_json;

@@ -6,7 +6,6 @@ use bytes::Bytes;
 use rmpv::Value as Mp;
 use serde_json::{Map, Value as Json};
 
-
 /// A msgpack value as JSON; `bin` values become placeholders indexing `binaries`.
 pub fn mp_to_json(v: &Mp, binaries: &mut Vec<Bytes>) -> Json {
     match v {
@@ -23,9 +22,11 @@ pub fn mp_to_json(v: &Mp, binaries: &mut Vec<Bytes>) -> Json {
         }
         Mp::F32(f) => serde_json::Number::from_f64(f64::from(*f)).map_or(Json::Null, Json::Number),
         Mp::F64(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
-        Mp::String(s) => Json::String(s.as_str().map(str::to_string).unwrap_or_else(|| {
-            String::from_utf8_lossy(s.as_bytes()).into_owned()
-        })),
+        Mp::String(s) => Json::String(
+            s.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        ),
         Mp::Binary(b) => {
             let num = binaries.len();
             binaries.push(Bytes::copy_from_slice(b));
@@ -85,7 +86,12 @@ fn iso_string(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = crate::handshake::civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
 }
 
 /// A JSON value as msgpack the way notepack encodes JavaScript values; placeholders become
@@ -115,7 +121,11 @@ pub fn json_to_mp(v: &Json, binaries: &[Bytes]) -> Mp {
             if let Some(bytes) = placeholder(m, binaries) {
                 return Mp::Binary(bytes.to_vec());
             }
-            Mp::Map(m.iter().map(|(k, v)| (Mp::from(k.as_str()), json_to_mp(v, binaries))).collect())
+            Mp::Map(
+                m.iter()
+                    .map(|(k, v)| (Mp::from(k.as_str()), json_to_mp(v, binaries)))
+                    .collect(),
+            )
         }
     }
 }
@@ -128,7 +138,6 @@ fn placeholder<'a>(m: &Map<String, Json>, binaries: &'a [Bytes]) -> Option<&'a B
     None
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,9 +149,14 @@ mod tests {
         let nanos: u64 = 123_000_000;
         let raw = (nanos << 34) | secs;
         let v = Mp::Ext(-1, raw.to_be_bytes().to_vec());
-        assert_eq!(mp_to_json(&v, &mut Vec::new()), Json::String("2026-11-22T10:04:05.123Z".into()));
+        assert_eq!(
+            mp_to_json(&v, &mut Vec::new()),
+            Json::String("2026-11-22T10:04:05.123Z".into())
+        );
         let v = Mp::Ext(-1, (secs as u32).to_be_bytes().to_vec());
-        assert_eq!(mp_to_json(&v, &mut Vec::new()), Json::String("2026-11-22T10:04:05.000Z".into()));
+        assert_eq!(
+            mp_to_json(&v, &mut Vec::new()),
+            Json::String("2026-11-22T10:04:05.000Z".into())
+        );
     }
-
 }

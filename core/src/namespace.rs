@@ -53,7 +53,10 @@ impl Namespace {
             ack_ids: AtomicU64::new(0),
             parent,
             parser: server.config.parser,
-            recovery: server.config.connection_state_recovery.map(crate::recovery::RecoveryStore::new),
+            recovery: server
+                .config
+                .connection_state_recovery
+                .map(crate::recovery::RecoveryStore::new),
         });
         nsp.adapter.init(&nsp);
         nsp
@@ -127,7 +130,9 @@ impl Namespace {
 
     /// Registers a socket whose middlewares passed; it joins the room named by its id.
     pub(crate) fn add_socket(&self, socket: &SocketRef) {
-        self.sockets.write().insert(socket.id().clone(), socket.clone());
+        self.sockets
+            .write()
+            .insert(socket.id().clone(), socket.clone());
         let own: Room = Arc::from(socket.id().as_str());
         self.adapter.index().add_all(socket.id(), [own]);
         socket.mark_connected();
@@ -140,7 +145,12 @@ impl Namespace {
             sockets.remove(sid);
             sockets.is_empty()
         };
-        if now_empty && self.parent.as_ref().is_some_and(|p| p.cleanup_empty_children) {
+        if now_empty
+            && self
+                .parent
+                .as_ref()
+                .is_some_and(|p| p.cleanup_empty_children)
+        {
             if let Some(server) = self.server() {
                 server.remove_child_namespace(self);
             }
@@ -250,8 +260,10 @@ impl Namespace {
         self: &Arc<Self>,
         event: &str,
         args: Payload,
-    ) -> Result<impl std::future::Future<Output = Result<Vec<Payload>, crate::AdapterError>> + Send + 'static, EmitError>
-    {
+    ) -> Result<
+        impl std::future::Future<Output = Result<Vec<Payload>, crate::AdapterError>> + Send + 'static,
+        EmitError,
+    > {
         crate::socket::check_event(event, &args)?;
         Ok(self.adapter.server_side_emit_with_ack(self, event, &args))
     }
@@ -273,7 +285,9 @@ impl Namespace {
 
 impl std::fmt::Debug for Namespace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Namespace").field("name", &self.name).finish()
+        f.debug_struct("Namespace")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -289,7 +303,10 @@ pub struct ParentNamespace {
 }
 
 impl ParentNamespace {
-    pub(crate) fn new(matcher: Arc<dyn NamespaceMatcher>, cleanup_empty_children: bool) -> Arc<ParentNamespace> {
+    pub(crate) fn new(
+        matcher: Arc<dyn NamespaceMatcher>,
+        cleanup_empty_children: bool,
+    ) -> Arc<ParentNamespace> {
         let handlers = Arc::new(Handlers::default());
         Arc::new(ParentNamespace {
             matcher,
@@ -333,7 +350,11 @@ impl ParentNamespace {
 
     /// The children created so far.
     pub fn children(&self) -> Vec<Arc<Namespace>> {
-        self.children.lock().iter().filter_map(Weak::upgrade).collect()
+        self.children
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect()
     }
 
     /// Emits to every socket of every child.

@@ -25,7 +25,10 @@ pub struct BroadcastAckError {
 
 impl BroadcastOperator {
     pub fn new(nsp: Arc<Namespace>) -> BroadcastOperator {
-        BroadcastOperator { nsp, opts: BroadcastOptions::default() }
+        BroadcastOperator {
+            nsp,
+            opts: BroadcastOptions::default(),
+        }
     }
 
     /// Builds an operator from options (e.g. received from another node).
@@ -122,13 +125,19 @@ impl BroadcastOperator {
         &self,
         event: &str,
         args: Payload,
-    ) -> Result<impl std::future::Future<Output = Result<Vec<Payload>, BroadcastAckError>> + Send + 'static, EmitError>
-    {
+    ) -> Result<
+        impl std::future::Future<Output = Result<Vec<Payload>, BroadcastAckError>> + Send + 'static,
+        EmitError,
+    > {
         check_event(event, &args)?;
         let id = self.nsp.next_ack_id();
-        let packet = BroadcastPacket::new(self.nsp.parser(), self.nsp.name(), event, args, Some(id));
+        let packet =
+            BroadcastPacket::new(self.nsp.parser(), self.nsp.name(), event, args, Some(id));
         let (collector, mut rx) = AckCollector::new();
-        let mut expected = self.nsp.adapter().broadcast_with_ack(&self.nsp, &packet, &self.opts, &collector);
+        let mut expected = self
+            .nsp
+            .adapter()
+            .broadcast_with_ack(&self.nsp, &packet, &self.opts, &collector);
         drop(collector);
         let timeout = self.opts.flags.timeout;
         Ok(async move {
@@ -164,7 +173,10 @@ impl BroadcastOperator {
 
     /// The selected sockets, cluster-wide with a cluster adapter.
     pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
-        self.nsp.adapter().fetch_sockets(&self.nsp, &self.opts).await
+        self.nsp
+            .adapter()
+            .fetch_sockets(&self.nsp, &self.opts)
+            .await
     }
 
     /// Makes the selected sockets join rooms.
@@ -174,7 +186,9 @@ impl BroadcastOperator {
         R: Into<Room>,
     {
         let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
-        self.nsp.adapter().add_sockets(&self.nsp, &self.opts, &rooms);
+        self.nsp
+            .adapter()
+            .add_sockets(&self.nsp, &self.opts, &rooms);
     }
 
     /// Makes the selected sockets leave rooms.
@@ -184,12 +198,16 @@ impl BroadcastOperator {
         R: Into<Room>,
     {
         let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
-        self.nsp.adapter().del_sockets(&self.nsp, &self.opts, &rooms);
+        self.nsp
+            .adapter()
+            .del_sockets(&self.nsp, &self.opts, &rooms);
     }
 
     /// Disconnects the selected sockets; with `close`, their whole connections.
     pub fn disconnect_sockets(&self, close: bool) {
-        self.nsp.adapter().disconnect_sockets(&self.nsp, &self.opts, close);
+        self.nsp
+            .adapter()
+            .disconnect_sockets(&self.nsp, &self.opts, close);
     }
 }
 

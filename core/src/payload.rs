@@ -25,17 +25,26 @@ impl Default for Payload {
 impl Payload {
     /// No arguments.
     pub fn empty() -> Payload {
-        Payload { json: "[]".into(), binaries: Vec::new() }
+        Payload {
+            json: "[]".into(),
+            binaries: Vec::new(),
+        }
     }
 
     /// Arguments from the text of a JSON array (not checked: hosts pass their serialiser's output).
     pub fn from_json(json: impl Into<String>) -> Payload {
-        Payload { json: json.into(), binaries: Vec::new() }
+        Payload {
+            json: json.into(),
+            binaries: Vec::new(),
+        }
     }
 
     /// Arguments with binary attachments; `json` must reference them with placeholders.
     pub fn with_binaries(json: impl Into<String>, binaries: Vec<Bytes>) -> Payload {
-        Payload { json: json.into(), binaries }
+        Payload {
+            json: json.into(),
+            binaries,
+        }
     }
 
     /// A single serialisable argument.
@@ -47,7 +56,12 @@ impl Payload {
     /// Appends one serialisable argument.
     pub fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), serde_json::Error> {
         let inner = serde_json::to_string(value)?;
-        let body = self.json.trim_end().trim_end_matches(']').trim_end().to_string();
+        let body = self
+            .json
+            .trim_end()
+            .trim_end_matches(']')
+            .trim_end()
+            .to_string();
         self.json = if body.trim() == "[" {
             format!("[{inner}]")
         } else {
@@ -61,7 +75,12 @@ impl Payload {
         let num = self.binaries.len();
         self.binaries.push(bytes.into());
         let placeholder = format!("{{\"_placeholder\":true,\"num\":{num}}}");
-        let body = self.json.trim_end().trim_end_matches(']').trim_end().to_string();
+        let body = self
+            .json
+            .trim_end()
+            .trim_end_matches(']')
+            .trim_end()
+            .to_string();
         self.json = if body.trim() == "[" {
             format!("[{placeholder}]")
         } else {

@@ -25,7 +25,10 @@ pub struct RecoveryConfig {
 
 impl Default for RecoveryConfig {
     fn default() -> Self {
-        RecoveryConfig { max_disconnection_duration: Duration::from_secs(120), skip_middlewares: true }
+        RecoveryConfig {
+            max_disconnection_duration: Duration::from_secs(120),
+            skip_middlewares: true,
+        }
     }
 }
 
@@ -90,9 +93,14 @@ impl RecoveryStore {
 
     fn expire(&self, now: Instant) {
         let max = self.config.max_disconnection_duration;
-        self.sessions.lock().retain(|_, (_, at)| now.duration_since(*at) <= max);
+        self.sessions
+            .lock()
+            .retain(|_, (_, at)| now.duration_since(*at) <= max);
         let mut packets = self.packets.lock();
-        while packets.front().is_some_and(|p| now.duration_since(p.at) > max) {
+        while packets
+            .front()
+            .is_some_and(|p| now.duration_since(p.at) > max)
+        {
             packets.pop_front();
         }
     }
@@ -123,7 +131,9 @@ impl RecoveryStore {
     pub fn persist(&self, session: PersistedSession) {
         let now = Instant::now();
         self.expire(now);
-        self.sessions.lock().insert(session.pid.to_string(), (session, now));
+        self.sessions
+            .lock()
+            .insert(session.pid.to_string(), (session, now));
     }
 
     /// The session of `pid` with the packets after `offset` it should have received, if the
@@ -169,7 +179,10 @@ mod tests {
     }
 
     fn to(rooms: &[&str]) -> BroadcastOptions {
-        BroadcastOptions { rooms: rooms.iter().map(|r| Arc::from(*r)).collect(), ..Default::default() }
+        BroadcastOptions {
+            rooms: rooms.iter().map(|r| Arc::from(*r)).collect(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -185,12 +198,18 @@ mod tests {
         let restored = store.restore("p", &offset).unwrap();
         let events: Vec<&str> = restored.missed.iter().map(|(e, _)| e.as_str()).collect();
         assert_eq!(events, vec!["b", "d"]);
-        assert!(store.restore("p", &offset).is_none(), "a session restores once");
+        assert!(
+            store.restore("p", &offset).is_none(),
+            "a session restores once"
+        );
     }
 
     #[test]
     fn unknown_offsets_and_expired_sessions_do_not_restore() {
-        let store = RecoveryStore::new(RecoveryConfig { max_disconnection_duration: Duration::ZERO, skip_middlewares: true });
+        let store = RecoveryStore::new(RecoveryConfig {
+            max_disconnection_duration: Duration::ZERO,
+            skip_middlewares: true,
+        });
         store.persist(session(&["s"]));
         std::thread::sleep(Duration::from_millis(2));
         assert!(store.restore("p", "nope").is_none());

@@ -39,7 +39,9 @@ impl Default for ServerConfig {
             engine: EngineConfig::default(),
             connect_timeout: Duration::from_millis(45_000),
             cleanup_empty_child_namespaces: false,
-            adapter: Arc::new(|_: &str| -> Arc<dyn crate::Adapter> { Arc::new(MemoryAdapter::new()) }),
+            adapter: Arc::new(|_: &str| -> Arc<dyn crate::Adapter> {
+                Arc::new(MemoryAdapter::new())
+            }),
             parser: crate::socketio::parser::Parser::Default,
             connection_state_recovery: None,
         }
@@ -51,7 +53,10 @@ impl std::fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("engine", &self.engine)
             .field("connect_timeout", &self.connect_timeout)
-            .field("cleanup_empty_child_namespaces", &self.cleanup_empty_child_namespaces)
+            .field(
+                "cleanup_empty_child_namespaces",
+                &self.cleanup_empty_child_namespaces,
+            )
             .finish()
     }
 }
@@ -108,7 +113,9 @@ impl ServerShared {
     }
 
     pub(crate) fn add_session(&self, session: &Arc<EngineSession>) {
-        self.sessions.lock().insert(session.sid.clone(), session.clone());
+        self.sessions
+            .lock()
+            .insert(session.sid.clone(), session.clone());
     }
 
     pub(crate) fn remove_session(&self, sid: &Sid) {
@@ -177,7 +184,10 @@ impl ServerShared {
 
     pub(crate) fn remove_child_namespace(&self, nsp: &Namespace) {
         let mut map = self.namespaces.write();
-        if map.get(nsp.name()).is_some_and(|n| std::ptr::eq(Arc::as_ptr(n), nsp)) {
+        if map
+            .get(nsp.name())
+            .is_some_and(|n| std::ptr::eq(Arc::as_ptr(n), nsp))
+        {
             map.remove(nsp.name());
             nsp.adapter().close();
         }
@@ -227,7 +237,11 @@ impl ServerShared {
 /// Binds with a deep accept queue: with the default of 1024 a burst of connects overflows it
 /// and clients wait for SYN retries (about a second).
 fn bind_with_backlog(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(4096)
@@ -301,7 +315,11 @@ impl Server {
     /// Like [`Server::of`], but a namespace this call creates already has `handler` when it
     /// becomes reachable, so no client can connect to it in between (language bindings install
     /// their [`crate::QueueHandler`] this way). An existing namespace gets `handler` too.
-    pub fn of_with_handler(&self, name: &str, handler: Arc<dyn crate::NamespaceHandler>) -> Arc<Namespace> {
+    pub fn of_with_handler(
+        &self,
+        name: &str,
+        handler: Arc<dyn crate::NamespaceHandler>,
+    ) -> Arc<Namespace> {
         let name = normalize(name);
         let created = {
             let mut map = self.shared.namespaces.write();
@@ -326,8 +344,10 @@ impl Server {
     /// A dynamic namespace: any name `matcher` accepts becomes a child namespace on its first
     /// connection (`io.of(/^\/dyn-\d+$/)` or `io.of((name, auth, next) => ...)`).
     pub fn of_dynamic(&self, matcher: impl NamespaceMatcher) -> Arc<ParentNamespace> {
-        let parent =
-            ParentNamespace::new(Arc::new(matcher), self.shared.config.cleanup_empty_child_namespaces);
+        let parent = ParentNamespace::new(
+            Arc::new(matcher),
+            self.shared.config.cleanup_empty_child_namespaces,
+        );
         self.shared.parents.write().push(parent.clone());
         parent
     }
@@ -357,7 +377,10 @@ impl Server {
 
     /// Vets every handshake before a session opens (by Origin, a token, an address...).
     /// The function may answer later ([`Pending::Later`]) without blocking anything.
-    pub fn set_allow_request(&self, f: impl Fn(&crate::handshake::RequestInfo) -> Pending<bool> + Send + Sync + 'static) {
+    pub fn set_allow_request(
+        &self,
+        f: impl Fn(&crate::handshake::RequestInfo) -> Pending<bool> + Send + Sync + 'static,
+    ) {
         *self.shared.allow_request.write() = Some(Arc::new(f));
     }
 
@@ -378,13 +401,19 @@ impl Server {
             sessions: self.shared.sessions.lock().len(),
             namespaces: namespaces.len(),
             sockets: namespaces.values().map(|n| n.socket_count()).sum(),
-            rooms: namespaces.values().map(|n| n.adapter().index().room_count()).sum(),
+            rooms: namespaces
+                .values()
+                .map(|n| n.adapter().index().room_count())
+                .sum(),
         }
     }
 
     /// Binds the native listener (HTTP long-polling and WebSocket) and serves in the
     /// background; returns the bound address (port 0 picks a free port).
-    pub async fn listen(&self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<SocketAddr> {
+    pub async fn listen(
+        &self,
+        addr: impl tokio::net::ToSocketAddrs,
+    ) -> std::io::Result<SocketAddr> {
         let mut last_error = None;
         for candidate in tokio::net::lookup_host(addr).await? {
             match bind_with_backlog(candidate) {
@@ -392,7 +421,9 @@ impl Server {
                 Err(e) => last_error = Some(e),
             }
         }
-        Err(last_error.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to listen on")))
+        Err(last_error.unwrap_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to listen on")
+        }))
     }
 
     /// Serves on an already bound listener.
@@ -417,7 +448,8 @@ impl Server {
                 s.on_close(DisconnectReason::ServerShuttingDown);
             }
         }
-        let sessions: Vec<Arc<EngineSession>> = self.shared.sessions.lock().values().cloned().collect();
+        let sessions: Vec<Arc<EngineSession>> =
+            self.shared.sessions.lock().values().cloned().collect();
         for s in sessions {
             s.close(CloseReason::ServerShuttingDown);
         }
@@ -450,6 +482,8 @@ impl Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("stats", &self.stats()).finish()
+        f.debug_struct("Server")
+            .field("stats", &self.stats())
+            .finish()
     }
 }

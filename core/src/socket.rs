@@ -108,7 +108,11 @@ impl AckSender {
 
     /// Sends the acknowledgement with `args` (a JSON array, binaries as placeholders).
     pub fn send(self, args: Payload) {
-        let frames = self.socket.nsp.parser().ack(self.socket.ns(), self.id, &args);
+        let frames = self
+            .socket
+            .nsp
+            .parser()
+            .ack(self.socket.ns(), self.id, &args);
         self.socket.send_frames(&frames, false);
     }
 }
@@ -333,7 +337,11 @@ impl Socket {
     }
 
     /// Queues a broadcast's frames to this socket (outgoing listeners see it first).
-    pub(crate) fn deliver_broadcast(self: &Arc<Self>, packet: &crate::adapter::BroadcastPacket, volatile: bool) -> bool {
+    pub(crate) fn deliver_broadcast(
+        self: &Arc<Self>,
+        packet: &crate::adapter::BroadcastPacket,
+        volatile: bool,
+    ) -> bool {
         self.notify_outgoing(&packet.event, &packet.args);
         self.send_frames(&packet.frames, volatile)
     }
@@ -367,7 +375,9 @@ impl Socket {
         check_event(event, &args)?;
         if self.nsp.recovery().is_some() {
             // Through the room named by the id, so the packet is kept for replay (as socket.io).
-            return BroadcastOperator::new(self.nsp.clone()).to([self.id.as_str()]).emit(event, args);
+            return BroadcastOperator::new(self.nsp.clone())
+                .to([self.id.as_str()])
+                .emit(event, args);
         }
         self.notify_outgoing(event, &args);
         if args.binaries.len() > packet::MAX_ATTACHMENTS {
@@ -397,7 +407,10 @@ impl Socket {
         event: &str,
         args: Payload,
         timeout: Option<Duration>,
-    ) -> Result<impl std::future::Future<Output = Result<Payload, AckError>> + Send + 'static, EmitError> {
+    ) -> Result<
+        impl std::future::Future<Output = Result<Payload, AckError>> + Send + 'static,
+        EmitError,
+    > {
         check_event(event, &args)?;
         let id = self.nsp.next_ack_id();
         let (tx, rx) = oneshot::channel();
@@ -512,7 +525,10 @@ impl Socket {
             self.client.disconnect_all();
             self.client.session.close(CloseReason::ForcedClose);
         } else {
-            let frame = self.nsp.parser().control(PacketKind::Disconnect, self.ns(), None);
+            let frame = self
+                .nsp
+                .parser()
+                .control(PacketKind::Disconnect, self.ns(), None);
             self.send_frames(&[frame], false);
             self.on_close(DisconnectReason::ServerNamespaceDisconnect);
         }
@@ -557,7 +573,10 @@ impl Socket {
     }
 
     pub(crate) fn make_ack_sender(self: &Arc<Self>, id: u64) -> AckSender {
-        AckSender { socket: self.clone(), id }
+        AckSender {
+            socket: self.clone(),
+            id,
+        }
     }
 
     pub(crate) fn on_ack(&self, id: u64, args: Payload) {
@@ -622,7 +641,10 @@ impl Socket {
 
 impl fmt::Debug for Socket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Socket").field("id", &self.id).field("nsp", &self.ns()).finish()
+        f.debug_struct("Socket")
+            .field("id", &self.id)
+            .field("nsp", &self.ns())
+            .finish()
     }
 }
 

@@ -11,11 +11,11 @@ mod rooms;
 pub use memory::MemoryAdapter;
 pub use rooms::{Room, RoomIndex};
 
+use crate::engineio::Frame;
 use crate::id::Sid;
 use crate::namespace::Namespace;
 use crate::operator::RemoteSocket;
 use crate::payload::Payload;
-use crate::engineio::Frame;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;
@@ -141,7 +141,12 @@ pub trait Adapter: Send + Sync + 'static {
     }
 
     /// Sends an event to the other servers of the cluster (nothing to do on one node).
-    fn server_side_emit(&self, _nsp: &Arc<Namespace>, _event: &str, _args: &Payload) -> Result<(), AdapterError> {
+    fn server_side_emit(
+        &self,
+        _nsp: &Arc<Namespace>,
+        _event: &str,
+        _args: &Payload,
+    ) -> Result<(), AdapterError> {
         Ok(())
     }
 
@@ -166,7 +171,11 @@ pub trait Adapter: Send + Sync + 'static {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdapterError {
     #[error("timeout reached while waiting for {operation} responses ({received} of {expected} nodes answered)")]
-    Timeout { operation: &'static str, received: usize, expected: usize },
+    Timeout {
+        operation: &'static str,
+        received: usize,
+        expected: usize,
+    },
     #[error("adapter unavailable: {0}")]
     Unavailable(String),
 }

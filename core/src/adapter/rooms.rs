@@ -69,7 +69,11 @@ impl RoomIndex {
     /// The rooms `sid` is in (sorted, for stable output).
     pub fn socket_rooms(&self, sid: &Sid) -> Vec<Room> {
         let m = self.maps.read();
-        let mut v: Vec<Room> = m.sids.get(sid).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        let mut v: Vec<Room> = m
+            .sids
+            .get(sid)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
         v.sort();
         v
     }
@@ -116,11 +120,21 @@ impl RoomIndex {
                 .flat_map(|members| members.iter())
                 .collect();
             if opts.rooms.is_empty() {
-                m.sids.keys().filter(|s| !excluded.contains(s)).cloned().collect()
+                m.sids
+                    .keys()
+                    .filter(|s| !excluded.contains(s))
+                    .cloned()
+                    .collect()
             } else if opts.rooms.len() == 1 {
                 m.rooms
                     .get(&opts.rooms[0])
-                    .map(|members| members.iter().filter(|s| !excluded.contains(s)).cloned().collect())
+                    .map(|members| {
+                        members
+                            .iter()
+                            .filter(|s| !excluded.contains(s))
+                            .cloned()
+                            .collect()
+                    })
                     .unwrap_or_default()
             } else {
                 let mut seen: HashSet<&Sid> = HashSet::new();
@@ -166,7 +180,11 @@ mod tests {
     #[test]
     fn unions_rooms_once_per_socket_minus_except() {
         let idx = RoomIndex::new();
-        let (a, b, c) = (Sid::from_string("a"), Sid::from_string("b"), Sid::from_string("c"));
+        let (a, b, c) = (
+            Sid::from_string("a"),
+            Sid::from_string("b"),
+            Sid::from_string("c"),
+        );
         idx.add_all(&a, [room("a"), room("r1"), room("r2")]);
         idx.add_all(&b, [room("b"), room("r1")]);
         idx.add_all(&c, [room("c")]);

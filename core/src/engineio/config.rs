@@ -11,7 +11,10 @@ pub struct Transports {
 
 impl Default for Transports {
     fn default() -> Self {
-        Transports { polling: true, websocket: true }
+        Transports {
+            polling: true,
+            websocket: true,
+        }
     }
 }
 

@@ -49,8 +49,14 @@ mod tests {
 
     #[test]
     fn bodies_match_the_reference() {
-        assert_eq!(EngineError::UnknownTransport.body(), r#"{"code":0,"message":"Transport unknown"}"#);
-        assert_eq!(EngineError::UnknownSid.body(), r#"{"code":1,"message":"Session ID unknown"}"#);
+        assert_eq!(
+            EngineError::UnknownTransport.body(),
+            r#"{"code":0,"message":"Transport unknown"}"#
+        );
+        assert_eq!(
+            EngineError::UnknownSid.body(),
+            r#"{"code":1,"message":"Session ID unknown"}"#
+        );
         assert_eq!(EngineError::Forbidden.status(), 403);
         assert_eq!(EngineError::UnsupportedProtocolVersion.code(), 5);
     }

@@ -23,9 +23,7 @@ pub fn encode(frames: &[Frame]) -> Vec<u8> {
                 out.push(b'b');
                 let start = out.len();
                 out.resize(start + base64::encoded_len(b.len(), true).unwrap_or(0), 0);
-                let written = STANDARD
-                    .encode_slice(b, &mut out[start..])
-                    .unwrap_or(0);
+                let written = STANDARD.encode_slice(b, &mut out[start..]).unwrap_or(0);
                 out.truncate(start + written);
             }
         }
@@ -89,7 +87,10 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let frames = vec![Frame::text("4a"), Frame::Binary(Bytes::from_static(b"\xff\x00"))];
+        let frames = vec![
+            Frame::text("4a"),
+            Frame::Binary(Bytes::from_static(b"\xff\x00")),
+        ];
         let body = String::from_utf8(encode(&frames)).unwrap();
         let decoded = decode(&body).unwrap();
         assert_eq!(decoded[0], Inbound::Message("a"));

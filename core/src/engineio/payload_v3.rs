@@ -89,7 +89,10 @@ fn decode_v3_packet(packet: &str) -> Result<Inbound<'_>, PacketError> {
         Some(b64) => {
             // `b<type><base64>`: only messages carry binary.
             let data = b64.get(1..).ok_or(PacketError::InvalidBase64)?;
-            STANDARD.decode(data).map(|raw| Inbound::Binary(Bytes::from(raw))).map_err(|_| PacketError::InvalidBase64)
+            STANDARD
+                .decode(data)
+                .map(|raw| Inbound::Binary(Bytes::from(raw)))
+                .map_err(|_| PacketError::InvalidBase64)
         }
         None => decode_text(packet),
     }
@@ -116,7 +119,10 @@ pub fn decode_binary_payload(body: &[u8]) -> Result<Vec<Inbound<'_>>, PacketErro
             return Err(PacketError::BadLength);
         }
         i += 1; // 255
-        let end = i.checked_add(len).filter(|e| *e <= body.len()).ok_or(PacketError::BadLength)?;
+        let end = i
+            .checked_add(len)
+            .filter(|e| *e <= body.len())
+            .ok_or(PacketError::BadLength)?;
         let chunk = &body[i..end];
         i = end;
         match marker {
@@ -155,19 +161,28 @@ mod tests {
         let frames = vec![Frame::Binary(Bytes::from_static(&[1, 2, 3]))];
         let (body, _) = encode(&frames, false);
         assert_eq!(String::from_utf8(body).unwrap(), "6:b4AQID");
-        assert_eq!(decode_text_payload("6:b4AQID").unwrap(), vec![Inbound::Binary(Bytes::from_static(&[1, 2, 3]))]);
+        assert_eq!(
+            decode_text_payload("6:b4AQID").unwrap(),
+            vec![Inbound::Binary(Bytes::from_static(&[1, 2, 3]))]
+        );
     }
 
     #[test]
     fn binary_payload_round_trips() {
-        let frames = vec![Frame::text("451-[\"b\",{\"_placeholder\":true,\"num\":0}]"), Frame::Binary(Bytes::from_static(&[9; 12]))];
+        let frames = vec![
+            Frame::text("451-[\"b\",{\"_placeholder\":true,\"num\":0}]"),
+            Frame::Binary(Bytes::from_static(&[9; 12])),
+        ];
         let (body, binary) = encode(&frames, true);
         assert!(binary);
         let text_len = frames[0].len().to_string();
         assert_eq!(body[0], 0);
         assert_eq!(body[1 + text_len.len()], 255);
         let decoded = decode_binary_payload(&body).unwrap();
-        assert_eq!(decoded[0], Inbound::Message("51-[\"b\",{\"_placeholder\":true,\"num\":0}]"));
+        assert_eq!(
+            decoded[0],
+            Inbound::Message("51-[\"b\",{\"_placeholder\":true,\"num\":0}]")
+        );
         assert_eq!(decoded[1], Inbound::Binary(Bytes::from_static(&[9; 12])));
     }
 

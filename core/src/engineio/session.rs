@@ -123,9 +123,17 @@ pub struct EngineSession {
 impl EngineSession {
     /// Creates a session and starts its heartbeat. The caller registers it and sends the
     /// open packet ([`EngineSession::open_frame`]) first on its transport.
-    pub fn new(config: Arc<EngineConfig>, transport: TransportKind, request: RequestInfo) -> Arc<EngineSession> {
+    pub fn new(
+        config: Arc<EngineConfig>,
+        transport: TransportKind,
+        request: RequestInfo,
+    ) -> Arc<EngineSession> {
         // Engine.IO v3 (socket.io v2 clients) says `EIO=3` or nothing, as the reference reads it.
-        let protocol = if request.query_param("EIO") == Some("4") { 4 } else { 3 };
+        let protocol = if request.query_param("EIO") == Some("4") {
+            4
+        } else {
+            3
+        };
         let supports_binary = request.query_param("b64").is_none();
         let session = Arc::new(EngineSession {
             sid: Sid::generate(),
@@ -192,7 +200,9 @@ impl EngineSession {
             // v3: the client pings; no ping within interval + timeout closes the session.
             tokio::spawn(async move {
                 loop {
-                    let Some(session) = weak.upgrade() else { return };
+                    let Some(session) = weak.upgrade() else {
+                        return;
+                    };
                     if session.is_closed() {
                         return;
                     }
@@ -200,7 +210,10 @@ impl EngineSession {
                     drop(session);
                     let ping = pings.notified();
                     tokio::pin!(ping);
-                    if tokio::time::timeout(interval + timeout, ping).await.is_err() {
+                    if tokio::time::timeout(interval + timeout, ping)
+                        .await
+                        .is_err()
+                    {
                         if let Some(session) = weak.upgrade() {
                             session.close(CloseReason::PingTimeout);
                         }
@@ -213,7 +226,9 @@ impl EngineSession {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval).await;
-                let Some(session) = weak.upgrade() else { return };
+                let Some(session) = weak.upgrade() else {
+                    return;
+                };
                 if session.is_closed() {
                     return;
                 }
@@ -350,7 +365,10 @@ impl EngineSession {
         }
         // If the client gives up on the request, the session is dead (the reference closes
         // it with "transport error").
-        let mut guard = PollGuard { session: self, done: false };
+        let mut guard = PollGuard {
+            session: self,
+            done: false,
+        };
         loop {
             let notified = self.wake.notified();
             tokio::pin!(notified);
@@ -371,7 +389,11 @@ impl EngineSession {
                     guard.done = true;
                     drop(st);
                     self.drained.notify_waiters();
-                    let last = if reason == CloseReason::TransportClose { NOOP } else { super::packet::CLOSE };
+                    let last = if reason == CloseReason::TransportClose {
+                        NOOP
+                    } else {
+                        super::packet::CLOSE
+                    };
                     return Ok(self.encode_payload(&[last]));
                 }
                 if st.upgrading || st.transport != TransportKind::Polling {
@@ -420,7 +442,9 @@ impl EngineSession {
             (3, false) => std::str::from_utf8(body)
                 .map_err(|_| super::packet::PacketError::BadLength)
                 .and_then(super::payload_v3::decode_text_payload),
-            _ => std::str::from_utf8(body).map_err(|_| super::packet::PacketError::Empty).and_then(payload::decode),
+            _ => std::str::from_utf8(body)
+                .map_err(|_| super::packet::PacketError::Empty)
+                .and_then(payload::decode),
         };
         match decoded {
             Ok(packets) => {
@@ -542,6 +566,8 @@ impl Drop for PollGuard<'_> {
 
 impl std::fmt::Debug for EngineSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineSession").field("sid", &self.sid).finish()
+        f.debug_struct("EngineSession")
+            .field("sid", &self.sid)
+            .finish()
     }
 }

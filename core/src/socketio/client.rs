@@ -95,7 +95,13 @@ impl Client {
 
     /// Disconnects every socket of this connection from the server side.
     pub(crate) fn disconnect_all(&self) {
-        let sockets: Vec<SocketRef> = self.state.lock().sockets.iter().map(|(_, s)| s.clone()).collect();
+        let sockets: Vec<SocketRef> = self
+            .state
+            .lock()
+            .sockets
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect();
         for s in sockets {
             let frame = self.parser().control(PacketKind::Disconnect, s.ns(), None);
             s.send_frames(&[frame], false);
@@ -109,7 +115,12 @@ impl Client {
     }
 
     fn socket_of(&self, nsp: &str) -> Option<SocketRef> {
-        self.state.lock().sockets.iter().find(|(n, _)| n == nsp).map(|(_, s)| s.clone())
+        self.state
+            .lock()
+            .sockets
+            .iter()
+            .find(|(n, _)| n == nsp)
+            .map(|(_, s)| s.clone())
     }
 
     fn on_text(&self, text: &str) {
@@ -197,7 +208,11 @@ impl Client {
                     Err(e) => return self.protocol_error(&e.to_string()),
                 };
                 let ack = packet.id.map(|id| socket.make_ack_sender(id));
-                socket.on_event(IncomingEvent { name, args: incoming_payload(args, binaries), ack });
+                socket.on_event(IncomingEvent {
+                    name,
+                    args: incoming_payload(args, binaries),
+                    ack,
+                });
             }
             PacketKind::Ack | PacketKind::BinaryAck => {
                 if let Some(id) = packet.id {
@@ -210,11 +225,15 @@ impl Client {
     }
 
     fn on_connect(&self, nsp_name: &str, auth: Option<&str>) {
-        let Some(server) = self.server.upgrade() else { return };
+        let Some(server) = self.server.upgrade() else {
+            return;
+        };
         let Some(me) = self.me() else { return };
         {
             let mut st = self.state.lock();
-            if st.sockets.iter().any(|(n, _)| n == nsp_name) || !st.connecting.insert(nsp_name.to_string()) {
+            if st.sockets.iter().any(|(n, _)| n == nsp_name)
+                || !st.connecting.insert(nsp_name.to_string())
+            {
                 drop(st);
                 return self.protocol_error("second CONNECT to the same namespace");
             }
@@ -222,10 +241,14 @@ impl Client {
         let (name, auth) = if self.session.protocol == 3 {
             // v2 clients put their auth in the namespace's query string: `/nsp?token=x`.
             let (path, query) = nsp_name.split_once('?').unwrap_or((nsp_name, ""));
-            let fields: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(query.as_bytes())
-                .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
-                .collect();
-            (path.to_string(), serde_json::Value::Object(fields).to_string())
+            let fields: serde_json::Map<String, serde_json::Value> =
+                form_urlencoded::parse(query.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                    .collect();
+            (
+                path.to_string(),
+                serde_json::Value::Object(fields).to_string(),
+            )
         } else {
             (nsp_name.to_string(), auth.unwrap_or("{}").to_string())
         };
@@ -257,7 +280,11 @@ impl Client {
 
     fn refuse(&self, nsp: &str, json: String) {
         self.state.lock().connecting.remove(nsp);
-        let _ = self.session.send(self.parser().control(PacketKind::ConnectError, nsp, Some(&json)));
+        let _ = self.session.send(self.parser().control(
+            PacketKind::ConnectError,
+            nsp,
+            Some(&json),
+        ));
     }
 
     fn connect_to(self: Arc<Self>, nsp: Arc<Namespace>, auth: String) {
@@ -268,7 +295,14 @@ impl Client {
         });
         let socket = match &restored {
             Some(r) => {
-                let s = Socket::new(nsp.clone(), self.clone(), auth, r.session.sid.clone(), Some(r.session.pid.clone()), true);
+                let s = Socket::new(
+                    nsp.clone(),
+                    self.clone(),
+                    auth,
+                    r.session.sid.clone(),
+                    Some(r.session.pid.clone()),
+                    true,
+                );
                 s.set_data(r.session.data.clone());
                 s
             }
@@ -287,8 +321,13 @@ impl Client {
                 Socket::new(nsp.clone(), self.clone(), auth, id, pid, false)
             }
         };
-        let skip = restored.is_some() && nsp.recovery().is_some_and(|r| r.config().skip_middlewares);
-        let authorization = if skip { Pending::Ready(Ok(())) } else { nsp.handler().authorize(&socket) };
+        let skip =
+            restored.is_some() && nsp.recovery().is_some_and(|r| r.config().skip_middlewares);
+        let authorization = if skip {
+            Pending::Ready(Ok(()))
+        } else {
+            nsp.handler().authorize(&socket)
+        };
         match authorization {
             Pending::Ready(result) => self.finish_connect(socket, result, restored),
             Pending::Later(fut) => {
@@ -312,7 +351,9 @@ impl Client {
             nsp.adapter().index().del_all(socket.id());
             let json = if self.session.protocol == 3 {
                 // v2 clients get `err.data`, or the message, as the error.
-                e.data.clone().unwrap_or_else(|| serde_json::Value::String(e.message.clone()).to_string())
+                e.data
+                    .clone()
+                    .unwrap_or_else(|| serde_json::Value::String(e.message.clone()).to_string())
             } else {
                 e.to_json()
             };
@@ -331,13 +372,19 @@ impl Client {
             st.sockets.push((nsp.name().to_string(), socket.clone()));
         }
         if self.session.protocol == 3 {
-            let _ = self.session.send(self.parser().control(PacketKind::Connect, nsp.name(), None));
+            let _ = self
+                .session
+                .send(self.parser().control(PacketKind::Connect, nsp.name(), None));
         } else {
             let reply = match socket.pid() {
                 Some(pid) => format!("{{\"sid\":\"{}\",\"pid\":\"{}\"}}", socket.id(), pid),
                 None => format!("{{\"sid\":\"{}\"}}", socket.id()),
             };
-            let _ = self.session.send(self.parser().control(PacketKind::Connect, nsp.name(), Some(&reply)));
+            let _ = self.session.send(self.parser().control(
+                PacketKind::Connect,
+                nsp.name(),
+                Some(&reply),
+            ));
         }
         if let Some(r) = restored {
             for (event, args) in r.missed {
@@ -376,7 +423,10 @@ impl SessionHandler for Client {
         }
         if let Some(server) = self.server.upgrade() {
             let tell_client = session.transport() == crate::engineio::TransportKind::Polling
-                && !matches!(reason, CloseReason::TransportClose | CloseReason::PingTimeout);
+                && !matches!(
+                    reason,
+                    CloseReason::TransportClose | CloseReason::PingTimeout
+                );
             if tell_client {
                 // Keep the sid routable until a poll has fetched the last packets and the
                 // close, bounded by the heartbeat so a vanished client cannot pin it.

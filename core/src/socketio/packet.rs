@@ -104,7 +104,9 @@ pub fn decode(s: &str) -> Result<Packet<'_>, ParseError> {
         if i >= bytes.len() || i == start || i - start > 6 {
             return Err(ParseError::BadAttachments);
         }
-        attachments = s[start..i].parse().map_err(|_| ParseError::BadAttachments)?;
+        attachments = s[start..i]
+            .parse()
+            .map_err(|_| ParseError::BadAttachments)?;
         // A binary packet without attachments is refused by the reference server too.
         if attachments == 0 {
             return Err(ParseError::BadAttachments);
@@ -138,11 +140,21 @@ pub fn decode(s: &str) -> Result<Packet<'_>, ParseError> {
         i += 1;
     }
     if i > id_start {
-        id = Some(s[id_start..i].parse::<u64>().map_err(|_| ParseError::BadAckId)?);
+        id = Some(
+            s[id_start..i]
+                .parse::<u64>()
+                .map_err(|_| ParseError::BadAckId)?,
+        );
     }
 
     let data = if i < bytes.len() { Some(&s[i..]) } else { None };
-    let packet = Packet { kind, nsp, id, attachments, data };
+    let packet = Packet {
+        kind,
+        nsp,
+        id,
+        attachments,
+        data,
+    };
     validate(&packet)?;
     Ok(packet)
 }
@@ -254,8 +266,18 @@ pub fn write_header(
 
 /// Encodes an event packet (`42…` or `45…`) as an Engine.IO text packet. `args` is a JSON
 /// array; the event name is spliced in front of its elements without re-parsing them.
-pub fn encode_event(nsp: &str, id: Option<u64>, event: &str, args: &str, attachments: usize) -> String {
-    let kind = if attachments > 0 { PacketKind::BinaryEvent } else { PacketKind::Event };
+pub fn encode_event(
+    nsp: &str,
+    id: Option<u64>,
+    event: &str,
+    args: &str,
+    attachments: usize,
+) -> String {
+    let kind = if attachments > 0 {
+        PacketKind::BinaryEvent
+    } else {
+        PacketKind::Event
+    };
     let mut out = String::with_capacity(args.len() + event.len() + nsp.len() + 16);
     write_header(&mut out, kind, nsp, attachments, id);
     out.push('[');
@@ -271,7 +293,11 @@ pub fn encode_event(nsp: &str, id: Option<u64>, event: &str, args: &str, attachm
 
 /// Encodes an ack packet (`43…` or `46…`) carrying the argument array `args`.
 pub fn encode_ack(nsp: &str, id: u64, args: &str, attachments: usize) -> String {
-    let kind = if attachments > 0 { PacketKind::BinaryAck } else { PacketKind::Ack };
+    let kind = if attachments > 0 {
+        PacketKind::BinaryAck
+    } else {
+        PacketKind::Ack
+    };
     let mut out = String::with_capacity(args.len() + nsp.len() + 16);
     write_header(&mut out, kind, nsp, attachments, Some(id));
     let args = args.trim();
@@ -300,7 +326,9 @@ fn array_inner(args: &str) -> &str {
 }
 
 fn push_json_string(out: &mut String, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) {
+    if s.bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
+    {
         out.push('"');
         out.push_str(s);
         out.push('"');
@@ -339,16 +367,25 @@ mod tests {
     #[test]
     fn splits_event_without_arguments() {
         assert_eq!(split_event("[\"x\"]").unwrap(), ("x".into(), "[]".into()));
-        assert_eq!(split_event("[ \"x\" , 1 ]").unwrap(), ("x".into(), "[1 ]".into()));
+        assert_eq!(
+            split_event("[ \"x\" , 1 ]").unwrap(),
+            ("x".into(), "[1 ]".into())
+        );
     }
 
     #[test]
     fn decodes_binary_event() {
-        let p = decode("52-[\"b\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]").unwrap();
+        let p = decode(
+            "52-[\"b\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]",
+        )
+        .unwrap();
         assert_eq!(p.kind, PacketKind::BinaryEvent);
         assert_eq!(p.attachments, 2);
         let p = decode("61-/x,3[{\"_placeholder\":true,\"num\":0}]").unwrap();
-        assert_eq!((p.kind, p.nsp, p.id, p.attachments), (PacketKind::BinaryAck, "/x", Some(3), 1));
+        assert_eq!(
+            (p.kind, p.nsp, p.id, p.attachments),
+            (PacketKind::BinaryAck, "/x", Some(3), 1)
+        );
     }
 
     #[test]
@@ -367,12 +404,18 @@ mod tests {
         assert_eq!(decode("50-[\"a\"]"), Err(ParseError::BadAttachments));
         assert_eq!(decode("1/chat,{}"), Err(ParseError::InvalidPayload));
         assert_eq!(decode("4{}"), Err(ParseError::InvalidPayload));
-        assert_eq!(decode("299999999999999999999999[\"a\"]"), Err(ParseError::BadAckId));
+        assert_eq!(
+            decode("299999999999999999999999[\"a\"]"),
+            Err(ParseError::BadAckId)
+        );
     }
 
     #[test]
     fn rejects_reserved_event_names() {
-        assert_eq!(decode("2[\"connect\"]"), Err(ParseError::ReservedEvent("connect".into())));
+        assert_eq!(
+            decode("2[\"connect\"]"),
+            Err(ParseError::ReservedEvent("connect".into()))
+        );
         assert_eq!(
             decode("2[\"disconnecting\",1]"),
             Err(ParseError::ReservedEvent("disconnecting".into()))
@@ -382,14 +425,26 @@ mod tests {
     #[test]
     fn numeric_event_names_are_accepted() {
         let p = decode("2[42,\"x\"]").unwrap();
-        assert_eq!(split_event(p.data.unwrap()).unwrap(), ("42".into(), "[\"x\"]".into()));
+        assert_eq!(
+            split_event(p.data.unwrap()).unwrap(),
+            ("42".into(), "[\"x\"]".into())
+        );
     }
 
     #[test]
     fn encodes_events() {
-        assert_eq!(encode_event("/", None, "hi", "[\"Hello everyone!\"]", 0), "42[\"hi\",\"Hello everyone!\"]");
-        assert_eq!(encode_event("/chat", Some(7), "x", "[]", 0), "42/chat,7[\"x\"]");
-        assert_eq!(encode_event("/", Some(1), "b", "[{\"_placeholder\":true,\"num\":0}]", 1), "451-1[\"b\",{\"_placeholder\":true,\"num\":0}]");
+        assert_eq!(
+            encode_event("/", None, "hi", "[\"Hello everyone!\"]", 0),
+            "42[\"hi\",\"Hello everyone!\"]"
+        );
+        assert_eq!(
+            encode_event("/chat", Some(7), "x", "[]", 0),
+            "42/chat,7[\"x\"]"
+        );
+        assert_eq!(
+            encode_event("/", Some(1), "b", "[{\"_placeholder\":true,\"num\":0}]", 1),
+            "451-1[\"b\",{\"_placeholder\":true,\"num\":0}]"
+        );
         assert_eq!(encode_event("/", None, "q\"", "[1]", 0), "42[\"q\\\"\",1]");
     }
 
@@ -397,11 +452,21 @@ mod tests {
     fn encodes_acks_and_control_packets() {
         assert_eq!(encode_ack("/", 3, "[1,2]", 0), "433[1,2]");
         assert_eq!(encode_ack("/a", 3, "[]", 0), "43/a,3[]");
-        assert_eq!(encode_ack("/", 0, "[{\"_placeholder\":true,\"num\":0}]", 1), "461-0[{\"_placeholder\":true,\"num\":0}]");
-        assert_eq!(encode_control(PacketKind::Connect, "/", Some("{\"sid\":\"a\"}")), "40{\"sid\":\"a\"}");
+        assert_eq!(
+            encode_ack("/", 0, "[{\"_placeholder\":true,\"num\":0}]", 1),
+            "461-0[{\"_placeholder\":true,\"num\":0}]"
+        );
+        assert_eq!(
+            encode_control(PacketKind::Connect, "/", Some("{\"sid\":\"a\"}")),
+            "40{\"sid\":\"a\"}"
+        );
         assert_eq!(encode_control(PacketKind::Disconnect, "/x", None), "41/x,");
         assert_eq!(
-            encode_control(PacketKind::ConnectError, "/x", Some("{\"message\":\"Invalid namespace\"}")),
+            encode_control(
+                PacketKind::ConnectError,
+                "/x",
+                Some("{\"message\":\"Invalid namespace\"}")
+            ),
             "44/x,{\"message\":\"Invalid namespace\"}"
         );
     }
@@ -411,6 +476,9 @@ mod tests {
         let text = encode_event("/n", Some(9), "ev", "[1,[2],\"s\"]", 0);
         let p = decode(&text[1..]).unwrap();
         assert_eq!((p.nsp, p.id), ("/n", Some(9)));
-        assert_eq!(split_event(p.data.unwrap()).unwrap(), ("ev".into(), "[1,[2],\"s\"]".into()));
+        assert_eq!(
+            split_event(p.data.unwrap()).unwrap(),
+            ("ev".into(), "[1,[2],\"s\"]".into())
+        );
     }
 }

@@ -51,14 +51,20 @@ impl Parser {
     pub fn event(self, nsp: &str, ack_id: Option<u64>, event: &str, args: &Payload) -> Vec<Frame> {
         match self {
             Parser::Default => {
-                let text = packet::encode_event(nsp, ack_id, event, &args.json, args.binaries.len());
+                let text =
+                    packet::encode_event(nsp, ack_id, event, &args.json, args.binaries.len());
                 let mut frames = Vec::with_capacity(1 + args.binaries.len());
                 frames.push(Frame::text(text));
                 frames.extend(args.binaries.iter().cloned().map(Frame::Binary));
                 frames
             }
             Parser::MsgPack => {
-                vec![mp_packet(PacketKind::Event, nsp, ack_id, Some(json_array_to_mp(&args.json, &args.binaries, Some(event))))]
+                vec![mp_packet(
+                    PacketKind::Event,
+                    nsp,
+                    ack_id,
+                    Some(json_array_to_mp(&args.json, &args.binaries, Some(event))),
+                )]
             }
         }
     }
@@ -74,7 +80,12 @@ impl Parser {
                 frames
             }
             Parser::MsgPack => {
-                vec![mp_packet(PacketKind::Ack, nsp, Some(id), Some(json_array_to_mp(&args.json, &args.binaries, None)))]
+                vec![mp_packet(
+                    PacketKind::Ack,
+                    nsp,
+                    Some(id),
+                    Some(json_array_to_mp(&args.json, &args.binaries, None)),
+                )]
             }
         }
     }
@@ -106,9 +117,16 @@ pub struct DecodedMsgPack {
 /// Decodes one msgpack packet, checking its shape as `socket.io-msgpack-parser` does.
 pub fn decode_msgpack(bytes: &[u8]) -> Result<DecodedMsgPack, packet::ParseError> {
     let mut rd = bytes;
-    let value = rmpv::decode::read_value_with_max_depth(&mut rd, 64).map_err(|_| packet::ParseError::InvalidPayload)?;
-    let Mp::Map(map) = value else { return Err(packet::ParseError::InvalidPayload) };
-    let get = |k: &str| map.iter().find(|(key, _)| key.as_str() == Some(k)).map(|(_, v)| v);
+    let value = rmpv::decode::read_value_with_max_depth(&mut rd, 64)
+        .map_err(|_| packet::ParseError::InvalidPayload)?;
+    let Mp::Map(map) = value else {
+        return Err(packet::ParseError::InvalidPayload);
+    };
+    let get = |k: &str| {
+        map.iter()
+            .find(|(key, _)| key.as_str() == Some(k))
+            .map(|(_, v)| v)
+    };
     let kind = match get("type").and_then(Mp::as_u64) {
         Some(0) => PacketKind::Connect,
         Some(1) => PacketKind::Disconnect,
@@ -118,7 +136,10 @@ pub fn decode_msgpack(bytes: &[u8]) -> Result<DecodedMsgPack, packet::ParseError
         _ => return Err(packet::ParseError::UnknownType),
     };
     let nsp = match get("nsp") {
-        Some(Mp::String(s)) => s.as_str().ok_or(packet::ParseError::BadNamespace)?.to_string(),
+        Some(Mp::String(s)) => s
+            .as_str()
+            .ok_or(packet::ParseError::BadNamespace)?
+            .to_string(),
         None => "/".to_string(),
         _ => return Err(packet::ParseError::BadNamespace),
     };
@@ -132,7 +153,13 @@ pub fn decode_msgpack(bytes: &[u8]) -> Result<DecodedMsgPack, packet::ParseError
         None | Some(Mp::Nil) | Some(Mp::Ext(0, _)) => None,
         Some(v) => Some(mp_to_json(v, &mut binaries).to_string()),
     };
-    Ok(DecodedMsgPack { kind, nsp, id, data, binaries })
+    Ok(DecodedMsgPack {
+        kind,
+        nsp,
+        id,
+        data,
+        binaries,
+    })
 }
 
 #[cfg(test)]
@@ -145,17 +172,27 @@ mod tests {
         args.push_binary(vec![7u8, 8]);
         let frames = Parser::MsgPack.event("/chat", Some(3), "ev", &args);
         assert_eq!(frames.len(), 1);
-        let Frame::Binary(bytes) = &frames[0] else { panic!("msgpack packets are binary") };
+        let Frame::Binary(bytes) = &frames[0] else {
+            panic!("msgpack packets are binary")
+        };
         let d = decode_msgpack(bytes).unwrap();
-        assert_eq!((d.kind, d.nsp.as_str(), d.id), (PacketKind::Event, "/chat", Some(3)));
-        assert_eq!(d.data.as_deref(), Some("[\"ev\",1,{\"a\":\"b\"},{\"_placeholder\":true,\"num\":0}]"));
+        assert_eq!(
+            (d.kind, d.nsp.as_str(), d.id),
+            (PacketKind::Event, "/chat", Some(3))
+        );
+        assert_eq!(
+            d.data.as_deref(),
+            Some("[\"ev\",1,{\"a\":\"b\"},{\"_placeholder\":true,\"num\":0}]")
+        );
         assert_eq!(d.binaries, vec![Bytes::from_static(&[7, 8])]);
     }
 
     #[test]
     fn msgpack_connect_reply() {
         let f = Parser::MsgPack.control(PacketKind::Connect, "/", Some("{\"sid\":\"x\"}"));
-        let Frame::Binary(bytes) = f else { panic!("binary") };
+        let Frame::Binary(bytes) = f else {
+            panic!("binary")
+        };
         let d = decode_msgpack(&bytes).unwrap();
         assert_eq!(d.kind, PacketKind::Connect);
         assert_eq!(d.data.as_deref(), Some("{\"sid\":\"x\"}"));
@@ -164,7 +201,10 @@ mod tests {
     #[test]
     fn undefined_data_is_absent() {
         // {type: 0, nsp: "/", data: undefined} as socket.io-msgpack-parser sends CONNECT.
-        let bytes = [0x83, 0xa4, b't', b'y', b'p', b'e', 0x00, 0xa3, b'n', b's', b'p', 0xa1, b'/', 0xa4, b'd', b'a', b't', b'a', 0xd4, 0x00, 0x00];
+        let bytes = [
+            0x83, 0xa4, b't', b'y', b'p', b'e', 0x00, 0xa3, b'n', b's', b'p', 0xa1, b'/', 0xa4,
+            b'd', b'a', b't', b'a', 0xd4, 0x00, 0x00,
+        ];
         let d = decode_msgpack(&bytes).unwrap();
         assert_eq!((d.kind, d.data), (PacketKind::Connect, None));
     }

@@ -29,8 +29,14 @@ pub fn preflight_headers(cors: &Cors, request: &HeaderMap) -> Vec<(&'static str,
     if cors.origin == CorsOrigin::Disabled {
         return out;
     }
-    out.push(("access-control-allow-methods", "GET,HEAD,PUT,PATCH,POST,DELETE".to_string()));
-    if let Some(h) = request.get("access-control-request-headers").and_then(|v| v.to_str().ok()) {
+    out.push((
+        "access-control-allow-methods",
+        "GET,HEAD,PUT,PATCH,POST,DELETE".to_string(),
+    ));
+    if let Some(h) = request
+        .get("access-control-request-headers")
+        .and_then(|v| v.to_str().ok())
+    {
         out.push(("access-control-allow-headers", h.to_string()));
         out.push(("vary", "Access-Control-Request-Headers".to_string()));
     }
@@ -54,13 +60,22 @@ mod tests {
 
     #[test]
     fn any_origin() {
-        let c = Cors { origin: CorsOrigin::Any, credentials: false };
-        assert_eq!(response_headers(&c, &headers("http://x")), vec![("access-control-allow-origin", "*".into())]);
+        let c = Cors {
+            origin: CorsOrigin::Any,
+            credentials: false,
+        };
+        assert_eq!(
+            response_headers(&c, &headers("http://x")),
+            vec![("access-control-allow-origin", "*".into())]
+        );
     }
 
     #[test]
     fn listed_origin_with_credentials() {
-        let c = Cors { origin: CorsOrigin::List(vec!["http://a.example".into()]), credentials: true };
+        let c = Cors {
+            origin: CorsOrigin::List(vec!["http://a.example".into()]),
+            credentials: true,
+        };
         let h = response_headers(&c, &headers("http://a.example"));
         assert!(h.contains(&("access-control-allow-origin", "http://a.example".into())));
         assert!(h.contains(&("access-control-allow-credentials", "true".into())));

@@ -51,7 +51,12 @@ impl WebSocketChannel {
     /// Splits into the inbound feeder and the outbound stream, for hosts that pump each
     /// direction on its own task.
     pub fn split(self) -> (WebSocketFeeder, mpsc::Receiver<WsMessage>) {
-        (WebSocketFeeder { inbound: self.inbound }, self.outbound)
+        (
+            WebSocketFeeder {
+                inbound: self.inbound,
+            },
+            self.outbound,
+        )
     }
 }
 
@@ -98,7 +103,9 @@ impl Sink<Message> for ChannelSocket {
     type Error = WsError;
 
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        self.outbound.poll_ready(cx).map_err(|_| WsError::ConnectionClosed)
+        self.outbound
+            .poll_ready(cx)
+            .map_err(|_| WsError::ConnectionClosed)
     }
 
     fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), WsError> {
@@ -108,7 +115,9 @@ impl Sink<Message> for ChannelSocket {
             // Close and control frames are the host's business.
             _ => return Ok(()),
         };
-        self.outbound.start_send(m).map_err(|_| WsError::ConnectionClosed)
+        self.outbound
+            .start_send(m)
+            .map_err(|_| WsError::ConnectionClosed)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
@@ -123,7 +132,11 @@ impl Sink<Message> for ChannelSocket {
 
 async fn to_bytes_response(resp: native::Resp) -> http::Response<Bytes> {
     let (parts, body) = resp.into_parts();
-    let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let bytes = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
     http::Response::from_parts(parts, bytes)
 }
 
@@ -145,7 +158,8 @@ impl Server {
         remote: Option<SocketAddr>,
         body: Bytes,
     ) -> Option<http::Response<Bytes>> {
-        self.handle_http_streaming(parts, remote, Full::new(body)).await
+        self.handle_http_streaming(parts, remote, Full::new(body))
+            .await
     }
 
     /// Like [`Server::handle_http`], with a body that may still be arriving (Node's request
@@ -165,7 +179,10 @@ impl Server {
         let resp = match native::route(self, &parts) {
             Route::Fallback => return None,
             Route::Respond(resp) => resp,
-            Route::Poll(session, cors) => with(native::compress(native::poll(&session).await, &parts.headers, &session), &cors),
+            Route::Poll(session, cors) => with(
+                native::compress(native::poll(&session).await, &parts.headers, &session),
+                &cors,
+            ),
             Route::Post(session, cors) => {
                 let declared = native::declared_length(&parts.headers);
                 let binary = native::is_binary_body(&parts.headers);
@@ -178,9 +195,11 @@ impl Server {
                     native::error_response(crate::engineio::EngineError::Forbidden, &cors)
                 }
             }
-            Route::Upgrade(_) | Route::WebSocket => {
-                native::text_response(400, "text/plain; charset=utf-8", "WebSocket requests need an upgrade")
-            }
+            Route::Upgrade(_) | Route::WebSocket => native::text_response(
+                400,
+                "text/plain; charset=utf-8",
+                "WebSocket requests need an upgrade",
+            ),
         };
         Some(to_bytes_response(resp).await)
     }
@@ -188,14 +207,22 @@ impl Server {
     /// Takes over the raw byte stream of a WebSocket upgrade request whose head the host has
     /// parsed (Node's `upgrade` event): writes the 101 (or the error) and runs the WebSocket.
     /// Returns when the connection ends.
-    pub async fn serve_websocket_io<IO>(&self, parts: http::request::Parts, remote: Option<SocketAddr>, mut io: IO)
-    where
+    pub async fn serve_websocket_io<IO>(
+        &self,
+        parts: http::request::Parts,
+        remote: Option<SocketAddr>,
+        mut io: IO,
+    ) where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (existing, key) = match native::route(self, &parts) {
             Route::Upgrade(session) => (Some(session), websocket::accept_key(&parts.headers)),
             Route::WebSocket if !self.allows(&native::request_info(&parts, remote)).await => {
-                return write_response(&mut io, native::upgrade_error(crate::engineio::EngineError::Forbidden)).await;
+                return write_response(
+                    &mut io,
+                    native::upgrade_error(crate::engineio::EngineError::Forbidden),
+                )
+                .await;
             }
             Route::WebSocket => (None, websocket::accept_key(&parts.headers)),
             Route::Respond(resp) => return write_response(&mut io, resp).await,
@@ -205,7 +232,11 @@ impl Server {
             }
         };
         let Some(key) = key else {
-            let resp = native::text_response(400, "text/plain; charset=utf-8", "missing Sec-WebSocket-Key");
+            let resp = native::text_response(
+                400,
+                "text/plain; charset=utf-8",
+                "missing Sec-WebSocket-Key",
+            );
             return write_response(&mut io, resp).await;
         };
         let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
@@ -215,7 +246,9 @@ impl Server {
         if io.write_all(head.as_bytes()).await.is_err() {
             return;
         }
-        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket::ws_config(self))).await;
+        let ws =
+            WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket::ws_config(self)))
+                .await;
         let info = native::request_info(&parts, remote);
         websocket::drive(self.clone(), ws, existing, probe_allowed, info).await;
     }
@@ -236,7 +269,10 @@ impl Server {
         let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
         let (in_tx, in_rx) = mpsc::unbounded();
         let (out_tx, out_rx) = mpsc::channel(64);
-        let socket = ChannelSocket { inbound: in_rx, outbound: out_tx };
+        let socket = ChannelSocket {
+            inbound: in_rx,
+            outbound: out_tx,
+        };
         let info = native::request_info(parts, remote);
         let server = self.clone();
         self.runtime().spawn(async move {
@@ -246,7 +282,10 @@ impl Server {
             }
             websocket::drive(server, socket, existing, probe_allowed, info).await;
         });
-        Ok(WebSocketChannel { inbound: in_tx, outbound: out_rx })
+        Ok(WebSocketChannel {
+            inbound: in_tx,
+            outbound: out_rx,
+        })
     }
 }
 
@@ -262,9 +301,17 @@ fn with(mut resp: native::Resp, headers: &[(&'static str, String)]) -> native::R
 async fn write_response<IO: AsyncWrite + Unpin>(io: &mut IO, resp: native::Resp) {
     let resp = to_bytes_response(resp).await;
     let reason = resp.status().canonical_reason().unwrap_or("");
-    let mut head = format!("HTTP/1.1 {} {}\r\nConnection: close\r\n", resp.status().as_u16(), reason);
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\nConnection: close\r\n",
+        resp.status().as_u16(),
+        reason
+    );
     for (k, v) in resp.headers() {
-        head.push_str(&format!("{}: {}\r\n", k, String::from_utf8_lossy(v.as_bytes())));
+        head.push_str(&format!(
+            "{}: {}\r\n",
+            k,
+            String::from_utf8_lossy(v.as_bytes())
+        ));
     }
     head.push_str(&format!("Content-Length: {}\r\n\r\n", resp.body().len()));
     let _ = io.write_all(head.as_bytes()).await;

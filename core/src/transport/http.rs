@@ -10,8 +10,8 @@ use crate::handshake::RequestInfo;
 use crate::server::Server;
 use crate::socketio::client::Client;
 use bytes::Bytes;
-use http::{header, Method, Request, Response};
 use futures_util::FutureExt as _;
+use http::{header, Method, Request, Response};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -64,7 +64,11 @@ async fn serve_connection(server: Server, stream: tokio::net::TcpStream, addr: S
     }
 }
 
-pub(crate) fn text_response(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
+pub(crate) fn text_response(
+    status: u16,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Resp {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, content_type)
@@ -110,15 +114,25 @@ fn is_websocket_upgrade(headers: &http::HeaderMap) -> bool {
 /// Header values engine.io refuses (`checkInvalidHeaderChar`): control characters other
 /// than tab, and DEL.
 fn has_invalid_header_chars(v: &http::HeaderValue) -> bool {
-    v.as_bytes().iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    v.as_bytes()
+        .iter()
+        .any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
 }
 
-pub(crate) fn request_info(parts: &http::request::Parts, remote: Option<SocketAddr>) -> RequestInfo {
+pub(crate) fn request_info(
+    parts: &http::request::Parts,
+    remote: Option<SocketAddr>,
+) -> RequestInfo {
     RequestInfo {
         headers: parts
             .headers
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         query: parts
             .uri
@@ -126,7 +140,11 @@ pub(crate) fn request_info(parts: &http::request::Parts, remote: Option<SocketAd
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default(),
         remote_addr: remote,
-        url: parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+        url: parts
+            .uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
         secure: false,
         issued: RequestInfo::now_ms(),
     }
@@ -157,8 +175,10 @@ pub(crate) fn route(server: &Server, parts: &http::request::Parts) -> Route {
         if matches!(file, "socket.io.js" | "socket.io.min.js") {
             if let Some(bundle) = server.shared().client_bundle.read().clone() {
                 let mut resp = text_response(200, "application/javascript; charset=utf-8", bundle);
-                resp.headers_mut()
-                    .insert(header::CACHE_CONTROL, http::HeaderValue::from_static("public, max-age=0"));
+                resp.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    http::HeaderValue::from_static("public, max-age=0"),
+                );
                 return Route::Respond(resp);
             }
         }
@@ -170,8 +190,12 @@ pub(crate) fn route(server: &Server, parts: &http::request::Parts) -> Route {
     let cors_headers = cors::response_headers(&engine.cors, &parts.headers);
     if parts.method == Method::OPTIONS && cors::enabled(&engine.cors) {
         let mut resp = empty_response(204);
-        resp.headers_mut().insert(header::CONTENT_LENGTH, http::HeaderValue::from_static("0"));
-        add_headers(&mut resp, &cors::preflight_headers(&engine.cors, &parts.headers));
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, http::HeaderValue::from_static("0"));
+        add_headers(
+            &mut resp,
+            &cors::preflight_headers(&engine.cors, &parts.headers),
+        );
         return Route::Respond(resp);
     }
 
@@ -180,18 +204,31 @@ pub(crate) fn route(server: &Server, parts: &http::request::Parts) -> Route {
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
-    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     // With WebSocket disabled, engine.io has no upgrade handler: the request is plain HTTP.
     let upgrade = engine.transports.websocket && is_websocket_upgrade(&parts.headers);
     let refuse = |err: EngineError| {
-        Route::Respond(if upgrade { upgrade_error(err) } else { error_response(err, &cors_headers) })
+        Route::Respond(if upgrade {
+            upgrade_error(err)
+        } else {
+            error_response(err, &cors_headers)
+        })
     };
     let transport = match param("transport") {
         Some("polling") if engine.transports.polling => TransportKind::Polling,
         Some("websocket") if engine.transports.websocket => TransportKind::WebSocket,
         _ => return refuse(EngineError::UnknownTransport),
     };
-    if parts.headers.get(header::ORIGIN).is_some_and(has_invalid_header_chars) {
+    if parts
+        .headers
+        .get(header::ORIGIN)
+        .is_some_and(has_invalid_header_chars)
+    {
         return refuse(EngineError::BadRequest);
     }
     if upgrade && transport != TransportKind::WebSocket {
@@ -255,7 +292,10 @@ async fn handle(server: Server, mut req: Request<Incoming>, remote: Option<Socke
     match route(&server, &parts) {
         Route::Respond(resp) => resp,
         Route::Fallback => not_found(&server, &parts),
-        Route::Poll(session, cors) => with_headers(compress(poll(&session).await, &parts.headers, &session), &cors),
+        Route::Poll(session, cors) => with_headers(
+            compress(poll(&session).await, &parts.headers, &session),
+            &cors,
+        ),
         Route::Post(session, cors) => {
             let content_length = declared_length(&parts.headers);
             let binary = is_binary_body(&parts.headers);
@@ -267,7 +307,9 @@ async fn handle(server: Server, mut req: Request<Incoming>, remote: Option<Socke
             }
             with_headers(handshake(&server, &parts, remote), &cors)
         }
-        Route::Upgrade(session) => super::websocket::accept(server, &parts, on_upgrade, Some(session), remote),
+        Route::Upgrade(session) => {
+            super::websocket::accept(server, &parts, on_upgrade, Some(session), remote)
+        }
         Route::WebSocket => {
             if !server.allows(&request_info(&parts, remote)).await {
                 return upgrade_error(EngineError::Forbidden);
@@ -282,23 +324,35 @@ fn with_headers(mut resp: Resp, headers: &[(&'static str, String)]) -> Resp {
     resp
 }
 
-pub(crate) fn handshake(server: &Server, parts: &http::request::Parts, remote: Option<SocketAddr>) -> Resp {
+pub(crate) fn handshake(
+    server: &Server,
+    parts: &http::request::Parts,
+    remote: Option<SocketAddr>,
+) -> Resp {
     let session = open_session(server, TransportKind::Polling, request_info(parts, remote));
     polling_response(session.encode_payload(&[session.open_frame()]))
 }
 
 pub(crate) fn declared_length(headers: &http::HeaderMap) -> Option<usize> {
-    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok())
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
 }
 
 pub(crate) fn is_binary_body(headers: &http::HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/octet-stream"))
+    headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes()
+            .eq_ignore_ascii_case(b"application/octet-stream")
+    })
 }
 
 /// Creates and registers a session with its Socket.IO client.
-pub(crate) fn open_session(server: &Server, transport: TransportKind, info: RequestInfo) -> Arc<EngineSession> {
+pub(crate) fn open_session(
+    server: &Server,
+    transport: TransportKind,
+    info: RequestInfo,
+) -> Arc<EngineSession> {
     let session = EngineSession::new(server.shared().engine.clone(), transport, info);
     Client::attach(&session, server.shared());
     server.shared().add_session(&session);
@@ -306,9 +360,16 @@ pub(crate) fn open_session(server: &Server, transport: TransportKind, info: Requ
 }
 
 fn polling_response((body, binary): (Vec<u8>, bool)) -> Resp {
-    let content_type = if binary { "application/octet-stream" } else { "text/plain; charset=UTF-8" };
+    let content_type = if binary {
+        "application/octet-stream"
+    } else {
+        "text/plain; charset=UTF-8"
+    };
     let mut resp = text_response(200, content_type, body);
-    resp.headers_mut().insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
     resp
 }
 
@@ -316,8 +377,13 @@ fn polling_response((body, binary): (Vec<u8>, bool)) -> Resp {
 /// `httpCompression`), above the configured threshold.
 pub(crate) fn compress(resp: Resp, request: &http::HeaderMap, session: &EngineSession) -> Resp {
     use std::io::Write as _;
-    let Some(threshold) = session.config().http_compression_threshold else { return resp };
-    let accepted = request.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(threshold) = session.config().http_compression_threshold else {
+        return resp;
+    };
+    let accepted = request
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let encoding = if accepted.split(',').any(|e| e.trim().starts_with("gzip")) {
         "gzip"
     } else if accepted.split(',').any(|e| e.trim().starts_with("deflate")) {
@@ -334,15 +400,24 @@ pub(crate) fn compress(resp: Resp, request: &http::HeaderMap, session: &EngineSe
         return Response::from_parts(parts, Full::new(raw));
     }
     let compressed = if encoding == "gzip" {
-        let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 2), flate2::Compression::fast());
+        let mut enc = flate2::write::GzEncoder::new(
+            Vec::with_capacity(raw.len() / 2),
+            flate2::Compression::fast(),
+        );
         enc.write_all(&raw).and_then(|_| enc.finish())
     } else {
-        let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(raw.len() / 2), flate2::Compression::fast());
+        let mut enc = flate2::write::ZlibEncoder::new(
+            Vec::with_capacity(raw.len() / 2),
+            flate2::Compression::fast(),
+        );
         enc.write_all(&raw).and_then(|_| enc.finish())
     };
     match compressed {
         Ok(body) => {
-            parts.headers.insert(header::CONTENT_ENCODING, http::HeaderValue::from_static(encoding));
+            parts.headers.insert(
+                header::CONTENT_ENCODING,
+                http::HeaderValue::from_static(encoding),
+            );
             parts.headers.remove(header::CONTENT_LENGTH);
             Response::from_parts(parts, Full::new(Bytes::from(body)))
         }
@@ -385,7 +460,10 @@ where
     }
     let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             return empty_response(413);
         }
         Err(_) => {

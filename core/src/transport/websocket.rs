@@ -11,13 +11,12 @@ use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
-
 
 /// Answers the upgrade request and continues on the upgraded connection in a task.
 pub(crate) fn accept(
@@ -43,7 +42,12 @@ pub(crate) fn accept(
                 return;
             }
         };
-        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config(&server))).await;
+        let ws = WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Server,
+            Some(ws_config(&server)),
+        )
+        .await;
         drive(server, ws, existing, probe_allowed, info).await;
     });
     Response::builder()
@@ -57,7 +61,9 @@ pub(crate) fn accept(
 
 /// The `Sec-WebSocket-Accept` value for a request, if it is a valid WebSocket request.
 pub(crate) fn accept_key(headers: &http::HeaderMap) -> Option<String> {
-    headers.get("sec-websocket-key").map(|k| derive_accept_key(k.as_bytes()))
+    headers
+        .get("sec-websocket-key")
+        .map(|k| derive_accept_key(k.as_bytes()))
 }
 
 /// Runs a WebSocket of any framing (tungstenite over a socket, or messages from a host) as
@@ -210,7 +216,11 @@ where
         let mut batch: Vec<Frame> = Vec::new();
         while session.next_frames(&mut batch).await.is_some() {
             for f in batch.drain(..) {
-                if sink.feed(to_message_for(f, session.protocol)).await.is_err() {
+                if sink
+                    .feed(to_message_for(f, session.protocol))
+                    .await
+                    .is_err()
+                {
                     session.close(CloseReason::TransportError);
                     return sink;
                 }
@@ -234,7 +244,10 @@ where
         }
         sink = &mut writer => (sink, None),
     };
-    let frame = code.map(|code| CloseFrame { code, reason: "message too big".into() });
+    let frame = code.map(|code| CloseFrame {
+        code,
+        reason: "message too big".into(),
+    });
     let _ = sink.send(Message::Close(frame)).await;
     let _ = sink.close().await;
 }

@@ -18,15 +18,27 @@ const SEED_PAGE: &str = include_str!("../../seed.html");
 fn client_bundle() -> Option<Vec<u8>> {
     let candidates = [
         std::env::var("SIO_CLIENT_BUNDLE").ok(),
-        Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/node_modules/socket.io-client/dist/socket.io.min.js").to_string()),
+        Some(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../tests/node_modules/socket.io-client/dist/socket.io.min.js"
+            )
+            .to_string(),
+        ),
     ];
-    candidates.into_iter().flatten().find_map(|p| std::fs::read(p).ok())
+    candidates
+        .into_iter()
+        .flatten()
+        .find_map(|p| std::fs::read(p).ok())
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .init();
 
     let io = Server::new(ServerConfig::default());
@@ -51,7 +63,10 @@ async fn main() -> std::io::Result<()> {
         let _ = greeter.to(["some room"]).emit("some event", payload!());
         socket.on("say to someone", |socket, args, _ack| {
             if let Ok((id, msg)) = args.parse::<(String, serde_json::Value)>() {
-                let _ = socket.broadcast().to([id.as_str()]).emit("my message", payload!(msg));
+                let _ = socket
+                    .broadcast()
+                    .to([id.as_str()])
+                    .emit("my message", payload!(msg));
             }
         });
         socket.on_disconnect(|socket, reason| {
@@ -68,7 +83,10 @@ async fn main() -> std::io::Result<()> {
     });
 
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
     let addr = io.listen((host.as_str(), port)).await?;
     println!("roomcast demo listening on http://{addr}/ (Ctrl-C to stop)");
 

@@ -20,9 +20,17 @@ async fn main() -> std::io::Result<()> {
         let fanout_nsp = nsp.clone();
         socket.on("fanout", move |_, args, _| {
             let spec: Value = args.first().unwrap_or(Value::Null);
-            let room = spec.get("room").and_then(Value::as_str).unwrap_or("bench").to_string();
+            let room = spec
+                .get("room")
+                .and_then(Value::as_str)
+                .unwrap_or("bench")
+                .to_string();
             let count = spec.get("count").and_then(Value::as_u64).unwrap_or(0);
-            let event = spec.get("event").and_then(Value::as_str).unwrap_or("tick").to_string();
+            let event = spec
+                .get("event")
+                .and_then(Value::as_str)
+                .unwrap_or("tick")
+                .to_string();
             let op = fanout_nsp.to([room.as_str()]);
             for i in 0..count {
                 let _ = op.emit(&event, Payload::from_json(format!("[{{\"i\":{i}}}]")));
@@ -44,7 +52,10 @@ async fn main() -> std::io::Result<()> {
     });
 
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let addr = io.listen((host.as_str(), port)).await?;
     println!("listening on {}", addr.port());

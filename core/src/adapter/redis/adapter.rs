@@ -4,7 +4,10 @@
 use super::node::RedisNode;
 use super::short_id;
 use super::wire::{self, Request, Response};
-use crate::adapter::{deliver_local, local_sockets, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, Room, RoomIndex};
+use crate::adapter::{
+    deliver_local, local_sockets, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, Room,
+    RoomIndex,
+};
 use crate::host::{ServerSideAck, ServerSideEvent};
 use crate::namespace::Namespace;
 use crate::operator::RemoteSocket;
@@ -17,9 +20,23 @@ use std::sync::{Arc, OnceLock, Weak};
 use tokio::sync::oneshot;
 
 enum Pending {
-    Fetch { expected: usize, received: usize, sockets: Vec<RemoteSocket>, done: Option<oneshot::Sender<Vec<RemoteSocket>>> },
-    Rooms { expected: usize, received: usize, rooms: Vec<Room>, done: Option<oneshot::Sender<Vec<Room>>> },
-    ServerSide { expected: usize, responses: Vec<Payload>, done: Option<oneshot::Sender<Vec<Payload>>> },
+    Fetch {
+        expected: usize,
+        received: usize,
+        sockets: Vec<RemoteSocket>,
+        done: Option<oneshot::Sender<Vec<RemoteSocket>>>,
+    },
+    Rooms {
+        expected: usize,
+        received: usize,
+        rooms: Vec<Room>,
+        done: Option<oneshot::Sender<Vec<Room>>>,
+    },
+    ServerSide {
+        expected: usize,
+        responses: Vec<Payload>,
+        done: Option<oneshot::Sender<Vec<Payload>>>,
+    },
 }
 
 /// The Redis adapter of one namespace.
@@ -72,24 +89,40 @@ impl RedisAdapter {
     }
 
     /// Asks every other node; resolves with their answers or fails at the requests timeout.
-    async fn gather<T>(&self, operation: &'static str, make: impl FnOnce(usize, oneshot::Sender<T>) -> Pending, request: impl FnOnce(String) -> Request) -> Result<Option<T>, AdapterError> {
-        let nodes = self.node.num_sub(&self.nsp_name).await.map_err(|e| AdapterError::Unavailable(e.to_string()))?;
+    async fn gather<T>(
+        &self,
+        operation: &'static str,
+        make: impl FnOnce(usize, oneshot::Sender<T>) -> Pending,
+        request: impl FnOnce(String) -> Request,
+    ) -> Result<Option<T>, AdapterError> {
+        let nodes = self
+            .node
+            .num_sub(&self.nsp_name)
+            .await
+            .map_err(|e| AdapterError::Unavailable(e.to_string()))?;
         if nodes <= 1 {
             return Ok(None);
         }
         let request_id = short_id();
         let (tx, rx) = oneshot::channel();
-        self.requests.lock().insert(request_id.clone(), make(nodes - 1, tx));
+        self.requests
+            .lock()
+            .insert(request_id.clone(), make(nodes - 1, tx));
         self.publish_request(&request(request_id.clone()));
         match tokio::time::timeout(self.node.config.requests_timeout, rx).await {
             Ok(Ok(v)) => Ok(Some(v)),
             _ => {
                 let received = match self.requests.lock().remove(&request_id) {
-                    Some(Pending::Fetch { received, .. }) | Some(Pending::Rooms { received, .. }) => received,
+                    Some(Pending::Fetch { received, .. })
+                    | Some(Pending::Rooms { received, .. }) => received,
                     Some(Pending::ServerSide { responses, .. }) => responses.len(),
                     None => 0,
                 };
-                Err(AdapterError::Timeout { operation, received: received + 1, expected: nodes })
+                Err(AdapterError::Timeout {
+                    operation,
+                    received: received + 1,
+                    expected: nodes,
+                })
             }
         }
     }
@@ -101,7 +134,9 @@ impl RedisAdapter {
         }
         let msg = match wire::decode_broadcast(bytes) {
             Ok(m) => m,
-            Err(e) => return tracing::warn!(error = %e, "dropping a malformed broadcast from redis"),
+            Err(e) => {
+                return tracing::warn!(error = %e, "dropping a malformed broadcast from redis")
+            }
         };
         if msg.uid == self.uid || msg.nsp != *self.nsp_name {
             return;
@@ -118,19 +153,30 @@ impl RedisAdapter {
         };
         let Some(nsp) = self.namespace() else { return };
         match req {
-            Request::Sockets { request_id, rooms, .. } => {
+            Request::Sockets {
+                request_id, rooms, ..
+            } => {
                 if self.requests.lock().contains_key(&request_id) {
                     return;
                 }
-                let opts = BroadcastOptions { rooms, ..Default::default() };
-                let ids = local_sockets(&nsp, &self.index, &opts).iter().map(|s| serde_json::Value::String(s.id().to_string())).collect();
+                let opts = BroadcastOptions {
+                    rooms,
+                    ..Default::default()
+                };
+                let ids = local_sockets(&nsp, &self.index, &opts)
+                    .iter()
+                    .map(|s| serde_json::Value::String(s.id().to_string()))
+                    .collect();
                 self.publish_response(wire::encode_sockets_response(&request_id, ids));
             }
             Request::AllRooms { request_id, .. } => {
                 if self.requests.lock().contains_key(&request_id) {
                     return;
                 }
-                self.publish_response(wire::encode_rooms_response(&request_id, &self.index.rooms()));
+                self.publish_response(wire::encode_rooms_response(
+                    &request_id,
+                    &self.index.rooms(),
+                ));
             }
             // Every node applies these when they come back from Redis, the sender included.
             Request::RemoteJoin { opts, rooms, .. } => {
@@ -150,7 +196,9 @@ impl RedisAdapter {
                     s.disconnect(close);
                 }
             }
-            Request::RemoteFetch { request_id, opts, .. } => {
+            Request::RemoteFetch {
+                request_id, opts, ..
+            } => {
                 if self.requests.lock().contains_key(&request_id) {
                     return;
                 }
@@ -164,7 +212,12 @@ impl RedisAdapter {
                     .collect();
                 self.publish_response(wire::encode_sockets_response(&request_id, sockets));
             }
-            Request::ServerSideEmit { uid, request_id, event, args } => {
+            Request::ServerSideEmit {
+                uid,
+                request_id,
+                event,
+                args,
+            } => {
                 if uid.as_deref() == Some(self.uid.as_str()) {
                     return;
                 }
@@ -176,9 +229,20 @@ impl RedisAdapter {
                         }
                     })
                 });
-                nsp.deliver_server_side(ServerSideEvent { name: event, args, ack });
+                nsp.deliver_server_side(ServerSideEvent {
+                    name: event,
+                    args,
+                    ack,
+                });
             }
-            Request::Broadcast { request_id, nsp: name, event, args, opts, .. } => {
+            Request::Broadcast {
+                request_id,
+                nsp: name,
+                event,
+                args,
+                opts,
+                ..
+            } => {
                 if self.ack_requests.lock().contains_key(&request_id) || name != *self.nsp_name {
                     return;
                 }
@@ -189,18 +253,40 @@ impl RedisAdapter {
 
     /// Another node's broadcast with acks: deliver locally, report the client count, then
     /// forward each client's answer.
-    fn answer_broadcast_with_ack(&self, nsp: &Arc<Namespace>, request_id: String, event: &str, args: Payload, opts: BroadcastOptions) {
-        let packet = BroadcastPacket::new(nsp.parser(), nsp.name(), event, args, Some(nsp.next_ack_id()));
+    fn answer_broadcast_with_ack(
+        &self,
+        nsp: &Arc<Namespace>,
+        request_id: String,
+        event: &str,
+        args: Payload,
+        opts: BroadcastOptions,
+    ) {
+        let packet = BroadcastPacket::new(
+            nsp.parser(),
+            nsp.name(),
+            event,
+            args,
+            Some(nsp.next_ack_id()),
+        );
         let (collector, mut rx) = AckCollector::new();
         let count = {
             let mut local_opts = opts.clone();
             local_opts.flags.local = true;
-            crate::adapter::local_broadcast_with_ack(nsp, &self.index, &packet, &local_opts, &collector)
+            crate::adapter::local_broadcast_with_ack(
+                nsp,
+                &self.index,
+                &packet,
+                &local_opts,
+                &collector,
+            )
         };
         drop(collector);
         self.publish_response(wire::encode_client_count(&request_id, count));
         let me = self.me.clone();
-        let timeout = opts.flags.timeout.unwrap_or(self.node.config.requests_timeout);
+        let timeout = opts
+            .flags
+            .timeout
+            .unwrap_or(self.node.config.requests_timeout);
         nsp.runtime().spawn(async move {
             let forward = async {
                 let mut answered = 0;
@@ -224,7 +310,9 @@ impl RedisAdapter {
     pub(crate) fn on_response(&self, bytes: &[u8]) {
         let resp = match wire::decode_response(bytes) {
             Ok(r) => r,
-            Err(e) => return tracing::debug!(error = %e, "dropping a malformed response from redis"),
+            Err(e) => {
+                return tracing::debug!(error = %e, "dropping a malformed response from redis")
+            }
         };
         match resp {
             Response::ClientCount { request_id, count } => {
@@ -237,11 +325,26 @@ impl RedisAdapter {
                     c.respond(arg);
                 }
             }
-            Response::Sockets { request_id, sockets } => {
+            Response::Sockets {
+                request_id,
+                sockets,
+            } => {
                 let mut requests = self.requests.lock();
-                let Some(Pending::Fetch { expected, received, sockets: list, done }) = requests.get_mut(&request_id) else { return };
+                let Some(Pending::Fetch {
+                    expected,
+                    received,
+                    sockets: list,
+                    done,
+                }) = requests.get_mut(&request_id)
+                else {
+                    return;
+                };
                 *received += 1;
-                list.extend(sockets.iter().filter_map(|s| remote_socket(&self.nsp_name, s)));
+                list.extend(
+                    sockets
+                        .iter()
+                        .filter_map(|s| remote_socket(&self.nsp_name, s)),
+                );
                 if *received >= *expected {
                     if let Some(tx) = done.take() {
                         let _ = tx.send(std::mem::take(list));
@@ -251,7 +354,15 @@ impl RedisAdapter {
             }
             Response::Rooms { request_id, rooms } => {
                 let mut requests = self.requests.lock();
-                let Some(Pending::Rooms { expected, received, rooms: list, done }) = requests.get_mut(&request_id) else { return };
+                let Some(Pending::Rooms {
+                    expected,
+                    received,
+                    rooms: list,
+                    done,
+                }) = requests.get_mut(&request_id)
+                else {
+                    return;
+                };
                 *received += 1;
                 list.extend(rooms);
                 if *received >= *expected {
@@ -263,7 +374,14 @@ impl RedisAdapter {
             }
             Response::ServerSideAck { request_id, data } => {
                 let mut requests = self.requests.lock();
-                let Some(Pending::ServerSide { expected, responses, done }) = requests.get_mut(&request_id) else { return };
+                let Some(Pending::ServerSide {
+                    expected,
+                    responses,
+                    done,
+                }) = requests.get_mut(&request_id)
+                else {
+                    return;
+                };
                 responses.push(data);
                 if responses.len() >= *expected {
                     if let Some(tx) = done.take() {
@@ -281,13 +399,18 @@ fn remote_socket(nsp: &str, v: &serde_json::Value) -> Option<RemoteSocket> {
     Some(RemoteSocket {
         id: v.get("id")?.as_str()?.to_string(),
         nsp: nsp.to_string(),
-        handshake: v.get("handshake").cloned().unwrap_or(serde_json::Value::Null),
+        handshake: v
+            .get("handshake")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null),
         rooms: v
             .get("rooms")
             .and_then(|r| r.as_array())
             .map(|a| a.iter().filter_map(|r| r.as_str().map(Arc::from)).collect())
             .unwrap_or_default(),
-        data: v.get("data").map_or_else(|| "null".to_string(), |d| d.to_string()),
+        data: v
+            .get("data")
+            .map_or_else(|| "null".to_string(), |d| d.to_string()),
         local: None,
     })
 }
@@ -311,14 +434,23 @@ impl Adapter for RedisAdapter {
     fn broadcast(&self, nsp: &Arc<Namespace>, packet: &BroadcastPacket, opts: &BroadcastOptions) {
         if !opts.flags.local {
             match wire::encode_broadcast(&self.uid, nsp.name(), &packet.event, &packet.args, opts) {
-                Ok(bytes) => self.node.publish(wire::broadcast_channel(&self.node.config.key, nsp.name(), &opts.rooms), bytes),
+                Ok(bytes) => self.node.publish(
+                    wire::broadcast_channel(&self.node.config.key, nsp.name(), &opts.rooms),
+                    bytes,
+                ),
                 Err(e) => tracing::warn!(error = %e, "cannot encode a broadcast for redis"),
             }
         }
         deliver_local(nsp, &self.index, packet, opts);
     }
 
-    fn broadcast_with_ack(&self, nsp: &Arc<Namespace>, packet: &BroadcastPacket, opts: &BroadcastOptions, collector: &AckCollector) -> usize {
+    fn broadcast_with_ack(
+        &self,
+        nsp: &Arc<Namespace>,
+        packet: &BroadcastPacket,
+        opts: &BroadcastOptions,
+        collector: &AckCollector,
+    ) -> usize {
         if !opts.flags.local {
             let request_id = short_id();
             let req = Request::Broadcast {
@@ -329,17 +461,26 @@ impl Adapter for RedisAdapter {
                 args: packet.args.clone(),
                 opts: opts.clone(),
             };
-            self.ack_requests.lock().insert(request_id.clone(), collector.clone());
+            self.ack_requests
+                .lock()
+                .insert(request_id.clone(), collector.clone());
             // Until NUMSUB answers, one pending "server" holds the broadcast open.
             collector.servers_pending(1);
             self.publish_request(&req);
             let me = self.me.clone();
             let collector = collector.clone();
-            let timeout = opts.flags.timeout.unwrap_or(self.node.config.requests_timeout);
+            let timeout = opts
+                .flags
+                .timeout
+                .unwrap_or(self.node.config.requests_timeout);
             let node = self.node.clone();
             let name = self.nsp_name.clone();
             nsp.runtime().spawn(async move {
-                let others = node.num_sub(&name).await.map(|n| n.saturating_sub(1)).unwrap_or(0);
+                let others = node
+                    .num_sub(&name)
+                    .await
+                    .map(|n| n.saturating_sub(1))
+                    .unwrap_or(0);
                 collector.servers_pending(others);
                 collector.server_count(0);
                 drop(collector);
@@ -352,9 +493,18 @@ impl Adapter for RedisAdapter {
         crate::adapter::local_broadcast_with_ack(nsp, &self.index, packet, opts, collector)
     }
 
-    fn fetch_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>> {
-        let mut local: Vec<RemoteSocket> = local_sockets(nsp, &self.index, opts).iter().map(RemoteSocket::from_local).collect();
-        let Some(me) = self.me.upgrade() else { return Box::pin(async move { Ok(local) }) };
+    fn fetch_sockets(
+        &self,
+        nsp: &Arc<Namespace>,
+        opts: &BroadcastOptions,
+    ) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>> {
+        let mut local: Vec<RemoteSocket> = local_sockets(nsp, &self.index, opts)
+            .iter()
+            .map(RemoteSocket::from_local)
+            .collect();
+        let Some(me) = self.me.upgrade() else {
+            return Box::pin(async move { Ok(local) });
+        };
         if opts.flags.local {
             return Box::pin(async move { Ok(local) });
         }
@@ -363,8 +513,17 @@ impl Adapter for RedisAdapter {
             let remote = me
                 .gather(
                     "fetchSockets",
-                    |expected, done| Pending::Fetch { expected, received: 0, sockets: Vec::new(), done: Some(done) },
-                    |request_id| Request::RemoteFetch { uid: Some(me.uid.clone()), request_id, opts: wire_opts },
+                    |expected, done| Pending::Fetch {
+                        expected,
+                        received: 0,
+                        sockets: Vec::new(),
+                        done: Some(done),
+                    },
+                    |request_id| Request::RemoteFetch {
+                        uid: Some(me.uid.clone()),
+                        request_id,
+                        opts: wire_opts,
+                    },
                 )
                 .await?;
             local.extend(remote.unwrap_or_default());
@@ -379,7 +538,11 @@ impl Adapter for RedisAdapter {
             }
             return;
         }
-        self.publish_request(&Request::RemoteJoin { uid: Some(self.uid.clone()), opts: opts.clone(), rooms: rooms.to_vec() });
+        self.publish_request(&Request::RemoteJoin {
+            uid: Some(self.uid.clone()),
+            opts: opts.clone(),
+            rooms: rooms.to_vec(),
+        });
     }
 
     fn del_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions, rooms: &[Room]) {
@@ -391,7 +554,11 @@ impl Adapter for RedisAdapter {
             }
             return;
         }
-        self.publish_request(&Request::RemoteLeave { uid: Some(self.uid.clone()), opts: opts.clone(), rooms: rooms.to_vec() });
+        self.publish_request(&Request::RemoteLeave {
+            uid: Some(self.uid.clone()),
+            opts: opts.clone(),
+            rooms: rooms.to_vec(),
+        });
     }
 
     fn disconnect_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions, close: bool) {
@@ -401,18 +568,32 @@ impl Adapter for RedisAdapter {
             }
             return;
         }
-        self.publish_request(&Request::RemoteDisconnect { uid: Some(self.uid.clone()), opts: opts.clone(), close });
+        self.publish_request(&Request::RemoteDisconnect {
+            uid: Some(self.uid.clone()),
+            opts: opts.clone(),
+            close,
+        });
     }
 
     fn all_rooms(&self) -> BoxFuture<'static, Result<Vec<Room>, AdapterError>> {
         let mut rooms = self.index.rooms();
-        let Some(me) = self.me.upgrade() else { return Box::pin(async move { Ok(rooms) }) };
+        let Some(me) = self.me.upgrade() else {
+            return Box::pin(async move { Ok(rooms) });
+        };
         Box::pin(async move {
             let remote = me
                 .gather(
                     "allRooms",
-                    |expected, done| Pending::Rooms { expected, received: 0, rooms: Vec::new(), done: Some(done) },
-                    |request_id| Request::AllRooms { uid: Some(me.uid.clone()), request_id },
+                    |expected, done| Pending::Rooms {
+                        expected,
+                        received: 0,
+                        rooms: Vec::new(),
+                        done: Some(done),
+                    },
+                    |request_id| Request::AllRooms {
+                        uid: Some(me.uid.clone()),
+                        request_id,
+                    },
                 )
                 .await?;
             rooms.extend(remote.unwrap_or_default());
@@ -422,20 +603,46 @@ impl Adapter for RedisAdapter {
         })
     }
 
-    fn server_side_emit(&self, _nsp: &Arc<Namespace>, event: &str, args: &Payload) -> Result<(), AdapterError> {
-        self.publish_request(&Request::ServerSideEmit { uid: Some(self.uid.clone()), request_id: None, event: event.to_string(), args: args.clone() });
+    fn server_side_emit(
+        &self,
+        _nsp: &Arc<Namespace>,
+        event: &str,
+        args: &Payload,
+    ) -> Result<(), AdapterError> {
+        self.publish_request(&Request::ServerSideEmit {
+            uid: Some(self.uid.clone()),
+            request_id: None,
+            event: event.to_string(),
+            args: args.clone(),
+        });
         Ok(())
     }
 
-    fn server_side_emit_with_ack(&self, _nsp: &Arc<Namespace>, event: &str, args: &Payload) -> BoxFuture<'static, Result<Vec<Payload>, AdapterError>> {
-        let Some(me) = self.me.upgrade() else { return Box::pin(async { Ok(Vec::new()) }) };
+    fn server_side_emit_with_ack(
+        &self,
+        _nsp: &Arc<Namespace>,
+        event: &str,
+        args: &Payload,
+    ) -> BoxFuture<'static, Result<Vec<Payload>, AdapterError>> {
+        let Some(me) = self.me.upgrade() else {
+            return Box::pin(async { Ok(Vec::new()) });
+        };
         let (event, args) = (event.to_string(), args.clone());
         Box::pin(async move {
             let answers = me
                 .gather(
                     "serverSideEmit",
-                    |expected, done| Pending::ServerSide { expected, responses: Vec::new(), done: Some(done) },
-                    |request_id| Request::ServerSideEmit { uid: Some(me.uid.clone()), request_id: Some(request_id), event, args },
+                    |expected, done| Pending::ServerSide {
+                        expected,
+                        responses: Vec::new(),
+                        done: Some(done),
+                    },
+                    |request_id| Request::ServerSideEmit {
+                        uid: Some(me.uid.clone()),
+                        request_id: Some(request_id),
+                        event,
+                        args,
+                    },
                 )
                 .await?;
             Ok(answers.unwrap_or_default())

@@ -31,7 +31,11 @@ pub struct RedisAdapterConfig {
 
 impl RedisAdapterConfig {
     pub fn new(url: impl Into<String>) -> RedisAdapterConfig {
-        RedisAdapterConfig { url: url.into(), key: "socket.io".into(), requests_timeout: Duration::from_secs(5) }
+        RedisAdapterConfig {
+            url: url.into(),
+            key: "socket.io".into(),
+            requests_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -39,7 +43,10 @@ impl RedisAdapterConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum RedisSetupError {
     #[error("invalid Redis URL {url:?}: {source}")]
-    InvalidUrl { url: String, source: redis::RedisError },
+    InvalidUrl {
+        url: String,
+        source: redis::RedisError,
+    },
 }
 
 /// Creates a [`RedisAdapter`] for each namespace; pass it as `ServerConfig::adapter`.
@@ -51,7 +58,9 @@ impl RedisAdapterFactory {
     /// Checks the URL; connections are made in the background when the first namespace
     /// starts, and retried while Redis is unreachable.
     pub fn new(config: RedisAdapterConfig) -> Result<RedisAdapterFactory, RedisSetupError> {
-        Ok(RedisAdapterFactory { node: RedisNode::new(config)? })
+        Ok(RedisAdapterFactory {
+            node: RedisNode::new(config)?,
+        })
     }
 
     /// The shared connections of this node.
@@ -71,5 +80,7 @@ pub(crate) fn short_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut raw = [0u8; 6];
     getrandom::fill(&mut raw).expect("the operating system's random number generator failed");
-    raw.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect()
+    raw.iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect()
 }

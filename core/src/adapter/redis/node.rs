@@ -22,7 +22,10 @@ enum Command {
 }
 
 /// The queues of the background tasks: messages to publish, subscription commands.
-type Tasks = (mpsc::Sender<(String, Vec<u8>)>, mpsc::UnboundedSender<Command>);
+type Tasks = (
+    mpsc::Sender<(String, Vec<u8>)>,
+    mpsc::UnboundedSender<Command>,
+);
 
 /// One node's Redis connections.
 pub struct RedisNode {
@@ -35,8 +38,12 @@ pub struct RedisNode {
 
 impl RedisNode {
     pub(crate) fn new(config: RedisAdapterConfig) -> Result<Arc<RedisNode>, RedisSetupError> {
-        let client = redis::Client::open(config.url.as_str())
-            .map_err(|source| RedisSetupError::InvalidUrl { url: config.url.clone(), source })?;
+        let client = redis::Client::open(config.url.as_str()).map_err(|source| {
+            RedisSetupError::InvalidUrl {
+                url: config.url.clone(),
+                source,
+            }
+        })?;
         Ok(Arc::new(RedisNode {
             config,
             client,
@@ -48,12 +55,18 @@ impl RedisNode {
 
     fn channels(&self, nsp: &str, uid: &str) -> [String; 3] {
         let key = &self.config.key;
-        [format!("{key}-request#{nsp}#"), format!("{key}-response#{nsp}#"), format!("{key}-response#{nsp}#{uid}#")]
+        [
+            format!("{key}-request#{nsp}#"),
+            format!("{key}-response#{nsp}#"),
+            format!("{key}-response#{nsp}#{uid}#"),
+        ]
     }
 
     /// Registers a namespace's adapter and subscribes its channels.
     pub(crate) fn register(self: &Arc<Self>, adapter: &Arc<RedisAdapter>, runtime: &Handle) {
-        self.adapters.write().insert(adapter.nsp_name.clone(), Arc::downgrade(adapter));
+        self.adapters
+            .write()
+            .insert(adapter.nsp_name.clone(), Arc::downgrade(adapter));
         let (_, commands) = self.started.get_or_init(|| {
             let (pub_tx, pub_rx) = mpsc::channel(PUBLISH_QUEUE_BOUND);
             let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -70,7 +83,9 @@ impl RedisNode {
 
     /// Queues a message for publishing, in order.
     pub(crate) fn publish(&self, channel: String, message: Vec<u8>) {
-        let Some((tx, _)) = self.started.get() else { return };
+        let Some((tx, _)) = self.started.get() else {
+            return;
+        };
         if tx.try_send((channel, message)).is_err() {
             tracing::warn!("redis publish queue full or closed: a cluster message was dropped");
         }
@@ -93,14 +108,23 @@ impl RedisNode {
     pub(crate) async fn num_sub(&self, nsp: &str) -> redis::RedisResult<usize> {
         let mut conn = self.connection().await?;
         let channel = format!("{}-request#{}#", self.config.key, nsp);
-        let (_, n): (String, usize) = redis::cmd("PUBSUB").arg("NUMSUB").arg(&channel).query_async(&mut conn).await?;
+        let (_, n): (String, usize) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(&channel)
+            .query_async(&mut conn)
+            .await?;
         Ok(n)
     }
 
     async fn publish_loop(self: Arc<Self>, mut rx: mpsc::Receiver<(String, Vec<u8>)>) {
         while let Some((channel, message)) = rx.recv().await {
             let result = match self.connection().await {
-                Ok(mut conn) => redis::cmd("PUBLISH").arg(&channel).arg(message).query_async::<i64>(&mut conn).await.map(|_| ()),
+                Ok(mut conn) => redis::cmd("PUBLISH")
+                    .arg(&channel)
+                    .arg(message)
+                    .query_async::<i64>(&mut conn)
+                    .await
+                    .map(|_| ()),
                 Err(e) => Err(e),
             };
             if let Err(e) = result {
@@ -156,9 +180,13 @@ impl RedisNode {
                             }
                         }
                     }
-                    tracing::warn!("redis subscription lost; local clients are still served, reconnecting");
+                    tracing::warn!(
+                        "redis subscription lost; local clients are still served, reconnecting"
+                    );
                 }
-                Err(e) => tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach redis"),
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach redis")
+                }
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -184,13 +212,21 @@ impl RedisNode {
         let channel = msg.get_channel_name();
         let payload = msg.get_payload_bytes();
         let key = &self.config.key;
-        let adapters: Vec<Arc<RedisAdapter>> = self.adapters.read().values().filter_map(Weak::upgrade).collect();
+        let adapters: Vec<Arc<RedisAdapter>> = self
+            .adapters
+            .read()
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
         if let Some(rest) = channel.strip_prefix(&format!("{key}-request#")) {
             if let Some(a) = adapters.iter().find(|a| rest == format!("{}#", a.nsp_name)) {
                 a.on_request(payload);
             }
         } else if let Some(rest) = channel.strip_prefix(&format!("{key}-response#")) {
-            if let Some(a) = adapters.iter().find(|a| rest.starts_with(&format!("{}#", a.nsp_name))) {
+            if let Some(a) = adapters
+                .iter()
+                .find(|a| rest.starts_with(&format!("{}#", a.nsp_name)))
+            {
                 a.on_response(payload);
             }
         } else if let Some(rest) = channel.strip_prefix(&format!("{key}#")) {

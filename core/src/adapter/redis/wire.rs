@@ -44,7 +44,8 @@ pub use crate::msgpack::{json_to_mp, mp_to_json};
 
 /// `[event, ...args]` as msgpack values.
 fn event_data(event: &str, args: &Payload) -> Result<Vec<Mp>, WireError> {
-    let values: Vec<Json> = serde_json::from_str(&args.json).map_err(|e| WireError::Json(e.to_string()))?;
+    let values: Vec<Json> =
+        serde_json::from_str(&args.json).map_err(|e| WireError::Json(e.to_string()))?;
     let mut data = Vec::with_capacity(values.len() + 1);
     data.push(Mp::from(event));
     data.extend(values.iter().map(|v| json_to_mp(v, &args.binaries)));
@@ -53,9 +54,14 @@ fn event_data(event: &str, args: &Payload) -> Result<Vec<Mp>, WireError> {
 
 /// Splits `[event, ...args]` (msgpack) into the event and a payload.
 fn split_data(items: &[Mp]) -> Result<(String, Payload), WireError> {
-    let (first, rest) = items.split_first().ok_or(WireError::Shape("empty event data"))?;
+    let (first, rest) = items
+        .split_first()
+        .ok_or(WireError::Shape("empty event data"))?;
     let event = match first {
-        Mp::String(s) => s.as_str().ok_or(WireError::Shape("event name is not UTF-8"))?.to_string(),
+        Mp::String(s) => s
+            .as_str()
+            .ok_or(WireError::Shape("event name is not UTF-8"))?
+            .to_string(),
         Mp::Integer(i) => i.to_string(),
         _ => return Err(WireError::Shape("event name is not a string")),
     };
@@ -66,7 +72,9 @@ fn split_data(items: &[Mp]) -> Result<(String, Payload), WireError> {
 }
 
 fn get<'a>(map: &'a [(Mp, Mp)], key: &str) -> Option<&'a Mp> {
-    map.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+    map.iter()
+        .find(|(k, _)| k.as_str() == Some(key))
+        .map(|(_, v)| v)
 }
 
 fn rooms_from_mp(v: Option<&Mp>) -> Vec<Room> {
@@ -105,12 +113,16 @@ fn flags_to_mp(flags: &BroadcastFlags) -> Mp {
 }
 
 fn flags_from_mp(v: Option<&Mp>) -> BroadcastFlags {
-    let Some(Mp::Map(m)) = v else { return BroadcastFlags::default() };
+    let Some(Mp::Map(m)) = v else {
+        return BroadcastFlags::default();
+    };
     BroadcastFlags {
         volatile: get(m, "volatile").and_then(Mp::as_bool).unwrap_or(false),
         compress: get(m, "compress").and_then(Mp::as_bool).unwrap_or(false),
         local: get(m, "local").and_then(Mp::as_bool).unwrap_or(false),
-        timeout: get(m, "timeout").and_then(|t| t.as_u64().or_else(|| t.as_f64().map(|f| f as u64))).map(Duration::from_millis),
+        timeout: get(m, "timeout")
+            .and_then(|t| t.as_u64().or_else(|| t.as_f64().map(|f| f as u64)))
+            .map(Duration::from_millis),
     }
 }
 
@@ -123,7 +135,9 @@ fn opts_to_mp(opts: &BroadcastOptions) -> Mp {
 }
 
 fn opts_from_mp(v: Option<&Mp>) -> BroadcastOptions {
-    let Some(Mp::Map(m)) = v else { return BroadcastOptions::default() };
+    let Some(Mp::Map(m)) = v else {
+        return BroadcastOptions::default();
+    };
     BroadcastOptions {
         rooms: rooms_from_mp(get(m, "rooms")),
         except: rooms_from_mp(get(m, "except")),
@@ -140,7 +154,9 @@ fn packet_to_mp(nsp: &str, event: &str, args: &Payload) -> Result<Mp, WireError>
 }
 
 fn packet_from_mp(v: Option<&Mp>) -> Result<(String, String, Payload), WireError> {
-    let Some(Mp::Map(m)) = v else { return Err(WireError::Shape("packet is not a map")) };
+    let Some(Mp::Map(m)) = v else {
+        return Err(WireError::Shape("packet is not a map"));
+    };
     // Legacy emitters send type 5 when arguments contain binary: the same event.
     match get(m, "type").and_then(Mp::as_u64) {
         Some(2) | Some(5) => {}
@@ -150,7 +166,9 @@ fn packet_from_mp(v: Option<&Mp>) -> Result<(String, String, Payload), WireError
         Some(Mp::String(s)) => s.as_str().unwrap_or("/").to_string(),
         _ => "/".to_string(),
     };
-    let Some(Mp::Array(data)) = get(m, "data") else { return Err(WireError::Shape("packet has no data")) };
+    let Some(Mp::Array(data)) = get(m, "data") else {
+        return Err(WireError::Shape("packet has no data"));
+    };
     let (event, args) = split_data(data)?;
     Ok((nsp, event, args))
 }
@@ -164,7 +182,8 @@ fn encode(v: &Mp) -> Vec<u8> {
 
 fn decode(bytes: &[u8]) -> Result<Mp, WireError> {
     let mut rd = bytes;
-    rmpv::decode::read_value_with_max_depth(&mut rd, MAX_DEPTH).map_err(|e| WireError::Msgpack(e.to_string()))
+    rmpv::decode::read_value_with_max_depth(&mut rd, MAX_DEPTH)
+        .map_err(|e| WireError::Msgpack(e.to_string()))
 }
 
 // ---- broadcasts ----
@@ -180,18 +199,36 @@ pub struct Broadcast {
 }
 
 /// `[uid, {type: 2, data, nsp}, {rooms, except, flags}]`.
-pub fn encode_broadcast(uid: &str, nsp: &str, event: &str, args: &Payload, opts: &BroadcastOptions) -> Result<Vec<u8>, WireError> {
-    Ok(encode(&Mp::Array(vec![Mp::from(uid), packet_to_mp(nsp, event, args)?, opts_to_mp(opts)])))
+pub fn encode_broadcast(
+    uid: &str,
+    nsp: &str,
+    event: &str,
+    args: &Payload,
+    opts: &BroadcastOptions,
+) -> Result<Vec<u8>, WireError> {
+    Ok(encode(&Mp::Array(vec![
+        Mp::from(uid),
+        packet_to_mp(nsp, event, args)?,
+        opts_to_mp(opts),
+    ])))
 }
 
 pub fn decode_broadcast(bytes: &[u8]) -> Result<Broadcast, WireError> {
-    let Mp::Array(items) = decode(bytes)? else { return Err(WireError::Shape("broadcast is not an array")) };
+    let Mp::Array(items) = decode(bytes)? else {
+        return Err(WireError::Shape("broadcast is not an array"));
+    };
     let uid = match items.first() {
         Some(Mp::String(s)) => s.as_str().unwrap_or_default().to_string(),
         _ => String::new(),
     };
     let (nsp, event, args) = packet_from_mp(items.get(1))?;
-    Ok(Broadcast { uid, nsp, event, args, opts: opts_from_mp(items.get(2)) })
+    Ok(Broadcast {
+        uid,
+        nsp,
+        event,
+        args,
+        opts: opts_from_mp(items.get(2)),
+    })
 }
 
 /// The channel a broadcast goes to: the namespace's, or the room's when there is one room.
@@ -207,14 +244,49 @@ pub fn broadcast_channel(prefix: &str, nsp: &str, rooms: &[Room]) -> String {
 /// A request from another node, an emitter, or ourselves.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
-    Sockets { uid: Option<String>, request_id: String, rooms: Vec<Room> },
-    AllRooms { uid: Option<String>, request_id: String },
-    RemoteJoin { uid: Option<String>, opts: BroadcastOptions, rooms: Vec<Room> },
-    RemoteLeave { uid: Option<String>, opts: BroadcastOptions, rooms: Vec<Room> },
-    RemoteDisconnect { uid: Option<String>, opts: BroadcastOptions, close: bool },
-    RemoteFetch { uid: Option<String>, request_id: String, opts: BroadcastOptions },
-    ServerSideEmit { uid: Option<String>, request_id: Option<String>, event: String, args: Payload },
-    Broadcast { uid: Option<String>, request_id: String, nsp: String, event: String, args: Payload, opts: BroadcastOptions },
+    Sockets {
+        uid: Option<String>,
+        request_id: String,
+        rooms: Vec<Room>,
+    },
+    AllRooms {
+        uid: Option<String>,
+        request_id: String,
+    },
+    RemoteJoin {
+        uid: Option<String>,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    },
+    RemoteLeave {
+        uid: Option<String>,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    },
+    RemoteDisconnect {
+        uid: Option<String>,
+        opts: BroadcastOptions,
+        close: bool,
+    },
+    RemoteFetch {
+        uid: Option<String>,
+        request_id: String,
+        opts: BroadcastOptions,
+    },
+    ServerSideEmit {
+        uid: Option<String>,
+        request_id: Option<String>,
+        event: String,
+        args: Payload,
+    },
+    Broadcast {
+        uid: Option<String>,
+        request_id: String,
+        nsp: String,
+        event: String,
+        args: Payload,
+        opts: BroadcastOptions,
+    },
 }
 
 fn json_rooms(v: Option<&Json>) -> Vec<Room> {
@@ -249,42 +321,84 @@ pub fn decode_request(bytes: &[u8]) -> Result<Request, WireError> {
         let v: Json = serde_json::from_slice(bytes).map_err(|e| WireError::Json(e.to_string()))?;
         let uid = json_str(&v, "uid");
         let request_id = json_str(&v, "requestId");
-        let need_id = || request_id.clone().ok_or(WireError::Shape("request without requestId"));
+        let need_id = || {
+            request_id
+                .clone()
+                .ok_or(WireError::Shape("request without requestId"))
+        };
         return Ok(match v.get("type").and_then(Json::as_u64) {
-            Some(kind::SOCKETS) => Request::Sockets { uid, request_id: need_id()?, rooms: json_rooms(v.get("rooms")) },
-            Some(kind::ALL_ROOMS) => Request::AllRooms { uid, request_id: need_id()? },
-            Some(kind::REMOTE_JOIN) => {
-                Request::RemoteJoin { uid, opts: json_opts(v.get("opts")), rooms: json_rooms(v.get("rooms")) }
-            }
-            Some(kind::REMOTE_LEAVE) => {
-                Request::RemoteLeave { uid, opts: json_opts(v.get("opts")), rooms: json_rooms(v.get("rooms")) }
-            }
+            Some(kind::SOCKETS) => Request::Sockets {
+                uid,
+                request_id: need_id()?,
+                rooms: json_rooms(v.get("rooms")),
+            },
+            Some(kind::ALL_ROOMS) => Request::AllRooms {
+                uid,
+                request_id: need_id()?,
+            },
+            Some(kind::REMOTE_JOIN) => Request::RemoteJoin {
+                uid,
+                opts: json_opts(v.get("opts")),
+                rooms: json_rooms(v.get("rooms")),
+            },
+            Some(kind::REMOTE_LEAVE) => Request::RemoteLeave {
+                uid,
+                opts: json_opts(v.get("opts")),
+                rooms: json_rooms(v.get("rooms")),
+            },
             Some(kind::REMOTE_DISCONNECT) => Request::RemoteDisconnect {
                 uid,
                 opts: json_opts(v.get("opts")),
                 close: v.get("close").and_then(Json::as_bool).unwrap_or(false),
             },
-            Some(kind::REMOTE_FETCH) => Request::RemoteFetch { uid, request_id: need_id()?, opts: json_opts(v.get("opts")) },
+            Some(kind::REMOTE_FETCH) => Request::RemoteFetch {
+                uid,
+                request_id: need_id()?,
+                opts: json_opts(v.get("opts")),
+            },
             Some(kind::SERVER_SIDE_EMIT) => {
                 let Some(Json::Array(data)) = v.get("data") else {
                     return Err(WireError::Shape("serverSideEmit without data"));
                 };
-                let (first, rest) = data.split_first().ok_or(WireError::Shape("serverSideEmit without event"))?;
-                let event = first.as_str().ok_or(WireError::Shape("serverSideEmit event is not a string"))?.to_string();
-                let args = serde_json::to_string(rest).map_err(|e| WireError::Json(e.to_string()))?;
-                Request::ServerSideEmit { uid, request_id, event, args: Payload::from_json(args) }
+                let (first, rest) = data
+                    .split_first()
+                    .ok_or(WireError::Shape("serverSideEmit without event"))?;
+                let event = first
+                    .as_str()
+                    .ok_or(WireError::Shape("serverSideEmit event is not a string"))?
+                    .to_string();
+                let args =
+                    serde_json::to_string(rest).map_err(|e| WireError::Json(e.to_string()))?;
+                Request::ServerSideEmit {
+                    uid,
+                    request_id,
+                    event,
+                    args: Payload::from_json(args),
+                }
             }
             _ => return Err(WireError::Shape("unknown request type")),
         });
     }
-    let Mp::Map(m) = decode(bytes)? else { return Err(WireError::Shape("request is not a map")) };
+    let Mp::Map(m) = decode(bytes)? else {
+        return Err(WireError::Shape("request is not a map"));
+    };
     if get(&m, "type").and_then(Mp::as_u64) != Some(kind::BROADCAST) {
         return Err(WireError::Shape("unknown msgpack request type"));
     }
     let uid = get(&m, "uid").and_then(Mp::as_str).map(str::to_string);
-    let request_id = get(&m, "requestId").and_then(Mp::as_str).ok_or(WireError::Shape("request without requestId"))?.to_string();
+    let request_id = get(&m, "requestId")
+        .and_then(Mp::as_str)
+        .ok_or(WireError::Shape("request without requestId"))?
+        .to_string();
     let (nsp, event, args) = packet_from_mp(get(&m, "packet"))?;
-    Ok(Request::Broadcast { uid, request_id, nsp, event, args, opts: opts_from_mp(get(&m, "opts")) })
+    Ok(Request::Broadcast {
+        uid,
+        request_id,
+        nsp,
+        event,
+        args,
+        opts: opts_from_mp(get(&m, "opts")),
+    })
 }
 
 fn json_room_list(rooms: &[Room]) -> Json {
@@ -304,13 +418,18 @@ pub fn encode_request(req: &Request) -> Result<Vec<u8>, WireError> {
         v
     }
     let v = match req {
-        Request::Sockets { uid, request_id, rooms } => with_uid(
+        Request::Sockets {
+            uid,
+            request_id,
+            rooms,
+        } => with_uid(
             serde_json::json!({"requestId": request_id, "type": kind::SOCKETS, "rooms": json_room_list(rooms)}),
             uid,
         ),
-        Request::AllRooms { uid, request_id } => {
-            with_uid(serde_json::json!({"requestId": request_id, "type": kind::ALL_ROOMS}), uid)
-        }
+        Request::AllRooms { uid, request_id } => with_uid(
+            serde_json::json!({"requestId": request_id, "type": kind::ALL_ROOMS}),
+            uid,
+        ),
         Request::RemoteJoin { uid, opts, rooms } => with_uid(
             serde_json::json!({"type": kind::REMOTE_JOIN, "opts": json_opts_value(opts), "rooms": json_room_list(rooms)}),
             uid,
@@ -323,12 +442,22 @@ pub fn encode_request(req: &Request) -> Result<Vec<u8>, WireError> {
             serde_json::json!({"type": kind::REMOTE_DISCONNECT, "opts": json_opts_value(opts), "close": close}),
             uid,
         ),
-        Request::RemoteFetch { uid, request_id, opts } => with_uid(
+        Request::RemoteFetch {
+            uid,
+            request_id,
+            opts,
+        } => with_uid(
             serde_json::json!({"requestId": request_id, "type": kind::REMOTE_FETCH, "opts": json_opts_value(opts)}),
             uid,
         ),
-        Request::ServerSideEmit { uid, request_id, event, args } => {
-            let mut data: Vec<Json> = serde_json::from_str(&args.json).map_err(|e| WireError::Json(e.to_string()))?;
+        Request::ServerSideEmit {
+            uid,
+            request_id,
+            event,
+            args,
+        } => {
+            let mut data: Vec<Json> =
+                serde_json::from_str(&args.json).map_err(|e| WireError::Json(e.to_string()))?;
             data.insert(0, Json::String(event.clone()));
             let mut v = serde_json::json!({"type": kind::SERVER_SIDE_EMIT, "data": data});
             if let (Some(id), Json::Object(m)) = (request_id, &mut v) {
@@ -336,7 +465,14 @@ pub fn encode_request(req: &Request) -> Result<Vec<u8>, WireError> {
             }
             with_uid(v, uid)
         }
-        Request::Broadcast { uid, request_id, nsp, event, args, opts } => {
+        Request::Broadcast {
+            uid,
+            request_id,
+            nsp,
+            event,
+            args,
+            opts,
+        } => {
             let mut m = Vec::new();
             if let Some(uid) = uid {
                 m.push((Mp::from("uid"), Mp::from(uid.as_str())));
@@ -357,52 +493,91 @@ pub fn encode_request(req: &Request) -> Result<Vec<u8>, WireError> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
     /// `{requestId, sockets: [...]}` (ids for type 0, socket objects for type 5).
-    Sockets { request_id: String, sockets: Vec<Json> },
-    Rooms { request_id: String, rooms: Vec<Room> },
-    ServerSideAck { request_id: String, data: Payload },
-    ClientCount { request_id: String, count: u64 },
+    Sockets {
+        request_id: String,
+        sockets: Vec<Json>,
+    },
+    Rooms {
+        request_id: String,
+        rooms: Vec<Room>,
+    },
+    ServerSideAck {
+        request_id: String,
+        data: Payload,
+    },
+    ClientCount {
+        request_id: String,
+        count: u64,
+    },
     /// One client's answer to a broadcast with acks (its first ack argument).
-    Ack { request_id: String, arg: Payload },
+    Ack {
+        request_id: String,
+        arg: Payload,
+    },
     /// A bare `{requestId}` (answers to legacy single-socket requests).
-    Done { request_id: String },
+    Done {
+        request_id: String,
+    },
 }
 
 pub fn decode_response(bytes: &[u8]) -> Result<Response, WireError> {
     if bytes.first() == Some(&b'{') {
         let v: Json = serde_json::from_slice(bytes).map_err(|e| WireError::Json(e.to_string()))?;
-        let request_id = json_str(&v, "requestId").ok_or(WireError::Shape("response without requestId"))?;
+        let request_id =
+            json_str(&v, "requestId").ok_or(WireError::Shape("response without requestId"))?;
         if v.get("type").and_then(Json::as_u64) == Some(kind::BROADCAST_CLIENT_COUNT) {
             let count = v.get("clientCount").and_then(Json::as_u64).unwrap_or(0);
             return Ok(Response::ClientCount { request_id, count });
         }
         if v.get("type").and_then(Json::as_u64) == Some(kind::SERVER_SIDE_EMIT) {
             let data = v.get("data").cloned().unwrap_or(Json::Null);
-            return Ok(Response::ServerSideAck { request_id, data: Payload::from_json(format!("[{data}]")) });
+            return Ok(Response::ServerSideAck {
+                request_id,
+                data: Payload::from_json(format!("[{data}]")),
+            });
         }
         if let Some(Json::Array(sockets)) = v.get("sockets") {
-            return Ok(Response::Sockets { request_id, sockets: sockets.clone() });
+            return Ok(Response::Sockets {
+                request_id,
+                sockets: sockets.clone(),
+            });
         }
         if v.get("rooms").is_some() {
-            return Ok(Response::Rooms { request_id, rooms: json_rooms(v.get("rooms")) });
+            return Ok(Response::Rooms {
+                request_id,
+                rooms: json_rooms(v.get("rooms")),
+            });
         }
         return Ok(Response::Done { request_id });
     }
-    let Mp::Map(m) = decode(bytes)? else { return Err(WireError::Shape("response is not a map")) };
-    let request_id = get(&m, "requestId").and_then(Mp::as_str).ok_or(WireError::Shape("response without requestId"))?.to_string();
+    let Mp::Map(m) = decode(bytes)? else {
+        return Err(WireError::Shape("response is not a map"));
+    };
+    let request_id = get(&m, "requestId")
+        .and_then(Mp::as_str)
+        .ok_or(WireError::Shape("response without requestId"))?
+        .to_string();
     if get(&m, "type").and_then(Mp::as_u64) != Some(kind::BROADCAST_ACK) {
         return Err(WireError::Shape("unknown msgpack response type"));
     }
     let mut binaries = Vec::new();
     let arg = get(&m, "packet").map_or(Json::Null, |p| mp_to_json(p, &mut binaries));
-    Ok(Response::Ack { request_id, arg: Payload::with_binaries(format!("[{arg}]"), binaries) })
+    Ok(Response::Ack {
+        request_id,
+        arg: Payload::with_binaries(format!("[{arg}]"), binaries),
+    })
 }
 
 pub fn encode_sockets_response(request_id: &str, sockets: Vec<Json>) -> Vec<u8> {
-    serde_json::json!({"requestId": request_id, "sockets": sockets}).to_string().into_bytes()
+    serde_json::json!({"requestId": request_id, "sockets": sockets})
+        .to_string()
+        .into_bytes()
 }
 
 pub fn encode_rooms_response(request_id: &str, rooms: &[Room]) -> Vec<u8> {
-    serde_json::json!({"requestId": request_id, "rooms": json_room_list(rooms)}).to_string().into_bytes()
+    serde_json::json!({"requestId": request_id, "rooms": json_room_list(rooms)})
+        .to_string()
+        .into_bytes()
 }
 
 pub fn encode_client_count(request_id: &str, count: usize) -> Vec<u8> {
@@ -414,7 +589,9 @@ pub fn encode_client_count(request_id: &str, count: usize) -> Vec<u8> {
 /// One client's ack to a broadcast with acks: its first argument, msgpack.
 pub fn encode_ack_response(request_id: &str, args: &Payload) -> Vec<u8> {
     let values: Vec<Json> = serde_json::from_str(&args.json).unwrap_or_default();
-    let first = values.first().map_or(Mp::Nil, |v| json_to_mp(v, &args.binaries));
+    let first = values
+        .first()
+        .map_or(Mp::Nil, |v| json_to_mp(v, &args.binaries));
     encode(&Mp::Map(vec![
         (Mp::from("type"), Mp::from(kind::BROADCAST_ACK)),
         (Mp::from("requestId"), Mp::from(request_id)),
@@ -425,7 +602,9 @@ pub fn encode_ack_response(request_id: &str, args: &Payload) -> Vec<u8> {
 pub fn encode_server_side_ack(request_id: &str, args: &Payload) -> Vec<u8> {
     let values: Vec<Json> = serde_json::from_str(&args.json).unwrap_or_default();
     let first = values.into_iter().next().unwrap_or(Json::Null);
-    serde_json::json!({"type": kind::SERVER_SIDE_EMIT, "requestId": request_id, "data": first}).to_string().into_bytes()
+    serde_json::json!({"type": kind::SERVER_SIDE_EMIT, "requestId": request_id, "data": first})
+        .to_string()
+        .into_bytes()
 }
 
 #[cfg(test)]
@@ -434,7 +613,10 @@ mod tests {
     use bytes::Bytes;
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     const NODE_BROADCAST: &str = "93a63049416e4f3283a47479706502a46461746191a178a36e7370a12f83a5726f6f6d7391a27231a665786365707490a5666c61677380";
@@ -444,17 +626,26 @@ mod tests {
     fn decodes_a_node_broadcast() {
         let b = decode_broadcast(&hex(NODE_BROADCAST)).unwrap();
         assert_eq!(b.uid, "0IAnO2");
-        assert_eq!((b.nsp.as_str(), b.event.as_str(), b.args.json.as_str()), ("/", "x", "[]"));
+        assert_eq!(
+            (b.nsp.as_str(), b.event.as_str(), b.args.json.as_str()),
+            ("/", "x", "[]")
+        );
         assert_eq!(b.opts.rooms, vec![Arc::from("r1")]);
         assert!(b.opts.except.is_empty());
     }
 
     #[test]
     fn encodes_byte_for_byte_like_node() {
-        let opts = BroadcastOptions { rooms: vec![Arc::from("r1")], ..Default::default() };
+        let opts = BroadcastOptions {
+            rooms: vec![Arc::from("r1")],
+            ..Default::default()
+        };
         let bytes = encode_broadcast("0IAnO2", "/", "x", &Payload::empty(), &opts).unwrap();
         assert_eq!(bytes, hex(NODE_BROADCAST));
-        assert_eq!(broadcast_channel("socket.io", "/", &opts.rooms), "socket.io#/#r1#");
+        assert_eq!(
+            broadcast_channel("socket.io", "/", &opts.rooms),
+            "socket.io#/#r1#"
+        );
     }
 
     #[test]
@@ -469,7 +660,8 @@ mod tests {
     fn binary_round_trips_as_msgpack_bin() {
         let mut args = Payload::from_json("[{\"a\":1}]");
         args.push_binary(vec![1u8, 2, 3]);
-        let bytes = encode_broadcast("u", "/chat", "b", &args, &BroadcastOptions::default()).unwrap();
+        let bytes =
+            encode_broadcast("u", "/chat", "b", &args, &BroadcastOptions::default()).unwrap();
         let b = decode_broadcast(&bytes).unwrap();
         assert_eq!(b.nsp, "/chat");
         assert_eq!(b.args.json, "[{\"a\":1},{\"_placeholder\":true,\"num\":0}]");
@@ -478,33 +670,67 @@ mod tests {
 
     #[test]
     fn decodes_the_captured_ack_response() {
-        let r = decode_response(&hex("83a47479706509a9726571756573744964a66d426653766da67061636b6574a56f6b2d6332")).unwrap();
-        assert_eq!(r, Response::Ack { request_id: "mBfSvm".into(), arg: Payload::from_json("[\"ok-c2\"]") });
+        let r = decode_response(&hex(
+            "83a47479706509a9726571756573744964a66d426653766da67061636b6574a56f6b2d6332",
+        ))
+        .unwrap();
+        assert_eq!(
+            r,
+            Response::Ack {
+                request_id: "mBfSvm".into(),
+                arg: Payload::from_json("[\"ok-c2\"]")
+            }
+        );
     }
 
     #[test]
     fn decodes_json_requests_with_and_without_uid() {
-        let r = decode_request(br#"{"uid":"0IAnO2","type":2,"opts":{"rooms":["r1"],"except":[]},"rooms":["r9"]}"#).unwrap();
+        let r = decode_request(
+            br#"{"uid":"0IAnO2","type":2,"opts":{"rooms":["r1"],"except":[]},"rooms":["r9"]}"#,
+        )
+        .unwrap();
         assert_eq!(
             r,
             Request::RemoteJoin {
                 uid: Some("0IAnO2".into()),
-                opts: BroadcastOptions { rooms: vec![Arc::from("r1")], ..Default::default() },
+                opts: BroadcastOptions {
+                    rooms: vec![Arc::from("r1")],
+                    ..Default::default()
+                },
                 rooms: vec![Arc::from("r9")],
             }
         );
-        let r = decode_request(br#"{"type":4,"opts":{"rooms":[],"except":[]},"close":true}"#).unwrap();
-        assert!(matches!(r, Request::RemoteDisconnect { uid: None, close: true, .. }));
+        let r =
+            decode_request(br#"{"type":4,"opts":{"rooms":[],"except":[]},"close":true}"#).unwrap();
+        assert!(matches!(
+            r,
+            Request::RemoteDisconnect {
+                uid: None,
+                close: true,
+                ..
+            }
+        ));
         let r = decode_request(br#"{"uid":"0IAnO2","type":6,"data":["hi",42]}"#).unwrap();
         assert_eq!(
             r,
-            Request::ServerSideEmit { uid: Some("0IAnO2".into()), request_id: None, event: "hi".into(), args: Payload::from_json("[42]") }
+            Request::ServerSideEmit {
+                uid: Some("0IAnO2".into()),
+                request_id: None,
+                event: "hi".into(),
+                args: Payload::from_json("[42]")
+            }
         );
     }
 
     #[test]
     fn broadcast_with_ack_request_round_trips() {
-        let opts = BroadcastOptions { flags: BroadcastFlags { timeout: Some(Duration::from_millis(500)), ..Default::default() }, ..Default::default() };
+        let opts = BroadcastOptions {
+            flags: BroadcastFlags {
+                timeout: Some(Duration::from_millis(500)),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
         let req = Request::Broadcast {
             uid: Some("abc".into()),
             request_id: "r1".into(),

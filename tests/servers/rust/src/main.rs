@@ -14,7 +14,11 @@ const SEED_PAGE: &str = include_str!("../../../../examples/seed.html");
 const DEFAULT_ACK_TIMEOUT: u64 = 5000;
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok()).map(|v| v as u64).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .unwrap_or(default)
 }
 
 fn config_from_env() -> ServerConfig {
@@ -27,7 +31,8 @@ fn config_from_env() -> ServerConfig {
     c.connect_timeout = Duration::from_millis(env_u64("CONNECT_TIMEOUT", 45_000));
     c.engine.allow_eio3 = std::env::var("ALLOW_EIO3").as_deref() == Ok("1");
     c.engine.max_queued_frames = env_u64("MAX_QUEUED_FRAMES", 65_536) as usize;
-    c.cleanup_empty_child_namespaces = std::env::var("CLEANUP_EMPTY_CHILDREN").as_deref() == Ok("1");
+    c.cleanup_empty_child_namespaces =
+        std::env::var("CLEANUP_EMPTY_CHILDREN").as_deref() == Ok("1");
     if std::env::var("RECOVERY").as_deref() == Ok("1") {
         c.connection_state_recovery = Some(roomcast::RecoveryConfig {
             max_disconnection_duration: Duration::from_millis(env_u64("RECOVERY_MS", 120_000)),
@@ -77,7 +82,10 @@ fn sorted_rooms(socket: &SocketRef) -> Vec<String> {
 fn rooms_of(v: &Value) -> Vec<String> {
     match v {
         Value::Null => vec![],
-        Value::Array(a) => a.iter().filter_map(|r| r.as_str().map(String::from)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|r| r.as_str().map(String::from))
+            .collect(),
         Value::String(s) => vec![s.clone()],
         other => vec![other.to_string()],
     }
@@ -96,7 +104,11 @@ fn ack_value(ack: Option<roomcast::AckSender>, value: Value) {
 }
 
 fn timeout_of(spec: &Value) -> Duration {
-    Duration::from_millis(spec.get("timeout").and_then(Value::as_u64).unwrap_or(DEFAULT_ACK_TIMEOUT))
+    Duration::from_millis(
+        spec.get("timeout")
+            .and_then(Value::as_u64)
+            .unwrap_or(DEFAULT_ACK_TIMEOUT),
+    )
 }
 
 fn with_rooms(mut op: BroadcastOperator, spec: &Value) -> BroadcastOperator {
@@ -110,7 +122,11 @@ fn with_rooms(mut op: BroadcastOperator, spec: &Value) -> BroadcastOperator {
 }
 
 fn with_flags(mut op: BroadcastOperator, spec: &Value) -> BroadcastOperator {
-    if spec.get("volatile").and_then(Value::as_bool).unwrap_or(false) {
+    if spec
+        .get("volatile")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
         op = op.volatile();
     }
     if spec.get("local").and_then(Value::as_bool).unwrap_or(false) {
@@ -124,8 +140,17 @@ fn with_flags(mut op: BroadcastOperator, spec: &Value) -> BroadcastOperator {
 
 /// Prepends one JSON value to an argument array.
 fn prepend(value: &Value, args: &Payload) -> Payload {
-    let inner = args.json.trim().trim_start_matches('[').trim_end_matches(']').trim();
-    let json = if inner.is_empty() { format!("[{value}]") } else { format!("[{value},{inner}]") };
+    let inner = args
+        .json
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim();
+    let json = if inner.is_empty() {
+        format!("[{value}]")
+    } else {
+        format!("[{value},{inner}]")
+    };
     Payload::with_binaries(json, args.binaries.clone())
 }
 
@@ -402,7 +427,12 @@ fn setup_root(io: &Server) {
     let io_hello = io_outer;
     root.on_server_side("hello", move |_, args, ack| {
         let body = json!({"node": node_name(), "args": args.values()});
-        let _ = io_hello.sockets().broadcast().local().to(["observers"]).emit("observed-server-side", payload!(body));
+        let _ = io_hello
+            .sockets()
+            .broadcast()
+            .local()
+            .to(["observers"])
+            .emit("observed-server-side", payload!(body));
         if let Some(ack) = ack {
             ack.send(payload!(format!("hi from {}", node_name())));
         }
@@ -447,7 +477,10 @@ fn setup_others(io: &Server) {
     let io2 = io.clone();
     auth.on_connection(move |socket| {
         observe(&io2, &socket);
-        let _ = socket.emit("welcome", Payload::from_json(format!("[{}]", socket.auth())));
+        let _ = socket.emit(
+            "welcome",
+            Payload::from_json(format!("[{}]", socket.auth())),
+        );
     });
 
     let io3 = io.clone();
@@ -460,7 +493,8 @@ fn setup_others(io: &Server) {
     });
 
     let dynamic = io.of_dynamic(|name: &str, _auth: &str| {
-        name.strip_prefix("/dyn-").is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        name.strip_prefix("/dyn-")
+            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
     });
     let io4 = io.clone();
     dynamic.on_connection(move |socket| {
@@ -478,13 +512,20 @@ fn setup_others(io: &Server) {
 
     let io6 = io.clone();
     io.on_new_namespace(move |nsp| {
-        let _ = io6.sockets().to(["observers"]).emit("observed-namespace", payload!(nsp.name()));
+        let _ = io6
+            .sockets()
+            .to(["observers"])
+            .emit("observed-namespace", payload!(nsp.name()));
     });
 }
 
 fn client_bundle() -> Option<Vec<u8>> {
     let path = std::env::var("SIO_CLIENT_BUNDLE").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../node_modules/socket.io-client/dist/socket.io.js").into()
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../node_modules/socket.io-client/dist/socket.io.js"
+        )
+        .into()
     });
     std::fs::read(path).ok()
 }
@@ -492,7 +533,10 @@ fn client_bundle() -> Option<Vec<u8>> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let io = Server::new(config_from_env());
@@ -500,12 +544,14 @@ async fn main() -> std::io::Result<()> {
         io.serve_client(bundle.into());
     }
     io.set_fallback(|parts| {
-        (parts.method == http::Method::GET && matches!(parts.uri.path(), "/" | "/index.html")).then(|| {
-            http::Response::builder()
-                .header("content-type", "text/html; charset=utf-8")
-                .body(bytes::Bytes::from_static(SEED_PAGE.as_bytes()))
-                .unwrap_or_default()
-        })
+        (parts.method == http::Method::GET && matches!(parts.uri.path(), "/" | "/index.html")).then(
+            || {
+                http::Response::builder()
+                    .header("content-type", "text/html; charset=utf-8")
+                    .body(bytes::Bytes::from_static(SEED_PAGE.as_bytes()))
+                    .unwrap_or_default()
+            },
+        )
     });
     if let Ok(allowed) = std::env::var("ALLOW_ORIGIN") {
         // Answered asynchronously, like a hook that checks a token store would be.
