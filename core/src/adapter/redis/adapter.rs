@@ -428,7 +428,7 @@ impl Adapter for RedisAdapter {
     }
 
     fn close(&self) {
-        self.node.unregister(&self.nsp_name);
+        self.node.unregister(&self.nsp_name, &self.uid);
     }
 
     fn broadcast(&self, nsp: &Arc<Namespace>, packet: &BroadcastPacket, opts: &BroadcastOptions) {

@@ -19,6 +19,9 @@ const PUBLISH_QUEUE_BOUND: usize = 65_536;
 
 enum Command {
     Subscribe(Arc<str>),
+    /// A namespace's adapter was closed: its channels (by namespace and uid) are dropped, and
+    /// when it was the last one the node's connections are closed.
+    Unsubscribe(Arc<str>, String),
 }
 
 /// The queues of the background tasks: messages to publish, subscription commands.
@@ -34,6 +37,9 @@ pub struct RedisNode {
     adapters: RwLock<HashMap<Arc<str>, Weak<RedisAdapter>>>,
     publisher: OnceCell<ConnectionManager>,
     started: std::sync::OnceLock<Tasks>,
+    /// Tells the publish loop that the last adapter is gone (it publishes what is queued, then
+    /// stops).
+    stopped: tokio::sync::Notify,
 }
 
 impl RedisNode {
@@ -50,6 +56,7 @@ impl RedisNode {
             adapters: RwLock::new(HashMap::new()),
             publisher: OnceCell::new(),
             started: std::sync::OnceLock::new(),
+            stopped: tokio::sync::Notify::new(),
         }))
     }
 
@@ -77,8 +84,20 @@ impl RedisNode {
         let _ = commands.send(Command::Subscribe(adapter.nsp_name.clone()));
     }
 
-    pub(crate) fn unregister(&self, nsp: &str) {
-        self.adapters.write().remove(nsp);
+    /// Forgets a closed namespace's adapter and unsubscribes its channels, so other nodes no
+    /// longer count this one (`PUBSUB NUMSUB`); the last one closes the connections.
+    pub(crate) fn unregister(&self, nsp: &Arc<str>, uid: &str) {
+        let removed = {
+            let mut adapters = self.adapters.write();
+            let ours = adapters
+                .get(nsp)
+                .and_then(Weak::upgrade)
+                .is_none_or(|a| a.uid == uid);
+            ours && adapters.remove(nsp).is_some()
+        };
+        if let (true, Some((_, commands))) = (removed, self.started.get()) {
+            let _ = commands.send(Command::Unsubscribe(nsp.clone(), uid.to_string()));
+        }
     }
 
     /// Queues a message for publishing, in order.
@@ -117,7 +136,22 @@ impl RedisNode {
     }
 
     async fn publish_loop(self: Arc<Self>, mut rx: mpsc::Receiver<(String, Vec<u8>)>) {
-        while let Some((channel, message)) = rx.recv().await {
+        let mut stopping = false;
+        loop {
+            let next = if stopping {
+                rx.try_recv().ok()
+            } else {
+                tokio::select! {
+                    m = rx.recv() => m,
+                    () = self.stopped.notified() => {
+                        stopping = true;
+                        continue;
+                    }
+                }
+            };
+            let Some((channel, message)) = next else {
+                return;
+            };
             let result = match self.connection().await {
                 Ok(mut conn) => redis::cmd("PUBLISH")
                     .arg(&channel)
@@ -171,6 +205,17 @@ impl RedisNode {
                                             subscribed.insert(nsp);
                                         }
                                     }
+                                    Some(Command::Unsubscribe(nsp, uid)) => {
+                                        if subscribed.remove(&nsp)
+                                            && !self.unsubscribe_nsp(&mut sink, &nsp, &uid).await
+                                        {
+                                            break;
+                                        }
+                                        if self.adapters.read().is_empty() {
+                                            self.stopped.notify_one();
+                                            return;
+                                        }
+                                    }
                                     None => return,
                                 },
                                 msg = stream.next() => match msg {
@@ -188,6 +233,11 @@ impl RedisNode {
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach redis")
                 }
             }
+            if self.adapters.read().is_empty() {
+                // Closed while Redis was away: nothing left to resubscribe.
+                self.stopped.notify_one();
+                return;
+            }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
         }
@@ -202,6 +252,26 @@ impl RedisNode {
         for channel in self.channels(nsp, uid) {
             if let Err(e) = sink.subscribe(&channel).await {
                 tracing::warn!(error = %e, "redis subscribe failed");
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn unsubscribe_nsp(
+        &self,
+        sink: &mut redis::aio::PubSubSink,
+        nsp: &str,
+        uid: &str,
+    ) -> bool {
+        let pattern = format!("{}#{}#*", self.config.key, nsp);
+        if let Err(e) = sink.punsubscribe(&pattern).await {
+            tracing::warn!(error = %e, "redis punsubscribe failed");
+            return false;
+        }
+        for channel in self.channels(nsp, uid) {
+            if let Err(e) = sink.unsubscribe(&channel).await {
+                tracing::warn!(error = %e, "redis unsubscribe failed");
                 return false;
             }
         }
