@@ -122,6 +122,60 @@ export interface ServerOptions {
   host: string;
   /** roomcast: receives errors thrown (or rejected) by listeners and middlewares; default: printed on stderr. */
   onHandlerError: (err: unknown, where: string) => void;
+  /** The adapter, from roomcast's `createAdapter()` (a Redis cluster). Default: in-memory. */
+  adapter: RedisAdapter;
+}
+
+// ---------------------------------------------------------------------------------------------
+// cluster (Redis)
+
+export interface RedisAdapterOptions {
+  /** `redis://[:password@]host[:port][/db]`, or `rediss://` for TLS. */
+  url: string;
+  /** The channel prefix. Default `"socket.io"`. */
+  key?: string;
+  /** Milliseconds cluster-wide requests (fetchSockets, serverSideEmit with an ack, allRooms) wait for every node. Default 5000. */
+  requestsTimeout?: number;
+}
+
+/** The Redis adapter (wire-compatible with @socket.io/redis-adapter 8), as `createAdapter()` describes it. */
+export class RedisAdapter {
+  private constructor();
+  readonly url: string;
+  readonly key: string;
+  readonly requestsTimeout: number;
+}
+
+/** The Redis adapter for `io.adapter(...)` or the `adapter` option. */
+export function createAdapter(url: string, opts?: Omit<RedisAdapterOptions, "url">): RedisAdapter;
+export function createAdapter(opts: RedisAdapterOptions): RedisAdapter;
+
+export interface EmitterOptions {
+  /** `redis://[:password@]host[:port][/db]`, or `rediss://` for TLS. */
+  url: string;
+  /** The channel prefix. Default `"socket.io"`. */
+  key?: string;
+}
+
+/**
+ * Sends to the clients of a cluster from a process that runs no server, like
+ * @socket.io/redis-emitter. Every operation resolves once Redis has taken the message.
+ */
+export class Emitter<EmitEvents extends EventsMap = DefaultEventsMap, ServerSideEvents extends EventsMap = DefaultEventsMap> {
+  constructor(url: string, opts?: Omit<EmitterOptions, "url">);
+  constructor(opts: EmitterOptions);
+  /** The same emitter for another namespace (recipients and flags reset). */
+  of(nsp: string): Emitter<EmitEvents, ServerSideEvents>;
+  to(room: Room | Room[]): Emitter<EmitEvents, ServerSideEvents>;
+  in(room: Room | Room[]): Emitter<EmitEvents, ServerSideEvents>;
+  except(room: Room | Room[]): Emitter<EmitEvents, ServerSideEvents>;
+  get volatile(): Emitter<EmitEvents, ServerSideEvents>;
+  compress(compress: boolean): Emitter<EmitEvents, ServerSideEvents>;
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): Promise<void>;
+  socketsJoin(room: Room | Room[]): Promise<void>;
+  socketsLeave(room: Room | Room[]): Promise<void>;
+  disconnectSockets(close?: boolean): Promise<void>;
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,8 +342,12 @@ export class Namespace<
   readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   /** Connected sockets by id. */
   readonly sockets: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>;
-  /** Read-only snapshots of this server's rooms. */
-  readonly adapter: { readonly rooms: Map<Room, Set<string>>; readonly sids: Map<string, Set<Room>> };
+  /** Read-only snapshots of this server's rooms; `allRooms()`: the rooms of every node of the cluster. */
+  readonly adapter: {
+    readonly rooms: Map<Room, Set<string>>;
+    readonly sids: Map<string, Set<Room>>;
+    allRooms(): Promise<Set<Room>>;
+  };
 
   on<Ev extends ReservedOrUserEventNames<NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
     ev: Ev,
@@ -381,6 +439,10 @@ export class Server<
   listen(srv: HttpServer | HttpsServer | number | string): this;
   /** Where `listen(port)` bound, like net.Server#address(). */
   address(): { address: string; family: string; port: number } | null;
+  /** The current adapter (undefined: in-memory). */
+  adapter(): RedisAdapter | undefined;
+  /** Sets the adapter; before the server listens or serves its first client. */
+  adapter(adapter: RedisAdapter): this;
   /** Disconnects everyone ("server shutting down") and releases every resource. */
   close(fn?: (err?: Error) => void): Promise<void>;
 

@@ -7,5 +7,17 @@ const { Server } = require("./lib/server");
 const { Namespace, ParentNamespace } = require("./lib/namespace");
 const { Socket } = require("./lib/socket");
 const { BroadcastOperator, RemoteSocket } = require("./lib/operator");
+const { createAdapter, RedisAdapter } = require("./lib/adapter");
+const { Emitter } = require("./lib/emitter");
 
-module.exports = { Server, Namespace, ParentNamespace, Socket, BroadcastOperator, RemoteSocket };
+module.exports = {
+  Server,
+  Namespace,
+  ParentNamespace,
+  Socket,
+  BroadcastOperator,
+  RemoteSocket,
+  createAdapter,
+  RedisAdapter,
+  Emitter,
+};

@@ -1,5 +1,6 @@
 // ES module entry: the same classes as the CommonJS entry (one copy of the module state).
 import roomcast from "./index.js";
 
-export const { Server, Namespace, ParentNamespace, Socket, BroadcastOperator, RemoteSocket } = roomcast;
+export const { Server, Namespace, ParentNamespace, Socket, BroadcastOperator, RemoteSocket, createAdapter, RedisAdapter, Emitter } =
+  roomcast;
 export default roomcast;

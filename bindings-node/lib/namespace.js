@@ -22,6 +22,14 @@ class AdapterView {
     return map;
   }
 
+  /** Every room of the namespace on every node of the cluster (this node's rooms with the
+   *  in-memory adapter). Rejects after the adapter's requestsTimeout if a node does not answer. */
+  async allRooms() {
+    const natives = this.nsp._targets().map((n) => n._native).filter(Boolean);
+    const lists = await Promise.all(natives.map((n) => n.allRooms()));
+    return new Set(lists.flat());
+  }
+
   /** socket id → Set of rooms. A snapshot. */
   get sids() {
     const map = new Map();

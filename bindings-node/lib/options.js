@@ -2,6 +2,8 @@
 
 // socket.io's option names, validated and turned into what the native layer takes.
 
+const { nativeAdapter } = require("./adapter");
+
 const DEFAULTS = {
   path: "/socket.io",
   serveClient: true,
@@ -20,7 +22,7 @@ const DEFAULTS = {
 
 // Options socket.io has that change behaviour roomcast does not offer (yet). They are
 // ignored with a warning rather than refused, so existing code still starts.
-const UNSUPPORTED = ["adapter", "wsEngine", "initialPacket", "cookie"];
+const UNSUPPORTED = ["wsEngine", "initialPacket", "cookie"];
 
 const warned = new Set();
 
@@ -145,6 +147,7 @@ function normalize(opts = {}) {
     recoveryMaxDisconnectionDuration: resume.duration,
     recoverySkipMiddlewares: resume.skip,
     maxQueuedFrames: o.maxQueuedFrames === undefined ? undefined : nonNegative("maxQueuedFrames", o.maxQueuedFrames, "frames"),
+    redis: nativeAdapter(o.adapter),
   };
   return { options: o, native };
 }

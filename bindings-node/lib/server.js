@@ -42,6 +42,8 @@ class Server {
     const { options, native: nativeOptions } = normalize(opts || {});
     this.opts = options;
     this._onHandlerError = options.onHandlerError;
+    this._nativeOptions = nativeOptions;
+    this._adapter = options.adapter;
     this._native = new native.NativeServer(nativeOptions, () => this._drain());
     /** Every namespace by name, dynamic children included (the same field as socket.io's). */
     this._nsps = new Map();
@@ -59,11 +61,10 @@ class Server {
     this._onAllDisconnected = null;
     this.httpServer = undefined;
     this.sockets = this.of("/");
-    if (typeof options.allowRequest === "function") this._native.enableAllowRequest();
+    this._clientBundle = options.serveClient ? loadClientBundle() : null;
+    this._configureNative();
     if (options.serveClient) {
-      const bundle = loadClientBundle();
-      if (bundle) this._native.serveClient(bundle);
-      else if (opts && opts.serveClient) {
+      if (!this._clientBundle && opts && opts.serveClient) {
         process.emitWarning(
           "roomcast: serveClient is on but socket.io-client is not installed; install it to serve <path>socket.io.js",
           { type: "RoomcastWarning", code: "ROOMCAST_NO_CLIENT_BUNDLE" },
@@ -95,6 +96,56 @@ class Server {
         return io._native.stats().sessions;
       },
     };
+  }
+
+  /** Server-wide native settings (set again when the native server is recreated). */
+  _configureNative() {
+    if (typeof this.opts.allowRequest === "function") this._native.enableAllowRequest();
+    if (this._clientBundle) this._native.serveClient(this._clientBundle);
+  }
+
+  // ---- adapter ----
+
+  /**
+   * `io.adapter(createAdapter(url))` sets the adapter (the Redis adapter: a cluster);
+   * `io.adapter()` returns the current one (undefined: in-memory).
+   *
+   * The core gives every namespace its adapter when the namespace is created, so the native
+   * server is recreated here, with the namespaces, middlewares and listeners registered so far.
+   * That is only possible before the server serves anyone: call it before `listen()` (or
+   * before the attached http.Server accepts its first Socket.IO client), or pass
+   * `{ adapter }` to the constructor.
+   */
+  adapter(value) {
+    if (arguments.length === 0) return this._adapter;
+    const redis = require("./adapter").nativeAdapter(value);
+    if (this._closing) throw new Error("roomcast: this server is closed; create a new one");
+    const busy =
+      this._port !== null ||
+      this._native.stats().sessions > 0 ||
+      [...this._parentNsps.values()].some((p) => p.children.size > 0);
+    if (busy) {
+      throw new Error(
+        "roomcast: io.adapter() must be called before the server listens or serves a client; " +
+          "call it right after new Server(), or pass { adapter } to the constructor",
+      );
+    }
+    const nativeOptions = { ...this._nativeOptions, redis };
+    const fresh = new native.NativeServer(nativeOptions, () => this._drain());
+    // Same handler ids, same order: the records of the new server reach the same objects.
+    for (const [handlerId, handler] of this._handlers) {
+      if (this._parentNsps.has(handlerId)) fresh.registerDynamic(handlerId);
+      else handler._native = fresh.registerNamespace(handler.name, handlerId);
+      if (handler._fns.length) fresh.setHasMiddlewares(handlerId, true);
+    }
+    const old = this._native;
+    this._native = fresh;
+    this._nativeOptions = nativeOptions;
+    this._adapter = value;
+    this._configureNative();
+    // The replaced server never served anyone; closing it releases its namespaces at once.
+    old.close(0);
+    return this;
   }
 
   // ---- namespaces ----

@@ -11,6 +11,7 @@
 //! JavaScript thread is woken once per batch, not once per event.
 
 mod args;
+mod emitter;
 mod http;
 mod mailbox;
 mod namespace;

@@ -127,6 +127,24 @@ impl NativeNamespace {
             .map_err(emit_error)
     }
 
+    /// Every room of this namespace on every node of the cluster (`adapter.allRooms()`).
+    #[napi(ts_return_type = "Promise<string[]>")]
+    pub fn all_rooms<'env>(&self, env: &'env napi::Env) -> napi::Result<napi::bindgen_prelude::Object<'env>> {
+        let rt = crate::runtime::get()?;
+        let fut = self.nsp.adapter().all_rooms();
+        let (deferred, promise) = env.create_deferred::<Vec<String>, _>()?;
+        rt.spawn(async move {
+            match fut.await {
+                Ok(rooms) => {
+                    let rooms: Vec<String> = rooms.iter().map(|r| r.to_string()).collect();
+                    deferred.resolve(move |_| Ok(rooms));
+                }
+                Err(e) => deferred.reject(napi::Error::from_reason(format!("roomcast: {e}"))),
+            }
+        });
+        Ok(promise)
+    }
+
     #[napi]
     pub fn socket_count(&self) -> u32 {
         self.nsp.socket_count() as u32

@@ -3,7 +3,8 @@
 
 use napi_derive::napi;
 use roomcast::socketio::parser::Parser;
-use roomcast::{Cors, CorsOrigin, RecoveryConfig, ServerConfig, Transports};
+use roomcast::{Cors, CorsOrigin, RecoveryConfig, RedisAdapterConfig, RedisAdapterFactory, ServerConfig, Transports};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[napi(object)]
@@ -32,6 +33,17 @@ pub struct NativeOptions {
     pub recovery_skip_middlewares: bool,
     /// Frames queued for one connection before it is disconnected as a slow consumer.
     pub max_queued_frames: Option<f64>,
+    /// The Redis adapter (`createAdapter(...)`); absent: in-memory.
+    pub redis: Option<NativeRedis>,
+}
+
+/// Options of the Redis adapter, as `createAdapter` normalised them.
+#[napi(object)]
+pub struct NativeRedis {
+    pub url: String,
+    pub key: String,
+    /// Milliseconds cluster-wide requests wait for every node.
+    pub requests_timeout: f64,
 }
 
 fn millis(v: f64) -> Duration {
@@ -39,7 +51,7 @@ fn millis(v: f64) -> Duration {
 }
 
 impl NativeOptions {
-    pub fn to_config(&self) -> ServerConfig {
+    pub fn to_config(&self) -> napi::Result<ServerConfig> {
         let mut c = ServerConfig::default();
         c.engine.path = self.path.clone();
         c.engine.ping_interval = millis(self.ping_interval);
@@ -71,6 +83,13 @@ impl NativeOptions {
         if self.msgpack {
             c.parser = Parser::MsgPack;
         }
-        c
+        if let Some(redis) = &self.redis {
+            let mut config = RedisAdapterConfig::new(redis.url.clone());
+            config.key = redis.key.clone();
+            config.requests_timeout = millis(redis.requests_timeout);
+            let factory = RedisAdapterFactory::new(config).map_err(|e| napi::Error::from_reason(format!("roomcast: {e}")))?;
+            c.adapter = Arc::new(factory);
+        }
+        Ok(c)
     }
 }

@@ -73,7 +73,7 @@ impl NativeServer {
         let wake = waker.clone();
         let queue = EventQueue::new(move || wake.wake());
         let mailbox = Mailbox::new(waker.clone());
-        let io = Server::with_runtime(options.to_config(), rt.handle().clone());
+        let io = Server::with_runtime(options.to_config()?, rt.handle().clone());
         let announce = queue.clone();
         // Dynamic children are announced in order with their sockets' events, so JavaScript
         // knows a child before its first connection.

@@ -2,7 +2,7 @@
 // misuse must not.
 
 import { createServer } from "node:http";
-import { Server, Socket, Namespace } from "roomcast";
+import { Server, Socket, Namespace, createAdapter, Emitter, RedisAdapter } from "roomcast";
 
 interface ClientToServerEvents {
   hello: (name: string, ack: (greeting: string) => void) => void;
@@ -99,3 +99,28 @@ standalone.emit("anything", 1, 2, 3);
 const later = new Server({ pingTimeout: 5000 });
 later.listen(3001);
 void later.close();
+
+// cluster (Redis)
+const clustered = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>();
+clustered.adapter(createAdapter({ url: "redis://localhost:6379", key: "socket.io", requestsTimeout: 2000 }));
+const current: RedisAdapter | undefined = clustered.adapter();
+void current;
+const viaOption = new Server({ adapter: createAdapter("redis://localhost:6379") });
+void viaOption;
+clustered.on("ping", () => {});
+void clustered.of("/").adapter.allRooms().then((rooms: Set<string>) => rooms.size);
+// @ts-expect-error: createAdapter takes a URL or options with one
+createAdapter(42);
+
+const emitter = new Emitter<ServerToClientEvents, InterServerEvents>({ url: "redis://localhost:6379" });
+const done: Promise<void> = emitter.of("/chat").to(["a", "b"]).except("c").volatile.compress(false).emit("welcome", "hi");
+void done;
+void emitter.emit("welcome", "bin");
+void emitter.socketsJoin("room");
+void emitter.socketsLeave(["room"]);
+void emitter.disconnectSockets(true);
+void emitter.serverSideEmit("ping");
+// @ts-expect-error: "welcome" takes a string
+void emitter.emit("welcome", 1);
+const untyped = new Emitter("redis://localhost:6379", { key: "socket.io" });
+void untyped.emit("anything", Buffer.from([1]), { n: 1 });

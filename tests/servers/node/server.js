@@ -2,13 +2,13 @@
 
 // Node scenario server: the contract of tests/SCENARIOS.md written with roomcast's Node API.
 // It is the reference server (servers/reference/server.js) with socket.io's import replaced by
-// roomcast's, plus roomcast's own maxQueuedFrames option (MAX_QUEUED_FRAMES); cluster mode
-// (REDIS_URL) is not available.
+// roomcast's, plus roomcast's own maxQueuedFrames option (MAX_QUEUED_FRAMES). In cluster mode
+// (REDIS_URL) it uses roomcast's createAdapter, which opens its own Redis connections.
 
 const fs = require("node:fs");
 const http = require("node:http");
 const path = require("node:path");
-const { Server } = require("../../../bindings-node");
+const { Server, createAdapter } = require("../../../bindings-node");
 
 const SEED_PAGE = path.join(__dirname, "..", "..", "..", "examples", "seed.html");
 
@@ -94,10 +94,9 @@ const io = new Server(httpServer, {
     : {}),
 });
 
-let redisClients = [];
 if (process.env.REDIS_URL) {
-  process.stderr.write("the roomcast Node binding has no Redis adapter yet: REDIS_URL is not supported\n");
-  process.exit(2);
+  // Cluster mode, in socket.io's order: the adapter is set after new Server(), before listening.
+  io.adapter(createAdapter({ url: process.env.REDIS_URL, requestsTimeout: envNumber("REQUESTS_TIMEOUT", 5000) }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,7 +458,6 @@ function shutdown() {
   }, 3000);
   force.unref();
   io.close(() => {
-    for (const c of redisClients) c.disconnect().catch(() => {});
     process.exit(0);
   });
   // long-polling requests that are still open would otherwise delay the close callback
@@ -475,4 +473,4 @@ function startListening() {
   });
 }
 
-if (!process.env.REDIS_URL) startListening();
+startListening();

@@ -1,0 +1,63 @@
+"use strict";
+
+// `createAdapter(...)`: the Redis adapter of roomcast's core, wire-compatible with
+// @socket.io/redis-adapter 8, so roomcast nodes (Node, Python, Rust), Node socket.io nodes
+// and @socket.io/redis-emitter share one cluster. The core opens and manages the Redis
+// connections itself (one subscriber and one publisher per server), so it takes a URL rather
+// than redis client objects.
+
+const DEFAULT_KEY = "socket.io";
+const DEFAULT_REQUESTS_TIMEOUT = 5000;
+
+/** What `createAdapter` returns: a description of the adapter, applied by `io.adapter()` or
+ *  the `adapter` option. Immutable. */
+class RedisAdapter {
+  constructor(url, key, requestsTimeout) {
+    this.url = url;
+    this.key = key;
+    this.requestsTimeout = requestsTimeout;
+    Object.freeze(this);
+  }
+
+  /** What the native layer takes. */
+  _native() {
+    return { url: this.url, key: this.key, requestsTimeout: this.requestsTimeout };
+  }
+}
+
+/**
+ * `createAdapter("redis://localhost:6379")` or
+ * `createAdapter({ url, key = "socket.io", requestsTimeout = 5000 })`.
+ */
+function createAdapter(urlOrOptions, maybeOptions) {
+  const opts =
+    typeof urlOrOptions === "string" ? { ...(maybeOptions || {}), url: urlOrOptions } : { ...(urlOrOptions || {}) };
+  if (urlOrOptions !== null && typeof urlOrOptions === "object" && typeof urlOrOptions.publish === "function") {
+    throw new TypeError(
+      "roomcast: createAdapter() takes a Redis URL (createAdapter(\"redis://host:6379\") or { url }), " +
+        "not redis clients: the core opens its own connections",
+    );
+  }
+  if (typeof opts.url !== "string" || !/^rediss?:\/\//.test(opts.url)) {
+    throw new TypeError(`roomcast: createAdapter() needs a redis:// or rediss:// URL, got ${JSON.stringify(opts.url)}`);
+  }
+  const key = opts.key === undefined ? DEFAULT_KEY : opts.key;
+  if (typeof key !== "string" || key === "") throw new TypeError("roomcast: createAdapter() option \"key\" must be a non-empty string");
+  const timeout = opts.requestsTimeout === undefined ? DEFAULT_REQUESTS_TIMEOUT : opts.requestsTimeout;
+  if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0) {
+    throw new TypeError(`roomcast: createAdapter() option "requestsTimeout" must be a non-negative number of milliseconds, got ${String(timeout)}`);
+  }
+  return new RedisAdapter(opts.url, key, timeout);
+}
+
+/** The native options of an `adapter` value (undefined: the in-memory adapter). */
+function nativeAdapter(value) {
+  if (value === undefined || value === null) return undefined;
+  if (value instanceof RedisAdapter) return value._native();
+  throw new TypeError(
+    "roomcast: the adapter must come from roomcast's createAdapter() " +
+      "(const { createAdapter } = require(\"roomcast\")); socket.io adapter classes cannot run inside roomcast",
+  );
+}
+
+module.exports = { createAdapter, RedisAdapter, nativeAdapter };
