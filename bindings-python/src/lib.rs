@@ -7,6 +7,7 @@
 
 mod bridge;
 mod config;
+mod emitter;
 mod errors;
 mod events;
 mod host;
@@ -42,6 +43,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<reply::PyAck>()?;
     m.add_class::<reply::PyServerSideAck>()?;
     m.add_class::<bridge::PyWebSocket>()?;
+    m.add_class::<emitter::PyEmitter>()?;
     m.add_function(wrap_pyfunction!(enable_core_logging, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     for (name, value) in [

@@ -27,6 +27,7 @@ from ._dispatch import ACK_REQUESTED
 from ._pending import Pending
 from .adapters import RedisAdapter
 from .asgi import ASGIApp
+from .emitter import Emitter
 from .errors import (
     AckError,
     AckTimeout,
@@ -68,6 +69,7 @@ __all__ = [
     "Disconnected",
     "DynamicNamespace",
     "EmitError",
+    "Emitter",
     "Namespace",
     "Pending",
     "RedisAdapter",

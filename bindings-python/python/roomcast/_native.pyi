@@ -5,7 +5,7 @@ driven by it. Arguments cross as JSON text (``str`` or UTF-8 ``bytes``) plus a l
 binary attachments referenced by ``{"_placeholder": true, "num": i}``.
 """
 
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 __version__: str
 
@@ -182,3 +182,37 @@ class WebSocket:
     def push_bytes(self, data: bytes) -> None: ...
     def client_closed(self) -> None: ...
     def next_batch(self, token: int) -> None: ...
+
+class Emitter:
+    """The core's Redis emitter; `done(kind, message)` is called once published (both None)
+    or on failure (`kind` "emit" or "redis"), on a thread of its own."""
+
+    def __init__(self, url: str, key: str = "socket.io") -> None: ...
+    def emit(
+        self,
+        nsp: str,
+        rooms: list[str],
+        except_: list[str],
+        volatile: bool,
+        compress: Optional[bool],
+        event: str,
+        json: Json,
+        binaries: Binaries,
+        done: Callable[[Optional[str], Optional[str]], None],
+    ) -> None: ...
+    def sockets_join(
+        self, nsp: str, rooms: list[str], except_: list[str], join: list[str],
+        done: Callable[[Optional[str], Optional[str]], None],
+    ) -> None: ...
+    def sockets_leave(
+        self, nsp: str, rooms: list[str], except_: list[str], leave: list[str],
+        done: Callable[[Optional[str], Optional[str]], None],
+    ) -> None: ...
+    def disconnect_sockets(
+        self, nsp: str, rooms: list[str], except_: list[str], close: bool,
+        done: Callable[[Optional[str], Optional[str]], None],
+    ) -> None: ...
+    def server_side_emit(
+        self, nsp: str, event: str, json: Json, binaries: Binaries,
+        done: Callable[[Optional[str], Optional[str]], None],
+    ) -> None: ...
