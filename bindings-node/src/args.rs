@@ -10,9 +10,10 @@ use roomcast::Payload;
 /// cannot be shared with the I/O threads.
 pub fn to_payload(json: String, binaries: Option<Vec<Buffer>>) -> Payload {
     match binaries {
-        Some(list) if !list.is_empty() => {
-            Payload::with_binaries(json, list.iter().map(|b| Bytes::copy_from_slice(b)).collect())
-        }
+        Some(list) if !list.is_empty() => Payload::with_binaries(
+            json,
+            list.iter().map(|b| Bytes::copy_from_slice(b)).collect(),
+        ),
         _ => Payload::from_json(json),
     }
 }
@@ -23,6 +24,12 @@ pub fn to_buffers(payload: &Payload) -> Option<Vec<Buffer>> {
     if payload.binaries.is_empty() {
         None
     } else {
-        Some(payload.binaries.iter().map(|b| Buffer::from(b.to_vec())).collect())
+        Some(
+            payload
+                .binaries
+                .iter()
+                .map(|b| Buffer::from(b.to_vec()))
+                .collect(),
+        )
     }
 }

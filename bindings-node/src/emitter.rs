@@ -88,25 +88,51 @@ impl NativeEmitter {
     ) -> napi::Result<Object<'env>> {
         let e = self.select(&target);
         let args = to_payload(json, binaries);
-        promise(env, async move { e.emit(&event, args).await.map_err(failed) })
+        promise(
+            env,
+            async move { e.emit(&event, args).await.map_err(failed) },
+        )
     }
 
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn sockets_join<'env>(&self, env: &'env Env, target: EmitterTarget, rooms: Vec<String>) -> napi::Result<Object<'env>> {
+    pub fn sockets_join<'env>(
+        &self,
+        env: &'env Env,
+        target: EmitterTarget,
+        rooms: Vec<String>,
+    ) -> napi::Result<Object<'env>> {
         let e = self.select(&target);
-        promise(env, async move { e.sockets_join(rooms).await.map_err(failed) })
+        promise(
+            env,
+            async move { e.sockets_join(rooms).await.map_err(failed) },
+        )
     }
 
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn sockets_leave<'env>(&self, env: &'env Env, target: EmitterTarget, rooms: Vec<String>) -> napi::Result<Object<'env>> {
+    pub fn sockets_leave<'env>(
+        &self,
+        env: &'env Env,
+        target: EmitterTarget,
+        rooms: Vec<String>,
+    ) -> napi::Result<Object<'env>> {
         let e = self.select(&target);
-        promise(env, async move { e.sockets_leave(rooms).await.map_err(failed) })
+        promise(
+            env,
+            async move { e.sockets_leave(rooms).await.map_err(failed) },
+        )
     }
 
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn disconnect_sockets<'env>(&self, env: &'env Env, target: EmitterTarget, close: bool) -> napi::Result<Object<'env>> {
+    pub fn disconnect_sockets<'env>(
+        &self,
+        env: &'env Env,
+        target: EmitterTarget,
+        close: bool,
+    ) -> napi::Result<Object<'env>> {
         let e = self.select(&target);
-        promise(env, async move { e.disconnect_sockets(close).await.map_err(failed) })
+        promise(env, async move {
+            e.disconnect_sockets(close).await.map_err(failed)
+        })
     }
 
     #[napi(ts_return_type = "Promise<void>")]
@@ -120,6 +146,8 @@ impl NativeEmitter {
     ) -> napi::Result<Object<'env>> {
         let e = self.base.of(&nsp);
         let args = to_payload(json, binaries);
-        promise(env, async move { e.server_side_emit(&event, args).await.map_err(failed) })
+        promise(env, async move {
+            e.server_side_emit(&event, args).await.map_err(failed)
+        })
     }
 }

@@ -39,25 +39,34 @@ impl RequestHead {
     /// shows it).
     pub fn remote(&self) -> Option<SocketAddr> {
         let ip: IpAddr = self.remote_address.as_deref()?.parse().ok()?;
-        Some(SocketAddr::new(ip, self.remote_port.and_then(|p| u16::try_from(p).ok()).unwrap_or(0)))
+        Some(SocketAddr::new(
+            ip,
+            self.remote_port
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(0),
+        ))
     }
 }
 
-fn request_parts(method: &str, url: &str, headers: &[String]) -> napi::Result<http::request::Parts> {
+fn request_parts(
+    method: &str,
+    url: &str,
+    headers: &[String],
+) -> napi::Result<http::request::Parts> {
     let mut builder = http::Request::builder().method(method).uri(url);
     for pair in headers.chunks_exact(2) {
         // A header http cannot represent is skipped rather than failing the whole request;
         // the core's checks then see the request as if it had not been sent.
-        if let (Ok(name), Ok(value)) =
-            (http::HeaderName::from_bytes(pair[0].as_bytes()), http::HeaderValue::from_bytes(pair[1].as_bytes()))
-        {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(pair[0].as_bytes()),
+            http::HeaderValue::from_bytes(pair[1].as_bytes()),
+        ) {
             builder = builder.header(name, value);
         }
     }
-    builder
-        .body(())
-        .map(|r| r.into_parts().0)
-        .map_err(|e| napi::Error::from_reason(format!("roomcast: unusable request {method} {url}: {e}")))
+    builder.body(()).map(|r| r.into_parts().0).map_err(|e| {
+        napi::Error::from_reason(format!("roomcast: unusable request {method} {url}: {e}"))
+    })
 }
 
 #[napi]

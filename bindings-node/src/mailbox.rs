@@ -21,7 +21,10 @@ type DrainCallback = ThreadsafeFunction<(), (), (), Status, false, true>;
 /// Something for JavaScript that is not a core [`roomcast::HostEvent`].
 pub enum Delivery {
     /// The answer to a request handed over by `handleHttp`; `None`: not a Socket.IO request.
-    Http { token: u64, response: Option<http::Response<Bytes>> },
+    Http {
+        token: u64,
+        response: Option<http::Response<Bytes>>,
+    },
     /// Bytes to write to the Node socket of a WebSocket.
     WsData { token: u64, data: Bytes },
     /// The core is done with a WebSocket: end the Node socket.
@@ -31,7 +34,10 @@ pub enum Delivery {
     /// `close()` has finished.
     Closed { token: u64 },
     /// The `allowRequest` hook must vet a handshake; answer with `answerAllowRequest`.
-    AllowRequest { token: u64, request: roomcast::handshake::RequestInfo },
+    AllowRequest {
+        token: u64,
+        request: roomcast::handshake::RequestInfo,
+    },
 }
 
 pub struct Waker {
@@ -48,13 +54,19 @@ impl Waker {
             .callee_handled::<false>()
             .weak::<true>()
             .build()?;
-        Ok(Arc::new(Waker { callback, scheduled: AtomicBool::new(false), keep_alive: AtomicBool::new(false) }))
+        Ok(Arc::new(Waker {
+            callback,
+            scheduled: AtomicBool::new(false),
+            keep_alive: AtomicBool::new(false),
+        }))
     }
 
     /// Schedules a drain unless one is already pending. Never blocks.
     pub fn wake(&self) {
         if !self.scheduled.swap(true, Ordering::AcqRel) {
-            let status = self.callback.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            let status = self
+                .callback
+                .call((), ThreadsafeFunctionCallMode::NonBlocking);
             if status != Status::Ok {
                 // The environment is shutting down: nobody is left to deliver to.
                 tracing::debug!(?status, "drain callback refused");
@@ -87,7 +99,9 @@ impl Waker {
         if status == napi::sys::Status::napi_ok {
             Ok(())
         } else {
-            Err(napi::Error::from_reason(format!("roomcast: cannot change the keep-alive state (status {status})")))
+            Err(napi::Error::from_reason(format!(
+                "roomcast: cannot change the keep-alive state (status {status})"
+            )))
         }
     }
 }
@@ -100,7 +114,10 @@ pub struct Mailbox {
 
 impl Mailbox {
     pub fn new(waker: Arc<Waker>) -> Arc<Mailbox> {
-        Arc::new(Mailbox { items: Mutex::new(Vec::new()), waker })
+        Arc::new(Mailbox {
+            items: Mutex::new(Vec::new()),
+            waker,
+        })
     }
 
     pub fn push(&self, delivery: Delivery) {

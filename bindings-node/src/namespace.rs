@@ -67,8 +67,16 @@ impl NativeNamespace {
     }
 
     #[napi]
-    pub fn emit(&self, target: Target, event: String, json: String, binaries: Option<Vec<Buffer>>) -> napi::Result<()> {
-        self.operator(&target).emit(&event, to_payload(json, binaries)).map_err(emit_error)
+    pub fn emit(
+        &self,
+        target: Target,
+        event: String,
+        json: String,
+        binaries: Option<Vec<Buffer>>,
+    ) -> napi::Result<()> {
+        self.operator(&target)
+            .emit(&event, to_payload(json, binaries))
+            .map_err(emit_error)
     }
 
     /// Broadcasts with acks; the answers arrive as a `broadcastAck` record with `token`.
@@ -82,13 +90,16 @@ impl NativeNamespace {
         token: f64,
     ) -> napi::Result<()> {
         let op = self.operator(&target);
-        self.queue.broadcast_with_ack(&op, &event, to_payload(json, binaries), token as u64).map_err(emit_error)
+        self.queue
+            .broadcast_with_ack(&op, &event, to_payload(json, binaries), token as u64)
+            .map_err(emit_error)
     }
 
     /// The selected sockets arrive as a `sockets` record with `token`.
     #[napi]
     pub fn fetch_sockets(&self, target: Target, token: f64) {
-        self.queue.fetch_sockets(&self.operator(&target), token as u64);
+        self.queue
+            .fetch_sockets(&self.operator(&target), token as u64);
     }
 
     #[napi]
@@ -109,8 +120,15 @@ impl NativeNamespace {
     /// Sends an event to this namespace on the other servers of the cluster (a no-op with
     /// the in-memory adapter).
     #[napi]
-    pub fn server_side_emit(&self, event: String, json: String, binaries: Option<Vec<Buffer>>) -> napi::Result<()> {
-        self.nsp.server_side_emit(&event, to_payload(json, binaries)).map_err(emit_error)
+    pub fn server_side_emit(
+        &self,
+        event: String,
+        json: String,
+        binaries: Option<Vec<Buffer>>,
+    ) -> napi::Result<()> {
+        self.nsp
+            .server_side_emit(&event, to_payload(json, binaries))
+            .map_err(emit_error)
     }
 
     /// Like `serverSideEmit`; the other servers' answers arrive as a `serverSideAck` record.
@@ -129,7 +147,10 @@ impl NativeNamespace {
 
     /// Every room of this namespace on every node of the cluster (`adapter.allRooms()`).
     #[napi(ts_return_type = "Promise<string[]>")]
-    pub fn all_rooms<'env>(&self, env: &'env napi::Env) -> napi::Result<napi::bindgen_prelude::Object<'env>> {
+    pub fn all_rooms<'env>(
+        &self,
+        env: &'env napi::Env,
+    ) -> napi::Result<napi::bindgen_prelude::Object<'env>> {
         let rt = crate::runtime::get()?;
         let fut = self.nsp.adapter().all_rooms();
         let (deferred, promise) = env.create_deferred::<Vec<String>, _>()?;
@@ -160,6 +181,9 @@ impl NativeNamespace {
                 rooms.entry(room.to_string()).or_default().push(sid.clone());
             }
         }
-        rooms.into_iter().map(|(room, sids)| RoomMembers { room, sids }).collect()
+        rooms
+            .into_iter()
+            .map(|(room, sids)| RoomMembers { room, sids })
+            .collect()
     }
 }

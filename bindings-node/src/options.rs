@@ -3,7 +3,10 @@
 
 use napi_derive::napi;
 use roomcast::socketio::parser::Parser;
-use roomcast::{Cors, CorsOrigin, RecoveryConfig, RedisAdapterConfig, RedisAdapterFactory, ServerConfig, Transports};
+use roomcast::{
+    Cors, CorsOrigin, RecoveryConfig, RedisAdapterConfig, RedisAdapterFactory, ServerConfig,
+    Transports,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,7 +50,11 @@ pub struct NativeRedis {
 }
 
 fn millis(v: f64) -> Duration {
-    Duration::from_millis(if v.is_finite() && v > 0.0 { v as u64 } else { 0 })
+    Duration::from_millis(if v.is_finite() && v > 0.0 {
+        v as u64
+    } else {
+        0
+    })
 }
 
 impl NativeOptions {
@@ -58,9 +65,16 @@ impl NativeOptions {
         c.engine.ping_timeout = millis(self.ping_timeout);
         c.engine.upgrade_timeout = millis(self.upgrade_timeout);
         c.engine.max_http_buffer_size =
-            if self.max_http_buffer_size.is_finite() && self.max_http_buffer_size > 0.0 { self.max_http_buffer_size as usize } else { 0 };
+            if self.max_http_buffer_size.is_finite() && self.max_http_buffer_size > 0.0 {
+                self.max_http_buffer_size as usize
+            } else {
+                0
+            };
         c.engine.allow_eio3 = self.allow_eio3;
-        c.engine.transports = Transports { polling: self.polling, websocket: self.websocket };
+        c.engine.transports = Transports {
+            polling: self.polling,
+            websocket: self.websocket,
+        };
         c.engine.cors = Cors {
             origin: match &self.cors_origins {
                 None => CorsOrigin::Disabled,
@@ -71,13 +85,20 @@ impl NativeOptions {
         };
         c.connect_timeout = millis(self.connect_timeout);
         c.cleanup_empty_child_namespaces = self.cleanup_empty_child_namespaces;
-        c.engine.http_compression_threshold =
-            self.http_compression_threshold.filter(|t| t.is_finite() && *t >= 0.0).map(|t| t as usize);
-        c.connection_state_recovery = self.recovery_max_disconnection_duration.map(|ms| RecoveryConfig {
-            max_disconnection_duration: millis(ms),
-            skip_middlewares: self.recovery_skip_middlewares,
-        });
-        if let Some(n) = self.max_queued_frames.filter(|n| n.is_finite() && *n >= 1.0) {
+        c.engine.http_compression_threshold = self
+            .http_compression_threshold
+            .filter(|t| t.is_finite() && *t >= 0.0)
+            .map(|t| t as usize);
+        c.connection_state_recovery =
+            self.recovery_max_disconnection_duration
+                .map(|ms| RecoveryConfig {
+                    max_disconnection_duration: millis(ms),
+                    skip_middlewares: self.recovery_skip_middlewares,
+                });
+        if let Some(n) = self
+            .max_queued_frames
+            .filter(|n| n.is_finite() && *n >= 1.0)
+        {
             c.engine.max_queued_frames = n as usize;
         }
         if self.msgpack {
@@ -87,7 +108,8 @@ impl NativeOptions {
             let mut config = RedisAdapterConfig::new(redis.url.clone());
             config.key = redis.key.clone();
             config.requests_timeout = millis(redis.requests_timeout);
-            let factory = RedisAdapterFactory::new(config).map_err(|e| napi::Error::from_reason(format!("roomcast: {e}")))?;
+            let factory = RedisAdapterFactory::new(config)
+                .map_err(|e| napi::Error::from_reason(format!("roomcast: {e}")))?;
             c.adapter = Arc::new(factory);
         }
         Ok(c)

@@ -22,7 +22,10 @@ pub struct Args {
 impl From<Payload> for Args {
     fn from(p: Payload) -> Args {
         let binaries = to_buffers(&p);
-        Args { json: p.json, binaries }
+        Args {
+            json: p.json,
+            binaries,
+        }
     }
 }
 
@@ -113,7 +116,10 @@ impl NativeServerAck {
 }
 
 fn kind(kind: &str) -> Record {
-    Record { kind: kind.to_string(), ..Default::default() }
+    Record {
+        kind: kind.to_string(),
+        ..Default::default()
+    }
 }
 
 fn socket_record(kind_name: &str, handler: u64, socket: &SocketRef) -> Record {
@@ -127,7 +133,10 @@ fn socket_record(kind_name: &str, handler: u64, socket: &SocketRef) -> Record {
 
 impl Shared {
     fn native_socket(&self, socket: SocketRef) -> NativeSocket {
-        NativeSocket { socket, queue: self.queue.clone() }
+        NativeSocket {
+            socket,
+            queue: self.queue.clone(),
+        }
     }
 
     fn park(&self, reply: Parked) -> Option<f64> {
@@ -137,59 +146,104 @@ impl Shared {
     /// Converts one core event; parks the replies it carries.
     pub(crate) fn record(&self, event: HostEvent) -> Record {
         match event {
-            HostEvent::Authorize { handler, socket, reply } => Record {
+            HostEvent::Authorize {
+                handler,
+                socket,
+                reply,
+            } => Record {
                 token: self.park(Parked::Authorize(reply)),
                 socket: Some(self.native_socket(socket.clone())),
                 ..socket_record("authorize", handler, &socket)
             },
-            HostEvent::Connection { handler, socket, reply } => Record {
+            HostEvent::Connection {
+                handler,
+                socket,
+                reply,
+            } => Record {
                 token: self.park(Parked::Done(reply)),
                 socket: Some(self.native_socket(socket.clone())),
                 ..socket_record("connection", handler, &socket)
             },
-            HostEvent::Event { handler, socket, event } => Record {
+            HostEvent::Event {
+                handler,
+                socket,
+                event,
+            } => Record {
                 name: Some(event.name),
                 args: Some(event.args.into()),
-                ack: event.ack.map(|a| NativeAck { sender: Mutex::new(Some(a)) }),
+                ack: event.ack.map(|a| NativeAck {
+                    sender: Mutex::new(Some(a)),
+                }),
                 ..socket_record("event", handler, &socket)
             },
-            HostEvent::Disconnecting { handler, socket, reason, reply } => Record {
+            HostEvent::Disconnecting {
+                handler,
+                socket,
+                reason,
+                reply,
+            } => Record {
                 token: self.park(Parked::Done(reply)),
                 reason: Some(reason.as_str().to_string()),
                 ..socket_record("disconnecting", handler, &socket)
             },
-            HostEvent::Disconnect { handler, socket, reason } => Record {
+            HostEvent::Disconnect {
+                handler,
+                socket,
+                reason,
+            } => Record {
                 reason: Some(reason.as_str().to_string()),
                 ..socket_record("disconnect", handler, &socket)
             },
-            HostEvent::MatchNamespace { matcher, name, auth, reply } => Record {
+            HostEvent::MatchNamespace {
+                matcher,
+                name,
+                auth,
+                reply,
+            } => Record {
                 handler: Some(matcher as u32),
                 token: self.park(Parked::Match(reply)),
                 name: Some(name),
                 auth: Some(auth),
                 ..kind("match")
             },
-            HostEvent::Outgoing { handler, socket, event, args } => Record {
+            HostEvent::Outgoing {
+                handler,
+                socket,
+                event,
+                args,
+            } => Record {
                 name: Some(event),
                 args: Some(args.into()),
                 ..socket_record("outgoing", handler, &socket)
             },
             HostEvent::NewNamespace { name } => {
                 let nsp = self.io.namespaces().into_iter().find(|n| n.name() == name);
-                let parent = nsp.as_ref().and_then(|n| n.parent()).and_then(|p| self.parent_id(p));
+                let parent = nsp
+                    .as_ref()
+                    .and_then(|n| n.parent())
+                    .and_then(|p| self.parent_id(p));
                 Record {
                     name: Some(name),
                     parent,
-                    namespace: nsp.map(|nsp| NativeNamespace { nsp, queue: self.queue.clone() }),
+                    namespace: nsp.map(|nsp| NativeNamespace {
+                        nsp,
+                        queue: self.queue.clone(),
+                    }),
                     ..kind("namespace")
                 }
             }
-            HostEvent::ServerSideEmit { handler, nsp, event } => Record {
+            HostEvent::ServerSideEmit {
+                handler,
+                nsp,
+                event,
+            } => Record {
                 handler: Some(handler as u32),
                 nsp: Some(nsp),
                 name: Some(event.name),
                 args: Some(event.args.into()),
-                server_ack: event.ack.map(|a| NativeServerAck { sender: Mutex::new(Some(a)) }),
+                server_ack: event.ack.map(|a| NativeServerAck {
+                    sender: Mutex::new(Some(a)),
+                }),
                 ..kind("serverSideEmit")
             },
             HostEvent::Completed { token, completion } => completed(token, completion),
@@ -200,36 +254,58 @@ impl Shared {
 fn completed(token: u64, completion: Completion) -> Record {
     let token = Some(token as f64);
     match completion {
-        Completion::Ack(Ok(args)) => Record { token, args: Some(args.into()), ..kind("ack") },
-        Completion::Ack(Err(e)) => Record { token, error: Some(e.to_string()), ..kind("ack") },
-        Completion::BroadcastAck(Ok(list)) => {
-            Record { token, responses: Some(list.into_iter().map(Args::from).collect()), ..kind("broadcastAck") }
-        }
+        Completion::Ack(Ok(args)) => Record {
+            token,
+            args: Some(args.into()),
+            ..kind("ack")
+        },
+        Completion::Ack(Err(e)) => Record {
+            token,
+            error: Some(e.to_string()),
+            ..kind("ack")
+        },
+        Completion::BroadcastAck(Ok(list)) => Record {
+            token,
+            responses: Some(list.into_iter().map(Args::from).collect()),
+            ..kind("broadcastAck")
+        },
         Completion::BroadcastAck(Err(e)) => Record {
             token,
             error: Some(e.to_string()),
             responses: Some(e.responses.into_iter().map(Args::from).collect()),
             ..kind("broadcastAck")
         },
-        Completion::Sockets(Ok(list)) => {
-            Record { token, sockets: Some(list.into_iter().map(FoundSocket::from).collect()), ..kind("sockets") }
-        }
-        Completion::Sockets(Err(e)) => Record { token, error: Some(e.to_string()), ..kind("sockets") },
+        Completion::Sockets(Ok(list)) => Record {
+            token,
+            sockets: Some(list.into_iter().map(FoundSocket::from).collect()),
+            ..kind("sockets")
+        },
+        Completion::Sockets(Err(e)) => Record {
+            token,
+            error: Some(e.to_string()),
+            ..kind("sockets")
+        },
         Completion::ServerSideAcks(Ok(list)) => Record {
             token,
             responses: Some(list.into_iter().map(Args::from).collect()),
             ..kind("serverSideAck")
         },
-        Completion::ServerSideAcks(Err(e)) => {
-            Record { token, error: Some(e.to_string()), responses: Some(Vec::new()), ..kind("serverSideAck") }
-        }
+        Completion::ServerSideAcks(Err(e)) => Record {
+            token,
+            error: Some(e.to_string()),
+            responses: Some(Vec::new()),
+            ..kind("serverSideAck")
+        },
     }
 }
 
 /// Converts one binding delivery.
 pub(crate) fn delivery(d: Delivery) -> Record {
     match d {
-        Delivery::Http { token, response: Some(resp) } => {
+        Delivery::Http {
+            token,
+            response: Some(resp),
+        } => {
             let (parts, body) = resp.into_parts();
             let mut headers = Vec::with_capacity(parts.headers.len() * 2);
             for (k, v) in &parts.headers {
@@ -244,16 +320,39 @@ pub(crate) fn delivery(d: Delivery) -> Record {
                 ..kind("http")
             }
         }
-        Delivery::Http { token, response: None } => Record { token: Some(token as f64), ..kind("http") },
-        Delivery::WsData { token, data } => {
-            Record { token: Some(token as f64), body: Some(Buffer::from(data.to_vec())), ..kind("wsData") }
-        }
-        Delivery::WsEnd { token } => Record { token: Some(token as f64), ..kind("wsEnd") },
-        Delivery::WsResume { token } => Record { token: Some(token as f64), ..kind("wsResume") },
-        Delivery::Closed { token } => Record { token: Some(token as f64), ..kind("closed") },
+        Delivery::Http {
+            token,
+            response: None,
+        } => Record {
+            token: Some(token as f64),
+            ..kind("http")
+        },
+        Delivery::WsData { token, data } => Record {
+            token: Some(token as f64),
+            body: Some(Buffer::from(data.to_vec())),
+            ..kind("wsData")
+        },
+        Delivery::WsEnd { token } => Record {
+            token: Some(token as f64),
+            ..kind("wsEnd")
+        },
+        Delivery::WsResume { token } => Record {
+            token: Some(token as f64),
+            ..kind("wsResume")
+        },
+        Delivery::Closed { token } => Record {
+            token: Some(token as f64),
+            ..kind("closed")
+        },
         Delivery::AllowRequest { token, request } => Record {
             token: Some(token as f64),
-            headers: Some(request.headers.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect()),
+            headers: Some(
+                request
+                    .headers
+                    .iter()
+                    .flat_map(|(k, v)| [k.clone(), v.clone()])
+                    .collect(),
+            ),
             url: Some(request.url.clone()),
             address: Some(request.address()),
             ..kind("allowRequest")

@@ -15,12 +15,15 @@ pub fn get() -> napi::Result<&'static Runtime> {
     }
     let mut builder = Builder::new_multi_thread();
     builder.enable_all().thread_name("roomcast-io");
-    if let Some(n) = std::env::var("ROOMCAST_WORKER_THREADS").ok().and_then(|v| v.parse::<usize>().ok()) {
+    if let Some(n) = std::env::var("ROOMCAST_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         builder.worker_threads(n.max(1));
     }
-    let rt = builder
-        .build()
-        .map_err(|e| napi::Error::from_reason(format!("roomcast: cannot start its I/O threads: {e}")))?;
+    let rt = builder.build().map_err(|e| {
+        napi::Error::from_reason(format!("roomcast: cannot start its I/O threads: {e}"))
+    })?;
     // Only the JavaScript thread creates servers, so a lost race cannot happen; if it did,
     // the spare runtime is simply dropped.
     let _ = RUNTIME.set(rt);
@@ -33,5 +36,8 @@ pub fn get() -> napi::Result<&'static Runtime> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ROOMCAST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

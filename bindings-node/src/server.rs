@@ -11,7 +11,10 @@ use napi::bindgen_prelude::{Buffer, Function};
 use napi::Env;
 use napi_derive::napi;
 use parking_lot::Mutex;
-use roomcast::{ConnectError, EventQueue, HostEvent, ParentNamespace, Pending, QueueHandler, QueueMatcher, Server};
+use roomcast::{
+    ConnectError, EventQueue, HostEvent, ParentNamespace, Pending, QueueHandler, QueueMatcher,
+    Server,
+};
 use std::collections::HashMap;
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
@@ -37,7 +40,11 @@ pub struct Shared {
 
 impl Shared {
     pub(crate) fn parent_id(&self, parent: &Arc<ParentNamespace>) -> Option<u32> {
-        self.parents.lock().iter().find(|(p, _)| Arc::ptr_eq(p, parent)).map(|(_, id)| *id)
+        self.parents
+            .lock()
+            .iter()
+            .find(|(p, _)| Arc::ptr_eq(p, parent))
+            .map(|(_, id)| *id)
     }
 }
 
@@ -77,7 +84,11 @@ impl NativeServer {
         let announce = queue.clone();
         // Dynamic children are announced in order with their sockets' events, so JavaScript
         // knows a child before its first connection.
-        io.on_new_namespace(move |nsp| announce.push(HostEvent::NewNamespace { name: nsp.name().to_string() }));
+        io.on_new_namespace(move |nsp| {
+            announce.push(HostEvent::NewNamespace {
+                name: nsp.name().to_string(),
+            })
+        });
         let shared = Arc::new(Shared {
             io,
             queue,
@@ -104,7 +115,10 @@ impl NativeServer {
         s.handlers.lock().insert(handler, queue_handler.clone());
         // Installed before the namespace is reachable: no client can connect to it unseen.
         let nsp = s.io.of_with_handler(&name, queue_handler);
-        NativeNamespace { nsp, queue: s.queue.clone() }
+        NativeNamespace {
+            nsp,
+            queue: s.queue.clone(),
+        }
     }
 
     /// Registers a dynamic namespace (`io.of(regex | function)`): JavaScript `handler` decides
@@ -112,7 +126,10 @@ impl NativeServer {
     #[napi]
     pub fn register_dynamic(&self, handler: u32) {
         let s = &self.shared;
-        let parent = s.io.of_dynamic(QueueMatcher { id: handler as u64, queue: s.queue.clone() });
+        let parent = s.io.of_dynamic(QueueMatcher {
+            id: handler as u64,
+            queue: s.queue.clone(),
+        });
         let queue_handler = QueueHandler::new(handler as u64, s.queue.clone());
         parent.set_handler(queue_handler.clone());
         s.handlers.lock().insert(handler, queue_handler);
@@ -180,11 +197,19 @@ impl NativeServer {
     pub fn enable_allow_request(&self) {
         let weak = Arc::downgrade(&self.shared);
         self.shared.io.set_allow_request(move |request| {
-            let Some(shared) = weak.upgrade() else { return Pending::Ready(false) };
-            let token = shared.next_allow_request.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            let Some(shared) = weak.upgrade() else {
+                return Pending::Ready(false);
+            };
+            let token = shared
+                .next_allow_request
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
             let (tx, rx) = oneshot::channel();
             shared.allow_requests.lock().insert(token, tx);
-            shared.mailbox.push(Delivery::AllowRequest { token, request: request.clone() });
+            shared.mailbox.push(Delivery::AllowRequest {
+                token,
+                request: request.clone(),
+            });
             // A verdict that never comes (the server was dropped) refuses.
             Pending::Later(Box::pin(async move { rx.await.unwrap_or(false) }))
         });
@@ -203,7 +228,9 @@ impl NativeServer {
     pub fn listen(&self, host: String, port: u32) -> napi::Result<u32> {
         let rt = runtime::get()?;
         let _entered = rt.enter();
-        let port = u16::try_from(port).map_err(|_| napi::Error::from_reason(format!("roomcast: port {port} is out of range (0-65535)")))?;
+        let port = u16::try_from(port).map_err(|_| {
+            napi::Error::from_reason(format!("roomcast: port {port} is out of range (0-65535)"))
+        })?;
         let addrs: Vec<std::net::SocketAddr> = (host.as_str(), port)
             .to_socket_addrs()
             .map_err(|e| napi::Error::from_reason(format!("roomcast: cannot resolve {host}: {e}")))?
@@ -212,18 +239,18 @@ impl NativeServer {
         for addr in addrs {
             match bind(addr) {
                 Ok(listener) => {
-                    let local = self
-                        .shared
-                        .io
-                        .listen_on(listener)
-                        .map_err(|e| napi::Error::from_reason(format!("roomcast: cannot listen on {addr}: {e}")))?;
+                    let local = self.shared.io.listen_on(listener).map_err(|e| {
+                        napi::Error::from_reason(format!("roomcast: cannot listen on {addr}: {e}"))
+                    })?;
                     return Ok(local.port() as u32);
                 }
                 Err(e) => last_error = Some((addr, e)),
             }
         }
         Err(match last_error {
-            Some((addr, e)) => napi::Error::from_reason(format!("roomcast: cannot listen on {addr}: {e}")),
+            Some((addr, e)) => {
+                napi::Error::from_reason(format!("roomcast: cannot listen on {addr}: {e}"))
+            }
             None => napi::Error::from_reason(format!("roomcast: {host} resolves to no address")),
         })
     }
@@ -269,18 +296,30 @@ impl NativeServer {
     #[napi]
     pub fn namespace(&self, name: String) -> Option<NativeNamespace> {
         let s = &self.shared;
-        s.io.namespaces().into_iter().find(|n| n.name() == name).map(|nsp| NativeNamespace { nsp, queue: s.queue.clone() })
+        s.io.namespaces()
+            .into_iter()
+            .find(|n| n.name() == name)
+            .map(|nsp| NativeNamespace {
+                nsp,
+                queue: s.queue.clone(),
+            })
     }
 
     /// Serves the browser client at `<path>socket.io.js` and `<path>socket.io.min.js`.
     #[napi]
     pub fn serve_client(&self, bundle: Buffer) {
-        self.shared.io.serve_client(bytes::Bytes::copy_from_slice(&bundle));
+        self.shared
+            .io
+            .serve_client(bytes::Bytes::copy_from_slice(&bundle));
     }
 }
 
 fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
     // As Node does: a restarted server can take its port back while old connections linger.
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;

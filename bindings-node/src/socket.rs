@@ -17,7 +17,8 @@ pub fn emit_error(e: EmitError) -> napi::Error {
 }
 
 pub fn timeout_of(ms: Option<f64>) -> Option<Duration> {
-    ms.filter(|v| v.is_finite() && *v >= 0.0).map(|v| Duration::from_millis(v as u64))
+    ms.filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| Duration::from_millis(v as u64))
 }
 
 #[napi]
@@ -61,7 +62,13 @@ impl NativeSocket {
 
     /// Sends an event; false when the socket is already disconnected.
     #[napi]
-    pub fn emit(&self, event: String, json: String, binaries: Option<Vec<Buffer>>, volatile: Option<bool>) -> napi::Result<bool> {
+    pub fn emit(
+        &self,
+        event: String,
+        json: String,
+        binaries: Option<Vec<Buffer>>,
+        volatile: Option<bool>,
+    ) -> napi::Result<bool> {
         let payload = to_payload(json, binaries);
         let result = if volatile.unwrap_or(false) {
             self.socket.emit_volatile(&event, payload)
@@ -88,7 +95,13 @@ impl NativeSocket {
         token: f64,
     ) -> napi::Result<bool> {
         let payload = to_payload(json, binaries);
-        match self.queue.emit_with_ack(&self.socket, &event, payload, timeout_of(timeout_ms), token as u64) {
+        match self.queue.emit_with_ack(
+            &self.socket,
+            &event,
+            payload,
+            timeout_of(timeout_ms),
+            token as u64,
+        ) {
             Ok(()) => Ok(true),
             Err(EmitError::Disconnected) => Ok(false),
             Err(e) => Err(emit_error(e)),
@@ -141,7 +154,10 @@ impl NativeSocket {
 
     #[napi]
     pub fn namespace(&self) -> NativeNamespace {
-        NativeNamespace { nsp: self.socket.namespace().clone(), queue: self.queue.clone() }
+        NativeNamespace {
+            nsp: self.socket.namespace().clone(),
+            queue: self.queue.clone(),
+        }
     }
 }
 

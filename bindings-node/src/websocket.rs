@@ -64,7 +64,12 @@ impl NativeServer {
     /// the core writes the 101 (or the refusal) and runs the WebSocket. Output arrives as
     /// `wsData` / `wsEnd` records with `token`; feed input with `wsWrite`.
     #[napi]
-    pub fn open_web_socket(&self, token: f64, request: RequestHead, head: Option<Buffer>) -> napi::Result<()> {
+    pub fn open_web_socket(
+        &self,
+        token: f64,
+        request: RequestHead,
+        head: Option<Buffer>,
+    ) -> napi::Result<()> {
         let rt = runtime::get()?;
         let parts = request.parts()?;
         let remote = request.remote();
@@ -115,13 +120,20 @@ impl NativeServer {
                     Ok(permit) => permit.forget(),
                     Err(_) => break,
                 }
-                shared.mailbox.push(Delivery::WsData { token, data: Bytes::copy_from_slice(&buf[..n]) });
+                shared.mailbox.push(Delivery::WsData {
+                    token,
+                    data: Bytes::copy_from_slice(&buf[..n]),
+                });
             }
             shared.websockets.lock().remove(&token);
             shared.mailbox.push(Delivery::WsEnd { token });
         });
 
-        let conn = Conn { input, level, output_credit };
+        let conn = Conn {
+            input,
+            level,
+            output_credit,
+        };
         if let Some(head) = head.filter(|h| !h.is_empty()) {
             conn.push(Bytes::copy_from_slice(&head));
         }

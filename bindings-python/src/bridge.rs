@@ -17,7 +17,11 @@ const WS_BATCH: usize = 256;
 
 /// Builds the request head from what the host parsed: the method, the request target
 /// (path and query string) and the headers as (name, value) pairs of `bytes` or `str`.
-pub fn request_parts(method: &str, target: &str, headers: &Bound<'_, PyAny>) -> PyResult<http::request::Parts> {
+pub fn request_parts(
+    method: &str,
+    target: &str,
+    headers: &Bound<'_, PyAny>,
+) -> PyResult<http::request::Parts> {
     let mut builder = http::Request::builder().method(method).uri(target);
     for pair in headers.try_iter()? {
         let pair = pair?;
@@ -29,14 +33,18 @@ pub fn request_parts(method: &str, target: &str, headers: &Bound<'_, PyAny>) -> 
             .map_err(|e| invalid(format!("bad header value: {e}")))?;
         builder = builder.header(name, value);
     }
-    let request = builder.body(()).map_err(|e| invalid(format!("bad request head: {e}")))?;
+    let request = builder
+        .body(())
+        .map_err(|e| invalid(format!("bad request head: {e}")))?;
     Ok(request.into_parts().0)
 }
 
 /// The peer as ASGI's `client` / WSGI's `REMOTE_ADDR` give it; unparseable means unknown.
 pub fn remote(client: Option<(String, u16)>) -> Option<SocketAddr> {
     let (host, port) = client?;
-    host.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, port))
+    host.parse::<IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, port))
 }
 
 /// The response as `(status, [(name, value)], body)`.
@@ -46,9 +54,16 @@ pub fn response_to_py<'py>(
 ) -> PyResult<(u16, Bound<'py, PyList>, Bound<'py, PyBytes>)> {
     let headers = PyList::empty(py);
     for (k, v) in resp.headers() {
-        headers.append((PyBytes::new(py, k.as_str().as_bytes()), PyBytes::new(py, v.as_bytes())))?;
+        headers.append((
+            PyBytes::new(py, k.as_str().as_bytes()),
+            PyBytes::new(py, v.as_bytes()),
+        ))?;
     }
-    Ok((resp.status().as_u16(), headers, PyBytes::new(py, resp.body())))
+    Ok((
+        resp.status().as_u16(),
+        headers,
+        PyBytes::new(py, resp.body()),
+    ))
 }
 
 /// A WebSocket whose framing the host's server does (ASGI `websocket` scopes).
@@ -69,7 +84,8 @@ impl PyWebSocket {
 
     /// A binary message from the client.
     fn push_bytes(&self, data: &[u8]) {
-        self.feeder.push(WsMessage::Binary(Bytes::copy_from_slice(data)));
+        self.feeder
+            .push(WsMessage::Binary(Bytes::copy_from_slice(data)));
     }
 
     /// The client went away.

@@ -5,10 +5,15 @@ use crate::errors::invalid;
 use crate::socket::duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use roomcast::{Cors, CorsOrigin, Parser, RecoveryConfig, RedisAdapterConfig, RedisAdapterFactory, ServerConfig};
+use roomcast::{
+    Cors, CorsOrigin, Parser, RecoveryConfig, RedisAdapterConfig, RedisAdapterFactory, ServerConfig,
+};
 use std::sync::Arc;
 
-fn get<'py, T: pyo3::conversion::FromPyObjectOwned<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<T>> {
+fn get<'py, T: pyo3::conversion::FromPyObjectOwned<'py>>(
+    d: &Bound<'py, PyDict>,
+    key: &str,
+) -> PyResult<Option<T>> {
     match d.get_item(key)? {
         None => Ok(None),
         Some(v) if v.is_none() => Ok(None),
@@ -25,7 +30,11 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
         if !path.starts_with('/') {
             return Err(invalid(format!("path must start with '/': {path:?}")));
         }
-        c.engine.path = if path.ends_with('/') { path } else { format!("{path}/") };
+        c.engine.path = if path.ends_with('/') {
+            path
+        } else {
+            format!("{path}/")
+        };
     }
     if let Some(s) = get::<f64>(d, "ping_interval")? {
         c.engine.ping_interval = duration(s)?;
@@ -48,7 +57,9 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
     if let Some(transports) = get::<Vec<String>>(d, "transports")? {
         for t in &transports {
             if t != "polling" && t != "websocket" {
-                return Err(invalid(format!("unknown transport {t:?}: use \"polling\" and/or \"websocket\"")));
+                return Err(invalid(format!(
+                    "unknown transport {t:?}: use \"polling\" and/or \"websocket\""
+                )));
             }
         }
         c.engine.transports.polling = transports.iter().any(|t| t == "polling");
@@ -63,7 +74,10 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
         Some(list) if list.is_empty() => CorsOrigin::Disabled,
         Some(list) => CorsOrigin::List(list),
     };
-    c.engine.cors = Cors { origin, credentials: get::<bool>(d, "cors_credentials")?.unwrap_or(false) };
+    c.engine.cors = Cors {
+        origin,
+        credentials: get::<bool>(d, "cors_credentials")?.unwrap_or(false),
+    };
     if let Some(b) = get::<bool>(d, "cleanup_empty_child_namespaces")? {
         c.cleanup_empty_child_namespaces = b;
     }
@@ -77,7 +91,11 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
     match get::<String>(d, "parser")?.as_deref() {
         None | Some("default") => {}
         Some("msgpack") => c.parser = Parser::MsgPack,
-        Some(other) => return Err(invalid(format!("unknown parser {other:?}: use \"default\" or \"msgpack\""))),
+        Some(other) => {
+            return Err(invalid(format!(
+                "unknown parser {other:?}: use \"default\" or \"msgpack\""
+            )))
+        }
     }
     if let Some(r) = get::<Bound<'_, PyDict>>(d, "connection_state_recovery")? {
         let mut recovery = RecoveryConfig::default();
@@ -90,7 +108,8 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
         c.connection_state_recovery = Some(recovery);
     }
     if let Some(redis) = get::<Bound<'_, PyDict>>(d, "redis")? {
-        let url = get::<String>(&redis, "url")?.ok_or_else(|| invalid("the Redis adapter needs a url"))?;
+        let url = get::<String>(&redis, "url")?
+            .ok_or_else(|| invalid("the Redis adapter needs a url"))?;
         let mut config = RedisAdapterConfig::new(url);
         if let Some(key) = get::<String>(&redis, "key")? {
             config.key = key;

@@ -25,7 +25,11 @@ where
     let blocking = rt.clone();
     rt.spawn(async move {
         let outcome = fut.await.map_err(|e| {
-            let kind = if matches!(e, EmitterError::Emit(_)) { "emit" } else { "redis" };
+            let kind = if matches!(e, EmitterError::Emit(_)) {
+                "emit"
+            } else {
+                "redis"
+            };
             (kind, e.to_string())
         });
         blocking.spawn_blocking(move || {
@@ -44,7 +48,14 @@ where
 }
 
 impl PyEmitter {
-    fn select(&self, nsp: &str, rooms: Vec<String>, except: Vec<String>, volatile: bool, compress: Option<bool>) -> Emitter {
+    fn select(
+        &self,
+        nsp: &str,
+        rooms: Vec<String>,
+        except: Vec<String>,
+        volatile: bool,
+        compress: Option<bool>,
+    ) -> Emitter {
         let mut e = self.base.of(nsp).to(rooms).except(except);
         if volatile {
             e = e.volatile();
@@ -89,19 +100,40 @@ impl PyEmitter {
     }
 
     #[pyo3(signature = (nsp, rooms, except_, join, done))]
-    fn sockets_join(&self, nsp: &str, rooms: Vec<String>, except_: Vec<String>, join: Vec<String>, done: Py<PyAny>) {
+    fn sockets_join(
+        &self,
+        nsp: &str,
+        rooms: Vec<String>,
+        except_: Vec<String>,
+        join: Vec<String>,
+        done: Py<PyAny>,
+    ) {
         let e = self.select(nsp, rooms, except_, false, None);
         settle(async move { e.sockets_join(join).await }, done);
     }
 
     #[pyo3(signature = (nsp, rooms, except_, leave, done))]
-    fn sockets_leave(&self, nsp: &str, rooms: Vec<String>, except_: Vec<String>, leave: Vec<String>, done: Py<PyAny>) {
+    fn sockets_leave(
+        &self,
+        nsp: &str,
+        rooms: Vec<String>,
+        except_: Vec<String>,
+        leave: Vec<String>,
+        done: Py<PyAny>,
+    ) {
         let e = self.select(nsp, rooms, except_, false, None);
         settle(async move { e.sockets_leave(leave).await }, done);
     }
 
     #[pyo3(signature = (nsp, rooms, except_, close, done))]
-    fn disconnect_sockets(&self, nsp: &str, rooms: Vec<String>, except_: Vec<String>, close: bool, done: Py<PyAny>) {
+    fn disconnect_sockets(
+        &self,
+        nsp: &str,
+        rooms: Vec<String>,
+        except_: Vec<String>,
+        close: bool,
+        done: Py<PyAny>,
+    ) {
         let e = self.select(nsp, rooms, except_, false, None);
         settle(async move { e.disconnect_sockets(close).await }, done);
     }

@@ -23,7 +23,12 @@ pub fn emit_error(py: Python<'_>, e: EmitError) -> PyErr {
 }
 
 pub fn server_closed(py: Python<'_>) -> PyErr {
-    typed(py, "ServerClosed", "the server is closed".into(), PyRuntimeError::new_err)
+    typed(
+        py,
+        "ServerClosed",
+        "the server is closed".into(),
+        PyRuntimeError::new_err,
+    )
 }
 
 pub fn invalid(message: impl Into<String>) -> PyErr {

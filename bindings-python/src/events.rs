@@ -34,7 +34,11 @@ pub const EV_SERVER_SIDE_ACKS: u8 = 16;
 pub const EV_ROOMS: u8 = 17;
 
 /// Appends every event of a batch to `out`.
-pub fn convert_batch<'py>(py: Python<'py>, host: &Arc<Host>, out: &Bound<'py, PyList>) -> PyResult<()> {
+pub fn convert_batch<'py>(
+    py: Python<'py>,
+    host: &Arc<Host>,
+    out: &Bound<'py, PyList>,
+) -> PyResult<()> {
     let (events, local) = host.take();
     for ev in events {
         if let Some(item) = convert(py, host, ev)? {
@@ -48,7 +52,13 @@ pub fn convert_batch<'py>(py: Python<'py>, host: &Arc<Host>, out: &Bound<'py, Py
 }
 
 fn socket_obj(py: Python<'_>, host: &Arc<Host>, socket: SocketRef) -> PyResult<Py<PySocket>> {
-    Py::new(py, PySocket { socket, host: host.clone() })
+    Py::new(
+        py,
+        PySocket {
+            socket,
+            host: host.clone(),
+        },
+    )
 }
 
 fn reply_obj(py: Python<'_>, kind: ReplyKind) -> PyResult<Py<PyReply>> {
@@ -57,44 +67,111 @@ fn reply_obj(py: Python<'_>, kind: ReplyKind) -> PyResult<Py<PyReply>> {
 
 /// `None` for events the Python API does not expose yet (dropping one gives the core's
 /// default answer).
-fn convert<'py>(py: Python<'py>, host: &Arc<Host>, ev: HostEvent) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn convert<'py>(
+    py: Python<'py>,
+    host: &Arc<Host>,
+    ev: HostEvent,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     Ok(Some(match ev {
-        HostEvent::Authorize { handler, socket, reply } => {
+        HostEvent::Authorize {
+            handler,
+            socket,
+            reply,
+        } => {
             let s = socket_obj(py, host, socket)?;
-            (EV_AUTHORIZE, handler, s, reply_obj(py, ReplyKind::Authorize(reply))?).into_pyobject(py)?.into_any()
+            (
+                EV_AUTHORIZE,
+                handler,
+                s,
+                reply_obj(py, ReplyKind::Authorize(reply))?,
+            )
+                .into_pyobject(py)?
+                .into_any()
         }
-        HostEvent::Connection { handler, socket, reply } => {
+        HostEvent::Connection {
+            handler,
+            socket,
+            reply,
+        } => {
             let s = socket_obj(py, host, socket)?;
-            (EV_CONNECTION, handler, s, reply_obj(py, ReplyKind::Done(reply))?).into_pyobject(py)?.into_any()
+            (
+                EV_CONNECTION,
+                handler,
+                s,
+                reply_obj(py, ReplyKind::Done(reply))?,
+            )
+                .into_pyobject(py)?
+                .into_any()
         }
         HostEvent::Event { socket, event, .. } => {
             let (json, bins) = payload::to_py(py, &event.args)?;
             let ack = event.ack.map(|a| Py::new(py, PyAck::new(a))).transpose()?;
-            (EV_EVENT, socket.id().as_str(), event.name, json, bins, ack).into_pyobject(py)?.into_any()
-        }
-        HostEvent::Disconnecting { socket, reason, reply, .. } => {
-            (EV_DISCONNECTING, socket.id().as_str(), reason.as_str(), reply_obj(py, ReplyKind::Done(reply))?)
+            (EV_EVENT, socket.id().as_str(), event.name, json, bins, ack)
                 .into_pyobject(py)?
                 .into_any()
         }
+        HostEvent::Disconnecting {
+            socket,
+            reason,
+            reply,
+            ..
+        } => (
+            EV_DISCONNECTING,
+            socket.id().as_str(),
+            reason.as_str(),
+            reply_obj(py, ReplyKind::Done(reply))?,
+        )
+            .into_pyobject(py)?
+            .into_any(),
         HostEvent::Disconnect { socket, reason, .. } => {
-            (EV_DISCONNECT, socket.id().as_str(), reason.as_str()).into_pyobject(py)?.into_any()
+            (EV_DISCONNECT, socket.id().as_str(), reason.as_str())
+                .into_pyobject(py)?
+                .into_any()
         }
-        HostEvent::MatchNamespace { matcher, name, auth, reply } => {
-            (EV_MATCH, matcher, name, auth, reply_obj(py, ReplyKind::Match(reply))?).into_pyobject(py)?.into_any()
-        }
-        HostEvent::Outgoing { socket, event, args, .. } => {
+        HostEvent::MatchNamespace {
+            matcher,
+            name,
+            auth,
+            reply,
+        } => (
+            EV_MATCH,
+            matcher,
+            name,
+            auth,
+            reply_obj(py, ReplyKind::Match(reply))?,
+        )
+            .into_pyobject(py)?
+            .into_any(),
+        HostEvent::Outgoing {
+            socket,
+            event,
+            args,
+            ..
+        } => {
             let (json, bins) = payload::to_py(py, &args)?;
-            (EV_OUTGOING, socket.id().as_str(), event, json, bins).into_pyobject(py)?.into_any()
+            (EV_OUTGOING, socket.id().as_str(), event, json, bins)
+                .into_pyobject(py)?
+                .into_any()
         }
         HostEvent::NewNamespace { name } => (EV_NEW_NAMESPACE, name).into_pyobject(py)?.into_any(),
         // (kind, handler, nsp, event, json, binaries, ack or None)
-        HostEvent::ServerSideEmit { handler, nsp, event } => {
+        HostEvent::ServerSideEmit {
+            handler,
+            nsp,
+            event,
+        } => {
             let (json, bins) = payload::to_py(py, &event.args)?;
-            let ack = event.ack.map(|a| Py::new(py, PyServerSideAck::new(a))).transpose()?;
-            (EV_SERVER_SIDE, handler, nsp, event.name, json, bins, ack).into_pyobject(py)?.into_any()
+            let ack = event
+                .ack
+                .map(|a| Py::new(py, PyServerSideAck::new(a)))
+                .transpose()?;
+            (EV_SERVER_SIDE, handler, nsp, event.name, json, bins, ack)
+                .into_pyobject(py)?
+                .into_any()
         }
-        HostEvent::Completed { token, completion } => return convert_completion(py, token, completion),
+        HostEvent::Completed { token, completion } => {
+            return convert_completion(py, token, completion)
+        }
         // Variants the core adds later are skipped until the Python API exposes them.
         #[allow(unreachable_patterns)]
         other => {
@@ -104,19 +181,27 @@ fn convert<'py>(py: Python<'py>, host: &Arc<Host>, ev: HostEvent) -> PyResult<Op
     }))
 }
 
-fn convert_completion<'py>(py: Python<'py>, token: u64, completion: Completion) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn convert_completion<'py>(
+    py: Python<'py>,
+    token: u64,
+    completion: Completion,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     Ok(Some(match completion {
         // (kind, token, error or None, json, binaries)
         Completion::Ack(Ok(args)) => {
             let (json, bins) = payload::to_py(py, &args)?;
-            (EV_ACK, token, py.None(), json, bins).into_pyobject(py)?.into_any()
+            (EV_ACK, token, py.None(), json, bins)
+                .into_pyobject(py)?
+                .into_any()
         }
         Completion::Ack(Err(e)) => {
             let kind = match e {
                 AckError::Timeout => "timeout",
                 AckError::Disconnected => "disconnected",
             };
-            (EV_ACK, token, kind, py.None(), py.None()).into_pyobject(py)?.into_any()
+            (EV_ACK, token, kind, py.None(), py.None())
+                .into_pyobject(py)?
+                .into_any()
         }
         // (kind, token, timed_out, [(json, binaries), ...])
         Completion::BroadcastAck(result) => {
@@ -128,7 +213,9 @@ fn convert_completion<'py>(py: Python<'py>, token: u64, completion: Completion) 
             for r in &responses {
                 list.append(payload::to_py(py, r)?)?;
             }
-            (EV_BROADCAST_ACK, token, timed_out, list).into_pyobject(py)?.into_any()
+            (EV_BROADCAST_ACK, token, timed_out, list)
+                .into_pyobject(py)?
+                .into_any()
         }
         // (kind, token, error or None, [(id, nsp, handshake json, rooms, data json), ...])
         Completion::Sockets(result) => match result {
@@ -138,9 +225,13 @@ fn convert_completion<'py>(py: Python<'py>, token: u64, completion: Completion) 
                     let rooms: Vec<String> = s.rooms.iter().map(|r| r.to_string()).collect();
                     list.append((s.id, s.nsp, s.handshake.to_string(), rooms, s.data))?;
                 }
-                (EV_SOCKETS, token, py.None(), list).into_pyobject(py)?.into_any()
+                (EV_SOCKETS, token, py.None(), list)
+                    .into_pyobject(py)?
+                    .into_any()
             }
-            Err(e) => (EV_SOCKETS, token, e.to_string(), PyList::empty(py)).into_pyobject(py)?.into_any(),
+            Err(e) => (EV_SOCKETS, token, e.to_string(), PyList::empty(py))
+                .into_pyobject(py)?
+                .into_any(),
         },
         // (kind, token, error or None, [(json, binaries), ...])
         Completion::ServerSideAcks(result) => {
@@ -154,7 +245,9 @@ fn convert_completion<'py>(py: Python<'py>, token: u64, completion: Completion) 
                 }
                 Err(e) => Some(e.to_string()),
             };
-            (EV_SERVER_SIDE_ACKS, token, error, list).into_pyobject(py)?.into_any()
+            (EV_SERVER_SIDE_ACKS, token, error, list)
+                .into_pyobject(py)?
+                .into_any()
         }
         #[allow(unreachable_patterns)]
         _ => return Ok(None),
@@ -165,7 +258,9 @@ fn convert_local<'py>(py: Python<'py>, ev: LocalEvent) -> PyResult<Bound<'py, Py
     Ok(match ev {
         // (kind, token, (status, [(name, value)], body) or None)
         LocalEvent::Http { token, response } => match response {
-            Some(resp) => (EV_HTTP, token, crate::bridge::response_to_py(py, &resp)?).into_pyobject(py)?.into_any(),
+            Some(resp) => (EV_HTTP, token, crate::bridge::response_to_py(py, &resp)?)
+                .into_pyobject(py)?
+                .into_any(),
             None => (EV_HTTP, token, py.None()).into_pyobject(py)?.into_any(),
         },
         // (kind, token, [str | bytes, ...] or None)
@@ -180,19 +275,27 @@ fn convert_local<'py>(py: Python<'py>, ev: LocalEvent) -> PyResult<Bound<'py, Py
                 }
                 (EV_WEBSOCKET, token, list).into_pyobject(py)?.into_any()
             }
-            None => (EV_WEBSOCKET, token, py.None()).into_pyobject(py)?.into_any(),
+            None => (EV_WEBSOCKET, token, py.None())
+                .into_pyobject(py)?
+                .into_any(),
         },
         LocalEvent::Done { token } => (EV_DONE, token).into_pyobject(py)?.into_any(),
         // (kind, request dict, reply)
         LocalEvent::AllowRequest { request, reply } => {
             let info = request_to_py(py, &request)?;
             let reply = Py::new(py, PyReply::new(ReplyKind::Allow(reply)))?;
-            (EV_ALLOW_REQUEST, info, reply).into_pyobject(py)?.into_any()
+            (EV_ALLOW_REQUEST, info, reply)
+                .into_pyobject(py)?
+                .into_any()
         }
         // (kind, token, error or None, [room, ...])
         LocalEvent::Rooms { token, rooms } => match rooms {
-            Ok(list) => (EV_ROOMS, token, py.None(), list).into_pyobject(py)?.into_any(),
-            Err(e) => (EV_ROOMS, token, e, PyList::empty(py)).into_pyobject(py)?.into_any(),
+            Ok(list) => (EV_ROOMS, token, py.None(), list)
+                .into_pyobject(py)?
+                .into_any(),
+            Err(e) => (EV_ROOMS, token, e, PyList::empty(py))
+                .into_pyobject(py)?
+                .into_any(),
         },
     })
 }

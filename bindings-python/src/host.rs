@@ -14,15 +14,27 @@ use std::sync::Arc;
 /// A result of an operation the binding started for Python with a token.
 pub enum LocalEvent {
     /// The answer to an HTTP request (`None`: outside the Socket.IO path).
-    Http { token: u64, response: Option<http::Response<Bytes>> },
+    Http {
+        token: u64,
+        response: Option<http::Response<Bytes>>,
+    },
     /// Messages for a host-framed WebSocket (`None`: the server closed it).
-    WebSocket { token: u64, messages: Option<Vec<WsMessage>> },
+    WebSocket {
+        token: u64,
+        messages: Option<Vec<WsMessage>>,
+    },
     /// A background operation (closing the server) has finished.
     Done { token: u64 },
     /// Should this handshake open a session (the `allow_request` hook)?
-    AllowRequest { request: RequestInfo, reply: tokio::sync::oneshot::Sender<bool> },
+    AllowRequest {
+        request: RequestInfo,
+        reply: tokio::sync::oneshot::Sender<bool>,
+    },
     /// Every room of a namespace, cluster-wide (`all_rooms`), or why not.
-    Rooms { token: u64, rooms: Result<Vec<String>, String> },
+    Rooms {
+        token: u64,
+        rooms: Result<Vec<String>, String>,
+    },
 }
 
 pub struct Host {
@@ -36,7 +48,11 @@ impl Host {
         let wake = Arc::new(WakePair::new()?);
         let waker = wake.clone();
         let events = EventQueue::new(move || waker.wake());
-        Ok(Arc::new(Host { wake, events, local: Mutex::new(Vec::new()) }))
+        Ok(Arc::new(Host {
+            wake,
+            events,
+            local: Mutex::new(Vec::new()),
+        }))
     }
 
     pub fn wake_fd(&self) -> i32 {

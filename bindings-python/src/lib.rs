@@ -29,7 +29,11 @@ use pyo3::prelude::*;
 fn enable_core_logging(filter: &str) -> PyResult<bool> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .map_err(|e| errors::invalid(format!("bad log filter {filter:?}: {e}")))?;
-    Ok(tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init().is_ok())
+    Ok(tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init()
+        .is_ok())
 }
 
 #[pymodule]

@@ -3,8 +3,8 @@
 
 use crate::errors::emit_error;
 use crate::host::{Host, LocalEvent};
-use crate::payload;
 use crate::operator::PyOperator;
+use crate::payload;
 use crate::socket::PySocket;
 use pyo3::prelude::*;
 use roomcast::{Namespace, ParentNamespace, QueueHandler};
@@ -62,11 +62,20 @@ impl PyNamespace {
 
     /// The rooms of this node's adapter that have members, socket-id rooms included.
     fn rooms(&self) -> Vec<String> {
-        self.nsp.adapter().index().rooms().iter().map(|r| r.to_string()).collect()
+        self.nsp
+            .adapter()
+            .index()
+            .rooms()
+            .iter()
+            .map(|r| r.to_string())
+            .collect()
     }
 
     fn get_socket(&self, sid: &str) -> Option<PySocket> {
-        self.nsp.get_socket(sid).map(|socket| PySocket { socket, host: self.host.clone() })
+        self.nsp.get_socket(sid).map(|socket| PySocket {
+            socket,
+            host: self.host.clone(),
+        })
     }
 
     /// Sends an event to the other servers of the cluster (`serverSideEmit`).
@@ -80,7 +89,8 @@ impl PyNamespace {
     ) -> PyResult<()> {
         let args = payload::from_py(json, binaries)?;
         let (nsp, event) = (self.nsp.clone(), event.to_owned());
-        py.detach(move || nsp.server_side_emit(&event, args)).map_err(|e| emit_error(py, e))
+        py.detach(move || nsp.server_side_emit(&event, args))
+            .map_err(|e| emit_error(py, e))
     }
 
     /// Like `server_side_emit`, collecting one answer per other server (a completion).
@@ -94,7 +104,10 @@ impl PyNamespace {
         token: u64,
     ) -> PyResult<()> {
         let args = payload::from_py(json, binaries)?;
-        self.host.events.server_side_emit_with_ack(&self.nsp, event, args, token).map_err(|e| emit_error(py, e))
+        self.host
+            .events
+            .server_side_emit_with_ack(&self.nsp, event, args, token)
+            .map_err(|e| emit_error(py, e))
     }
 
     /// Every room of the namespace on every node; the list arrives as a completion.
@@ -140,7 +153,11 @@ impl PyParent {
         self.parent
             .children()
             .into_iter()
-            .map(|nsp| PyNamespace { nsp, handler: None, host: self.host.clone() })
+            .map(|nsp| PyNamespace {
+                nsp,
+                handler: None,
+                host: self.host.clone(),
+            })
             .collect()
     }
 }

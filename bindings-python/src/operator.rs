@@ -21,7 +21,10 @@ impl PyOperator {
     }
 
     fn with(&self, f: impl FnOnce(BroadcastOperator) -> BroadcastOperator) -> PyOperator {
-        PyOperator { op: f(self.op.clone()), host: self.host.clone() }
+        PyOperator {
+            op: f(self.op.clone()),
+            host: self.host.clone(),
+        }
     }
 }
 
@@ -60,12 +63,22 @@ impl PyOperator {
 
     #[getter]
     fn rooms(&self) -> Vec<String> {
-        self.op.options().rooms.iter().map(|r| r.to_string()).collect()
+        self.op
+            .options()
+            .rooms
+            .iter()
+            .map(|r| r.to_string())
+            .collect()
     }
 
     #[getter]
     fn except_rooms(&self) -> Vec<String> {
-        self.op.options().except.iter().map(|r| r.to_string()).collect()
+        self.op
+            .options()
+            .except
+            .iter()
+            .map(|r| r.to_string())
+            .collect()
     }
 
     #[getter]
@@ -74,11 +87,18 @@ impl PyOperator {
     }
 
     #[pyo3(signature = (event, json, binaries=None))]
-    fn emit(&self, py: Python<'_>, event: &str, json: &Bound<'_, PyAny>, binaries: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn emit(
+        &self,
+        py: Python<'_>,
+        event: &str,
+        json: &Bound<'_, PyAny>,
+        binaries: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let args = payload::from_py(json, binaries)?;
         let op = self.op.clone();
         let event = event.to_owned();
-        py.detach(move || op.emit(&event, args)).map_err(|e| emit_error(py, e))
+        py.detach(move || op.emit(&event, args))
+            .map_err(|e| emit_error(py, e))
     }
 
     /// Emits and collects every recipient's acknowledgement; the list arrives as a completion.
@@ -93,7 +113,8 @@ impl PyOperator {
     ) -> PyResult<()> {
         let args = payload::from_py(json, binaries)?;
         let (op, queue, event) = (self.op.clone(), self.host.events.clone(), event.to_owned());
-        py.detach(move || queue.broadcast_with_ack(&op, &event, args, token)).map_err(|e| emit_error(py, e))
+        py.detach(move || queue.broadcast_with_ack(&op, &event, args, token))
+            .map_err(|e| emit_error(py, e))
     }
 
     /// Starts `fetch_sockets`; the list arrives as a completion with `token`.

@@ -15,11 +15,17 @@ pub fn bytes_of<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a [u8]>
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(s.to_str()?.as_bytes());
     }
-    Err(invalid(format!("{what} must be str or bytes, not {}", type_name(obj))))
+    Err(invalid(format!(
+        "{what} must be str or bytes, not {}",
+        type_name(obj)
+    )))
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
 }
 
 /// Builds a payload from the Python encoder's output.
@@ -31,15 +37,21 @@ pub fn from_py(json: &Bound<'_, PyAny>, binaries: Option<&Bound<'_, PyAny>>) -> 
             .map_err(|_| invalid("the encoded arguments are not valid UTF-8"))?
             .to_owned()
     } else {
-        return Err(invalid(format!("encoded arguments must be str or bytes, not {}", type_name(json))));
+        return Err(invalid(format!(
+            "encoded arguments must be str or bytes, not {}",
+            type_name(json)
+        )));
     };
     let mut bins = Vec::new();
     if let Some(list) = binaries.filter(|b| !b.is_none()) {
         for item in list.try_iter()? {
             let item = item?;
-            let b = item
-                .cast::<PyBytes>()
-                .map_err(|_| invalid(format!("binary attachments must be bytes, not {}", type_name(&item))))?;
+            let b = item.cast::<PyBytes>().map_err(|_| {
+                invalid(format!(
+                    "binary attachments must be bytes, not {}",
+                    type_name(&item)
+                ))
+            })?;
             bins.push(Bytes::copy_from_slice(b.as_bytes()));
         }
     }
@@ -48,7 +60,10 @@ pub fn from_py(json: &Bound<'_, PyAny>, binaries: Option<&Bound<'_, PyAny>>) -> 
 
 /// The JSON text as `str` and the attachments as a list of `bytes` (`None` when there are none,
 /// so the common case costs no list).
-pub fn to_py<'py>(py: Python<'py>, payload: &Payload) -> PyResult<(Bound<'py, PyString>, Bound<'py, PyAny>)> {
+pub fn to_py<'py>(
+    py: Python<'py>,
+    payload: &Payload,
+) -> PyResult<(Bound<'py, PyString>, Bound<'py, PyAny>)> {
     let json = PyString::new(py, &payload.json);
     let bins = if payload.binaries.is_empty() {
         py.None().into_bound(py)

@@ -27,7 +27,9 @@ pub struct PyReply {
 
 impl PyReply {
     pub fn new(kind: ReplyKind) -> PyReply {
-        PyReply { inner: Mutex::new(Some(kind)) }
+        PyReply {
+            inner: Mutex::new(Some(kind)),
+        }
     }
 
     fn take(&self) -> Option<ReplyKind> {
@@ -85,7 +87,9 @@ pub struct PyAck {
 
 impl PyAck {
     pub fn new(sender: AckSender) -> PyAck {
-        PyAck { inner: Mutex::new(Some(sender)) }
+        PyAck {
+            inner: Mutex::new(Some(sender)),
+        }
     }
 }
 
@@ -95,7 +99,9 @@ impl PyAck {
     #[pyo3(signature = (json, binaries=None))]
     fn send(&self, json: &Bound<'_, PyAny>, binaries: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
         let args = payload::from_py(json, binaries)?;
-        let Some(sender) = self.inner.lock().take() else { return Ok(false) };
+        let Some(sender) = self.inner.lock().take() else {
+            return Ok(false);
+        };
         sender.send(args);
         Ok(true)
     }
@@ -115,7 +121,9 @@ pub struct PyServerSideAck {
 
 impl PyServerSideAck {
     pub fn new(ack: ServerSideAck) -> PyServerSideAck {
-        PyServerSideAck { inner: Mutex::new(Some(ack)) }
+        PyServerSideAck {
+            inner: Mutex::new(Some(ack)),
+        }
     }
 }
 
@@ -124,7 +132,9 @@ impl PyServerSideAck {
     #[pyo3(signature = (json, binaries=None))]
     fn send(&self, json: &Bound<'_, PyAny>, binaries: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
         let args = payload::from_py(json, binaries)?;
-        let Some(ack) = self.inner.lock().take() else { return Ok(false) };
+        let Some(ack) = self.inner.lock().take() else {
+            return Ok(false);
+        };
         ack.send(args);
         Ok(true)
     }

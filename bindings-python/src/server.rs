@@ -37,7 +37,11 @@ impl PyServer {
 
     fn wrap(&self, nsp: Arc<roomcast::Namespace>) -> PyNamespace {
         let handler = self.handlers.lock().get(nsp.name()).cloned();
-        PyNamespace { nsp, handler, host: self.host.clone() }
+        PyNamespace {
+            nsp,
+            handler,
+            host: self.host.clone(),
+        }
     }
 }
 
@@ -46,7 +50,8 @@ impl PyServer {
     #[new]
     fn new(config: &Bound<'_, PyDict>) -> PyResult<PyServer> {
         let config = crate::config::from_dict(config)?;
-        let host = Host::new().map_err(|e| invalid(format!("cannot create the wake-up channel: {e}")))?;
+        let host =
+            Host::new().map_err(|e| invalid(format!("cannot create the wake-up channel: {e}")))?;
         let server = Server::with_runtime(config, runtime::handle());
         let statics: Statics = Arc::default();
         let lookup = statics.clone();
@@ -55,7 +60,10 @@ impl PyServer {
                 return None;
             }
             let (content_type, body) = lookup.read().get(parts.uri.path()).cloned()?;
-            http::Response::builder().header(http::header::CONTENT_TYPE, content_type).body(body).ok()
+            http::Response::builder()
+                .header(http::header::CONTENT_TYPE, content_type)
+                .body(body)
+                .ok()
         });
         let this = PyServer {
             server,
@@ -100,7 +108,11 @@ impl PyServer {
 
     /// The namespace `name` if it exists now (static, or a dynamic child already created).
     fn find_namespace(&self, name: &str) -> Option<PyNamespace> {
-        self.server.namespaces().into_iter().find(|n| n.name() == name).map(|n| self.wrap(n))
+        self.server
+            .namespaces()
+            .into_iter()
+            .find(|n| n.name() == name)
+            .map(|n| self.wrap(n))
     }
 
     /// A dynamic namespace whose matcher Python answers (`MatchNamespace` events).
@@ -109,10 +121,18 @@ impl PyServer {
             return Err(server_closed_err());
         }
         let matcher_id = self.new_id();
-        let parent = self.server.of_dynamic(QueueMatcher { id: matcher_id, queue: self.host.events.clone() });
+        let parent = self.server.of_dynamic(QueueMatcher {
+            id: matcher_id,
+            queue: self.host.events.clone(),
+        });
         let handler = QueueHandler::new(self.new_id(), self.host.events.clone());
         parent.set_handler(handler.clone());
-        Ok(PyParent { parent, handler, matcher_id, host: self.host.clone() })
+        Ok(PyParent {
+            parent,
+            handler,
+            matcher_id,
+            host: self.host.clone(),
+        })
     }
 
     /// Vets every handshake in Python (`allow_request`): each becomes an `AllowRequest`
@@ -121,7 +141,10 @@ impl PyServer {
         let host = self.host.clone();
         self.server.set_allow_request(move |request| {
             let (reply, rx) = tokio::sync::oneshot::channel();
-            host.push_local(LocalEvent::AllowRequest { request: request.clone(), reply });
+            host.push_local(LocalEvent::AllowRequest {
+                request: request.clone(),
+                reply,
+            });
             roomcast::Pending::Later(Box::pin(async move { rx.await.unwrap_or(false) }))
         });
     }
@@ -133,7 +156,9 @@ impl PyServer {
         }
         let queue = self.host.events.clone();
         self.server.on_new_namespace(move |nsp| {
-            queue.push(HostEvent::NewNamespace { name: nsp.name().to_string() });
+            queue.push(HostEvent::NewNamespace {
+                name: nsp.name().to_string(),
+            });
         });
     }
 
@@ -147,9 +172,9 @@ impl PyServer {
             let rt = server.runtime().clone();
             rt.block_on(async { server.listen((host.as_str(), port)).await })
         });
-        bound.map(|a| a.port()).map_err(|e| {
-            pyo3::exceptions::PyOSError::new_err(format!("cannot listen: {e}"))
-        })
+        bound
+            .map(|a| a.port())
+            .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot listen: {e}")))
     }
 
     /// Closes the server (disconnects every socket, releases the ports); blocks until done.
@@ -183,7 +208,9 @@ impl PyServer {
 
     /// Serves fixed bytes at `path` (GET and HEAD) on the native listener.
     fn add_static(&self, path: String, content_type: String, body: Vec<u8>) {
-        self.statics.write().insert(path, (content_type, Bytes::from(body)));
+        self.statics
+            .write()
+            .insert(path, (content_type, Bytes::from(body)));
     }
 
     /// Whether a request path belongs to the Socket.IO server.
@@ -234,7 +261,11 @@ impl PyServer {
         });
         match response {
             None => Ok(None),
-            Some(r) => Ok(Some(bridge::response_to_py(py, &r)?.into_pyobject(py)?.into_any())),
+            Some(r) => Ok(Some(
+                bridge::response_to_py(py, &r)?
+                    .into_pyobject(py)?
+                    .into_any(),
+            )),
         }
     }
 

@@ -16,8 +16,11 @@ pub struct PySocket {
 }
 
 pub fn duration(seconds: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(seconds)
-        .map_err(|_| invalid(format!("a timeout must be a finite number of seconds >= 0, not {seconds}")))
+    Duration::try_from_secs_f64(seconds).map_err(|_| {
+        invalid(format!(
+            "a timeout must be a finite number of seconds >= 0, not {seconds}"
+        ))
+    })
 }
 
 // Single-socket calls keep the GIL: they take one short per-socket lock that no thread
@@ -109,7 +112,11 @@ impl PySocket {
         volatile: bool,
     ) -> PyResult<bool> {
         let args = payload::from_py(json, binaries)?;
-        let result = if volatile { self.socket.emit_volatile(event, args) } else { self.socket.emit(event, args) };
+        let result = if volatile {
+            self.socket.emit_volatile(event, args)
+        } else {
+            self.socket.emit(event, args)
+        };
         match result {
             Ok(()) => Ok(true),
             Err(EmitError::Disconnected) => Ok(false),
@@ -130,7 +137,11 @@ impl PySocket {
     ) -> PyResult<bool> {
         let args = payload::from_py(json, binaries)?;
         let timeout = timeout.map(duration).transpose()?;
-        match self.host.events.emit_with_ack(&self.socket, event, args, timeout, token) {
+        match self
+            .host
+            .events
+            .emit_with_ack(&self.socket, event, args, timeout, token)
+        {
             Ok(()) => Ok(true),
             Err(EmitError::Disconnected) => Ok(false),
             Err(e) => Err(emit_error(py, e)),
