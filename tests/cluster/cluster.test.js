@@ -1,7 +1,8 @@
 "use strict";
 
 // Two-node clusters over a real redis-server: every cross-node operation, in both directions,
-// for each pair of flavours in CLUSTER_PAIRS (default: rust with rust, rust with the reference
+// for each pair of flavours in CLUSTER_PAIRS (the first node does the asking; default: rust with
+// rust, rust with the reference
 // Node socket.io + @socket.io/redis-adapter node).
 
 const { describe, before, after } = require("node:test");
