@@ -1,9 +1,9 @@
 "use strict";
 
-// Two-node clusters over a real redis-server: every cross-node operation, in both directions,
-// for each pair of flavours in CLUSTER_PAIRS (the first node does the asking; default: rust with
-// rust, rust with the reference
-// Node socket.io + @socket.io/redis-adapter node).
+// Two-node clusters over a real redis-server: every cross-node operation for each pair of
+// flavours in CLUSTER_PAIRS (the first node of a pair does the asking, so "a:b,b:a" covers both
+// directions; scripts/test runs rust:rust, rust:reference and reference:rust, where the
+// reference is a Node socket.io + @socket.io/redis-adapter node).
 
 const { describe, before, after } = require("node:test");
 const assert = require("node:assert/strict");
