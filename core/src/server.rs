@@ -453,7 +453,8 @@ impl Server {
         for s in sessions {
             s.close(CloseReason::ServerShuttingDown);
         }
-        let _ = self.shared.shutdown.send(true);
+        // Stored even with no receiver, so a listener started later still sees it.
+        self.shared.shutdown.send_replace(true);
         let listeners: Vec<_> = std::mem::take(&mut *self.shared.listeners.lock());
         for l in listeners {
             let _ = l.await;

@@ -23,6 +23,11 @@ use std::sync::Arc;
 
 pub(crate) type Resp = Response<Full<Bytes>>;
 
+/// Resolves once the server is closing — also when that happened before this task first ran.
+async fn shutdown_requested(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|closing| *closing).await;
+}
+
 pub(crate) async fn accept_loop(server: Server, listener: tokio::net::TcpListener) {
     let mut shutdown = server.shared().shutdown_signal();
     loop {
@@ -38,7 +43,7 @@ pub(crate) async fn accept_loop(server: Server, listener: tokio::net::TcpListene
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 }
             },
-            _ = shutdown.changed() => break,
+            _ = shutdown_requested(&mut shutdown) => break,
         }
     }
 }
@@ -57,7 +62,7 @@ async fn serve_connection(server: Server, stream: tokio::net::TcpStream, addr: S
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
-        _ = shutdown.changed() => {
+        _ = shutdown_requested(&mut shutdown) => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), conn).await;
         }
