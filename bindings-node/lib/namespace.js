@@ -7,6 +7,7 @@ const { EventEmitter } = require("node:events");
 const { encode, decode } = require("./codec");
 const { BroadcastOperator } = require("./operator");
 const { report, guarded, isThenable } = require("./report");
+const { runChain } = require("./chain");
 const { runListeners, localEmit } = require("./socket");
 
 /** A read-only view of a namespace's rooms, shaped like socket.io-adapter's maps. */
@@ -184,32 +185,10 @@ class Namespace extends EventEmitter {
 
   /** Runs the middlewares; calls `done(err)` once. */
   _authorize(socket, done) {
-    const fns = this._fns.slice();
-    let i = 0;
-    const step = (err) => {
-      if (err) return done(err);
-      if (i >= fns.length) return done(null);
-      const fn = fns[i++];
-      let called = false;
-      const next = (e) => {
-        if (called) return;
-        called = true;
-        step(e);
-      };
-      try {
-        const result = fn.call(this, socket, next);
-        if (isThenable(result)) {
-          result.then(undefined, (e) => {
-            report(this.server, e, `a middleware of namespace ${this.name}`);
-            next(e instanceof Error ? e : new Error(String(e)));
-          });
-        }
-      } catch (e) {
-        report(this.server, e, `a middleware of namespace ${this.name}`);
-        next(e instanceof Error ? e : new Error(String(e)));
-      }
-    };
-    step(null);
+    runChain(this._fns, this, socket, done, (e) => {
+      report(this.server, e, `a middleware of namespace ${this.name}`);
+      return e instanceof Error ? e : new Error(String(e));
+    });
   }
 
   /** The socket is connected: runs `connect` and `connection` listeners; resolves (or

@@ -7,7 +7,8 @@ const { EventEmitter } = require("node:events");
 const { encode, decode } = require("./codec");
 const { track } = require("./data");
 const { BroadcastOperator } = require("./operator");
-const { report, guarded, isThenable } = require("./report");
+const { report, guarded } = require("./report");
+const { runChain } = require("./chain");
 const { roomList } = require("./rooms");
 
 const localEmit = EventEmitter.prototype.emit;
@@ -322,26 +323,7 @@ class Socket extends EventEmitter {
   }
 
   _runMiddlewares(packet, done) {
-    const fns = this._fns.slice();
-    let i = 0;
-    const step = (err) => {
-      if (err) return done(err);
-      if (i >= fns.length) return done(null);
-      const fn = fns[i++];
-      let called = false;
-      const next = (e) => {
-        if (called) return;
-        called = true;
-        step(e);
-      };
-      try {
-        const result = fn.call(this, packet, next);
-        if (isThenable(result)) result.then(undefined, (e) => next(e || new Error("socket middleware rejected")));
-      } catch (e) {
-        next(e);
-      }
-    };
-    step(null);
+    runChain(this._fns, this, packet, done, (e) => e || new Error("socket middleware rejected"));
   }
 
   _onPacketError(err) {
