@@ -105,6 +105,13 @@ export interface ServerOptions {
   /** Default `["polling", "websocket"]`. */
   transports: Array<"polling" | "websocket">;
   cors: CorsOptions;
+  /** Compress long-polling responses of at least `threshold` bytes (gzip/deflate).
+   *  Default true (threshold 1024). */
+  httpCompression: boolean | { threshold?: number };
+  /** permessage-deflate for WebSocket messages of at least `threshold` bytes (default 1024).
+   *  Default false, as socket.io. Each message is compressed on its own, so a broadcast is
+   *  compressed once for all recipients; zlib level 1 unless `zlibDeflateOptions.level`. */
+  perMessageDeflate: boolean | { threshold?: number; zlibDeflateOptions?: { level?: number } };
   /** Also accept socket.io v2 clients (Engine.IO v3). Default false. */
   allowEIO3: boolean;
   /** socket.io-msgpack-parser (or `"msgpack"`) to speak its format; the default parser otherwise. */

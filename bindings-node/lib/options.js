@@ -16,6 +16,7 @@ const DEFAULTS = {
   cleanupEmptyChildNamespaces: false,
   allowEIO3: false,
   httpCompression: true,
+  perMessageDeflate: false,
   destroyUpgrade: true,
   destroyUpgradeTimeout: 1000,
 };
@@ -96,6 +97,24 @@ function compressionThreshold(value) {
   throw new TypeError("roomcast: option \"httpCompression\" must be a boolean or { threshold }");
 }
 
+/** socket.io's `perMessageDeflate`: false (default), true (threshold 1024 bytes), or
+ *  `{ threshold, zlibDeflateOptions: { level } }`; other `ws` options are not used. */
+function perMessageDeflate(value) {
+  if (value === false || value === undefined || value === null) return { threshold: undefined, level: undefined };
+  if (value === true) return { threshold: 1024, level: undefined };
+  if (typeof value !== "object") throw new TypeError("roomcast: option \"perMessageDeflate\" must be a boolean or { threshold, zlibDeflateOptions }");
+  const threshold = value.threshold === undefined ? 1024 : nonNegative("perMessageDeflate.threshold", value.threshold, "bytes");
+  const zlib = value.zlibDeflateOptions || {};
+  let level;
+  if (zlib.level !== undefined) {
+    if (!Number.isInteger(zlib.level) || zlib.level < 0 || zlib.level > 9) {
+      throw new TypeError("roomcast: option \"perMessageDeflate.zlibDeflateOptions.level\" must be an integer from 0 to 9");
+    }
+    level = zlib.level;
+  }
+  return { threshold, level };
+}
+
 /** socket.io's `connectionStateRecovery` (off unless given). */
 function recovery(value) {
   if (value === undefined || value === null || value === false) return { duration: undefined, skip: false };
@@ -128,6 +147,7 @@ function normalize(opts = {}) {
   }
   const cors = corsOrigins(o.cors);
   const resume = recovery(o.connectionStateRecovery);
+  const deflate = perMessageDeflate(o.perMessageDeflate);
   const { polling, websocket } = transports(o.transports);
   const native = {
     path: normalizePath(o.path),
@@ -144,6 +164,8 @@ function normalize(opts = {}) {
     allowEio3: Boolean(o.allowEIO3),
     msgpack: usesMsgpack(o.parser),
     httpCompressionThreshold: compressionThreshold(o.httpCompression),
+    perMessageDeflateThreshold: deflate.threshold,
+    perMessageDeflateLevel: deflate.level,
     recoveryMaxDisconnectionDuration: resume.duration,
     recoverySkipMiddlewares: resume.skip,
     maxQueuedFrames: o.maxQueuedFrames === undefined ? undefined : nonNegative("maxQueuedFrames", o.maxQueuedFrames, "frames"),

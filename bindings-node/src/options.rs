@@ -4,8 +4,8 @@
 use napi_derive::napi;
 use roomcast::socketio::parser::Parser;
 use roomcast::{
-    Cors, CorsOrigin, RecoveryConfig, RedisAdapterConfig, RedisAdapterFactory, ServerConfig,
-    Transports,
+    Cors, CorsOrigin, PerMessageDeflate, RecoveryConfig, RedisAdapterConfig, RedisAdapterFactory,
+    ServerConfig, Transports,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +31,10 @@ pub struct NativeOptions {
     pub msgpack: bool,
     /// Compress polling responses of at least this many bytes (absent: never).
     pub http_compression_threshold: Option<f64>,
+    /// permessage-deflate for WebSocket messages of at least this many bytes (absent: off).
+    pub per_message_deflate_threshold: Option<f64>,
+    /// zlib level 0–9 for permessage-deflate (absent: the core's default).
+    pub per_message_deflate_level: Option<f64>,
     /// Connection state recovery: how long a dropped session may be resumed (absent: off).
     pub recovery_max_disconnection_duration: Option<f64>,
     pub recovery_skip_middlewares: bool,
@@ -89,6 +93,22 @@ impl NativeOptions {
             .http_compression_threshold
             .filter(|t| t.is_finite() && *t >= 0.0)
             .map(|t| t as usize);
+        c.engine.per_message_deflate = self
+            .per_message_deflate_threshold
+            .filter(|t| t.is_finite() && *t >= 0.0)
+            .map(|t| {
+                let mut pmd = PerMessageDeflate {
+                    threshold: t as usize,
+                    ..PerMessageDeflate::default()
+                };
+                if let Some(level) = self
+                    .per_message_deflate_level
+                    .filter(|l| l.is_finite() && (0.0..=9.0).contains(l))
+                {
+                    pmd.level = level as u32;
+                }
+                pmd
+            });
         c.connection_state_recovery =
             self.recovery_max_disconnection_duration
                 .map(|ms| RecoveryConfig {

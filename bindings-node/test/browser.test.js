@@ -2,14 +2,18 @@
 
 // A real browser: headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
 // opens the seed page served by examples/node/seed.js — which loads /socket.io/socket.io.js
-// from roomcast and connects to /my-namespace — and must show "Hello everyone!".
+// from roomcast and connects to /my-namespace — and must show "Hello everyone!"; and talks
+// to a server with perMessageDeflate, through a proxy that records what went over the wire.
 
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { startExample } = require("./examples");
+const http = require("node:http");
+const { Server } = require("roomcast");
 const { test } = require("./helpers");
+const { recordingProxy, parseStream, extensionsOf } = require("../../tests/harness/wire");
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ARGS = [
@@ -44,5 +48,50 @@ test("the seed page shows \"Hello everyone!\" in Chromium", { skip: missing && `
     fs.rmSync(profile, { recursive: true, force: true });
     const { code } = await example.stop();
     assert.equal(code, 0, example.output());
+  }
+});
+
+const PAGE = `<!doctype html><body><script src="/socket.io/socket.io.js"></script><script>
+  const text = Array.from({ length: 3000 }, (_, i) => "word" + ((i * 7919) % 1009)).join(" ");
+  const socket = io({ transports: ["websocket"] });
+  socket.on("connect", () => {
+    socket.emit("echo", text, (back) => {
+      document.body.textContent = back === text ? "echo ok " + back.length : "echo differs";
+    });
+  });
+</script></body>`;
+
+test("Chromium negotiates perMessageDeflate: compressed frames both ways", { skip: missing && `${CHROMIUM} not found (apt-get install chromium)` }, async () => {
+  const { chromium } = require("playwright-core");
+  const httpServer = http.createServer((req, res) => {
+    if (req.url === "/") {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end(PAGE);
+    }
+  });
+  const io = new Server(httpServer, { perMessageDeflate: true });
+  io.on("connection", (socket) => socket.on("echo", (text, ack) => ack(text)));
+  await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  const proxy = await recordingProxy(httpServer.address().port);
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "roomcast-chromium-"));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    const page = context.pages()[0] || (await context.newPage());
+    await page.goto(proxy.url);
+    await page.waitForFunction(() => document.body && document.body.textContent.startsWith("echo"), null, { timeout: 10000 });
+    assert.match(await page.textContent("body"), /^echo ok \d+$/);
+    const ws = proxy.connections.find((c) => Buffer.concat(c.fromServer).toString("latin1").startsWith("HTTP/1.1 101"));
+    assert.ok(ws, "a WebSocket went through the proxy");
+    const fromServer = parseStream(ws.fromServer);
+    assert.match(extensionsOf(fromServer.head) || "", /^permessage-deflate\b/);
+    assert.ok(fromServer.frames.some((f) => f.rsv1 && f.opcode === 1), "the server compressed the large ack");
+    assert.ok(parseStream(ws.fromClient).frames.some((f) => f.rsv1), "Chromium compressed its large event");
+  } finally {
+    if (context) await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+    await proxy.close();
+    await io.close();
+    await new Promise((resolve) => httpServer.close(resolve));
   }
 });

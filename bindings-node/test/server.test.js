@@ -127,6 +127,8 @@ test("invalid options are refused with a message naming the option", () => {
   assert.throws(() => new Server({ transports: ["carrier-pigeon"] }), /carrier-pigeon/);
   assert.throws(() => new Server({ cors: { origin: /x/ } }), /cors\.origin/);
   assert.throws(() => new Server({ path: "" }), /path/);
+  assert.throws(() => new Server({ perMessageDeflate: { zlibDeflateOptions: { level: 12 } } }), /level/);
+  assert.throws(() => new Server({ perMessageDeflate: "yes" }), /perMessageDeflate/);
 });
 
 test("io.sockets is the default namespace and io.on('connection') listens on it", async () => {

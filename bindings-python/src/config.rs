@@ -6,7 +6,8 @@ use crate::socket::duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use roomcast::{
-    Cors, CorsOrigin, Parser, RecoveryConfig, RedisAdapterConfig, RedisAdapterFactory, ServerConfig,
+    Cors, CorsOrigin, Parser, PerMessageDeflate, RecoveryConfig, RedisAdapterConfig,
+    RedisAdapterFactory, ServerConfig,
 };
 use std::sync::Arc;
 
@@ -87,6 +88,27 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
     // Absent: the core's default threshold; 0: off.
     if let Some(n) = get::<usize>(d, "http_compression_threshold")? {
         c.engine.http_compression_threshold = (n > 0).then_some(n);
+    }
+    if let Some(pmd) = get::<Bound<'_, PyDict>>(d, "per_message_deflate")? {
+        let mut deflate = PerMessageDeflate::default();
+        for key in pmd.keys() {
+            let key: String = key.extract()?;
+            if key != "threshold" && key != "level" {
+                return Err(invalid(format!(
+                    "unknown per_message_deflate option {key:?}: use \"threshold\" and \"level\""
+                )));
+            }
+        }
+        if let Some(t) = get::<usize>(&pmd, "threshold")? {
+            deflate.threshold = t;
+        }
+        if let Some(level) = get::<u32>(&pmd, "level")? {
+            if level > 9 {
+                return Err(invalid("per_message_deflate level must be 0 to 9"));
+            }
+            deflate.level = level;
+        }
+        c.engine.per_message_deflate = Some(deflate);
     }
     match get::<String>(d, "parser")?.as_deref() {
         None | Some("default") => {}

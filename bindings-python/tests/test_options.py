@@ -87,5 +87,9 @@ def test_invalid_options_are_reported() -> None:
         roomcast.Server(path="socket.io")
     with pytest.raises(ValueError, match="timeout"):
         roomcast.Server(ping_timeout=-1)
+    with pytest.raises(ValueError, match="level"):
+        roomcast.Server(per_message_deflate={"threshold": 10, "level": 12})
+    with pytest.raises(ValueError, match="per_message_deflate"):
+        roomcast.Server(per_message_deflate={"window": 9})
     with pytest.raises(TypeError):
         roomcast.Server(allow_request="yes")  # type: ignore[arg-type]

@@ -63,7 +63,7 @@ pub use adapter::{
 };
 #[cfg(feature = "redis")]
 pub use emitter::{Emitter, EmitterError};
-pub use engineio::config::{Cors, CorsOrigin, Transports};
+pub use engineio::config::{Cors, CorsOrigin, PerMessageDeflate, Transports};
 pub use engineio::{EngineConfig, EngineSession};
 pub use host::{
     Completion, ConnectError, EventQueue, HostEvent, NamespaceHandler, NamespaceMatcher, Pending,

@@ -56,6 +56,10 @@ class Server:
       ``data`` and the broadcasts it missed back (:attr:`Socket.recovered`).
     - ``http_compression``: compress long-polling responses of at least this many bytes
       (``True`` = 1024, ``False`` = off).
+    - ``per_message_deflate``: permessage-deflate for WebSocket messages of at least this many
+      bytes (``False``, the default, as socket.io; ``True`` = 1024; or ``{"threshold": 1024,
+      "level": 1}``). A broadcast is compressed once for all its recipients. Under ASGI the
+      ASGI server (uvicorn) does the WebSocket framing and decides compression itself.
     - ``allow_request``: ``fn(request) -> bool``, sync or async, vets each handshake
       (``request`` holds ``headers``, ``query``, ``url``, ``address``, ``secure``,
       ``xdomain``); a refused one gets HTTP 403 (400 for a WebSocket).
@@ -84,6 +88,7 @@ class Server:
         parser: str = "default",
         connection_state_recovery: bool | dict[str, Any] | None = None,
         http_compression: bool | int = True,
+        per_message_deflate: bool | int | dict[str, int] = False,
         allow_request: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
         if isinstance(adapter, str) and adapter.startswith(("redis://", "rediss://")):
@@ -105,6 +110,15 @@ class Server:
             threshold = 0
         else:
             threshold = int(http_compression)
+        deflate: dict[str, int] | None
+        if per_message_deflate is True:
+            deflate = {}
+        elif per_message_deflate is False or per_message_deflate is None:
+            deflate = None
+        elif isinstance(per_message_deflate, dict):
+            deflate = {k: int(v) for k, v in per_message_deflate.items()}
+        else:
+            deflate = {"threshold": int(per_message_deflate)}
         transports = [transports] if isinstance(transports, str) else list(transports)
         config = {
             "path": path,
@@ -122,6 +136,7 @@ class Server:
             "parser": parser,
             "connection_state_recovery": recovery,
             "http_compression_threshold": threshold,
+            "per_message_deflate": deflate,
             "redis": adapter._config() if isinstance(adapter, RedisAdapter) else None,
         }
         self._native = _native.Server(config)

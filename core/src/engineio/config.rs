@@ -36,6 +36,27 @@ pub struct Cors {
     pub credentials: bool,
 }
 
+/// permessage-deflate for WebSocket (socket.io's `perMessageDeflate`), off by default.
+///
+/// When a client offers it, each message of at least `threshold` bytes is compressed on its
+/// own (no context takeover either way), so a broadcast is compressed once for all recipients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerMessageDeflate {
+    /// Messages shorter than this are sent uncompressed (1024, as socket.io).
+    pub threshold: usize,
+    /// zlib compression level, 0–9 (1: most of the saving for little CPU).
+    pub level: u32,
+}
+
+impl Default for PerMessageDeflate {
+    fn default() -> Self {
+        PerMessageDeflate {
+            threshold: 1024,
+            level: 1,
+        }
+    }
+}
+
 /// Options of the Engine.IO layer.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -57,6 +78,8 @@ pub struct EngineConfig {
     /// client accepts it (socket.io's `httpCompression`, threshold 1024 by default);
     /// `None` turns it off.
     pub http_compression_threshold: Option<usize>,
+    /// permessage-deflate for WebSocket; `None` (the default) does not negotiate it.
+    pub per_message_deflate: Option<PerMessageDeflate>,
 }
 
 impl Default for EngineConfig {
@@ -72,6 +95,7 @@ impl Default for EngineConfig {
             max_queued_frames: 65_536,
             allow_eio3: false,
             http_compression_threshold: Some(1024),
+            per_message_deflate: None,
         }
     }
 }

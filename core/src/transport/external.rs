@@ -13,9 +13,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::WebSocketStream;
 
 /// A WebSocket message between a host and the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,17 +238,22 @@ impl Server {
             return write_response(&mut io, resp).await;
         };
         let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
+        let deflate = websocket::negotiate_deflate(self, &parts.headers);
+        let extensions = match deflate {
+            Some(_) => format!(
+                "Sec-WebSocket-Extensions: {}\r\n",
+                super::permessage_deflate::ACCEPTED
+            ),
+            None => String::new(),
+        };
         let head = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {key}\r\n\r\n"
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {key}\r\n{extensions}\r\n"
         );
         if io.write_all(head.as_bytes()).await.is_err() {
             return;
         }
-        let ws =
-            WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket::ws_config(self)))
-                .await;
         let info = native::request_info(&parts, remote);
-        websocket::drive(self.clone(), ws, existing, probe_allowed, info).await;
+        websocket::run_upgraded(self.clone(), io, deflate, existing, probe_allowed, info).await;
     }
 
     /// Opens a message-level WebSocket for a host that does the framing itself (ASGI).

@@ -1,6 +1,8 @@
 //! The native WebSocket driver: the 101 handshake, the polling → WebSocket probe, then one
 //! task that reads packets into the session and writes its queued frames in batches.
 
+use super::deflate_socket::{DeflateSettings, DeflateWebSocket};
+use super::permessage_deflate;
 use crate::engineio::packet::{decode_text, Frame, Inbound, PONG_PROBE};
 use crate::engineio::{CloseReason, EngineSession, TransportKind};
 use crate::server::Server;
@@ -34,6 +36,7 @@ pub(crate) fn accept(
     };
     let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
     let info = super::http::request_info(parts, remote);
+    let deflate = negotiate_deflate(&server, &parts.headers);
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
@@ -42,21 +45,65 @@ pub(crate) fn accept(
                 return;
             }
         };
-        let ws = WebSocketStream::from_raw_socket(
+        run_upgraded(
+            server,
             TokioIo::new(upgraded),
-            Role::Server,
-            Some(ws_config(&server)),
+            deflate,
+            existing,
+            probe_allowed,
+            info,
         )
         .await;
-        drive(server, ws, existing, probe_allowed, info).await;
     });
-    Response::builder()
+    let mut resp = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")
         .header(header::UPGRADE, "websocket")
-        .header("sec-websocket-accept", accept_key)
-        .body(Full::new(Bytes::new()))
-        .unwrap_or_default()
+        .header("sec-websocket-accept", accept_key);
+    if deflate.is_some() {
+        resp = resp.header("sec-websocket-extensions", permessage_deflate::ACCEPTED);
+    }
+    resp.body(Full::new(Bytes::new())).unwrap_or_default()
+}
+
+/// The compression of a new WebSocket: on when the server enables permessage-deflate and
+/// the client offers parameters it can accept.
+pub(crate) fn negotiate_deflate(
+    server: &Server,
+    headers: &http::HeaderMap,
+) -> Option<DeflateSettings> {
+    let engine = &server.shared().engine;
+    let pmd = engine.per_message_deflate?;
+    permessage_deflate::accepts(headers).then_some(DeflateSettings {
+        threshold: pmd.threshold,
+        level: pmd.level.min(9),
+        max_message_size: engine.max_http_buffer_size,
+    })
+}
+
+/// Runs a WebSocket over an upgraded byte stream (the 101 already sent), with tungstenite's
+/// framing, or with permessage-deflate when it was negotiated.
+pub(crate) async fn run_upgraded<IO>(
+    server: Server,
+    io: IO,
+    deflate: Option<DeflateSettings>,
+    existing: Option<Arc<EngineSession>>,
+    probe_allowed: bool,
+    info: crate::handshake::RequestInfo,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
+    match deflate {
+        Some(settings) => {
+            let ws = DeflateWebSocket::new(io, settings);
+            drive(server, ws, existing, probe_allowed, info).await;
+        }
+        None => {
+            let ws =
+                WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config(&server))).await;
+            drive(server, ws, existing, probe_allowed, info).await;
+        }
+    }
 }
 
 /// The `Sec-WebSocket-Accept` value for a request, if it is a valid WebSocket request.
@@ -196,6 +243,11 @@ where
                         tracing::debug!(sid = %session.sid, error = %e, "websocket message over maxHttpBufferSize");
                         session.close(CloseReason::TransportError);
                         return Some(CloseCode::Size);
+                    }
+                    Err(WsError::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        tracing::debug!(sid = %session.sid, error = %e, "undecodable websocket message");
+                        session.close(CloseReason::TransportError);
+                        return None;
                     }
                     // An abrupt TCP close is a "transport close" for the reference server too.
                     Err(WsError::Io(_))

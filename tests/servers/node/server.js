@@ -79,6 +79,7 @@ const io = new Server(httpServer, {
   // roomcast: the bound of a connection's outbound queue (its slow-consumer policy)
   maxQueuedFrames: envNumber("MAX_QUEUED_FRAMES", 65536),
   allowEIO3: process.env.ALLOW_EIO3 === "1",
+  perMessageDeflate: process.env.PER_MESSAGE_DEFLATE === "1",
   cleanupEmptyChildNamespaces: process.env.CLEANUP_EMPTY_CHILDREN === "1",
   ...(process.env.ALLOW_ORIGIN
     ? { allowRequest: (req, cb) => setTimeout(() => cb(null, req.headers.origin === process.env.ALLOW_ORIGIN), 1) }

@@ -65,6 +65,7 @@ def make_server() -> roomcast.Server:
         transports=transports,
         max_queued_frames=env_int("MAX_QUEUED_FRAMES", 65_536),
         allow_eio3=os.environ.get("ALLOW_EIO3") == "1",
+        per_message_deflate=os.environ.get("PER_MESSAGE_DEFLATE") == "1",
         cleanup_empty_child_namespaces=os.environ.get("CLEANUP_EMPTY_CHILDREN") == "1",
         parser="msgpack" if os.environ.get("PARSER") == "msgpack" else "default",
         connection_state_recovery=recovery,

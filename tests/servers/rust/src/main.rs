@@ -31,6 +31,9 @@ fn config_from_env() -> ServerConfig {
     c.connect_timeout = Duration::from_millis(env_u64("CONNECT_TIMEOUT", 45_000));
     c.engine.allow_eio3 = std::env::var("ALLOW_EIO3").as_deref() == Ok("1");
     c.engine.max_queued_frames = env_u64("MAX_QUEUED_FRAMES", 65_536) as usize;
+    if std::env::var("PER_MESSAGE_DEFLATE").as_deref() == Ok("1") {
+        c.engine.per_message_deflate = Some(roomcast::PerMessageDeflate::default());
+    }
     c.cleanup_empty_child_namespaces =
         std::env::var("CLEANUP_EMPTY_CHILDREN").as_deref() == Ok("1");
     if std::env::var("RECOVERY").as_deref() == Ok("1") {

@@ -1,0 +1,555 @@
+//! The server side of a WebSocket that negotiated permessage-deflate.
+//!
+//! tungstenite, which runs every other WebSocket, refuses frames with RSV1 set, so these
+//! connections parse and format frames with tungstenite's frame-header codec and do the
+//! message layer here: fragments, control frames, the close handshake and (de)compression.
+//! The edge types are tungstenite's (`Message`, `Error`), so `websocket::drive` runs both.
+
+use super::permessage_deflate::{deflate_shared, inflate, InflateError};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use futures_util::{Sink, Stream};
+use std::io::{self, Cursor};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame, FrameHeader};
+use tokio_tungstenite::tungstenite::{Error, Message, Utf8Bytes};
+
+/// Bytes read from the socket per call.
+const READ_CHUNK: usize = 4096;
+/// Outbound bytes buffered before `poll_ready` makes the writer flush.
+const WRITE_HIGH_WATER: usize = 64 * 1024;
+/// A write buffer that grew past this is dropped once empty, so an idle connection does not
+/// keep the memory of its largest burst.
+const WRITE_KEEP: usize = 64 * 1024;
+
+/// Compression settings of one connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeflateSettings {
+    /// Messages at least this long are compressed.
+    pub threshold: usize,
+    pub level: u32,
+    /// Largest message accepted, after inflating.
+    pub max_message_size: usize,
+}
+
+/// A message being received in several frames.
+struct Fragments {
+    opcode: Data,
+    compressed: bool,
+    data: BytesMut,
+}
+
+pub(crate) struct DeflateWebSocket<IO> {
+    io: IO,
+    settings: DeflateSettings,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    fragments: Option<Fragments>,
+    close_sent: bool,
+    close_received: bool,
+    ended: bool,
+}
+
+impl<IO> DeflateWebSocket<IO>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    pub(crate) fn new(io: IO, settings: DeflateSettings) -> Self {
+        DeflateWebSocket {
+            io,
+            settings,
+            read_buf: BytesMut::new(),
+            write_buf: BytesMut::new(),
+            fragments: None,
+            close_sent: false,
+            close_received: false,
+            ended: false,
+        }
+    }
+
+    /// Cuts the next whole frame out of the read buffer, unmasked.
+    fn next_frame(&mut self) -> Result<Option<(FrameHeader, BytesMut)>, Error> {
+        let mut cursor = Cursor::new(&self.read_buf[..]);
+        let Some((header, len)) = FrameHeader::parse(&mut cursor)? else {
+            return Ok(None);
+        };
+        let max = self.settings.max_message_size;
+        if len > max as u64 {
+            return Err(too_long(len as usize, max));
+        }
+        let head = cursor.position() as usize;
+        let len = len as usize;
+        if self.read_buf.len() < head + len {
+            self.read_buf.reserve(head + len - self.read_buf.len());
+            return Ok(None);
+        }
+        self.read_buf.advance(head);
+        let mut payload = self.read_buf.split_to(len);
+        // RFC 6455 §5.1: a server must fail a connection whose client frames are unmasked.
+        let Some(mask) = header.mask else {
+            return Err(ProtocolError::UnmaskedFrameFromClient.into());
+        };
+        for (i, b) in payload.iter_mut().enumerate() {
+            *b ^= mask[i & 3];
+        }
+        Ok(Some((header, payload)))
+    }
+
+    /// What one frame means: a message to hand out, or nothing yet.
+    fn on_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: BytesMut,
+    ) -> Result<Option<Message>, Error> {
+        if header.rsv2 || header.rsv3 {
+            return Err(ProtocolError::NonZeroReservedBits.into());
+        }
+        match header.opcode {
+            OpCode::Control(control) => {
+                // Control frames are never compressed nor fragmented (RFC 7692 §6.1, 6455 §5.5).
+                if header.rsv1 {
+                    return Err(ProtocolError::NonZeroReservedBits.into());
+                }
+                if !header.is_final {
+                    return Err(ProtocolError::FragmentedControlFrame.into());
+                }
+                if payload.len() > 125 {
+                    return Err(ProtocolError::ControlFrameTooBig.into());
+                }
+                match control {
+                    Control::Close => {
+                        self.close_received = true;
+                        let close = parse_close(&payload)?;
+                        if !self.close_sent {
+                            let code = close.as_ref().map_or(CloseCode::Normal, |c| c.code);
+                            self.queue_frame(close_frame(code, ""));
+                            self.close_sent = true;
+                        }
+                        Ok(Some(Message::Close(close)))
+                    }
+                    Control::Ping => {
+                        let data = payload.freeze();
+                        if !self.close_sent {
+                            self.queue_frame(Frame::pong(data.clone()));
+                        }
+                        Ok(Some(Message::Ping(data)))
+                    }
+                    Control::Pong => Ok(Some(Message::Pong(payload.freeze()))),
+                    Control::Reserved(i) => Err(ProtocolError::UnknownControlFrameType(i).into()),
+                }
+            }
+            OpCode::Data(Data::Reserved(i)) => Err(ProtocolError::UnknownDataFrameType(i).into()),
+            OpCode::Data(Data::Continue) => {
+                let max = self.settings.max_message_size;
+                let Some(f) = self.fragments.as_mut() else {
+                    return Err(ProtocolError::UnexpectedContinueFrame.into());
+                };
+                if header.rsv1 {
+                    return Err(ProtocolError::NonZeroReservedBits.into());
+                }
+                if f.data.len() + payload.len() > max {
+                    return Err(too_long(f.data.len() + payload.len(), max));
+                }
+                f.data.extend_from_slice(&payload);
+                if !header.is_final {
+                    return Ok(None);
+                }
+                let Some(f) = self.fragments.take() else {
+                    return Ok(None);
+                };
+                self.message(f.opcode, f.compressed, f.data).map(Some)
+            }
+            OpCode::Data(opcode) => {
+                if self.fragments.is_some() {
+                    return Err(ProtocolError::ExpectedFragment(opcode).into());
+                }
+                if header.is_final {
+                    return self.message(opcode, header.rsv1, payload).map(Some);
+                }
+                self.fragments = Some(Fragments {
+                    opcode,
+                    compressed: header.rsv1,
+                    data: payload,
+                });
+                Ok(None)
+            }
+        }
+    }
+
+    fn message(&self, opcode: Data, compressed: bool, data: BytesMut) -> Result<Message, Error> {
+        let bytes = if compressed {
+            match inflate(&data, self.settings.max_message_size) {
+                Ok(v) => Bytes::from(v),
+                Err(InflateError::TooLarge { max }) => return Err(too_long(max + 1, max)),
+                Err(e @ InflateError::Corrupt) => {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, e).into())
+                }
+            }
+        } else {
+            data.freeze()
+        };
+        Ok(match opcode {
+            Data::Text => {
+                Message::Text(Utf8Bytes::try_from(bytes).map_err(|e| Error::Utf8(e.to_string()))?)
+            }
+            _ => Message::Binary(bytes),
+        })
+    }
+
+    fn queue_frame(&mut self, frame: Frame) {
+        let header = frame.header().clone();
+        let payload = frame.into_payload();
+        self.queue(header, &payload);
+    }
+
+    fn queue(&mut self, header: FrameHeader, payload: &[u8]) {
+        let mut w = (&mut self.write_buf).writer();
+        // Formatting into memory cannot fail.
+        let _ = header.format(payload.len() as u64, &mut w);
+        self.write_buf.extend_from_slice(payload);
+    }
+
+    fn queue_data(&mut self, opcode: Data, payload: Bytes) {
+        let compress = payload.len() >= self.settings.threshold;
+        let header = FrameHeader {
+            is_final: true,
+            rsv1: compress,
+            rsv2: false,
+            rsv3: false,
+            opcode: OpCode::Data(opcode),
+            mask: None,
+        };
+        if compress {
+            let deflated = deflate_shared(&payload, self.settings.level);
+            self.queue(header, &deflated);
+        } else {
+            self.queue(header, &payload);
+        }
+    }
+
+    fn poll_write_buf(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        while !self.write_buf.is_empty() {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.write_buf))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()));
+            }
+            self.write_buf.advance(n);
+        }
+        if self.write_buf.capacity() > WRITE_KEEP {
+            self.write_buf = BytesMut::new();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn too_long(size: usize, max_size: usize) -> Error {
+    Error::Capacity(CapacityError::MessageTooLong { size, max_size })
+}
+
+fn close_frame(code: CloseCode, reason: &str) -> Frame {
+    Frame::close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, Error> {
+    match payload.len() {
+        0 => Ok(None),
+        1 => Err(ProtocolError::InvalidCloseSequence.into()),
+        _ => {
+            let code = CloseCode::from(u16::from_be_bytes([payload[0], payload[1]]));
+            let reason = Utf8Bytes::try_from(Bytes::copy_from_slice(&payload[2..]))
+                .map_err(|e| Error::Utf8(e.to_string()))?;
+            Ok(Some(CloseFrame { code, reason }))
+        }
+    }
+}
+
+impl<IO> Stream for DeflateWebSocket<IO>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            // Pongs and the close reply go out even when nobody is sending.
+            if !this.write_buf.is_empty() {
+                if let Poll::Ready(Err(e)) = this.poll_write_buf(cx) {
+                    this.ended = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+            match this.next_frame() {
+                Ok(Some((header, payload))) => match this.on_frame(header, payload) {
+                    Ok(Some(message)) => {
+                        // A pong or close reply just queued goes out now if the socket takes
+                        // it; otherwise at the next poll. A write error shows on that poll.
+                        if !this.write_buf.is_empty() {
+                            let _ = this.poll_write_buf(cx);
+                        }
+                        return Poll::Ready(Some(Ok(message)));
+                    }
+                    Ok(None) => continue,
+                    Err(e) => {
+                        this.ended = true;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                },
+                Ok(None) => {}
+                Err(e) => {
+                    this.ended = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+            let start = this.read_buf.len();
+            this.read_buf.resize(start + READ_CHUNK, 0);
+            let mut buf = ReadBuf::new(&mut this.read_buf[start..]);
+            let polled = Pin::new(&mut this.io).poll_read(cx, &mut buf);
+            let filled = buf.filled().len();
+            this.read_buf.truncate(start + filled);
+            match polled {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => {
+                    this.ended = true;
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+                Poll::Ready(Ok(())) if filled == 0 => {
+                    this.ended = true;
+                    if this.close_received {
+                        return Poll::Ready(None);
+                    }
+                    return Poll::Ready(Some(Err(
+                        ProtocolError::ResetWithoutClosingHandshake.into()
+                    )));
+                }
+                Poll::Ready(Ok(())) => {}
+            }
+        }
+    }
+}
+
+impl<IO> Sink<Message> for DeflateWebSocket<IO>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if this.write_buf.len() >= WRITE_HIGH_WATER {
+            ready!(this.poll_write_buf(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        let this = self.get_mut();
+        if this.close_sent {
+            return Err(ProtocolError::SendAfterClosing.into());
+        }
+        match item {
+            Message::Text(t) => this.queue_data(Data::Text, Bytes::from(t)),
+            Message::Binary(b) => this.queue_data(Data::Binary, b),
+            Message::Ping(p) => this.queue_frame(Frame::ping(p)),
+            Message::Pong(p) => this.queue_frame(Frame::pong(p)),
+            Message::Close(close) => {
+                this.queue_frame(Frame::close(close));
+                this.close_sent = true;
+            }
+            Message::Frame(f) => this.queue_frame(f),
+        }
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        ready!(this.poll_write_buf(cx))?;
+        Pin::new(&mut this.io).poll_flush(cx).map_err(Error::from)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if !this.close_sent {
+            this.queue_frame(close_frame(CloseCode::Normal, ""));
+            this.close_sent = true;
+        }
+        ready!(this.poll_write_buf(cx))?;
+        Pin::new(&mut this.io)
+            .poll_shutdown(cx)
+            .map_err(Error::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const SETTINGS: DeflateSettings = DeflateSettings {
+        threshold: 16,
+        level: 1,
+        max_message_size: 1 << 16,
+    };
+
+    /// A client frame: masked, as browsers send them.
+    fn client_frame(opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) -> Vec<u8> {
+        let mask = [0x11, 0x22, 0x33, 0x44];
+        let header = FrameHeader {
+            is_final: fin,
+            rsv1,
+            rsv2: false,
+            rsv3: false,
+            opcode,
+            mask: Some(mask),
+        };
+        let mut out = Vec::new();
+        header.format(payload.len() as u64, &mut out).unwrap();
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i & 3]));
+        out
+    }
+
+    fn pair() -> (
+        DeflateWebSocket<tokio::io::DuplexStream>,
+        tokio::io::DuplexStream,
+    ) {
+        let (a, b) = tokio::io::duplex(1 << 20);
+        (DeflateWebSocket::new(a, SETTINGS), b)
+    }
+
+    #[tokio::test]
+    async fn reads_compressed_and_fragmented_messages() {
+        let (mut ws, mut client) = pair();
+        let text = "4hello compressed world, hello compressed world";
+        let deflated = crate::transport::permessage_deflate::deflate(text.as_bytes(), 6);
+        let (a, b) = deflated.split_at(deflated.len() / 2);
+        let mut wire = client_frame(OpCode::Data(Data::Text), false, true, a);
+        // A ping between fragments is answered and handed out in between.
+        wire.extend(client_frame(
+            OpCode::Control(Control::Ping),
+            true,
+            false,
+            b"p",
+        ));
+        wire.extend(client_frame(OpCode::Data(Data::Continue), true, false, b));
+        wire.extend(client_frame(
+            OpCode::Data(Data::Binary),
+            true,
+            false,
+            &[1, 2, 3],
+        ));
+        client.write_all(&wire).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::Ping(Bytes::from("p"))
+        );
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::Text(text.into())
+        );
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::Binary(Bytes::from_static(&[1, 2, 3]))
+        );
+        // The pong went out unmasked.
+        let mut pong = [0u8; 3];
+        client.read_exact(&mut pong).await.unwrap();
+        assert_eq!(pong, [0x8a, 0x01, b'p']);
+    }
+
+    #[tokio::test]
+    async fn compresses_from_the_threshold_on() {
+        let (mut ws, mut client) = pair();
+        ws.send(Message::Text("4short".into())).await.unwrap();
+        let long = "4".to_string() + &"abc".repeat(100);
+        ws.send(Message::Text(long.clone().into())).await.unwrap();
+        let mut head = [0u8; 2];
+        client.read_exact(&mut head).await.unwrap();
+        assert_eq!(head, [0x81, 6], "short text: FIN, no RSV1");
+        let mut short = [0u8; 6];
+        client.read_exact(&mut short).await.unwrap();
+        client.read_exact(&mut head).await.unwrap();
+        assert_eq!(head[0], 0xc1, "long text: FIN and RSV1");
+        let mut body = vec![0u8; head[1] as usize];
+        client.read_exact(&mut body).await.unwrap();
+        let inflated = crate::transport::permessage_deflate::inflate(&body, 1 << 16).unwrap();
+        assert_eq!(inflated, long.as_bytes());
+    }
+
+    #[tokio::test]
+    async fn refuses_protocol_violations() {
+        let cases: Vec<Vec<u8>> = vec![
+            // Unmasked client frame.
+            vec![0x81, 0x01, b'x'],
+            // RSV2 set.
+            {
+                let mut f = client_frame(OpCode::Data(Data::Text), true, false, b"x");
+                f[0] |= 0x20;
+                f
+            },
+            // Compressed control frame.
+            client_frame(OpCode::Control(Control::Ping), true, true, b"x"),
+            // Continuation without a start.
+            client_frame(OpCode::Data(Data::Continue), true, false, b"x"),
+            // Invalid deflate data.
+            client_frame(OpCode::Data(Data::Text), true, true, &[0xff, 0xff, 0xff]),
+            // Invalid UTF-8 in a text message.
+            client_frame(OpCode::Data(Data::Text), true, false, &[0xc3, 0x28]),
+        ];
+        for wire in cases {
+            let (mut ws, mut client) = pair();
+            client.write_all(&wire).await.unwrap();
+            assert!(ws.next().await.unwrap().is_err(), "accepted {wire:?}");
+            assert!(ws.next().await.is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn refuses_messages_over_the_limit_after_inflating() {
+        let (mut ws, mut client) = pair();
+        let big = vec![b'a'; (1 << 16) + 1];
+        let deflated = crate::transport::permessage_deflate::deflate(&big, 6);
+        client
+            .write_all(&client_frame(
+                OpCode::Data(Data::Text),
+                true,
+                true,
+                &deflated,
+            ))
+            .await
+            .unwrap();
+        assert!(matches!(
+            ws.next().await.unwrap(),
+            Err(Error::Capacity(CapacityError::MessageTooLong { .. }))
+        ));
+    }
+
+    #[tokio::test]
+    async fn answers_a_close_and_ends() {
+        let (mut ws, mut client) = pair();
+        client
+            .write_all(&client_frame(
+                OpCode::Control(Control::Close),
+                true,
+                false,
+                &1000u16.to_be_bytes(),
+            ))
+            .await
+            .unwrap();
+        assert!(matches!(ws.next().await, Some(Ok(Message::Close(Some(_))))));
+        let mut reply = [0u8; 4];
+        client.read_exact(&mut reply).await.unwrap();
+        assert_eq!(reply, [0x88, 0x02, 0x03, 0xe8]);
+        drop(client);
+        assert!(ws.next().await.is_none());
+    }
+}
