@@ -389,6 +389,56 @@ where
     }
 }
 
+/// Feeds `input` to a server-side permessage-deflate WebSocket as bytes from a client and
+/// returns what it made of them, up to the first error; the entry point for fuzzing this
+/// decoder.
+#[doc(hidden)]
+pub fn decode_client_bytes(input: &[u8], max_message_size: usize) -> Vec<Result<Message, Error>> {
+    /// Reads `input` then reports end of stream; swallows writes (pongs, close replies).
+    struct Replay<'a>(&'a [u8]);
+    impl AsyncRead for Replay<'_> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let n = self.0.len().min(buf.remaining());
+            buf.put_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Poll::Ready(Ok(()))
+        }
+    }
+    impl AsyncWrite for Replay<'_> {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            b: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(b.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+    let settings = DeflateSettings {
+        threshold: 1024,
+        level: 1,
+        max_message_size,
+    };
+    let mut ws = DeflateWebSocket::new(Replay(input), settings);
+    let waker = futures_util::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut out = Vec::new();
+    // The replayed stream never returns Pending, so every poll is final.
+    while let Poll::Ready(Some(item)) = Pin::new(&mut ws).poll_next(&mut cx) {
+        out.push(item);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,6 +581,16 @@ mod tests {
             ws.next().await.unwrap(),
             Err(Error::Capacity(CapacityError::MessageTooLong { .. }))
         ));
+    }
+
+    #[test]
+    fn the_fuzzing_entry_decodes_a_whole_stream() {
+        let mut wire = client_frame(OpCode::Data(Data::Text), true, false, b"4hi");
+        wire.extend(client_frame(OpCode::Data(Data::Binary), true, false, &[]));
+        let out = decode_client_bytes(&wire, 1024);
+        assert_eq!(out.len(), 3, "two messages, then the reset without a close");
+        assert_eq!(out[0].as_ref().unwrap(), &Message::Text("4hi".into()));
+        assert!(out[2].is_err());
     }
 
     #[tokio::test]

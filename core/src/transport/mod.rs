@@ -3,7 +3,7 @@
 //! move bytes between sockets and [`crate::EngineSession`]s.
 
 pub mod cors;
-pub(crate) mod deflate_socket;
+pub mod deflate_socket;
 pub mod external;
 pub(crate) mod http;
 pub mod permessage_deflate;

@@ -22,7 +22,7 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Whether one of the client's offers (all `Sec-WebSocket-Extensions` values) can be accepted
 /// with the parameters above. Offers asking for a server window under 15 bits are declined:
 /// the compressor always uses a 32 KiB window.
-pub(crate) fn accepts(headers: &http::HeaderMap) -> bool {
+pub fn accepts(headers: &http::HeaderMap) -> bool {
     headers
         .get_all("sec-websocket-extensions")
         .iter()
