@@ -3,10 +3,10 @@
 //! `Sec-WebSocket-Extensions` offer parser on the same input read as text.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use roomcast::transport::{deflate_socket, permessage_deflate};
+use roomcast::transport::{permessage_deflate, server_websocket};
 
 fuzz_target!(|data: &[u8]| {
-    let _ = deflate_socket::decode_client_bytes(data, 64 * 1024);
+    let _ = server_websocket::decode_client_bytes(data, 64 * 1024);
     let _ = permessage_deflate::inflate(data, 64 * 1024);
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(value) = http::HeaderValue::from_str(text) {

@@ -1,10 +1,10 @@
-//! Transport drivers: the native listener (hyper for HTTP long-polling, tungstenite for
-//! WebSocket, our own message layer for WebSockets with permessage-deflate). Drivers only
-//! move bytes between sockets and [`crate::EngineSession`]s.
+//! Transport drivers: the native listener (hyper for HTTP long-polling; for WebSocket our
+//! message layer over tungstenite's frame codec). Drivers only move bytes between sockets and
+//! [`crate::EngineSession`]s.
 
 pub mod cors;
-pub mod deflate_socket;
 pub mod external;
 pub(crate) mod http;
 pub mod permessage_deflate;
+pub mod server_websocket;
 pub(crate) mod websocket;

@@ -1,8 +1,8 @@
 //! The native WebSocket driver: the 101 handshake, the polling → WebSocket probe, then one
 //! task that reads packets into the session and writes its queued frames in batches.
 
-use super::deflate_socket::{DeflateSettings, DeflateWebSocket};
 use super::permessage_deflate;
+use super::server_websocket::{Deflate, ServerWebSocket, WsSettings};
 use crate::engineio::packet::{decode_text, Frame, Inbound, PONG_PROBE};
 use crate::engineio::{CloseReason, EngineSession, TransportKind};
 use crate::server::Server;
@@ -16,9 +16,8 @@ use std::sync::Arc;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
-use tokio_tungstenite::WebSocketStream;
 
 /// Answers the upgrade request and continues on the upgraded connection in a task.
 pub(crate) fn accept(
@@ -68,42 +67,31 @@ pub(crate) fn accept(
 
 /// The compression of a new WebSocket: on when the server enables permessage-deflate and
 /// the client offers parameters it can accept.
-pub(crate) fn negotiate_deflate(
-    server: &Server,
-    headers: &http::HeaderMap,
-) -> Option<DeflateSettings> {
-    let engine = &server.shared().engine;
-    let pmd = engine.per_message_deflate?;
-    permessage_deflate::accepts(headers).then_some(DeflateSettings {
+pub(crate) fn negotiate_deflate(server: &Server, headers: &http::HeaderMap) -> Option<Deflate> {
+    let pmd = server.shared().engine.per_message_deflate?;
+    permessage_deflate::accepts(headers).then_some(Deflate {
         threshold: pmd.threshold,
         level: pmd.level.min(9),
-        max_message_size: engine.max_http_buffer_size,
     })
 }
 
-/// Runs a WebSocket over an upgraded byte stream (the 101 already sent), with tungstenite's
-/// framing, or with permessage-deflate when it was negotiated.
+/// Runs a WebSocket over an upgraded byte stream (the 101 already sent).
 pub(crate) async fn run_upgraded<IO>(
     server: Server,
     io: IO,
-    deflate: Option<DeflateSettings>,
+    deflate: Option<Deflate>,
     existing: Option<Arc<EngineSession>>,
     probe_allowed: bool,
     info: crate::handshake::RequestInfo,
 ) where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
-    match deflate {
-        Some(settings) => {
-            let ws = DeflateWebSocket::new(io, settings);
-            drive(server, ws, existing, probe_allowed, info).await;
-        }
-        None => {
-            let ws =
-                WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config(&server))).await;
-            drive(server, ws, existing, probe_allowed, info).await;
-        }
-    }
+    let settings = WsSettings {
+        max_message_size: server.shared().engine.max_http_buffer_size,
+        deflate,
+    };
+    let ws = ServerWebSocket::new(io, settings);
+    drive(server, ws, existing, probe_allowed, info).await;
 }
 
 /// The `Sec-WebSocket-Accept` value for a request, if it is a valid WebSocket request.
@@ -130,7 +118,7 @@ pub(crate) async fn drive<S>(
             // Another WebSocket is already probing or owns this session: close this one
             // without a frame, as engine.io does.
             let mut ws = ws;
-            let _ = ws.close().await;
+            close_within(&mut ws).await;
         }
         Some(session) => upgrade_then_run(session, ws).await,
         None => {
@@ -144,15 +132,6 @@ pub(crate) async fn drive<S>(
         }
     }
     server.shared().connection_closed();
-}
-
-pub(crate) fn ws_config(server: &Server) -> WebSocketConfig {
-    let max = server.shared().engine.max_http_buffer_size;
-    WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(32 * 1024)
-        .max_message_size(Some(max))
-        .max_frame_size(Some(max))
 }
 
 fn to_message(frame: Frame) -> Message {
@@ -202,7 +181,7 @@ where
     .unwrap_or(false);
     if !probed || session.is_closed() {
         session.abort_upgrade();
-        let _ = ws.close().await;
+        close_within(&mut ws).await;
         return;
     }
     session.finish_upgrade();
@@ -301,5 +280,14 @@ where
         reason: "message too big".into(),
     });
     let _ = sink.send(Message::Close(frame)).await;
-    let _ = sink.close().await;
+    close_within(&mut sink).await;
+}
+
+/// Closes a WebSocket (close frame, then waiting for the client's end of the connection so
+/// the client sees a clean close rather than a reset), giving up after a second.
+async fn close_within<S>(ws: &mut S)
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close()).await;
 }

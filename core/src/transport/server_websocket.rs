@@ -1,9 +1,11 @@
-//! The server side of a WebSocket that negotiated permessage-deflate.
+//! The server side of a WebSocket: the message layer over tungstenite's frame-header codec.
 //!
-//! tungstenite, which runs every other WebSocket, refuses frames with RSV1 set, so these
-//! connections parse and format frames with tungstenite's frame-header codec and do the
-//! message layer here: fragments, control frames, the close handshake and (de)compression.
-//! The edge types are tungstenite's (`Message`, `Error`), so `websocket::drive` runs both.
+//! tungstenite's own `WebSocket` refuses frames with RSV1 set (so no permessage-deflate) and
+//! keeps a read buffer of fixed size allocated for the life of each connection. Here frames
+//! are parsed and formatted with tungstenite's codec and the message layer — fragments,
+//! control frames, the close handshake, compression — is ours: an idle connection holds no
+//! read or write buffer, and a broadcast is compressed once. The edge types are tungstenite's
+//! (`Message`, `Error`), so `websocket::drive` also runs host-framed WebSockets.
 
 use super::permessage_deflate::{deflate_shared, inflate, InflateError};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -17,22 +19,29 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control
 use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame, FrameHeader};
 use tokio_tungstenite::tungstenite::{Error, Message, Utf8Bytes};
 
-/// Bytes read from the socket per call.
+/// Bytes read from the socket per call, into a buffer on the stack.
 const READ_CHUNK: usize = 4096;
 /// Outbound bytes buffered before `poll_ready` makes the writer flush.
 const WRITE_HIGH_WATER: usize = 64 * 1024;
-/// A write buffer that grew past this is dropped once empty, so an idle connection does not
+/// A write buffer larger than this is dropped once flushed, so an idle connection does not
 /// keep the memory of its largest burst.
-const WRITE_KEEP: usize = 64 * 1024;
+const WRITE_KEEP: usize = 1024;
 
-/// Compression settings of one connection.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DeflateSettings {
+/// permessage-deflate as negotiated for one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deflate {
     /// Messages at least this long are compressed.
     pub threshold: usize,
     pub level: u32,
-    /// Largest message accepted, after inflating.
+}
+
+/// Settings of one connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WsSettings {
+    /// Largest message accepted (after inflating).
     pub max_message_size: usize,
+    /// `None`: permessage-deflate was not negotiated, and RSV1 is a protocol error.
+    pub deflate: Option<Deflate>,
 }
 
 /// A message being received in several frames.
@@ -42,23 +51,25 @@ struct Fragments {
     data: BytesMut,
 }
 
-pub(crate) struct DeflateWebSocket<IO> {
+pub(crate) struct ServerWebSocket<IO> {
     io: IO,
-    settings: DeflateSettings,
+    settings: WsSettings,
     read_buf: BytesMut,
     write_buf: BytesMut,
     fragments: Option<Fragments>,
     close_sent: bool,
     close_received: bool,
+    /// The stream gave its last item (end, or an error).
     ended: bool,
+    shut_down: bool,
 }
 
-impl<IO> DeflateWebSocket<IO>
+impl<IO> ServerWebSocket<IO>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    pub(crate) fn new(io: IO, settings: DeflateSettings) -> Self {
-        DeflateWebSocket {
+    pub(crate) fn new(io: IO, settings: WsSettings) -> Self {
+        ServerWebSocket {
             io,
             settings,
             read_buf: BytesMut::new(),
@@ -67,6 +78,7 @@ where
             close_sent: false,
             close_received: false,
             ended: false,
+            shut_down: false,
         }
     }
 
@@ -166,6 +178,9 @@ where
                 if self.fragments.is_some() {
                     return Err(ProtocolError::ExpectedFragment(opcode).into());
                 }
+                if header.rsv1 && self.settings.deflate.is_none() {
+                    return Err(ProtocolError::NonZeroReservedBits.into());
+                }
                 if header.is_final {
                     return self.message(opcode, header.rsv1, payload).map(Some);
                 }
@@ -213,17 +228,20 @@ where
     }
 
     fn queue_data(&mut self, opcode: Data, payload: Bytes) {
-        let compress = payload.len() >= self.settings.threshold;
+        let deflate = self
+            .settings
+            .deflate
+            .filter(|d| payload.len() >= d.threshold);
         let header = FrameHeader {
             is_final: true,
-            rsv1: compress,
+            rsv1: deflate.is_some(),
             rsv2: false,
             rsv3: false,
             opcode: OpCode::Data(opcode),
             mask: None,
         };
-        if compress {
-            let deflated = deflate_shared(&payload, self.settings.level);
+        if let Some(d) = deflate {
+            let deflated = deflate_shared(&payload, d.level);
             self.queue(header, &deflated);
         } else {
             self.queue(header, &payload);
@@ -269,7 +287,7 @@ fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, Error> {
     }
 }
 
-impl<IO> Stream for DeflateWebSocket<IO>
+impl<IO> Stream for ServerWebSocket<IO>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
@@ -310,12 +328,16 @@ where
                     return Poll::Ready(Some(Err(e)));
                 }
             }
-            let start = this.read_buf.len();
-            this.read_buf.resize(start + READ_CHUNK, 0);
-            let mut buf = ReadBuf::new(&mut this.read_buf[start..]);
+            // Whole frames were cut out of the buffer above: an empty one gives its memory back
+            // (what it held now belongs to the messages handed out).
+            if this.read_buf.is_empty() && this.read_buf.capacity() > 0 {
+                this.read_buf = BytesMut::new();
+            }
+            let mut chunk = [0u8; READ_CHUNK];
+            let mut buf = ReadBuf::new(&mut chunk);
             let polled = Pin::new(&mut this.io).poll_read(cx, &mut buf);
             let filled = buf.filled().len();
-            this.read_buf.truncate(start + filled);
+            this.read_buf.extend_from_slice(buf.filled());
             match polled {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(e)) => {
@@ -337,7 +359,7 @@ where
     }
 }
 
-impl<IO> Sink<Message> for DeflateWebSocket<IO>
+impl<IO> Sink<Message> for ServerWebSocket<IO>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
@@ -379,13 +401,26 @@ where
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
         if !this.close_sent {
-            this.queue_frame(close_frame(CloseCode::Normal, ""));
+            // A close frame without a status, as tungstenite and ws send on a plain close.
+            this.queue_frame(Frame::close(None));
             this.close_sent = true;
         }
         ready!(this.poll_write_buf(cx))?;
-        Pin::new(&mut this.io)
-            .poll_shutdown(cx)
-            .map_err(Error::from)
+        if !this.shut_down {
+            ready!(Pin::new(&mut this.io).poll_shutdown(cx))?;
+            this.shut_down = true;
+        }
+        // Read (and drop) what the client still sends — its close reply — until it closes
+        // too: closing our socket with unread bytes would reset the connection.
+        while !this.ended {
+            let mut chunk = [0u8; READ_CHUNK];
+            let mut buf = ReadBuf::new(&mut chunk);
+            match ready!(Pin::new(&mut this.io).poll_read(cx, &mut buf)) {
+                Ok(()) if !buf.filled().is_empty() => {}
+                _ => this.ended = true,
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -423,12 +458,14 @@ pub fn decode_client_bytes(input: &[u8], max_message_size: usize) -> Vec<Result<
             Poll::Ready(Ok(()))
         }
     }
-    let settings = DeflateSettings {
-        threshold: 1024,
-        level: 1,
+    let settings = WsSettings {
         max_message_size,
+        deflate: Some(Deflate {
+            threshold: 1024,
+            level: 1,
+        }),
     };
-    let mut ws = DeflateWebSocket::new(Replay(input), settings);
+    let mut ws = ServerWebSocket::new(Replay(input), settings);
     let waker = futures_util::task::noop_waker();
     let mut cx = Context::from_waker(&waker);
     let mut out = Vec::new();
@@ -445,10 +482,12 @@ mod tests {
     use futures_util::{SinkExt, StreamExt};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    const SETTINGS: DeflateSettings = DeflateSettings {
-        threshold: 16,
-        level: 1,
+    const SETTINGS: WsSettings = WsSettings {
         max_message_size: 1 << 16,
+        deflate: Some(Deflate {
+            threshold: 16,
+            level: 1,
+        }),
     };
 
     /// A client frame: masked, as browsers send them.
@@ -469,11 +508,11 @@ mod tests {
     }
 
     fn pair() -> (
-        DeflateWebSocket<tokio::io::DuplexStream>,
+        ServerWebSocket<tokio::io::DuplexStream>,
         tokio::io::DuplexStream,
     ) {
         let (a, b) = tokio::io::duplex(1 << 20);
-        (DeflateWebSocket::new(a, SETTINGS), b)
+        (ServerWebSocket::new(a, SETTINGS), b)
     }
 
     #[tokio::test]
@@ -561,6 +600,57 @@ mod tests {
             assert!(ws.next().await.unwrap().is_err(), "accepted {wire:?}");
             assert!(ws.next().await.is_none());
         }
+    }
+
+    #[tokio::test]
+    async fn without_deflate_rsv1_is_refused_and_nothing_is_compressed() {
+        let settings = WsSettings {
+            max_message_size: 1 << 16,
+            deflate: None,
+        };
+        let (a, mut client) = tokio::io::duplex(1 << 20);
+        let mut ws = ServerWebSocket::new(a, settings);
+        ws.send(Message::Text("4".repeat(2000).into()))
+            .await
+            .unwrap();
+        let mut head = [0u8; 2];
+        client.read_exact(&mut head).await.unwrap();
+        assert_eq!(head, [0x81, 126], "FIN, no RSV1, 16-bit length");
+        let deflated = crate::transport::permessage_deflate::deflate(b"4hello", 1);
+        client
+            .write_all(&client_frame(
+                OpCode::Data(Data::Text),
+                true,
+                true,
+                &deflated,
+            ))
+            .await
+            .unwrap();
+        assert!(matches!(
+            ws.next().await.unwrap(),
+            Err(Error::Protocol(ProtocolError::NonZeroReservedBits))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_holds_no_buffers() {
+        let (mut ws, mut client) = pair();
+        client
+            .write_all(&client_frame(OpCode::Data(Data::Text), true, false, b"4hi"))
+            .await
+            .unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::Text("4hi".into())
+        );
+        ws.send(Message::Text("4".repeat(3000).into()))
+            .await
+            .unwrap();
+        // Waiting for the next message drops the emptied read buffer.
+        let next = tokio::time::timeout(std::time::Duration::from_millis(20), ws.next()).await;
+        assert!(next.is_err());
+        assert_eq!(ws.read_buf.capacity(), 0);
+        assert_eq!(ws.write_buf.capacity(), 0);
     }
 
     #[tokio::test]
