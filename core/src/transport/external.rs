@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tungstenite::{Error as WsError, Message};
 
 /// A WebSocket message between a host and the core.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,10 +14,10 @@ use std::io::{self, Cursor};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame, FrameHeader};
-use tokio_tungstenite::tungstenite::{Error, Message, Utf8Bytes};
+use tungstenite::error::{CapacityError, ProtocolError};
+use tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
+use tungstenite::protocol::frame::{CloseFrame, Frame, FrameHeader};
+use tungstenite::{Error, Message, Utf8Bytes};
 
 /// Bytes read from the socket per call, into a buffer on the stack.
 const READ_CHUNK: usize = 4096;
