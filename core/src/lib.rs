@@ -30,7 +30,8 @@
 //!
 //! ## Layers
 //!
-//! - [`transport`]: the native listener (hyper + tungstenite); drivers only move bytes.
+//! - [`transport`]: the native listener (hyper for HTTP, our WebSocket message layer over
+//!   tungstenite's frame codec, permessage-deflate); drivers only move bytes.
 //! - [`engineio`]: packets, polling payloads, sessions, heartbeat, upgrade.
 //! - [`socketio`]: the packet codec and the per-connection client.
 //! - [`Namespace`], [`Socket`], [`BroadcastOperator`]: the socket.io API.
