@@ -21,10 +21,14 @@ const EVENTS = 5;
 
 after(() => h.cleanup());
 
-/** Runs blocking-client.js against `url`; resolves with the JSON line it printed. */
+const CLIENTS = path.join(__dirname, "..", "..", "tests", "harness", "blocking-client.js");
+
+/** Runs the shared blocking-client.js against `url`; resolves with the JSON line it printed. */
 function runClients(url, mode) {
-  const child = spawn(process.execPath, [path.join(__dirname, "blocking-client.js"), url, mode, String(BLOCK_MS)], {
+  const child = spawn(process.execPath, [CLIENTS, url, mode, String(BLOCK_MS)], {
     cwd: __dirname,
+    // socket.io-client from tests/node_modules, or this package's when that is not installed.
+    env: { ...process.env, NODE_PATH: path.join(__dirname, "..", "node_modules") },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

@@ -17,13 +17,12 @@ import asyncio
 import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import roomcast
-from conftest import NODE_MODULES, node_available, within
+from conftest import NODE_MODULES, REPO, node_available, within
 
 # Heartbeats much shorter than the blocks: a client that missed one ping exchange would be
 # disconnected (pingTimeout) long before the handler returns.
@@ -73,7 +72,7 @@ async def test_a_blocking_sync_handler_holds_up_handlers_not_connections(harness
     url = await harness.start(io)
     proc = await asyncio.create_subprocess_exec(
         "node",
-        str(Path(__file__).with_name("blocking_client.js")),
+        str(REPO / "tests" / "harness" / "blocking-client.js"),
         url,
         transport,
         str(int(BLOCK_SECONDS * 1000)),

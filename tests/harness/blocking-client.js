@@ -1,9 +1,10 @@
-// Clients for blocking.test.js, in a process of their own so that they keep answering
-// heartbeats and sending events while a listener blocks the server's event loop (clients in
-// the server's process would be blocked with it). Prints one JSON line with what they saw.
-// Usage: node blocking-client.js <url> <transport> <block ms>
+// Clients for the bindings' blocking-handler tests (bindings-node/test/blocking.test.js,
+// bindings-python/tests/test_blocking.py), in a process of their own so that they keep
+// answering heartbeats and sending events while a handler blocks the server's JavaScript or
+// Python thread (clients in the server's process would be blocked with it). Prints one JSON
+// line with what they saw. Usage: node blocking-client.js <url> <transport> <block ms>
 //
-// a asks the server to block; once the listener has started (it emits "blocking" first), a and
+// a asks the server to block; once the handler has started (it emits "blocking" first), a and
 // b send numbered events, c connects and d leaves. Everything is recorded: heartbeats (pings)
 // received during the block, disconnections, the answers and whether c was connected before
 // the block ended.
@@ -60,7 +61,7 @@ async function main() {
   const start = Date.now();
   const pingsBefore = { a: a.seen.pings, b: b.seen.pings };
 
-  // While the listener blocks:
+  // While the handler blocks:
   const answers = { a: [], b: [] };
   const calls = [];
   for (let i = 0; i < EVENTS; i++) {
