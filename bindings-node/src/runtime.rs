@@ -4,7 +4,7 @@
 //! keeps the process alive is the threadsafe function, referenced only while a server listens.
 
 use std::sync::OnceLock;
-use tokio::runtime::{Builder, Runtime};
+use tokio::runtime::Runtime;
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 
@@ -13,21 +13,13 @@ pub fn get() -> napi::Result<&'static Runtime> {
     if let Some(rt) = RUNTIME.get() {
         return Ok(rt);
     }
-    let mut builder = Builder::new_multi_thread();
-    builder.enable_all().thread_name("roomcast-io");
-    if let Some(n) = std::env::var("ROOMCAST_WORKER_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        builder.worker_threads(n.max(1));
-    }
-    let rt = builder.build().map_err(|e| {
+    init_logging();
+    let rt = roomcast::runtime::host_runtime("roomcast-io").map_err(|e| {
         napi::Error::from_reason(format!("roomcast: cannot start its I/O threads: {e}"))
     })?;
     // Only the JavaScript thread creates servers, so a lost race cannot happen; if it did,
     // the spare runtime is simply dropped.
     let _ = RUNTIME.set(rt);
-    init_logging();
     Ok(RUNTIME.get().expect("the runtime was just stored"))
 }
 

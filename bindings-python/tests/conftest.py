@@ -42,7 +42,7 @@ def port_is_free(port: int) -> bool:
 
 
 def _warm_up_runtime() -> None:
-    # The core's runtime (two worker threads) is created once per process; create it before
+    # The core's runtime (its worker threads) is created once per process; create it before
     # the first thread count so it is not taken for a leak.
     io = roomcast.Server()
     io.close()

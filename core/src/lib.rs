@@ -52,6 +52,7 @@ pub mod namespace;
 pub mod operator;
 mod payload;
 pub mod recovery;
+pub mod runtime;
 pub mod server;
 pub mod socket;
 pub mod socketio;

@@ -119,6 +119,12 @@ impl Namespace {
         self.sockets.read().get(sid).cloned()
     }
 
+    /// Runs `f` on the map of connected sockets, under its read lock (`f` must not connect
+    /// or remove sockets).
+    pub(crate) fn with_sockets<R>(&self, f: impl FnOnce(&HashMap<Sid, SocketRef>) -> R) -> R {
+        f(&self.sockets.read())
+    }
+
     /// Every connected socket.
     pub fn sockets(&self) -> Vec<SocketRef> {
         self.sockets.read().values().cloned().collect()

@@ -2,6 +2,7 @@
 //! `fetch_sockets`, `sockets_join`, `sockets_leave` and `disconnect_sockets`.
 
 use crate::adapter::{AdapterError, BroadcastOptions, BroadcastPacket, Room};
+use crate::engineio::with_batched_wakes;
 use crate::namespace::Namespace;
 use crate::payload::Payload;
 use crate::socket::{check_event, AckCollector, AckResponse, EmitError, SocketRef};
@@ -115,8 +116,18 @@ impl BroadcastOperator {
             _ => args,
         };
         let packet = BroadcastPacket::new(self.nsp.parser(), self.nsp.name(), event, args, None);
-        self.nsp.adapter().broadcast(&self.nsp, &packet, &self.opts);
+        self.deliver(|| self.nsp.adapter().broadcast(&self.nsp, &packet, &self.opts));
         Ok(())
+    }
+
+    /// Runs a delivery to many sockets. From a host thread (outside the runtime) the writers'
+    /// wake-ups are handed to the runtime in one go rather than one by one.
+    fn deliver<R>(&self, f: impl FnOnce() -> R) -> R {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            f()
+        } else {
+            with_batched_wakes(self.nsp.runtime(), f)
+        }
     }
 
     /// Emits and collects every recipient's acknowledgement. Resolves when all have answered,
@@ -134,10 +145,11 @@ impl BroadcastOperator {
         let packet =
             BroadcastPacket::new(self.nsp.parser(), self.nsp.name(), event, args, Some(id));
         let (collector, mut rx) = AckCollector::new();
-        let mut expected = self
-            .nsp
-            .adapter()
-            .broadcast_with_ack(&self.nsp, &packet, &self.opts, &collector);
+        let mut expected = self.deliver(|| {
+            self.nsp
+                .adapter()
+                .broadcast_with_ack(&self.nsp, &packet, &self.opts, &collector)
+        });
         drop(collector);
         let timeout = self.opts.flags.timeout;
         Ok(async move {

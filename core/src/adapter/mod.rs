@@ -187,15 +187,10 @@ pub fn deliver_local(
     packet: &BroadcastPacket,
     opts: &BroadcastOptions,
 ) -> usize {
-    let mut count = 0;
-    index.for_each_target(opts, |sid| {
-        if let Some(socket) = nsp.get_socket(sid.as_str()) {
-            if socket.deliver_broadcast(packet, opts.flags.volatile) {
-                count += 1;
-            }
-        }
-    });
-    count
+    local_sockets(nsp, index, opts)
+        .iter()
+        .filter(|socket| socket.deliver_broadcast(packet, opts.flags.volatile))
+        .count()
 }
 
 /// Queues a broadcast with acks to the local sockets `opts` selects, registering the
@@ -208,16 +203,14 @@ pub fn local_broadcast_with_ack(
     collector: &crate::socket::AckCollector,
 ) -> usize {
     let mut count = 0;
-    index.for_each_target(opts, |sid| {
-        if let Some(socket) = nsp.get_socket(sid.as_str()) {
-            if let Some(id) = packet.ack_id {
-                socket.register_collector(id, collector.clone());
-            }
-            if socket.deliver_broadcast(packet, opts.flags.volatile) {
-                count += 1;
-            }
+    for socket in local_sockets(nsp, index, opts) {
+        if let Some(id) = packet.ack_id {
+            socket.register_collector(id, collector.clone());
         }
-    });
+        if socket.deliver_broadcast(packet, opts.flags.volatile) {
+            count += 1;
+        }
+    }
     count
 }
 
@@ -227,11 +220,16 @@ pub fn local_sockets(
     index: &RoomIndex,
     opts: &BroadcastOptions,
 ) -> Vec<crate::SocketRef> {
+    // One pass under the namespace's and the index's read locks (nothing takes them in the
+    // other order, nor holds one while writing the other): a broadcast to a large room copies each recipient's handle once and looks
+    // nothing up twice. Delivery happens after both locks are released.
     let mut out = Vec::new();
-    index.for_each_target(opts, |sid: &Sid| {
-        if let Some(s) = nsp.get_socket(sid.as_str()) {
-            out.push(s);
-        }
+    nsp.with_sockets(|sockets| {
+        index.for_each_target_locked(opts, |sid: &Sid| {
+            if let Some(s) = sockets.get(sid) {
+                out.push(s.clone());
+            }
+        })
     });
     out
 }

@@ -109,50 +109,49 @@ impl RoomIndex {
     /// socket when empty) minus the sockets in `opts.except`. A socket in several targeted
     /// rooms is visited once.
     pub fn for_each_target(&self, opts: &BroadcastOptions, mut f: impl FnMut(&Sid)) {
-        // Collect under the lock, deliver outside it: delivery may re-enter the index
-        // (a recipient leaving a room) and must not hold up joins.
-        let targets: Vec<Sid> = {
-            let m = self.maps.read();
-            let excluded: HashSet<&Sid> = opts
-                .except
-                .iter()
-                .filter_map(|r| m.rooms.get(r))
-                .flat_map(|members| members.iter())
-                .collect();
-            if opts.rooms.is_empty() {
-                m.sids
-                    .keys()
+        // Collect under the lock, call outside it: `f` may re-enter the index (a recipient
+        // leaving a room) and must not hold up joins.
+        let mut targets: Vec<Sid> = Vec::new();
+        self.for_each_target_locked(opts, |s| targets.push(s.clone()));
+        for sid in &targets {
+            f(sid);
+        }
+    }
+
+    /// Like [`RoomIndex::for_each_target`], but calls `f` while holding the index's read
+    /// lock, which saves copying the ids of a large room. `f` must not call back into the
+    /// index (it would deadlock against a waiting writer) and should be quick.
+    pub fn for_each_target_locked(&self, opts: &BroadcastOptions, mut f: impl FnMut(&Sid)) {
+        let m = self.maps.read();
+        let excluded: HashSet<&Sid> = opts
+            .except
+            .iter()
+            .filter_map(|r| m.rooms.get(r))
+            .flat_map(|members| members.iter())
+            .collect();
+        if opts.rooms.is_empty() {
+            m.sids
+                .keys()
+                .filter(|s| !excluded.contains(s))
+                .for_each(&mut f);
+        } else if opts.rooms.len() == 1 {
+            if let Some(members) = m.rooms.get(&opts.rooms[0]) {
+                members
+                    .iter()
                     .filter(|s| !excluded.contains(s))
-                    .cloned()
-                    .collect()
-            } else if opts.rooms.len() == 1 {
-                m.rooms
-                    .get(&opts.rooms[0])
-                    .map(|members| {
-                        members
-                            .iter()
-                            .filter(|s| !excluded.contains(s))
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            } else {
-                let mut seen: HashSet<&Sid> = HashSet::new();
-                let mut out = Vec::new();
-                for room in &opts.rooms {
-                    if let Some(members) = m.rooms.get(room) {
-                        for s in members {
-                            if !excluded.contains(s) && seen.insert(s) {
-                                out.push(s.clone());
-                            }
+                    .for_each(&mut f);
+            }
+        } else {
+            let mut seen: HashSet<&Sid> = HashSet::new();
+            for room in &opts.rooms {
+                if let Some(members) = m.rooms.get(room) {
+                    for s in members {
+                        if !excluded.contains(s) && seen.insert(s) {
+                            f(s);
                         }
                     }
                 }
-                out
             }
-        };
-        for sid in &targets {
-            f(sid);
         }
     }
 }

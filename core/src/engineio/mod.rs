@@ -6,8 +6,10 @@ pub mod packet;
 pub mod payload;
 pub mod payload_v3;
 pub mod session;
+pub mod wake_batch;
 
 pub use config::EngineConfig;
 pub use error::EngineError;
 pub use packet::{Frame, Inbound};
 pub use session::{CloseReason, EngineSession, TransportKind};
+pub use wake_batch::with_batched_wakes;

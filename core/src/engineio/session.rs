@@ -253,6 +253,7 @@ impl EngineSession {
 
     /// Queues several frames back to back (a packet and its binary attachments).
     pub fn send_all(self: &Arc<Self>, frames: &[Frame]) -> Result<(), CloseReason> {
+        let was_empty;
         {
             let mut st = self.state.lock();
             if let Some(reason) = st.closed {
@@ -268,10 +269,20 @@ impl EngineSession {
                 self.close(CloseReason::SlowConsumer);
                 return Err(CloseReason::SlowConsumer);
             }
+            was_empty = st.queue.is_empty();
             st.queue.extend(frames.iter().cloned());
         }
-        self.wake.notify_waiters();
+        // Every consumer drains the whole queue, so only the push that made it non-empty
+        // needs to wake one; later pushes are picked up by that same wake-up.
+        if was_empty && !super::wake_batch::defer(self) {
+            self.wake_writer();
+        }
         Ok(())
+    }
+
+    /// Wakes a parked poll or WebSocket writer to take the queued frames.
+    pub(super) fn wake_writer(&self) {
+        self.wake.notify_waiters();
     }
 
     /// Queues frames only if the transport can take them right now (socket.io's `volatile`):
