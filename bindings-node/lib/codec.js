@@ -75,9 +75,13 @@ function revive(value, binaries) {
 
 /** Arguments from Rust ({json, binaries}) as an array of values, Buffers in place. */
 function decode(args) {
-  const values = JSON.parse(args.json);
-  const list = Array.isArray(values) ? values : [values];
-  return args.binaries && args.binaries.length ? revive(list, args.binaries) : list;
+  return withBinaries(JSON.parse(args.json), args.binaries);
 }
 
-module.exports = { encode, decode, hasBinary, isBinary };
+/** Parsed arguments as an array of values, `binaries` (if any) put back in place. */
+function withBinaries(values, binaries) {
+  const list = Array.isArray(values) ? values : [values];
+  return binaries && binaries.length ? revive(list, binaries) : list;
+}
+
+module.exports = { encode, decode, withBinaries, hasBinary, isBinary };

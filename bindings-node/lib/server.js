@@ -3,6 +3,7 @@
 // socket.io's Server: options, namespaces, attaching / listening, closing — and the
 // dispatcher that turns the native layer's batches of records into listener calls.
 
+const net = require("node:net");
 const native = require("./native");
 const { HttpBridge } = require("./attach");
 const { loadClientBundle } = require("./client-bundle");
@@ -44,7 +45,8 @@ class Server {
     this._onHandlerError = options.onHandlerError;
     this._nativeOptions = nativeOptions;
     this._adapter = options.adapter;
-    this._native = new native.NativeServer(nativeOptions, () => this._drain());
+    this._native = new native.NativeServer(nativeOptions);
+    this._wakeups = this._watchWakeups(this._native);
     /** Every namespace by name, dynamic children included (the same field as socket.io's). */
     this._nsps = new Map();
     this._handlers = new Map();
@@ -131,7 +133,7 @@ class Server {
       );
     }
     const nativeOptions = { ...this._nativeOptions, redis };
-    const fresh = new native.NativeServer(nativeOptions, () => this._drain());
+    const fresh = new native.NativeServer(nativeOptions);
     // Same handler ids, same order: the records of the new server reach the same objects.
     for (const [handlerId, handler] of this._handlers) {
       if (this._parentNsps.has(handlerId)) fresh.registerDynamic(handlerId);
@@ -140,6 +142,8 @@ class Server {
     }
     const old = this._native;
     this._native = fresh;
+    this._wakeups.destroy();
+    this._wakeups = this._watchWakeups(fresh);
     this._nativeOptions = nativeOptions;
     this._adapter = value;
     this._configureNative();
@@ -303,7 +307,8 @@ class Server {
       }
     }
     if (host !== undefined) this._host = String(host);
-    this._native.setKeepAlive(true);
+    // While roomcast listens on its own port, its wake-ups keep the process alive.
+    this._wakeups.ref();
     return this;
   }
 
@@ -332,7 +337,7 @@ class Server {
             this._closed = true;
             // Every disconnect has been delivered (or the bounded wait is over): nothing is
             // left for roomcast to deliver, so it no longer holds the process open.
-            this._native.setKeepAlive(false);
+            this._wakeups.destroy();
             if (!this.httpServer) return resolve(undefined);
             this.httpServer.close((err) => resolve(err));
             if (typeof this.httpServer.closeIdleConnections === "function") this.httpServer.closeIdleConnections();
@@ -384,6 +389,19 @@ class Server {
     this._pending.delete(token);
   }
 
+  /**
+   * Watches a native server's wake-up channel: a byte arrives whenever records are waiting.
+   * Unreferenced (an idle server does not keep the process alive) until `listen`.
+   */
+  _watchWakeups(nativeServer) {
+    const channel = new net.Socket({ fd: nativeServer.takeWakeFd(), readable: true, writable: false });
+    channel.unref();
+    channel.on("data", () => this._drain());
+    channel.on("end", () => channel.destroy());
+    channel.on("error", (err) => report(this, err, "reading roomcast's wake-up channel"));
+    return channel;
+  }
+
   _drain() {
     let records;
     try {
@@ -422,13 +440,26 @@ class Server {
     return nsp && nsp.sockets.get(record.sid);
   }
 
+  /** A run of client events: one JSON text of [nsp, sid, name, args, ack, binStart, binCount]. */
+  _onEvents(record) {
+    const entries = JSON.parse(record.args.json);
+    const binaries = record.args.binaries;
+    for (const e of entries) {
+      try {
+        const nsp = this._nsps.get(e[0]);
+        const socket = nsp && nsp.sockets.get(e[1]);
+        if (!socket) continue;
+        socket._onEvent(e[2], e[3], e[4], e.length > 5 ? binaries.slice(e[5], e[5] + e[6]) : undefined);
+      } catch (err) {
+        report(this, err, `handling a "${e[2]}" event`);
+      }
+    }
+  }
+
   _dispatch(record) {
     switch (record.kind) {
-      case "event": {
-        const socket = this._socketOf(record);
-        if (socket) socket._onEvent(record);
-        return;
-      }
+      case "events":
+        return this._onEvents(record);
       case "outgoing": {
         const socket = this._socketOf(record);
         if (socket) socket._onOutgoing(record);

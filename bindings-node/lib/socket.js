@@ -4,7 +4,7 @@
 // (`on`) receive the client's events, `disconnecting` and `disconnect`.
 
 const { EventEmitter } = require("node:events");
-const { encode, decode } = require("./codec");
+const { encode, decode, withBinaries } = require("./codec");
 const { track } = require("./data");
 const { BroadcastOperator } = require("./operator");
 const { report, guarded } = require("./report");
@@ -296,22 +296,28 @@ class Socket extends EventEmitter {
 
   // ---- driven by the server's dispatcher ----
 
-  _onEvent(record) {
+  /**
+   * An event from the client: `args` parsed, `ackId` (a decimal string) when the client asked
+   * for an acknowledgement, `binaries` its attachments.
+   */
+  _onEvent(name, rawArgs, ackId, binaries) {
     let args;
     try {
-      args = decode(record.args);
+      args = withBinaries(rawArgs, binaries);
     } catch (err) {
-      report(this.server, err, `decoding "${record.name}" for socket ${this.id}`);
+      report(this.server, err, `decoding "${name}" for socket ${this.id}`);
       return;
     }
-    if (record.ack) {
-      const native = record.ack;
+    if (typeof ackId === "string") {
+      let sent = false;
       args.push((...response) => {
-        const { json, binaries } = encode(response);
-        native.send(json, binaries);
+        if (sent) return;
+        sent = true;
+        const { json, binaries: attached } = encode(response);
+        this._native.sendAck(ackId, json, attached);
       });
     }
-    const packet = [record.name, ...args];
+    const packet = [name, ...args];
     if (this._fns.length === 0) {
       this._dispatch(packet);
       return;

@@ -6,12 +6,14 @@
 //! callbacks, `socket.data` — is JavaScript (`index.js`, `lib/`). Protocol, rooms and fan-out
 //! stay in the core.
 //!
-//! Everything the core tells JavaScript goes through one queue per server and one threadsafe
-//! function ([`mailbox`]): a tokio worker never waits on the JavaScript thread, and the
-//! JavaScript thread is woken once per batch, not once per event.
+//! Everything the core tells JavaScript goes through one queue per server and one wake-up
+//! channel ([`mailbox`]): a tokio worker never waits on the JavaScript thread, and the
+//! JavaScript thread is woken once per batch, not once per event. Client events cross as one
+//! JSON text per batch ([`event_batch`]).
 
 mod args;
 mod emitter;
+mod event_batch;
 mod http;
 mod mailbox;
 mod namespace;

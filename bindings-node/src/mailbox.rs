@@ -2,21 +2,22 @@
 //!
 //! Two producers feed a server's JavaScript side: the core's [`roomcast::EventQueue`] (socket
 //! lifecycle, events, ack completions) and this binding's own [`Mailbox`] (HTTP responses,
-//! WebSocket bytes, close completion). Both wake the same [`Waker`], which calls the
-//! threadsafe function at most once until JavaScript drains — so a burst of thousands of
-//! events costs one hop to the JavaScript thread, and a tokio worker never blocks on it.
+//! WebSocket bytes, close completion). Both wake the same [`Waker`], which writes one byte to
+//! a socket pair at most once until JavaScript drains — so a burst of thousands of events
+//! costs one hop to the JavaScript thread, and a tokio worker never blocks on it.
+//!
+//! JavaScript watches the other end of the pair as a `net.Socket` and drains on `data`. A
+//! threadsafe function would do the same, but it wakes the loop while holding its queue's
+//! mutex: with the worker and the JavaScript thread on one core, the woken thread takes the
+//! core, finds the mutex held, and both switch twice more, on every wake-up.
 
 use bytes::Bytes;
-use napi::bindgen_prelude::Function;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Env, Status};
 use parking_lot::Mutex;
+use std::io::Write;
+use std::os::fd::{IntoRawFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-/// Calls JavaScript's drain callback; created unreferenced (weak) so an idle server does not
-/// keep the process alive.
-type DrainCallback = ThreadsafeFunction<(), (), (), Status, false, true>;
 
 /// Something for JavaScript that is not a core [`roomcast::HostEvent`].
 pub enum Delivery {
@@ -41,36 +42,36 @@ pub enum Delivery {
 }
 
 pub struct Waker {
-    callback: DrainCallback,
+    writer: UnixStream,
+    /// The end JavaScript watches, until it takes it.
+    reader: Mutex<Option<UnixStream>>,
     /// A drain is scheduled and has not started yet.
     scheduled: AtomicBool,
-    keep_alive: AtomicBool,
 }
 
 impl Waker {
-    pub fn new(callback: Function<'_, (), ()>) -> napi::Result<Arc<Waker>> {
-        let callback = callback
-            .build_threadsafe_function::<()>()
-            .callee_handled::<false>()
-            .weak::<true>()
-            .build()?;
+    pub fn new() -> std::io::Result<Arc<Waker>> {
+        let (reader, writer) = UnixStream::pair()?;
+        reader.set_nonblocking(true)?;
+        writer.set_nonblocking(true)?;
         Ok(Arc::new(Waker {
-            callback,
+            writer,
+            reader: Mutex::new(Some(reader)),
             scheduled: AtomicBool::new(false),
-            keep_alive: AtomicBool::new(false),
         }))
     }
 
-    /// Schedules a drain unless one is already pending. Never blocks.
+    /// The descriptor JavaScript reads wake-ups from; it owns it from then on (None after the
+    /// first call).
+    pub fn take_reader_fd(&self) -> Option<RawFd> {
+        self.reader.lock().take().map(IntoRawFd::into_raw_fd)
+    }
+
+    /// Schedules a drain unless one is already pending. Never blocks: a full socket buffer
+    /// means wake-ups are already waiting to be read.
     pub fn wake(&self) {
         if !self.scheduled.swap(true, Ordering::AcqRel) {
-            let status = self
-                .callback
-                .call((), ThreadsafeFunctionCallMode::NonBlocking);
-            if status != Status::Ok {
-                // The environment is shutting down: nobody is left to deliver to.
-                tracing::debug!(?status, "drain callback refused");
-            }
+            let _ = (&self.writer).write(&[1]);
         }
     }
 
@@ -78,31 +79,6 @@ impl Waker {
     /// JavaScript again.
     pub fn begin_drain(&self) {
         self.scheduled.store(false, Ordering::Release);
-    }
-
-    /// Whether the pending deliveries keep the Node process alive (only while a server
-    /// listens on its own port; an attached `http.Server` keeps the process alive itself).
-    pub fn set_keep_alive(&self, env: &Env, on: bool) -> napi::Result<()> {
-        if self.keep_alive.swap(on, Ordering::AcqRel) == on {
-            return Ok(());
-        }
-        let raw = self.callback.raw();
-        // SAFETY: called on the JavaScript thread with the environment that owns the
-        // threadsafe function, which stays alive as long as `self.callback`.
-        let status = unsafe {
-            if on {
-                napi::sys::napi_ref_threadsafe_function(env.raw(), raw)
-            } else {
-                napi::sys::napi_unref_threadsafe_function(env.raw(), raw)
-            }
-        };
-        if status == napi::sys::Status::napi_ok {
-            Ok(())
-        } else {
-            Err(napi::Error::from_reason(format!(
-                "roomcast: cannot change the keep-alive state (status {status})"
-            )))
-        }
     }
 }
 

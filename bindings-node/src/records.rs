@@ -2,11 +2,12 @@
 //! `kind` says which fields are set; questions carry a `token` JavaScript answers with.
 
 use crate::args::to_buffers;
+use crate::event_batch::EventBatch;
 use crate::mailbox::Delivery;
 use crate::namespace::NativeNamespace;
 use crate::replies::Parked;
 use crate::server::Shared;
-use crate::socket::{NativeAck, NativeSocket};
+use crate::socket::NativeSocket;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use parking_lot::Mutex;
@@ -70,7 +71,6 @@ pub struct Record {
     /// Event name, or namespace name for `match` / `namespace`.
     pub name: Option<String>,
     pub args: Option<Args>,
-    pub ack: Option<NativeAck>,
     /// The answer another server waits for (`serverSideEmit` with an ack).
     pub server_ack: Option<NativeServerAck>,
     pub reason: Option<String>,
@@ -164,18 +164,11 @@ impl Shared {
                 socket: Some(self.native_socket(socket.clone())),
                 ..socket_record("connection", handler, &socket)
             },
-            HostEvent::Event {
-                handler,
-                socket,
-                event,
-            } => Record {
-                name: Some(event.name),
-                args: Some(event.args.into()),
-                ack: event.ack.map(|a| NativeAck {
-                    sender: Mutex::new(Some(a)),
-                }),
-                ..socket_record("event", handler, &socket)
-            },
+            HostEvent::Event { socket, event, .. } => {
+                let mut batch = EventBatch::default();
+                batch.push(&socket, event);
+                batch.take().unwrap_or_else(|| kind("events"))
+            }
             HostEvent::Disconnecting {
                 handler,
                 socket,

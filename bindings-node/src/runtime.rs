@@ -1,7 +1,7 @@
 //! The addon's tokio runtime: one per process, shared by every server, created on first use.
 //!
 //! Its worker threads never call into JavaScript and never keep the Node process alive: what
-//! keeps the process alive is the threadsafe function, referenced only while a server listens.
+//! keeps the process alive is the wake-up channel's socket, referenced only while a server listens.
 
 use std::sync::OnceLock;
 use tokio::runtime::Runtime;

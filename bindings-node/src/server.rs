@@ -1,5 +1,6 @@
 //! `NativeServer`: one roomcast server, its event queue, and the questions JavaScript answers.
 
+use crate::event_batch::EventBatch;
 use crate::mailbox::{Delivery, Mailbox, Waker};
 use crate::namespace::NativeNamespace;
 use crate::options::NativeOptions;
@@ -7,8 +8,7 @@ use crate::records::{self, Record};
 use crate::replies::{Parked, Replies};
 use crate::runtime;
 use crate::websocket;
-use napi::bindgen_prelude::{Buffer, Function};
-use napi::Env;
+use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use parking_lot::Mutex;
 use roomcast::{
@@ -72,11 +72,14 @@ fn token_of(t: f64) -> u64 {
 
 #[napi]
 impl NativeServer {
-    /// `drain` is called (without arguments) whenever there is something to drain.
+    /// JavaScript reads the descriptor of [`NativeServer::take_wake_fd`] and calls `drain`
+    /// whenever bytes arrive.
     #[napi(constructor)]
-    pub fn new(options: NativeOptions, drain: Function<'_, (), ()>) -> napi::Result<Self> {
+    pub fn new(options: NativeOptions) -> napi::Result<Self> {
         let rt = runtime::get()?;
-        let waker = Waker::new(drain)?;
+        let waker = Waker::new().map_err(|e| {
+            napi::Error::from_reason(format!("roomcast: cannot create its wake-up channel: {e}"))
+        })?;
         let wake = waker.clone();
         let queue = EventQueue::new(move || wake.wake());
         let mailbox = Mailbox::new(waker.clone());
@@ -153,7 +156,18 @@ impl NativeServer {
         let events = s.queue.drain();
         let deliveries = s.mailbox.take();
         let mut out = Vec::with_capacity(events.len() + deliveries.len());
-        out.extend(events.into_iter().map(|e| s.record(e)));
+        // Consecutive client events travel as one record (see `event_batch`).
+        let mut run = EventBatch::default();
+        for e in events {
+            match e {
+                HostEvent::Event { socket, event, .. } => run.push(&socket, event),
+                other => {
+                    out.extend(run.take());
+                    out.push(s.record(other));
+                }
+            }
+        }
+        out.extend(run.take());
         out.extend(deliveries.into_iter().map(records::delivery));
         out
     }
@@ -255,10 +269,11 @@ impl NativeServer {
         })
     }
 
-    /// Keep the process alive while this server listens on its own port.
+    /// The read end of the wake-up channel (a Unix socket), for JavaScript to own and watch:
+    /// readable means "call drain". Null after the first call.
     #[napi]
-    pub fn set_keep_alive(&self, env: Env, on: bool) -> napi::Result<()> {
-        self.shared.waker.set_keep_alive(&env, on)
+    pub fn take_wake_fd(&self) -> Option<i32> {
+        self.shared.waker.take_reader_fd()
     }
 
     /// Disconnects everyone ("server shutting down"), closes every connection and the

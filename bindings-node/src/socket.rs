@@ -1,12 +1,10 @@
-//! `NativeSocket`: one socket of one namespace, as the JavaScript `Socket` drives it; and
-//! `NativeAck`, the answer to a client's acknowledgement request.
+//! `NativeSocket`: one socket of one namespace, as the JavaScript `Socket` drives it.
 
 use crate::args::to_payload;
 use crate::namespace::NativeNamespace;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use parking_lot::Mutex;
-use roomcast::{AckSender, EmitError, EventQueue, SocketRef};
+use roomcast::{EmitError, EventQueue, SocketRef};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,6 +46,22 @@ impl NativeSocket {
     #[napi]
     pub fn rooms(&self) -> Vec<String> {
         self.socket.rooms().iter().map(|r| r.to_string()).collect()
+    }
+
+    /// Answers the client's acknowledgement request `id` (a decimal string: ids are 64-bit).
+    /// JavaScript's ack callback makes sure it answers once.
+    #[napi]
+    pub fn send_ack(
+        &self,
+        id: String,
+        json: String,
+        binaries: Option<Vec<Buffer>>,
+    ) -> napi::Result<()> {
+        let id = id.parse::<u64>().map_err(|_| {
+            napi::Error::from_reason(format!("roomcast: bad acknowledgement id {id:?}"))
+        })?;
+        self.socket.send_ack(id, to_payload(json, binaries));
+        Ok(())
     }
 
     #[napi]
@@ -157,27 +171,6 @@ impl NativeSocket {
         NativeNamespace {
             nsp: self.socket.namespace().clone(),
             queue: self.queue.clone(),
-        }
-    }
-}
-
-/// The acknowledgement a client asked for with an event; answers once.
-#[napi]
-pub struct NativeAck {
-    pub(crate) sender: Mutex<Option<AckSender>>,
-}
-
-#[napi]
-impl NativeAck {
-    /// Sends the acknowledgement; false when it was already sent.
-    #[napi]
-    pub fn send(&self, json: String, binaries: Option<Vec<Buffer>>) -> bool {
-        match self.sender.lock().take() {
-            Some(sender) => {
-                sender.send(to_payload(json, binaries));
-                true
-            }
-            None => false,
         }
     }
 }

@@ -237,7 +237,7 @@ pub enum Completion {
 /// A multi-producer queue of host events that wakes its consumer once per batch.
 pub struct EventQueue {
     items: Mutex<Vec<HostEvent>>,
-    wake: Box<dyn Fn() + Send + Sync>,
+    wake: Arc<dyn Fn() + Send + Sync>,
 }
 
 impl EventQueue {
@@ -246,7 +246,7 @@ impl EventQueue {
     pub fn new(wake: impl Fn() + Send + Sync + 'static) -> Arc<EventQueue> {
         Arc::new(EventQueue {
             items: Mutex::new(Vec::new()),
-            wake: Box::new(wake),
+            wake: Arc::new(wake),
         })
     }
 
@@ -258,6 +258,24 @@ impl EventQueue {
             was_empty
         };
         if was_empty {
+            self.wake_host();
+        }
+    }
+
+    /// Wakes the host. From a task on a runtime worker the wake-up is deferred with
+    /// `yield_now`, which tokio resumes only after the worker has run the tasks it already had
+    /// and polled for I/O again: the events of every connection found readable together reach
+    /// the host as one batch. Waking the host at the first of them would let its thread, which
+    /// often shares a core with the worker, take that core at once, handle one event, and hand
+    /// the core back, once per event.
+    fn wake_host(&self) {
+        if tokio::task::try_id().is_some() {
+            let wake = self.wake.clone();
+            tokio::spawn(async move {
+                tokio::task::yield_now().await;
+                wake();
+            });
+        } else {
             (self.wake)();
         }
     }

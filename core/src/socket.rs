@@ -108,12 +108,7 @@ impl AckSender {
 
     /// Sends the acknowledgement with `args` (a JSON array, binaries as placeholders).
     pub fn send(self, args: Payload) {
-        let frames = self
-            .socket
-            .nsp
-            .parser()
-            .ack(self.socket.ns(), self.id, &args);
-        self.socket.send_frames(&frames, false);
+        self.socket.send_ack(self.id, args);
     }
 }
 
@@ -368,6 +363,14 @@ impl Socket {
     /// The rooms the socket is in, its own id among them.
     pub fn rooms(&self) -> Vec<Room> {
         self.nsp.adapter().index().socket_rooms(&self.id)
+    }
+
+    /// Answers the acknowledgement the client asked for with id `id` (prefer the
+    /// [`AckSender`] of the event, which answers once; this is for hosts that keep only the
+    /// id). An id the client is not waiting for is ignored by the client.
+    pub fn send_ack(&self, id: u64, args: Payload) {
+        let frames = self.nsp.parser().ack(self.ns(), id, &args);
+        self.send_frames(&frames, false);
     }
 
     /// Sends an event to this client.
