@@ -23,27 +23,8 @@ pub fn host_runtime(thread_name: &str) -> std::io::Result<Runtime> {
     if let Some(n) = worker_threads_override() {
         builder.worker_threads(n);
     }
-    builder.on_thread_start(yield_to_host_thread);
     builder.build()
 }
-
-/// The runtime's threads must not preempt the host's thread when they wake up: when a
-/// handler answers an event, the worker it wakes to write the answer would otherwise take
-/// the core at once (both often share one), write that one frame and sleep again, once per
-/// answer. As `SCHED_BATCH` threads they get the same share of the CPU but wait for the host
-/// thread's turn to end, by which time it has queued every answer of the batch.
-#[cfg(target_os = "linux")]
-fn yield_to_host_thread() {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: plain syscall on the calling thread (pid 0) with a valid parameter block.
-    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
-    if rc != 0 {
-        tracing::debug!(error = %std::io::Error::last_os_error(), "SCHED_BATCH refused");
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn yield_to_host_thread() {}
 
 fn worker_threads_override() -> Option<usize> {
     let value = std::env::var(WORKER_THREADS_VAR).ok()?;
