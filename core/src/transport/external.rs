@@ -252,8 +252,13 @@ impl Server {
         if io.write_all(head.as_bytes()).await.is_err() {
             return;
         }
-        let info = native::request_info(&parts, remote);
-        websocket::run_upgraded(self.clone(), io, deflate, existing, probe_allowed, info).await;
+        let opening = Box::new(websocket::Opening {
+            server: self.clone(),
+            existing,
+            probe_allowed,
+            info: native::request_info(&parts, remote),
+        });
+        websocket::run_upgraded(io, deflate, opening).await;
     }
 
     /// Opens a message-level WebSocket for a host that does the framing itself (ASGI).
@@ -283,7 +288,13 @@ impl Server {
             if existing.is_none() && !server.allows(&info).await {
                 return;
             }
-            websocket::drive(server, socket, existing, probe_allowed, info).await;
+            let opening = Box::new(websocket::Opening {
+                server,
+                existing,
+                probe_allowed,
+                info,
+            });
+            websocket::drive(Box::new(socket), opening).await;
         });
         Ok(WebSocketChannel {
             inbound: in_tx,

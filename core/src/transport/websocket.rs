@@ -34,8 +34,13 @@ pub(crate) fn accept(
             .unwrap_or_default();
     };
     let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
-    let info = super::http::request_info(parts, remote);
     let deflate = negotiate_deflate(&server, &parts.headers);
+    let opening = Box::new(Opening {
+        info: super::http::request_info(parts, remote),
+        server,
+        existing,
+        probe_allowed,
+    });
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
@@ -44,15 +49,7 @@ pub(crate) fn accept(
                 return;
             }
         };
-        run_upgraded(
-            server,
-            TokioIo::new(upgraded),
-            deflate,
-            existing,
-            probe_allowed,
-            info,
-        )
-        .await;
+        run_upgraded(TokioIo::new(upgraded), deflate, opening).await;
     });
     let mut resp = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -75,23 +72,29 @@ pub(crate) fn negotiate_deflate(server: &Server, headers: &http::HeaderMap) -> O
     })
 }
 
+/// What a new WebSocket needs until its session runs: kept in one box, so that the task of
+/// an idle connection does not carry it (an async task keeps room for its arguments for as
+/// long as it lives).
+pub(crate) struct Opening {
+    pub server: Server,
+    /// The polling session this WebSocket probes to upgrade, if any.
+    pub existing: Option<Arc<EngineSession>>,
+    pub probe_allowed: bool,
+    pub info: crate::handshake::RequestInfo,
+}
+
 /// Runs a WebSocket over an upgraded byte stream (the 101 already sent).
-pub(crate) async fn run_upgraded<IO>(
-    server: Server,
-    io: IO,
-    deflate: Option<Deflate>,
-    existing: Option<Arc<EngineSession>>,
-    probe_allowed: bool,
-    info: crate::handshake::RequestInfo,
-) where
+pub(crate) async fn run_upgraded<IO>(io: IO, deflate: Option<Deflate>, opening: Box<Opening>)
+where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
     let settings = WsSettings {
-        max_message_size: server.shared().engine.max_http_buffer_size,
+        max_message_size: opening.server.shared().engine.max_http_buffer_size,
         deflate,
     };
-    let ws = ServerWebSocket::new(io, settings);
-    drive(server, ws, existing, probe_allowed, info).await;
+    // Boxed for the same reason as `Opening`: the framing state is then one pointer in each
+    // task frame that passes it on.
+    drive(Box::new(ServerWebSocket::new(io, settings)), opening).await;
 }
 
 /// The `Sec-WebSocket-Accept` value for a request, if it is a valid WebSocket request.
@@ -103,35 +106,50 @@ pub(crate) fn accept_key(headers: &http::HeaderMap) -> Option<String> {
 
 /// Runs a WebSocket of any framing (tungstenite over a socket, or messages from a host) as
 /// an Engine.IO transport: a new session, or the probe and upgrade of an existing one.
-pub(crate) async fn drive<S>(
-    server: Server,
-    ws: S,
-    existing: Option<Arc<EngineSession>>,
-    probe_allowed: bool,
-    info: crate::handshake::RequestInfo,
-) where
+pub(crate) async fn drive<S>(ws: S, opening: Box<Opening>)
+where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
 {
+    let server = opening.server.clone();
     server.shared().connection_opened();
+    // The handshake phase runs boxed, so its state is freed before the long `run` phase and
+    // the task of an idle connection holds only what `run` needs.
+    if let Some((session, ws)) = Box::pin(start(ws, opening)).await {
+        run(session, ws).await;
+    }
+    server.shared().connection_closed();
+}
+
+/// Opens a new session on the WebSocket, or probes and upgrades an existing one; the session
+/// and the WebSocket to run, or None when the connection is already over.
+async fn start<S>(mut ws: S, opening: Box<Opening>) -> Option<(Arc<EngineSession>, S)>
+where
+    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
+{
+    let Opening {
+        server,
+        existing,
+        probe_allowed,
+        info,
+    } = *opening;
     match existing {
         Some(_) if !probe_allowed => {
             // Another WebSocket is already probing or owns this session: close this one
             // without a frame, as engine.io does.
-            let mut ws = ws;
             close_within(&mut ws).await;
+            None
         }
-        Some(session) => upgrade_then_run(session, ws).await,
+        Some(session) => upgrade(session, ws).await,
         None => {
             let session = super::http::open_session(&server, TransportKind::WebSocket, info);
-            let mut ws = ws;
             if ws.send(to_message(session.open_frame())).await.is_ok() {
-                run(session, ws).await;
+                Some((session, ws))
             } else {
                 session.close(CloseReason::TransportError);
+                None
             }
         }
     }
-    server.shared().connection_closed();
 }
 
 fn to_message(frame: Frame) -> Message {
@@ -157,7 +175,7 @@ fn to_message_for(frame: Frame, protocol: u8) -> Message {
 
 /// The probe of an upgrade: `2probe` → `3probe`, then `5`. Anything else aborts the upgrade
 /// and the session stays on polling.
-async fn upgrade_then_run<S>(session: Arc<EngineSession>, mut ws: S)
+async fn upgrade<S>(session: Arc<EngineSession>, mut ws: S) -> Option<(Arc<EngineSession>, S)>
 where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
 {
@@ -182,10 +200,10 @@ where
     if !probed || session.is_closed() {
         session.abort_upgrade();
         close_within(&mut ws).await;
-        return;
+        return None;
     }
     session.finish_upgrade();
-    run(session, ws).await;
+    Some((session, ws))
 }
 
 async fn run<S>(session: Arc<EngineSession>, ws: S)
@@ -265,16 +283,27 @@ where
     };
     tokio::pin!(reader);
     tokio::pin!(writer);
-    let (mut sink, code) = tokio::select! {
+    // What runs once the connection is over is boxed: its timers need not take room in the
+    // task of every idle connection.
+    let (sink, code) = tokio::select! {
         code = &mut reader => {
             // The session is closed; let the writer flush what is left, within a bound.
-            match tokio::time::timeout(std::time::Duration::from_secs(1), &mut writer).await {
+            let flushed = Box::pin(tokio::time::timeout(std::time::Duration::from_secs(1), &mut writer));
+            match flushed.await {
                 Ok(sink) => (sink, code),
                 Err(_) => return,
             }
         }
         sink = &mut writer => (sink, None),
     };
+    Box::pin(finish(sink, code)).await;
+}
+
+/// Sends the close frame (with `code` when there is one) and closes the WebSocket.
+async fn finish<S>(mut sink: S, code: Option<CloseCode>)
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
     let frame = code.map(|code| CloseFrame {
         code,
         reason: "message too big".into(),
