@@ -221,8 +221,9 @@ pub fn local_sockets(
     opts: &BroadcastOptions,
 ) -> Vec<crate::SocketRef> {
     // One pass under the namespace's and the index's read locks (nothing takes them in the
-    // other order, nor holds one while writing the other): a broadcast to a large room copies each recipient's handle once and looks
-    // nothing up twice. Delivery happens after both locks are released.
+    // other order, nor holds one while writing the other): a broadcast to a large room copies
+    // each recipient's handle once and looks nothing up twice. Delivery happens after both
+    // locks are released.
     let mut out = Vec::new();
     nsp.with_sockets(|sockets| {
         index.for_each_target_locked(opts, |sid: &Sid| {
