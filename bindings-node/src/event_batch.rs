@@ -9,9 +9,11 @@
 //! acknowledgement id as a string (ids are 64-bit) or null; `binStart` and `binCount` appear
 //! only on events with attachments.
 
+use crate::args::to_buffers;
 use crate::records::{Args, Record};
 use napi::bindgen_prelude::Buffer;
 use roomcast::{IncomingEvent, SocketRef};
+use std::io::Write;
 
 #[derive(Default)]
 pub struct EventBatch {
@@ -32,20 +34,14 @@ impl EventBatch {
         self.text.push(b',');
         self.text.extend_from_slice(event.args.json.as_bytes());
         self.text.push(b',');
-        match &event.ack {
-            Some(ack) => {
-                self.text.push(b'"');
-                self.text.extend_from_slice(ack.id().to_string().as_bytes());
-                self.text.push(b'"');
-            }
-            None => self.text.extend_from_slice(b"null"),
-        }
-        if !event.args.binaries.is_empty() {
-            let start = self.binaries.len();
-            self.binaries
-                .extend(event.args.binaries.iter().map(|b| Buffer::from(b.to_vec())));
-            self.text
-                .extend_from_slice(format!(",{start},{}", event.args.binaries.len()).as_bytes());
+        // Writing into a Vec cannot fail.
+        let _ = match &event.ack {
+            Some(ack) => write!(self.text, "\"{}\"", ack.id()),
+            None => self.text.write_all(b"null"),
+        };
+        if let Some(buffers) = to_buffers(&event.args) {
+            let _ = write!(self.text, ",{},{}", self.binaries.len(), buffers.len());
+            self.binaries.extend(buffers);
         }
         self.text.push(b']');
     }
