@@ -226,7 +226,7 @@ pub fn local_sockets(
     // locks are released.
     let mut out = Vec::new();
     nsp.with_sockets(|sockets| {
-        index.for_each_target_locked(opts, |sid: &Sid| {
+        index.for_each_target(opts, |sid: &Sid| {
             if let Some(s) = sockets.get(sid) {
                 out.push(s.clone());
             }

@@ -107,21 +107,10 @@ impl RoomIndex {
 
     /// Calls `f` once for every socket that `opts` selects: the union of `opts.rooms` (every
     /// socket when empty) minus the sockets in `opts.except`. A socket in several targeted
-    /// rooms is visited once.
+    /// rooms is visited once. `f` runs under the index's read lock, which saves copying the
+    /// ids of a large room: it must not call back into the index (it would deadlock against
+    /// a waiting writer) and should be quick; collect what it needs and act afterwards.
     pub fn for_each_target(&self, opts: &BroadcastOptions, mut f: impl FnMut(&Sid)) {
-        // Collect under the lock, call outside it: `f` may re-enter the index (a recipient
-        // leaving a room) and must not hold up joins.
-        let mut targets: Vec<Sid> = Vec::new();
-        self.for_each_target_locked(opts, |s| targets.push(s.clone()));
-        for sid in &targets {
-            f(sid);
-        }
-    }
-
-    /// Like [`RoomIndex::for_each_target`], but calls `f` while holding the index's read
-    /// lock, which saves copying the ids of a large room. `f` must not call back into the
-    /// index (it would deadlock against a waiting writer) and should be quick.
-    pub fn for_each_target_locked(&self, opts: &BroadcastOptions, mut f: impl FnMut(&Sid)) {
         let m = self.maps.read();
         let excluded: HashSet<&Sid> = opts
             .except
