@@ -23,6 +23,28 @@ import roomcast
 # polling need more.
 engineio.payload.Payload.max_decode_packets = 100_000
 
+
+class Client(socketio.AsyncClient):
+    """python-socketio's client, made to flush before it disconnects.
+
+    Over long-polling, python-engineio's client drops whatever is still queued when
+    ``disconnect()`` runs while one of its POSTs is in flight (its write loop checks the state
+    after the POST and exits): the DISCONNECT and CLOSE packets never leave, and the server only
+    notices at the next ping. A POST is in flight right after ``connect()`` returns, because the
+    CONNECT reply arrives on the GET before the POST that carried the CONNECT is answered.
+    Waiting for the send queue to drain first makes a disconnect in a test always reach the
+    server, as it does with the JavaScript client.
+    """
+
+    async def disconnect(self) -> None:
+        queue = getattr(self.eio, "queue", None)
+        if queue is not None and self.eio.state == "connected":
+            try:
+                await asyncio.wait_for(queue.join(), 5)
+            except asyncio.TimeoutError:
+                pass  # disconnect anyway; the test's own bound reports what is missing
+        await super().disconnect()
+
 REPO = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO / "tests" / "node_modules"
 
@@ -73,7 +95,7 @@ class Harness:
     def __init__(self) -> None:
         self.servers: list[roomcast.Server] = []
         self.ports: dict[int, int] = {}
-        self.clients: list[socketio.AsyncClient] = []
+        self.clients: list[Client] = []
 
     def server(self, **options: Any) -> roomcast.Server:
         io = roomcast.Server(**options)
@@ -95,8 +117,8 @@ class Harness:
         namespaces: list[str] | None = None,
         auth: Any = None,
         handlers: dict[str, Callable[..., Any]] | None = None,
-    ) -> socketio.AsyncClient:
-        c = socketio.AsyncClient(reconnection=False)
+    ) -> Client:
+        c = Client(reconnection=False)
         for event, fn in (handlers or {}).items():
             c.on(event, fn)
         self.clients.append(c)

@@ -14,10 +14,9 @@ import time
 from typing import Any, AsyncIterator, Iterator
 
 import pytest
-import socketio
 
 import roomcast
-from conftest import Harness, collector, within
+from conftest import Client, Harness, collector, within
 
 REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="needs redis-server")
@@ -110,10 +109,10 @@ class Cluster:
                 pass
         await probe.disconnect()
 
-    async def client(self, node: int, namespaces: list[str] | None = None, **handlers: Any) -> socketio.AsyncClient:
+    async def client(self, node: int, namespaces: list[str] | None = None, **handlers: Any) -> Client:
         return await self.harness.client(self.urls[node], namespaces=namespaces, handlers=handlers)
 
-    async def join(self, client: socketio.AsyncClient, rooms: list[str]) -> None:
+    async def join(self, client: Client, rooms: list[str]) -> None:
         await client.call("join", rooms, timeout=5)
 
 
@@ -125,7 +124,7 @@ async def cluster(harness: Harness, redis_url: str) -> AsyncIterator[Cluster]:
     yield c
 
 
-async def marker_after(emitter: roomcast.Emitter, *clients: socketio.AsyncClient) -> None:
+async def marker_after(emitter: roomcast.Emitter, *clients: Client) -> None:
     """Waits until a marker broadcast after the checked emit reached every client: anything
     the checked emit sent them arrived before it."""
     events = [asyncio.Event() for _ in clients]
@@ -156,7 +155,7 @@ async def test_rooms_and_except_reach_clients_of_both_nodes(cluster: Cluster) ->
 async def test_namespace_binary_volatile_and_compress(cluster: Cluster) -> None:
     got_chat, wait_chat, on_chat = collector()
     got_root, _, on_root = collector()
-    chat = socketio.AsyncClient(reconnection=False)
+    chat = Client(reconnection=False)
     chat.on("bin", on_chat, namespace="/chat")
     cluster.harness.clients.append(chat)
     await chat.connect(cluster.urls[1], transports=["websocket"], namespaces=["/", "/chat"], wait_timeout=5)

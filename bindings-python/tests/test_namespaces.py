@@ -10,7 +10,7 @@ import pytest
 import socketio
 
 import roomcast
-from conftest import within
+from conftest import Client, within
 
 
 async def test_namespaces_and_seed_greeting(harness: Any, transport: str) -> None:
@@ -25,7 +25,7 @@ async def test_namespaces_and_seed_greeting(harness: Any, transport: str) -> Non
     assert io.sockets is io.of("/")
     url = await harness.start(io)
     hello = asyncio.get_running_loop().create_future()
-    c = socketio.AsyncClient(reconnection=False)
+    c = Client(reconnection=False)
     harness.clients.append(c)
     c.on("hi", lambda msg: hello.set_result(msg), namespace="/my-namespace")
     await c.connect(url, transports=[transport], namespaces=["/my-namespace"], wait_timeout=5)
@@ -58,7 +58,7 @@ async def test_middlewares_accept_and_refuse(harness: Any) -> None:
     url = await harness.start(io)
 
     errors: list[Any] = []
-    bad = socketio.AsyncClient(reconnection=False)
+    bad = Client(reconnection=False)
     harness.clients.append(bad)
     bad.on("connect_error", lambda data: errors.append(data), namespace="/private")
     with pytest.raises(socketio.exceptions.ConnectionError):
@@ -66,7 +66,7 @@ async def test_middlewares_accept_and_refuse(harness: Any) -> None:
     assert errors and errors[0] == {"message": "unauthorized", "data": {"reason": "bad token"}}
 
     errors.clear()
-    boom = socketio.AsyncClient(reconnection=False)
+    boom = Client(reconnection=False)
     harness.clients.append(boom)
     boom.on("connect_error", lambda data: errors.append(data), namespace="/private")
     with pytest.raises(socketio.exceptions.ConnectionError):
@@ -74,7 +74,7 @@ async def test_middlewares_accept_and_refuse(harness: Any) -> None:
     assert errors and errors[0] == {"message": "server error"}
 
     welcome_msg = asyncio.get_running_loop().create_future()
-    good = socketio.AsyncClient(reconnection=False)
+    good = Client(reconnection=False)
     harness.clients.append(good)
     good.on("welcome", lambda auth: welcome_msg.set_result(auth), namespace="/private")
     await good.connect(url, transports=["websocket"], namespaces=["/private"], auth={"token": "secret"}, wait_timeout=5)
@@ -109,7 +109,7 @@ async def test_dynamic_namespaces(harness: Any) -> None:
 
     async def connect(name: str, auth: Any = None) -> Any:
         got = asyncio.get_running_loop().create_future()
-        c = socketio.AsyncClient(reconnection=False)
+        c = Client(reconnection=False)
         harness.clients.append(c)
         for ev in ("dyn", "team", "later"):
             c.on(ev, lambda n: got.set_result(n), namespace=name)
@@ -120,7 +120,7 @@ async def test_dynamic_namespaces(harness: Any) -> None:
     assert await connect("/team-a", {"ok": True}) == "/team-a"
     assert await connect("/later-x") == "/later-x"
     for name, auth in (("/dyn-x", None), ("/team-b", {"ok": False}), ("/nope", None)):
-        c = socketio.AsyncClient(reconnection=False)
+        c = Client(reconnection=False)
         harness.clients.append(c)
         with pytest.raises(socketio.exceptions.ConnectionError):
             await c.connect(url, transports=["websocket"], namespaces=[name], auth=auth, wait_timeout=5)
@@ -146,7 +146,7 @@ async def test_removed_dynamic_children_come_back(harness: Any) -> None:
     url = await harness.start(io)
     for round_ in range(2):
         heard = asyncio.get_running_loop().create_future()
-        c = socketio.AsyncClient(reconnection=False)
+        c = Client(reconnection=False)
         harness.clients.append(c)
         c.on("heard", lambda t: heard.set_result(t), namespace="/room-1")
         await c.connect(url, transports=["websocket"], namespaces=["/room-1"], wait_timeout=5)

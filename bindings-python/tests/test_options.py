@@ -8,10 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-import socketio
 
 import roomcast
-from conftest import within
+from conftest import Client, within
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
@@ -33,7 +32,7 @@ async def test_allow_request_vets_handshakes(harness: Any, asynchronous: bool) -
         assert refused.status_code == 403
         allowed = await http.get(f"{url}/socket.io/", params={"EIO": "4", "transport": "polling", "token": "ok"})
         assert allowed.status_code == 200 and allowed.text.startswith("0{")
-    c = socketio.AsyncClient(reconnection=False)
+    c = Client(reconnection=False)
     harness.clients.append(c)
     await c.connect(f"{url}?token=ok", transports=["websocket"], wait_timeout=5)
     assert c.connected
