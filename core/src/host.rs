@@ -11,6 +11,7 @@
 //! per batch (not once per event); the host drains it on its own thread and answers through
 //! the [`Reply`] carried by the events that need an answer.
 
+use crate::host_wake::HostWaker;
 use crate::namespace::Namespace;
 use crate::socket::{DisconnectReason, IncomingEvent, SocketRef};
 use futures_util::future::BoxFuture;
@@ -237,7 +238,7 @@ pub enum Completion {
 /// A multi-producer queue of host events that wakes its consumer once per batch.
 pub struct EventQueue {
     items: Mutex<Vec<HostEvent>>,
-    wake: Arc<dyn Fn() + Send + Sync>,
+    waker: Arc<HostWaker>,
 }
 
 impl EventQueue {
@@ -246,7 +247,7 @@ impl EventQueue {
     pub fn new(wake: impl Fn() + Send + Sync + 'static) -> Arc<EventQueue> {
         Arc::new(EventQueue {
             items: Mutex::new(Vec::new()),
-            wake: Arc::new(wake),
+            waker: HostWaker::new(wake),
         })
     }
 
@@ -262,22 +263,11 @@ impl EventQueue {
         }
     }
 
-    /// Wakes the host. From a task on a runtime worker the wake-up is deferred with
-    /// `yield_now`, which tokio resumes only after the worker has run the tasks it already had
-    /// and polled for I/O again: the events of every connection found readable together reach
-    /// the host as one batch. Waking the host at the first of them would let its thread, which
-    /// often shares a core with the worker, take that core at once, handle one event, and hand
-    /// the core back, once per event.
+    /// Wakes the host: from a runtime worker, once its round of work is done (see
+    /// [`crate::host_wake`]), so the events of every connection found readable together reach
+    /// the host as one batch.
     fn wake_host(&self) {
-        if tokio::task::try_id().is_some() {
-            let wake = self.wake.clone();
-            tokio::spawn(async move {
-                tokio::task::yield_now().await;
-                wake();
-            });
-        } else {
-            (self.wake)();
-        }
+        self.waker.wake();
     }
 
     /// Takes every queued event, oldest first.

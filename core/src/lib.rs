@@ -46,6 +46,7 @@ pub mod engineio;
 pub mod handlers;
 pub mod handshake;
 pub mod host;
+pub mod host_wake;
 pub mod id;
 pub mod msgpack;
 pub mod namespace;

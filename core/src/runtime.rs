@@ -19,7 +19,9 @@ pub fn host_runtime(thread_name: &str) -> std::io::Result<Runtime> {
         .thread_name(thread_name)
         // Blocking threads only serve rare lookups (bind to a host name); let idle ones go
         // quickly so a process's thread count settles.
-        .thread_keep_alive(Duration::from_secs(1));
+        .thread_keep_alive(Duration::from_secs(1))
+        // Host threads are woken when a worker runs out of work (crate::host_wake).
+        .on_thread_park(crate::host_wake::worker_parking);
     if let Some(n) = worker_threads_override() {
         builder.worker_threads(n);
     }
