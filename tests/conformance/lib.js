@@ -194,11 +194,23 @@ class PollingSession {
     });
   }
 
-  /** GET that must answer 200; resolves with its packets. */
+  /**
+   * GET that must answer 200 with a well-framed payload (content-length counts the body's
+   * bytes; packets joined by \x1e, no empty packet from a stray separator); resolves with its
+   * packets.
+   */
   async poll(timeoutMs = WAIT_MS) {
     const res = await this.get(timeoutMs);
     if (res.status !== 200) throw new Error(`GET -> ${res.status} ${res.text}`);
-    return decodePayload(res.text);
+    const length = Number(res.headers["content-length"]);
+    if (length !== res.body.length) {
+      throw new Error(`content-length ${length} for a body of ${res.body.length} bytes`);
+    }
+    const packets = decodePayload(res.text);
+    if (packets.some((p) => p.length === 0)) {
+      throw new Error(`empty packet in ${JSON.stringify(res.text)}`);
+    }
+    return packets;
   }
 
   /** POST that must answer 200 `ok`. */

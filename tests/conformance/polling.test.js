@@ -67,21 +67,10 @@ describe("long-polling", () => {
     const session = await connected(server);
     await session.send(['42["echo",1]', '421["echo","a",2]', '42["echo",{"k":[true,null]}]']);
     // Handlers may run after the POST is answered (a host runtime does), so the answers can be
-    // spread over several GETs; what is fixed is their order and the framing of each payload.
+    // spread over several GETs; what is fixed is their order and the framing of each payload
+    // (checked by poll()).
     const expected = ['42["echo",1]', '431["a",2]', '42["echo",{"k":[true,null]}]'];
-    const seen = [];
-    const deadline = Date.now() + 3000;
-    while (seen.length < expected.length) {
-      const left = deadline - Date.now();
-      assert.ok(left > 0, `timed out; got ${JSON.stringify(seen)}`);
-      const res = await session.get(left);
-      assert.equal(res.status, 200);
-      assert.equal(Number(res.headers["content-length"]), res.body.length);
-      const packets = decodePayload(res.text);
-      // a payload is packets joined by \x1e, never with a trailing or doubled separator
-      assert.ok(packets.every((p) => p.length > 0), JSON.stringify(res.text));
-      seen.push(...packets);
-    }
+    const seen = await session.pollUntil((p) => p === expected[expected.length - 1]);
     assert.deepEqual(seen, expected);
   });
 
