@@ -47,9 +47,11 @@ for (const [flavourA, flavourB] of PAIRS) {
       const obsB = await h.observer(b);
       const probe = await h.connect(a);
       await eventually(async () => {
-        const seen = h.once(obsB, "observed-server-side", 300);
-        await h.emitWithAck(probe, "server-side-emit", { event: "hello", args: ["warm-up"] });
-        await seen;
+        // awaited together: a slow ack must not leave the timed wait's rejection unhandled
+        await Promise.all([
+          h.once(obsB, "observed-server-side", 300),
+          h.emitWithAck(probe, "server-side-emit", { event: "hello", args: ["warm-up"] }),
+        ]);
       }, 10000, "both nodes subscribed");
     });
 
@@ -201,9 +203,13 @@ for (const [flavourA, flavourB] of PAIRS) {
       assert.deepEqual(await local, [1]);
       await redis.restart();
       await eventually(async () => {
-        const got = h.once(onB, "after-restart", 400);
-        await h.emitWithAck(senderA, "emit-to", { event: "after-restart", args: [2] });
-        assert.deepEqual(await got, [2]);
+        // awaited together: while the adapter reconnects the ack can take longer than the
+        // wait, whose rejection must then be handled (it only means "try again")
+        const [got] = await Promise.all([
+          h.once(onB, "after-restart", 400),
+          h.emitWithAck(senderA, "emit-to", { event: "after-restart", args: [2] }),
+        ]);
+        assert.deepEqual(got, [2]);
       }, 20000, "cluster delivery after the restart");
     });
   });

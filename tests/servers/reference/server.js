@@ -101,6 +101,15 @@ if (process.env.REDIS_URL) {
   // A restarting Redis must not crash the node: the clients reconnect by themselves.
   pub.on("error", () => {});
   sub.on("error", () => {});
+  // The adapter does not catch a publish that fails while Redis is down (its promise rejects
+  // with EPIPE or a closed-client error); a deployment has to survive that too. Anything else
+  // still crashes the node.
+  process.on("unhandledRejection", (err) => {
+    const socketError = err && ["EPIPE", "ECONNRESET", "ECONNREFUSED"].includes(err.code);
+    const redisDown = socketError || (err && /Closed/.test(err.name || ""));
+    if (!redisDown) throw err;
+    console.error(`redis publish failed while Redis is down: ${err.message}`);
+  });
   redisClients = [pub, sub];
   Promise.all([pub.connect(), sub.connect()]).then(() => {
     io.adapter(createAdapter(pub, sub, { requestsTimeout: envNumber("REQUESTS_TIMEOUT", 5000) }));
