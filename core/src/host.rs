@@ -147,6 +147,8 @@ impl<T: Send + 'static> Reply<T> {
 
     /// Answers; later answers are ignored.
     pub fn send(&mut self, value: T) {
+        // The core acts on the answer at once: broadcasts the host made before it go first.
+        crate::hand_off::barrier();
         if let Some(tx) = self.tx.take() {
             let _ = tx.send(value);
         }

@@ -43,6 +43,7 @@ pub mod adapter;
 #[cfg(feature = "redis")]
 pub mod emitter;
 pub mod engineio;
+pub mod hand_off;
 pub mod handlers;
 pub mod handshake;
 pub mod host;

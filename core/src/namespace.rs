@@ -19,6 +19,7 @@ pub struct Namespace {
     name: String,
     server: Weak<ServerShared>,
     runtime: Handle,
+    hand_off: Arc<crate::hand_off::HandOff>,
     sockets: RwLock<HashMap<Sid, SocketRef>>,
     adapter: Arc<dyn Adapter>,
     handler: RwLock<Arc<dyn NamespaceHandler>>,
@@ -46,6 +47,7 @@ impl Namespace {
             name: name.to_string(),
             server: Arc::downgrade(server),
             runtime: server.runtime.clone(),
+            hand_off: server.hand_off.clone(),
             sockets: RwLock::new(HashMap::new()),
             adapter: server.create_adapter(name),
             handler: RwLock::new(handler),
@@ -103,6 +105,10 @@ impl Namespace {
     /// The runtime the server's tasks run on.
     pub fn runtime(&self) -> &Handle {
         &self.runtime
+    }
+
+    pub(crate) fn hand_off(&self) -> &Arc<crate::hand_off::HandOff> {
+        &self.hand_off
     }
 
     pub(crate) fn server(&self) -> Option<Arc<ServerShared>> {

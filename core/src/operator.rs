@@ -3,6 +3,7 @@
 
 use crate::adapter::{AdapterError, BroadcastOptions, BroadcastPacket, Room};
 use crate::engineio::with_batched_wakes;
+use crate::hand_off;
 use crate::namespace::Namespace;
 use crate::payload::Payload;
 use crate::socket::{check_event, AckCollector, AckResponse, EmitError, SocketRef};
@@ -116,17 +117,37 @@ impl BroadcastOperator {
             _ => args,
         };
         let packet = BroadcastPacket::new(self.nsp.parser(), self.nsp.name(), event, args, None);
+        let on_host = tokio::runtime::Handle::try_current().is_err();
+        if on_host && self.recipients_at_most() >= self.nsp.hand_off().min_recipients {
+            let op = self.clone();
+            self.nsp
+                .hand_off()
+                .run(move || op.nsp.adapter().broadcast(&op.nsp, &packet, &op.opts));
+            return Ok(());
+        }
         self.deliver(|| self.nsp.adapter().broadcast(&self.nsp, &packet, &self.opts));
         Ok(())
     }
 
-    /// Runs a delivery to many sockets. From a host thread (outside the runtime) the writers'
-    /// wake-ups are handed to the runtime in one go rather than one by one.
+    /// Runs a delivery to many sockets. From a host thread (outside the runtime) it first
+    /// waits for the thread's handed-off broadcasts, and the writers' wake-ups are handed to
+    /// the runtime in one go rather than one by one.
     fn deliver<R>(&self, f: impl FnOnce() -> R) -> R {
         if tokio::runtime::Handle::try_current().is_ok() {
             f()
         } else {
+            hand_off::barrier();
             with_batched_wakes(self.nsp.runtime(), f)
+        }
+    }
+
+    /// An upper bound on the local recipients, without walking them.
+    fn recipients_at_most(&self) -> usize {
+        if self.opts.rooms.is_empty() {
+            self.nsp.socket_count()
+        } else {
+            let index = self.nsp.adapter().index();
+            self.opts.rooms.iter().map(|r| index.room_size(r)).sum()
         }
     }
 
@@ -197,6 +218,7 @@ impl BroadcastOperator {
         I: IntoIterator<Item = R>,
         R: Into<Room>,
     {
+        crate::hand_off::barrier();
         let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
         self.nsp
             .adapter()
@@ -209,6 +231,7 @@ impl BroadcastOperator {
         I: IntoIterator<Item = R>,
         R: Into<Room>,
     {
+        crate::hand_off::barrier();
         let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
         self.nsp
             .adapter()
@@ -217,6 +240,7 @@ impl BroadcastOperator {
 
     /// Disconnects the selected sockets; with `close`, their whole connections.
     pub fn disconnect_sockets(&self, close: bool) {
+        crate::hand_off::barrier();
         self.nsp
             .adapter()
             .disconnect_sockets(&self.nsp, &self.opts, close);

@@ -88,6 +88,8 @@ pub(crate) struct ServerShared {
     pub(crate) config: ServerConfig,
     pub(crate) engine: Arc<EngineConfig>,
     pub(crate) runtime: Handle,
+    /// Where the hosts' large broadcasts run (see [`crate::hand_off`]).
+    pub(crate) hand_off: Arc<crate::hand_off::HandOff>,
     me: std::sync::Weak<ServerShared>,
     sessions: Mutex<HashMap<Sid, Arc<EngineSession>>>,
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
@@ -275,10 +277,12 @@ impl Server {
     pub fn with_runtime(config: ServerConfig, runtime: Handle) -> Server {
         let engine = Arc::new(config.engine.clone());
         let (shutdown, _) = watch::channel(false);
+        let hand_off = crate::hand_off::HandOff::new(&runtime);
         let shared = Arc::new_cyclic(|me| ServerShared {
             config,
             engine,
             runtime,
+            hand_off,
             me: me.clone(),
             sessions: Mutex::new(HashMap::new()),
             namespaces: RwLock::new(HashMap::new()),

@@ -361,12 +361,14 @@ impl Socket {
         I: IntoIterator<Item = R>,
         R: Into<Room>,
     {
+        crate::hand_off::barrier();
         let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
         self.nsp.adapter().index().add_all(&self.id, rooms);
     }
 
     /// Leaves a room.
     pub fn leave(&self, room: &str) {
+        crate::hand_off::barrier();
         self.nsp.adapter().index().del(&self.id, room);
     }
 
@@ -385,6 +387,7 @@ impl Socket {
 
     /// Sends an event to this client.
     pub fn emit(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
+        crate::hand_off::barrier();
         check_event(event, &args)?;
         if self.nsp.recovery().is_some() {
             // Through the room named by the id, so the packet is kept for replay (as socket.io).
@@ -406,6 +409,7 @@ impl Socket {
 
     /// Sends an event only if the transport can take it now (socket.io's `volatile`).
     pub fn emit_volatile(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
+        crate::hand_off::barrier();
         check_event(event, &args)?;
         self.notify_outgoing(event, &args);
         let frames = self.nsp.parser().event(self.ns(), None, event, &args);
@@ -424,6 +428,7 @@ impl Socket {
         impl std::future::Future<Output = Result<Payload, AckError>> + Send + 'static,
         EmitError,
     > {
+        crate::hand_off::barrier();
         check_event(event, &args)?;
         let id = self.nsp.next_ack_id();
         let (tx, rx) = oneshot::channel();
@@ -463,6 +468,7 @@ impl Socket {
         timeout: Option<Duration>,
         callback: impl FnOnce(Result<Payload, AckError>) + Send + 'static,
     ) -> Result<(), EmitError> {
+        crate::hand_off::barrier();
         check_event(event, &args)?;
         let id = self.nsp.next_ack_id();
         {
@@ -499,6 +505,7 @@ impl Socket {
 
     /// Queues encoded frames; false when dropped (volatile) or the connection is closed.
     pub fn send_frames(&self, frames: &[Frame], volatile: bool) -> bool {
+        crate::hand_off::barrier();
         if volatile {
             self.client.session.send_volatile(frames)
         } else {
@@ -531,6 +538,7 @@ impl Socket {
 
     /// Disconnects the socket from its namespace; with `close` the whole connection closes.
     pub fn disconnect(self: &Arc<Self>, close: bool) {
+        crate::hand_off::barrier();
         if !self.connected() {
             return;
         }
@@ -564,6 +572,7 @@ impl Socket {
     /// later calls, and calls after the socket left, do nothing. The core calls it itself
     /// when the connection handlers have finished, for hosts that do not.
     pub fn announce(self: &Arc<Self>) {
+        crate::hand_off::barrier();
         let Some(announcement) = self.state.lock().announcement.take() else {
             return;
         };
