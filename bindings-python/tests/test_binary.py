@@ -40,10 +40,15 @@ async def test_binary_round_trips(harness: Any, transport: str) -> None:
 
 async def test_binary_broadcast_and_server_ack(harness: Any) -> None:
     io = harness.server()
+    joined: list[str] = []
+    both_joined = asyncio.Event()
 
     @io.on("connection")
     def connect(socket: roomcast.Socket) -> None:
         socket.join("bin")
+        joined.append(socket.id)
+        if len(joined) == 2:
+            both_joined.set()
 
     url = await harness.start(io)
     got: list[Any] = []
@@ -57,6 +62,8 @@ async def test_binary_broadcast_and_server_ack(harness: Any) -> None:
 
     await harness.client(url, handlers={"blob": on_blob})
     await harness.client(url, "polling", handlers={"blob": on_blob})
+    # A client hears CONNECT before the connection handler has run on this loop.
+    await within(both_joined.wait())
     answers = await within(io.to("bin").emit_with_ack("blob", b"\x01\x02\x03", timeout=5))
     await within(done.wait())
     assert got == [b"\x01\x02\x03", b"\x01\x02\x03"]

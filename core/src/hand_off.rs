@@ -18,7 +18,7 @@
 use parking_lot::{Condvar, Mutex};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::mpsc;
@@ -44,7 +44,10 @@ struct Progress {
 
 /// One server's queue of handed-off broadcasts and the task that runs them.
 pub(crate) struct HandOff {
-    tx: Option<mpsc::UnboundedSender<(u64, Job)>>,
+    runtime: Handle,
+    /// The task's queue, made at the first hand-off (most servers never make one); `None`
+    /// when the runtime cannot run it.
+    tx: OnceLock<Option<mpsc::UnboundedSender<(u64, Job)>>>,
     /// Broadcasts to at least this many sockets (an upper bound counted without walking
     /// them) are handed off.
     pub(crate) min_recipients: usize,
@@ -61,39 +64,47 @@ impl HandOff {
     /// A queue whose task runs on `runtime`; a runtime that only runs while someone drives it
     /// (current-thread) gets none, and every broadcast stays inline.
     pub(crate) fn new(runtime: &Handle) -> Arc<HandOff> {
-        let progress = Arc::new(Progress {
-            done: AtomicU64::new(0),
-            lock: Mutex::new(()),
-            finished: Condvar::new(),
-        });
-        let tx = (runtime.runtime_flavor() == RuntimeFlavor::MultiThread).then(|| {
-            let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Job)>();
-            let progress = progress.clone();
-            runtime.spawn(async move {
-                while let Some((seq, job)) = rx.recv().await {
-                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
-                        tracing::error!("a broadcast panicked");
-                    }
-                    progress.done.store(seq, Ordering::Release);
-                    // Taking the lock orders this store before a waiter's check-then-wait.
-                    drop(progress.lock.lock());
-                    progress.finished.notify_all();
-                }
-            });
-            tx
-        });
         Arc::new(HandOff {
-            tx,
+            runtime: runtime.clone(),
+            tx: OnceLock::new(),
             min_recipients: min_recipients_from_env(),
             submitted: AtomicU64::new(0),
-            progress,
+            progress: Arc::new(Progress {
+                done: AtomicU64::new(0),
+                lock: Mutex::new(()),
+                finished: Condvar::new(),
+            }),
         })
+    }
+
+    fn sender(&self) -> Option<&mpsc::UnboundedSender<(u64, Job)>> {
+        self.tx
+            .get_or_init(|| {
+                if self.runtime.runtime_flavor() != RuntimeFlavor::MultiThread {
+                    return None;
+                }
+                let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Job)>();
+                let progress = self.progress.clone();
+                self.runtime.spawn(async move {
+                    while let Some((seq, job)) = rx.recv().await {
+                        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                            tracing::error!("a broadcast panicked");
+                        }
+                        progress.done.store(seq, Ordering::Release);
+                        // Taking the lock orders this store before a waiter's check-then-wait.
+                        drop(progress.lock.lock());
+                        progress.finished.notify_all();
+                    }
+                });
+                Some(tx)
+            })
+            .as_ref()
     }
 
     /// Runs `job` on the queue's task, after the broadcasts handed off before it; runs it
     /// here when there is no task. Call only from outside the runtime.
     pub(crate) fn run(self: &Arc<Self>, job: impl FnOnce() + Send + 'static) {
-        let Some(tx) = &self.tx else {
+        let Some(tx) = self.sender() else {
             return job();
         };
         // A thread keeps one queue pending at a time: another server's queue would not be
@@ -124,7 +135,12 @@ impl HandOff {
         }
         let mut guard = progress.lock.lock();
         while progress.done.load(Ordering::Acquire) < seq {
-            if self.tx.as_ref().is_none_or(|tx| tx.is_closed()) {
+            if self
+                .tx
+                .get()
+                .and_then(Option::as_ref)
+                .is_none_or(|tx| tx.is_closed())
+            {
                 tracing::warn!("broadcasts were dropped: the runtime shut down before they ran");
                 return;
             }

@@ -85,10 +85,6 @@ pub enum PollError {
     Overlap,
     #[error("the session is not on the polling transport")]
     WrongTransport,
-    /// The session closed and a poll has already taken the close: for the client it is gone,
-    /// even while the server has not yet dropped its sid.
-    #[error("the session has ended")]
-    Gone,
 }
 
 struct State {
@@ -368,9 +364,6 @@ impl EngineSession {
     pub async fn poll(self: &Arc<Self>) -> Result<(Vec<u8>, bool), PollError> {
         {
             let mut st = self.state.lock();
-            if st.close_delivered {
-                return Err(PollError::Gone);
-            }
             if st.transport != TransportKind::Polling {
                 return Err(PollError::WrongTransport);
             }
@@ -430,9 +423,6 @@ impl EngineSession {
     pub fn begin_post(self: &Arc<Self>) -> Result<PostGuard<'_>, PollError> {
         {
             let mut st = self.state.lock();
-            if st.close_delivered {
-                return Err(PollError::Gone);
-            }
             if st.transport != TransportKind::Polling && !st.upgrading {
                 return Err(PollError::WrongTransport);
             }

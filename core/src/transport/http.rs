@@ -435,7 +435,6 @@ pub(crate) async fn poll(session: &Arc<EngineSession>) -> Resp {
         Ok(body) => polling_response(body),
         Err(PollError::Overlap) => empty_response(400),
         Err(PollError::WrongTransport) => error_response(EngineError::BadRequest, &[]),
-        Err(PollError::Gone) => error_response(EngineError::UnknownSid, &[]),
     }
 }
 
@@ -453,7 +452,6 @@ where
         Ok(guard) => guard,
         Err(PollError::Overlap) => return empty_response(400),
         Err(PollError::WrongTransport) => return error_response(EngineError::BadRequest, &[]),
-        Err(PollError::Gone) => return error_response(EngineError::UnknownSid, &[]),
     };
     // v4 payloads are text; binary travels base64-encoded inside them.
     if binary_body && session.protocol == 4 {
