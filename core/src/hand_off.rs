@@ -9,7 +9,7 @@
 //!
 //! What an inline call guarantees still holds, because every later operation of the same
 //! thread that could be seen to overtake a pending broadcast — queuing frames (emits, ack
-//! answers, CONNECT), joining or leaving rooms, disconnecting, answering the core — first
+//! answers), joining or leaving rooms, disconnecting, answering the core — first
 //! calls [`barrier`], which waits until the thread's handed-off broadcasts have run. Those
 //! entry points take no lock before the barrier, and a broadcast takes only the core's own
 //! locks, so the wait cannot deadlock; it blocks a host's thread on the runtime, never the
