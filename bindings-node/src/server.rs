@@ -280,8 +280,6 @@ impl NativeServer {
     /// listener; a `closed` record with `token` follows.
     #[napi]
     pub fn close(&self, token: f64) -> napi::Result<()> {
-        // Broadcasts still running from this thread go out before the goodbyes.
-        roomcast::hand_off::barrier();
         let rt = runtime::get()?;
         let shared = self.shared.clone();
         let token = token_of(token);

@@ -179,8 +179,6 @@ impl PyServer {
 
     /// Closes the server (disconnects every socket, releases the ports); blocks until done.
     fn close(&self, py: Python<'_>) {
-        // Broadcasts still running from this thread go out before the goodbyes.
-        roomcast::hand_off::barrier();
         let server = self.server.clone();
         py.detach(move || {
             let rt = server.runtime().clone();
@@ -190,7 +188,6 @@ impl PyServer {
 
     /// Closes the server in the background; a `Done` completion with `token` follows.
     fn close_in_background(&self, token: u64) {
-        roomcast::hand_off::barrier();
         let server = self.server.clone();
         let host = self.host.clone();
         self.server.runtime().spawn(async move {

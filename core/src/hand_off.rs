@@ -10,7 +10,8 @@
 //! What an inline call guarantees still holds, because every later operation of the same
 //! thread that could be seen to overtake a pending broadcast — queuing frames (emits, ack
 //! answers), joining or leaving rooms, disconnecting, answering the core — first
-//! calls [`barrier`], which waits until the thread's handed-off broadcasts have run. Those
+//! calls [`barrier`], which waits until the thread's handed-off broadcasts have run (closing
+//! the server waits for every queued one). Those
 //! entry points take no lock before the barrier, and a broadcast takes only the core's own
 //! locks, so the wait cannot deadlock; it blocks a host's thread on the runtime, never the
 //! reverse. Waiting for a queue whose task is gone (runtime shut down) gives up.
@@ -128,6 +129,27 @@ impl HandOff {
         }
     }
 
+    /// Resolves once every broadcast handed off so far, from any thread, has run (the queue
+    /// is in order, so a marker job's turn proves it).
+    pub(crate) async fn flush(&self) {
+        let Some(Some(tx)) = self.tx.get() else {
+            return;
+        };
+        let (done, ran) = tokio::sync::oneshot::channel::<()>();
+        let seq = self.submitted.fetch_add(1, Ordering::Relaxed) + 1;
+        if tx
+            .send((
+                seq,
+                Box::new(move || {
+                    let _ = done.send(());
+                }),
+            ))
+            .is_ok()
+        {
+            let _ = ran.await;
+        }
+    }
+
     fn wait_for(&self, seq: u64) {
         let progress = &self.progress;
         if progress.done.load(Ordering::Acquire) >= seq {
@@ -166,7 +188,7 @@ fn min_recipients_from_env() -> usize {
 /// Waits until every broadcast this thread handed off has run. Cheap when none is pending
 /// (one thread-local read), so every entry point that queues frames or changes rooms calls it
 /// before taking any lock.
-pub fn barrier() {
+pub(crate) fn barrier() {
     if let Some((queue, seq)) = PENDING.with(|p| p.borrow_mut().take()) {
         queue.wait_for(seq);
     }
@@ -201,6 +223,24 @@ mod tests {
         barrier();
         assert_eq!(*seen.lock(), (0..100).collect::<Vec<_>>());
         // Nothing pending now: the barrier returns at once.
+        barrier();
+    }
+
+    #[test]
+    fn flush_waits_for_every_job_handed_off_so_far() {
+        let rt = multi_thread();
+        let queue = HandOff::new(rt.handle());
+        let ran = Arc::new(AtomicUsize::new(0));
+        for _ in 0..20 {
+            let r = ran.clone();
+            queue.run(move || {
+                std::thread::sleep(Duration::from_micros(200));
+                r.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        let q = queue.clone();
+        rt.block_on(async move { q.flush().await });
+        assert_eq!(ran.load(Ordering::SeqCst), 20);
         barrier();
     }
 

@@ -447,6 +447,8 @@ impl Server {
         if self.shared.closing.swap(true, Ordering::AcqRel) {
             return;
         }
+        // Broadcasts the hosts handed off before closing go out before the goodbyes.
+        self.shared.hand_off.flush().await;
         for nsp in self.namespaces() {
             for s in nsp.sockets() {
                 s.on_close(DisconnectReason::ServerShuttingDown);

@@ -338,7 +338,7 @@ impl Socket {
         volatile: bool,
     ) -> bool {
         self.notify_outgoing(&packet.event, &packet.args);
-        self.send_frames(&packet.frames, volatile)
+        self.queue_frames(&packet.frames, volatile)
     }
 
     pub fn connected(&self) -> bool {
@@ -390,7 +390,7 @@ impl Socket {
             return Err(EmitError::TooManyAttachments(args.binaries.len()));
         }
         let frames = self.nsp.parser().event(self.ns(), None, event, &args);
-        if self.send_frames(&frames, false) {
+        if self.queue_frames(&frames, false) {
             Ok(())
         } else {
             Err(EmitError::Disconnected)
@@ -403,7 +403,7 @@ impl Socket {
         check_event(event, &args)?;
         self.notify_outgoing(event, &args);
         let frames = self.nsp.parser().event(self.ns(), None, event, &args);
-        self.send_frames(&frames, true);
+        self.queue_frames(&frames, true);
         Ok(())
     }
 
@@ -431,7 +431,7 @@ impl Socket {
         }
         self.notify_outgoing(event, &args);
         let frames = self.nsp.parser().event(self.ns(), Some(id), event, &args);
-        self.send_frames(&frames, false);
+        self.queue_frames(&frames, false);
         let socket = self.clone();
         Ok(async move {
             let result = match timeout {
@@ -470,7 +470,7 @@ impl Socket {
         }
         self.notify_outgoing(event, &args);
         let frames = self.nsp.parser().event(self.ns(), Some(id), event, &args);
-        self.send_frames(&frames, false);
+        self.queue_frames(&frames, false);
         if let Some(t) = timeout {
             let weak = Arc::downgrade(self);
             self.nsp.runtime().spawn(async move {
@@ -496,6 +496,12 @@ impl Socket {
     /// Queues encoded frames; false when dropped (volatile) or the connection is closed.
     pub fn send_frames(&self, frames: &[Frame], volatile: bool) -> bool {
         crate::hand_off::barrier();
+        self.queue_frames(frames, volatile)
+    }
+
+    /// [`Socket::send_frames`] for callers that have passed the barrier already (or run on
+    /// the runtime): a broadcast calls it once per recipient.
+    pub(crate) fn queue_frames(&self, frames: &[Frame], volatile: bool) -> bool {
         if volatile {
             self.client.session.send_volatile(frames)
         } else {
@@ -540,7 +546,7 @@ impl Socket {
                 .nsp
                 .parser()
                 .control(PacketKind::Disconnect, self.ns(), None);
-            self.send_frames(&[frame], false);
+            self.queue_frames(&[frame], false);
             self.on_close(DisconnectReason::ServerNamespaceDisconnect);
         }
     }

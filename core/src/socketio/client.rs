@@ -104,7 +104,7 @@ impl Client {
             .collect();
         for s in sockets {
             let frame = self.parser().control(PacketKind::Disconnect, s.ns(), None);
-            s.send_frames(&[frame], false);
+            s.queue_frames(&[frame], false);
             s.on_close(DisconnectReason::ServerNamespaceDisconnect);
         }
     }
@@ -388,7 +388,7 @@ impl Client {
         }
         if let Some(r) = restored {
             for (event, args) in r.missed {
-                socket.send_frames(&self.parser().event(nsp.name(), None, &event, &args), false);
+                socket.queue_frames(&self.parser().event(nsp.name(), None, &event, &args), false);
             }
         }
         match nsp.handler().connected(&socket) {
