@@ -15,16 +15,20 @@ from conftest import collector, within
 async def test_emit_from_foreign_threads(harness: Any, transport: str) -> None:
     io = harness.server()
     sockets: list[roomcast.Socket] = []
+    joined = asyncio.Event()
 
     @io.on("connection")
     def connect(socket: roomcast.Socket) -> None:
         socket.join("workers")
         sockets.append(socket)
+        joined.set()
 
     url = await harness.start(io)
     items, wait, handler = collector()
     answers: list[Any] = []
     await harness.client(url, transport, handlers={"tick": handler, "question": lambda n: n * 10})
+    # A client hears CONNECT before the connection handler has run on this loop.
+    await within(joined.wait())
 
     def worker(n: int) -> None:
         for i in range(50):
