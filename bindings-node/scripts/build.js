@@ -1,21 +1,22 @@
 #!/usr/bin/env node
 "use strict";
 
-// Builds the native addon with cargo and places it next to index.js as
-// roomcast.<platform>-<arch>.node. Runs on `npm install` (the `install` script), so
-// `npm install ./bindings-node` works on any machine with a Rust toolchain.
+// Builds the native addon from Rust sources with cargo and places it beside index.js as
+// roomcast.<target>.node (lib/platform.js names the target). Two layouts:
+//   - the published package carries the sources in native/ (a small Cargo workspace: the core,
+//     this binding's crate and the workspace's Cargo.lock);
+//   - a repository checkout builds bindings-node/ inside the repository's workspace.
 //
-//   node scripts/build.js            debug build (enough for tests)
-//   node scripts/build.js --release  optimised build
-//
-// ROOMCAST_SKIP_BUILD=1 skips the build (a prebuilt addon is already in place).
+//   node scripts/build.js            release build, the `dist` profile the prebuilt packages use
+//   node scripts/build.js --debug    debug build (faster to compile, slow to run: development only)
 
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
+const { currentTarget, addonFile } = require("../lib/platform");
 
 const PACKAGE_DIR = path.resolve(__dirname, "..");
-const ADDON = path.join(PACKAGE_DIR, `roomcast.${process.platform}-${process.arch}.node`);
+const ADDON = path.join(PACKAGE_DIR, addonFile(currentTarget()));
 const CRATE = "roomcast-node";
 const LIB_NAME = "roomcast_node";
 
@@ -24,18 +25,33 @@ function fail(message) {
   process.exit(1);
 }
 
-function main() {
-  if (process.env.ROOMCAST_SKIP_BUILD === "1") {
-    if (!fs.existsSync(ADDON)) fail(`ROOMCAST_SKIP_BUILD=1 but ${ADDON} does not exist`);
-    return;
+/** Where the sources are: the packaged native/ workspace, or the repository's. */
+function sourceLayout() {
+  const packaged = path.join(PACKAGE_DIR, "native", "Cargo.toml");
+  if (fs.existsSync(packaged)) {
+    // Build in a private target dir and delete it afterwards: it holds hundreds of megabytes
+    // of intermediate files a user never needs.
+    return { manifest: packaged, targetDir: path.join(PACKAGE_DIR, "native", "target"), cleanUp: true };
   }
-  const release = process.argv.includes("--release") || process.env.ROOMCAST_BUILD_PROFILE === "release";
-  const cargo = process.env.CARGO || "cargo";
-  const args = ["build", "-p", CRATE, "--message-format=json-render-diagnostics"];
-  if (release) args.push("--release");
+  const repo = path.join(PACKAGE_DIR, "..", "Cargo.toml");
+  if (fs.existsSync(repo)) return { manifest: path.join(PACKAGE_DIR, "Cargo.toml"), targetDir: null, cleanUp: false };
+  fail("no Rust sources found (neither native/ in this package nor a repository checkout around it)");
+}
 
+function main() {
+  const debug = process.argv.includes("--debug") || process.env.ROOMCAST_BUILD_PROFILE === "debug";
+  const layout = sourceLayout();
+  const cargo = process.env.CARGO || "cargo";
+  const args = ["build", "-p", CRATE, "--manifest-path", layout.manifest, "--message-format=json-render-diagnostics"];
+  if (!debug) args.push("--profile", "dist");
+  const env = { ...process.env };
+  if (layout.targetDir && !process.env.ROOMCAST_BUILD_TARGET_DIR) env.CARGO_TARGET_DIR = layout.targetDir;
+  if (process.env.ROOMCAST_BUILD_TARGET_DIR) env.CARGO_TARGET_DIR = process.env.ROOMCAST_BUILD_TARGET_DIR;
+
+  process.stderr.write(`roomcast build: compiling the native addon (${debug ? "debug" : "release"}) with cargo\n`);
   const result = spawnSync(cargo, args, {
     cwd: PACKAGE_DIR,
+    env,
     stdio: ["ignore", "pipe", "inherit"],
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
@@ -43,8 +59,8 @@ function main() {
   if (result.error) {
     if (result.error.code === "ENOENT") {
       fail(
-        `\`${cargo}\` was not found. roomcast's native addon is built from Rust sources: ` +
-          "install a toolchain (https://rustup.rs), then run `npm run build` here.",
+        `\`${cargo}\` was not found, and there is no prebuilt addon for this platform. ` +
+          "Install a Rust toolchain (https://rustup.rs), then run `npm run build` in the roomcast package.",
       );
     }
     fail(`cannot run ${cargo}: ${result.error.message}`);
@@ -58,7 +74,10 @@ function main() {
   const tmp = `${ADDON}.${process.pid}.tmp`;
   fs.copyFileSync(built, tmp);
   fs.renameSync(tmp, ADDON);
-  process.stderr.write(`roomcast build: ${path.relative(process.cwd(), ADDON) || ADDON} (${release ? "release" : "debug"})\n`);
+  if (layout.cleanUp && env.CARGO_TARGET_DIR === layout.targetDir) {
+    fs.rmSync(layout.targetDir, { recursive: true, force: true });
+  }
+  process.stderr.write(`roomcast build: ${path.relative(process.cwd(), ADDON) || ADDON} (${debug ? "debug" : "release"})\n`);
 }
 
 /** The cdylib cargo built, from its JSON messages. */

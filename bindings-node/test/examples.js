@@ -16,7 +16,10 @@ let modulesDir;
 function nodePath() {
   if (!modulesDir) {
     modulesDir = fs.mkdtempSync(path.join(os.tmpdir(), "roomcast-examples-"));
-    fs.symlinkSync(PACKAGE_DIR, path.join(modulesDir, "roomcast"), "dir");
+    // ROOMCAST_INSTALL_DIR: run the examples against the installed npm package instead.
+    const installed = process.env.ROOMCAST_INSTALL_DIR;
+    const pkg = installed ? path.join(path.resolve(installed), "node_modules", "roomcast") : PACKAGE_DIR;
+    fs.symlinkSync(pkg, path.join(modulesDir, "roomcast"), "dir");
   }
   return [modulesDir, path.join(PACKAGE_DIR, "node_modules")].join(path.delimiter);
 }

@@ -8,7 +8,11 @@
 const fs = require("node:fs");
 const http = require("node:http");
 const path = require("node:path");
-const { Server, createAdapter } = require("../../../bindings-node");
+// ROOMCAST_INSTALL_DIR: a folder where the packed npm tarballs were installed (what users get);
+// otherwise this repository's bindings-node/.
+const { Server, createAdapter } = process.env.ROOMCAST_INSTALL_DIR
+  ? require(require.resolve("roomcast", { paths: [path.resolve(process.env.ROOMCAST_INSTALL_DIR)] }))
+  : require("../../../bindings-node");
 
 const SEED_PAGE = path.join(__dirname, "..", "..", "..", "examples", "seed.html");
 
