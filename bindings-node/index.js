@@ -10,7 +10,13 @@ const { BroadcastOperator, RemoteSocket } = require("./lib/operator");
 const { createAdapter, RedisAdapter } = require("./lib/adapter");
 const { Emitter } = require("./lib/emitter");
 
-module.exports = {
+// As socket.io's CommonJS entry, the module itself is callable:
+// `require("roomcast")(httpServer, opts)` is `new Server(httpServer, opts)`.
+function roomcast(srv, opts) {
+  return new Server(srv, opts);
+}
+
+module.exports = Object.assign(roomcast, {
   Server,
   Namespace,
   ParentNamespace,
@@ -20,4 +26,4 @@ module.exports = {
   createAdapter,
   RedisAdapter,
   Emitter,
-};
+});

@@ -110,10 +110,17 @@ class BroadcastOperator {
     return true;
   }
 
-  /** Resolves with the responses; rejects when the timeout passes first. */
+  /**
+   * Resolves with the responses; rejects when the timeout passes first, with the responses
+   * that did arrive as `err.responses` (as socket.io does).
+   */
   emitWithAck(event, ...args) {
     return new Promise((resolve, reject) => {
-      this.emit(event, ...args, (err, responses) => (err ? reject(err) : resolve(responses)));
+      this.emit(event, ...args, (err, responses) => {
+        if (!err) return resolve(responses);
+        err.responses = responses;
+        reject(err);
+      });
     });
   }
 

@@ -52,6 +52,20 @@ test("new Server(opts) + io.listen(port)", async () => {
   }
 });
 
+test("the module is callable as socket.io's: require(\"roomcast\")(httpServer, opts)", async () => {
+  const roomcast = require("roomcast");
+  const httpServer = http.createServer((req, res) => res.end("app"));
+  const io = roomcast(httpServer, { pingInterval: 4321 });
+  assert.ok(io instanceof roomcast.Server);
+  await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  try {
+    const open = await handshake(io);
+    assert.equal(open.pingInterval, 4321);
+  } finally {
+    await io.close();
+  }
+});
+
 test("new Server(httpServer): socket.io on the path, the app's handler for the rest", async () => {
   const httpServer = http.createServer((req, res) => res.end(`app:${req.url}`));
   const io = new Server(httpServer);
