@@ -422,7 +422,7 @@ export class Server<
 
   /** The default namespace `/`. */
   readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
-  /** The attached http.Server, if any. */
+  /** The attached http.Server; on roomcast's own listener, an object answering address(), listening, "listening"/"close" and close(). */
   readonly httpServer: HttpServer | HttpsServer | undefined;
   /** A subset of engine.io's server. */
   readonly engine: { readonly clientsCount: number };

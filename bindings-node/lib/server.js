@@ -6,6 +6,7 @@
 const net = require("node:net");
 const native = require("./native");
 const { HttpBridge } = require("./attach");
+const { OwnListener } = require("./own-listener");
 const { loadClientBundle } = require("./client-bundle");
 const { DataSync } = require("./data");
 const { Namespace, ParentNamespace } = require("./namespace");
@@ -278,7 +279,7 @@ class Server {
     if (this._closing) throw new Error("roomcast: this server is closed; create a new one");
     if (isPort(srv)) return this._listen(Number(srv));
     if (srv && typeof srv.on === "function" && typeof srv.listeners === "function") {
-      if (this.httpServer || this._port !== null) throw new Error("roomcast: this server is already attached or listening");
+      if (this._bridge || this._port !== null) throw new Error("roomcast: this server is already attached or listening");
       this.httpServer = srv;
       this._bridge = new HttpBridge(this, srv, this.opts);
       return this;
@@ -291,7 +292,7 @@ class Server {
   }
 
   _listen(port) {
-    if (this.httpServer || this._port !== null) throw new Error("roomcast: this server is already attached or listening");
+    if (this._bridge || this._port !== null) throw new Error("roomcast: this server is already attached or listening");
     const host = this.opts.host;
     if (host !== undefined) {
       this._port = this._native.listen(String(host), port);
@@ -307,6 +308,7 @@ class Server {
       }
     }
     if (host !== undefined) this._host = String(host);
+    this.httpServer = new OwnListener(this);
     // While roomcast listens on its own port, its wake-ups keep the process alive.
     this._wakeups.ref();
     return this;
@@ -314,7 +316,7 @@ class Server {
 
   /** Where the server's own listener is bound, like net.Server#address(); null otherwise. */
   address() {
-    if (this._port === null) return this.httpServer ? this.httpServer.address() : null;
+    if (this._port === null) return this._bridge ? this.httpServer.address() : null;
     const family = this._host.includes(":") ? "IPv6" : "IPv4";
     return { address: this._host, family, port: this._port };
   }
@@ -338,7 +340,10 @@ class Server {
             // Every disconnect has been delivered (or the bounded wait is over): nothing is
             // left for roomcast to deliver, so it no longer holds the process open.
             this._wakeups.destroy();
-            if (!this.httpServer) return resolve(undefined);
+            if (!this._bridge) {
+              if (this.httpServer) this.httpServer._released();
+              return resolve(undefined);
+            }
             this.httpServer.close((err) => resolve(err));
             if (typeof this.httpServer.closeIdleConnections === "function") this.httpServer.closeIdleConnections();
           }),

@@ -41,6 +41,28 @@ test("new Server(port): its own listener; address() reports the port", async () 
   assert.equal(socket.id, client.id);
 });
 
+test("new Server(port): io.httpServer answers as socket.io's http.Server does", async () => {
+  const io = new Server(0);
+  const listening = new Promise((resolve) => io.httpServer.once("listening", resolve));
+  await h.within(listening, "the listening event");
+  assert.equal(io.httpServer.listening, true);
+  assert.deepEqual(io.httpServer.address(), io.address());
+  const { port } = io.httpServer.address();
+  const client = await h.connect(`http://127.0.0.1:${port}`);
+  const disconnected = new Promise((resolve) => client.once("disconnect", resolve));
+  const closeEvent = new Promise((resolve) => io.httpServer.once("close", resolve));
+  await h.within(new Promise((resolve) => io.httpServer.close(resolve)), "httpServer.close callback");
+  await h.within(closeEvent, "the close event");
+  await h.within(disconnected, "the client's disconnect");
+  assert.equal(io.httpServer.listening, false);
+  assert.equal(io.httpServer.address(), null);
+  // the port is free again
+  await new Promise((resolve, reject) => {
+    const probe = http.createServer().listen(port, "::", () => probe.close(resolve));
+    probe.once("error", reject);
+  });
+});
+
 test("new Server(opts) + io.listen(port)", async () => {
   const io = new Server({ pingInterval: 1234 });
   io.listen(0);
