@@ -169,6 +169,8 @@ function normalize(opts = {}) {
     recoveryMaxDisconnectionDuration: resume.duration,
     recoverySkipMiddlewares: resume.skip,
     maxQueuedFrames: o.maxQueuedFrames === undefined ? undefined : nonNegative("maxQueuedFrames", o.maxQueuedFrames, "frames"),
+    maxChildNamespaces:
+      o.maxChildNamespaces === undefined ? undefined : nonNegative("maxChildNamespaces", o.maxChildNamespaces, "namespaces"),
     redis: nativeAdapter(o.adapter),
   };
   return { options: o, native };
