@@ -128,6 +128,9 @@ export interface ServerOptions {
   /** roomcast: dynamic child namespaces that may exist at once; a CONNECT that would create one
    *  more gets connect_error "Too many namespaces". Default 10000. */
   maxChildNamespaces: number;
+  /** roomcast: acknowledgements one socket may be awaited for at once; past it
+   *  `socket.emit(..., ack)` throws and sends nothing. Default 10000. */
+  maxPendingAcks: number;
   /** roomcast: the address `listen(port)` binds (default: every interface). */
   host: string;
   /** roomcast: receives errors thrown (or rejected) by listeners and middlewares; default: printed on stderr. */

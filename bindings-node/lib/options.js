@@ -171,6 +171,7 @@ function normalize(opts = {}) {
     maxQueuedFrames: o.maxQueuedFrames === undefined ? undefined : nonNegative("maxQueuedFrames", o.maxQueuedFrames, "frames"),
     maxChildNamespaces:
       o.maxChildNamespaces === undefined ? undefined : nonNegative("maxChildNamespaces", o.maxChildNamespaces, "namespaces"),
+    maxPendingAcks: o.maxPendingAcks === undefined ? undefined : nonNegative("maxPendingAcks", o.maxPendingAcks, "acknowledgements"),
     redis: nativeAdapter(o.adapter),
   };
   return { options: o, native };

@@ -27,6 +27,7 @@ pub struct Namespace {
     ack_ids: AtomicU64,
     parent: Option<Arc<ParentNamespace>>,
     parser: crate::socketio::parser::Parser,
+    max_pending_acks: usize,
     recovery: Option<crate::recovery::RecoveryStore>,
     /// CONNECTs resolved to this namespace whose middlewares have not finished.
     admissions: AtomicUsize,
@@ -59,6 +60,7 @@ impl Namespace {
             ack_ids: AtomicU64::new(0),
             parent,
             parser: server.config.parser,
+            max_pending_acks: server.config.max_pending_acks,
             recovery: server
                 .config
                 .connection_state_recovery
@@ -77,6 +79,11 @@ impl Namespace {
     /// The connection state recovery store, when recovery is on.
     pub fn recovery(&self) -> Option<&crate::recovery::RecoveryStore> {
         self.recovery.as_ref()
+    }
+
+    /// How many acknowledgements one socket may be awaited for at once.
+    pub(crate) fn max_pending_acks(&self) -> usize {
+        self.max_pending_acks
     }
 
     /// The Socket.IO parser packets are encoded with.

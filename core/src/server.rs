@@ -29,6 +29,9 @@ pub struct ServerConfig {
     /// The most dynamic child namespaces that may exist at once (default 10,000); a CONNECT
     /// that would create one more is refused with "Too many namespaces".
     pub max_child_namespaces: usize,
+    /// Acknowledgements one socket may be awaited for at once (default 10,000); past it
+    /// `emit_with_ack` fails with [`crate::EmitError::TooManyPendingAcks`] and sends nothing.
+    pub max_pending_acks: usize,
     /// Creates each namespace's adapter (default: in-memory).
     pub adapter: Arc<dyn AdapterFactory>,
     /// The Socket.IO parser every client of this server uses.
@@ -44,6 +47,7 @@ impl Default for ServerConfig {
             connect_timeout: Duration::from_millis(45_000),
             cleanup_empty_child_namespaces: false,
             max_child_namespaces: crate::admission::DEFAULT_MAX_CHILD_NAMESPACES,
+            max_pending_acks: 10_000,
             adapter: Arc::new(|_: &str| -> Arc<dyn crate::Adapter> {
                 Arc::new(MemoryAdapter::new())
             }),
@@ -63,6 +67,7 @@ impl std::fmt::Debug for ServerConfig {
                 &self.cleanup_empty_child_namespaces,
             )
             .field("max_child_namespaces", &self.max_child_namespaces)
+            .field("max_pending_acks", &self.max_pending_acks)
             .finish()
     }
 }
