@@ -63,3 +63,25 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static)
         .await
         .expect("the client code did not panic")
 }
+
+/// Waits until `check` holds, re-testing every few milliseconds, for at most five seconds:
+/// for state with no event to wait on (a session's removal).
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still not true after {READ_TIMEOUT:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+impl RawClient {
+    /// Closes the WebSocket as a client leaving would.
+    pub fn close(mut self) {
+        let _ = self.ws.close(None);
+        // Read until the server's close answer (or the end of the stream).
+        while self.ws.read().is_ok() {}
+    }
+}
