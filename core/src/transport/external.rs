@@ -190,10 +190,16 @@ impl Server {
         let resp = match native::route(self, &parts) {
             Route::Fallback => return None,
             Route::Respond(resp) => resp,
-            Route::Poll(session, cors) => with(
-                native::compress(native::poll(&session).await, &parts.headers, &session),
-                &cors,
-            ),
+            Route::Poll(session, cors) => {
+                // A long-poll waits up to a ping interval and never reads its body: dropping
+                // it now lets the host's feed fail fast instead of queueing whatever a client
+                // streams meanwhile.
+                drop(body);
+                with(
+                    native::compress(native::poll(&session).await, &parts.headers, &session),
+                    &cors,
+                )
+            }
             Route::Post(session, cors) => {
                 let declared = native::declared_length(&parts.headers);
                 let binary = native::is_binary_body(&parts.headers);
