@@ -79,6 +79,7 @@ impl Admission {
 impl Drop for Admission {
     fn drop(&mut self) {
         self.nsp.admission_ended();
+        // Admitted or not: the child's removal may have waited for this CONNECT.
         if self.nsp.parent().is_some() {
             if let Some(server) = self.nsp.server() {
                 server.remove_unjoined_child(&self.nsp);

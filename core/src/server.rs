@@ -237,10 +237,13 @@ impl ServerShared {
         self.remove_child_unless(nsp, |n| n.socket_count() > 0 || !n.no_admission_pending());
     }
 
-    /// A child whose every CONNECT was refused (or abandoned) never existed for anyone.
+    /// A CONNECT into a child ended without a socket joining: a child that nobody ever
+    /// joined never existed for anyone; one emptied meanwhile goes under
+    /// `cleanupEmptyChildNamespaces` (its removal had waited for this CONNECT).
     pub(crate) fn remove_unjoined_child(&self, nsp: &Namespace) {
+        let cleanup = nsp.parent().is_some_and(|p| p.cleanup_empty_children);
         self.remove_child_unless(nsp, |n| {
-            n.ever_joined() || n.socket_count() > 0 || !n.no_admission_pending()
+            (n.ever_joined() && !cleanup) || n.socket_count() > 0 || !n.no_admission_pending()
         });
     }
 

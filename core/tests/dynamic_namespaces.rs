@@ -117,3 +117,68 @@ async fn names_with_redis_pattern_characters_are_refused() {
     assert_eq!(io.stats().namespaces, before + 1);
     io.close().await;
 }
+
+/// With `cleanup_empty_child_namespaces`, a child emptied while a CONNECT was still in its
+/// middlewares goes once that CONNECT is refused (its removal waited for it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emptied_child_goes_once_a_pending_connect_is_refused() {
+    let io = Server::new(ServerConfig {
+        cleanup_empty_child_namespaces: true,
+        ..ServerConfig::default()
+    });
+    let parent = io.of_dynamic(|name: &str, _auth: &str| name.starts_with("/dyn-"));
+    let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let gate = release.clone();
+    parent.use_middleware(move |socket| {
+        let started_tx = started_tx.clone();
+        let gate = gate.clone();
+        async move {
+            if !socket.auth().contains("wait") {
+                return Ok(());
+            }
+            let _ = started_tx.send(());
+            gate.notified().await;
+            Err(ConnectError::new("not you"))
+        }
+    });
+    let addr = io.listen("127.0.0.1:0").await.expect("listen");
+    let before = io.stats().namespaces;
+
+    let mut member = blocking(move || {
+        let mut c = RawClient::open(addr);
+        assert!(c.connect("/dyn-c").starts_with("40/dyn-c,{"));
+        c
+    })
+    .await;
+    let mut waiting = blocking(move || {
+        let mut c = RawClient::open(addr);
+        c.send("40/dyn-c,{\"wait\":true}");
+        c
+    })
+    .await;
+    tokio::time::timeout(std::time::Duration::from_secs(5), started.recv())
+        .await
+        .expect("the middleware started");
+    member = blocking(move || {
+        member.send("41/dyn-c,");
+        member
+    })
+    .await;
+    common::eventually("the member left", || io.stats().sockets == 0).await;
+    assert_eq!(
+        io.stats().namespaces,
+        before + 1,
+        "kept while a CONNECT is pending"
+    );
+
+    release.notify_one();
+    blocking(move || {
+        let answer = waiting.next_packet();
+        assert_eq!(connect_error_json(&answer, "/dyn-c")["message"], "not you");
+        drop(member);
+    })
+    .await;
+    assert_eq!(io.stats().namespaces, before);
+    io.close().await;
+}
