@@ -125,6 +125,12 @@ export interface ServerOptions {
   /** roomcast: frames queued for one connection before it is disconnected as a slow consumer
    *  (reason "slow consumer"). Default 65536. */
   maxQueuedFrames: number;
+  /** roomcast: dynamic child namespaces that may exist at once; a CONNECT that would create one
+   *  more gets connect_error "Too many namespaces". Default 10000. */
+  maxChildNamespaces: number;
+  /** roomcast: acknowledgements one socket may be awaited for at once; past it
+   *  `socket.emit(..., ack)` throws and sends nothing. Default 10000. */
+  maxPendingAcks: number;
   /** roomcast: the address `listen(port)` binds (default: every interface). */
   host: string;
   /** roomcast: receives errors thrown (or rejected) by listeners and middlewares; default: printed on stderr. */

@@ -57,6 +57,8 @@ class Namespace extends EventEmitter {
     this._fns = [];
     /** Sockets whose middlewares passed and whose connection has not arrived yet. */
     this._authorized = new Map();
+    /** Sockets whose middlewares are running. */
+    this._authorizing = 0;
   }
 
   /** The namespaces an operator created here reaches. */

@@ -169,6 +169,9 @@ function normalize(opts = {}) {
     recoveryMaxDisconnectionDuration: resume.duration,
     recoverySkipMiddlewares: resume.skip,
     maxQueuedFrames: o.maxQueuedFrames === undefined ? undefined : nonNegative("maxQueuedFrames", o.maxQueuedFrames, "frames"),
+    maxChildNamespaces:
+      o.maxChildNamespaces === undefined ? undefined : nonNegative("maxChildNamespaces", o.maxChildNamespaces, "namespaces"),
+    maxPendingAcks: o.maxPendingAcks === undefined ? undefined : nonNegative("maxPendingAcks", o.maxPendingAcks, "acknowledgements"),
     redis: nativeAdapter(o.adapter),
   };
   return { options: o, native };

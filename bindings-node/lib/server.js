@@ -527,8 +527,11 @@ class Server {
       return;
     }
     const socket = new Socket(nsp, record.socket);
+    nsp._authorizing += 1;
     nsp._authorize(socket, (err) => {
+      nsp._authorizing -= 1;
       if (err) {
+        this._forgetUnjoinedChild(nsp);
         let data;
         if (err.data !== undefined) {
           try {
@@ -548,6 +551,16 @@ class Server {
         if (nsp._authorized.get(socket.id) === socket && !socket._native.connected()) nsp._authorized.delete(socket.id);
       }, 30000).unref();
     });
+  }
+
+  /** The core removes a dynamic child whose every CONNECT was refused; its wrapper goes too.
+   *  Should the core still have it (another CONNECT on its way), the next record for it makes
+   *  a fresh wrapper over the same native namespace. */
+  _forgetUnjoinedChild(nsp) {
+    if (!nsp._parent || nsp.sockets.size > 0 || nsp._authorized.size > 0 || nsp._authorizing > 0) return;
+    if (this._nsps.get(nsp.name) !== nsp) return;
+    nsp._parent.children.delete(nsp);
+    this._nsps.delete(nsp.name);
   }
 
   _onConnection(record) {

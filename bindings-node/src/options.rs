@@ -40,6 +40,10 @@ pub struct NativeOptions {
     pub recovery_skip_middlewares: bool,
     /// Frames queued for one connection before it is disconnected as a slow consumer.
     pub max_queued_frames: Option<f64>,
+    /// Dynamic child namespaces that may exist at once (absent: the core's default).
+    pub max_child_namespaces: Option<f64>,
+    /// Acknowledgements one socket may be awaited for at once (absent: the core's default).
+    pub max_pending_acks: Option<f64>,
     /// The Redis adapter (`createAdapter(...)`); absent: in-memory.
     pub redis: Option<NativeRedis>,
 }
@@ -120,6 +124,15 @@ impl NativeOptions {
             .filter(|n| n.is_finite() && *n >= 1.0)
         {
             c.engine.max_queued_frames = n as usize;
+        }
+        if let Some(n) = self
+            .max_child_namespaces
+            .filter(|n| n.is_finite() && *n >= 0.0)
+        {
+            c.max_child_namespaces = n as usize;
+        }
+        if let Some(n) = self.max_pending_acks.filter(|n| n.is_finite() && *n >= 0.0) {
+            c.max_pending_acks = n as usize;
         }
         if self.msgpack {
             c.parser = Parser::MsgPack;

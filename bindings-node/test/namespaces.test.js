@@ -146,3 +146,32 @@ test("io.use applies to the default namespace", async () => {
   assert.equal((await h.once(refused, "connect_error"))[0].message, "no pass");
   await h.connect(other, { auth: { pass: 1 } });
 });
+
+test("refused CONNECTs to dynamic children leave no namespace behind; pattern characters are refused", async () => {
+  const parent = io.of(/^\/members-.*$/);
+  parent.use((socket, next) => {
+    if (socket.nsp.name.startsWith("/members-no-")) return next(new Error("not a member"));
+    next();
+  });
+  const before = io._native.stats().namespaces;
+  for (let i = 0; i < 30; i++) {
+    const client = h.client(io, { nsp: `/members-no-${i}` });
+    const [err] = await h.once(client, "connect_error");
+    assert.equal(err.message, "not a member");
+    client.disconnect();
+  }
+  assert.equal(io._native.stats().namespaces, before);
+  assert.deepEqual([...io._nsps.keys()].filter((n) => n.startsWith("/members-no-")), []);
+  assert.equal(parent.children.size, 0);
+
+  const bad = h.client(io, { nsp: "/members-*" });
+  const [err] = await h.once(bad, "connect_error");
+  assert.equal(err.message, "Invalid namespace");
+  assert.match(err.data.reason, /may not contain/);
+  bad.disconnect();
+
+  // An admitted child is created, and kept.
+  await h.connect(io, { nsp: "/members-yes" });
+  assert.equal(io._native.stats().namespaces, before + 1);
+  assert.ok(io._nsps.has("/members-yes"));
+});

@@ -79,6 +79,12 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
         origin,
         credentials: get::<bool>(d, "cors_credentials")?.unwrap_or(false),
     };
+    if let Some(n) = get::<usize>(d, "max_pending_acks")? {
+        c.max_pending_acks = n;
+    }
+    if let Some(n) = get::<usize>(d, "max_child_namespaces")? {
+        c.max_child_namespaces = n;
+    }
     if let Some(b) = get::<bool>(d, "cleanup_empty_child_namespaces")? {
         c.cleanup_empty_child_namespaces = b;
     }

@@ -158,3 +158,38 @@ async def test_removed_dynamic_children_come_back(harness: Any) -> None:
             assert asyncio.get_running_loop().time() < deadline, "the empty child was not removed"
             await asyncio.sleep(0.02)
     assert namespaces[0] is not namespaces[1]
+
+
+async def test_refused_dynamic_connects_leave_no_namespace(harness: Any) -> None:
+    io = harness.server(max_child_namespaces=50)
+    dynamic = io.of(re.compile(r"/dyn-.*"))
+
+    @dynamic.use
+    async def only_members(socket: roomcast.Socket) -> None:
+        await asyncio.sleep(0)
+        if socket.nsp.name.startswith("/dyn-no-"):
+            raise roomcast.ConnectionRefused("not a member")
+
+    url = await harness.start(io)
+    before = io.stats()["namespaces"]
+    for i in range(60):  # more than max_child_namespaces: refused children do not count
+        errors: list[Any] = []
+        c = Client(reconnection=False)
+        harness.clients.append(c)
+        c.on("connect_error", lambda data: errors.append(data), namespace=f"/dyn-no-{i}")
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await c.connect(url, transports=["websocket"], namespaces=[f"/dyn-no-{i}"], wait_timeout=5)
+        assert errors == [{"message": "not a member"}]
+        await c.disconnect()
+    assert io.stats()["namespaces"] == before
+    assert not [name for name in io._namespaces if name.startswith("/dyn-no-")]
+
+    # A name the Redis adapter's patterns would misread is refused before any matcher.
+    errors = []
+    c = Client(reconnection=False)
+    harness.clients.append(c)
+    c.on("connect_error", lambda data: errors.append(data), namespace="/dyn-*")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await c.connect(url, transports=["websocket"], namespaces=["/dyn-*"], wait_timeout=5)
+    assert errors and errors[0]["message"] == "Invalid namespace"
+    assert io.stats()["namespaces"] == before

@@ -5,6 +5,7 @@ use crate::host::{ConnectError, NamespaceHandler, Pending};
 use crate::payload::Payload;
 use crate::socket::{AckSender, DisconnectReason, IncomingEvent, Socket, SocketRef};
 use futures_util::future::BoxFuture;
+use futures_util::FutureExt as _;
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::future::Future;
@@ -73,7 +74,20 @@ impl NamespaceHandler for Handlers {
         let socket = socket.clone();
         Pending::Later(Box::pin(async move {
             for mw in chain {
-                mw(socket.clone()).await?;
+                // A panic (when called or while awaited) refuses the connection like an
+                // error would: the CONNECT is answered and nothing of it is left behind.
+                let run = std::panic::AssertUnwindSafe(|| mw(socket.clone()));
+                let outcome = match std::panic::catch_unwind(run) {
+                    Ok(fut) => std::panic::AssertUnwindSafe(fut).catch_unwind().await,
+                    Err(panic) => Err(panic),
+                };
+                match outcome {
+                    Ok(result) => result?,
+                    Err(_) => {
+                        tracing::error!(socket = %socket.id(), "middleware panicked");
+                        return Err(ConnectError::new("server error"));
+                    }
+                }
             }
             Ok(())
         }))
@@ -110,8 +124,8 @@ impl NamespaceHandler for Handlers {
 
     fn disconnecting(&self, socket: &SocketRef, reason: DisconnectReason) -> Pending<()> {
         if let Some(l) = listeners(socket) {
-            for f in l.disconnecting.read().iter() {
-                f(socket, reason);
+            for f in l.disconnecting.read().clone() {
+                call_guarded(socket, "disconnecting handler", || f(socket, reason));
             }
         }
         Pending::Ready(())
@@ -119,8 +133,8 @@ impl NamespaceHandler for Handlers {
 
     fn disconnected(&self, socket: &SocketRef, reason: DisconnectReason) {
         if let Some(l) = listeners(socket) {
-            for f in l.disconnect.read().iter() {
-                f(socket, reason);
+            for f in l.disconnect.read().clone() {
+                call_guarded(socket, "disconnect handler", || f(socket, reason));
             }
         }
     }
@@ -184,6 +198,14 @@ impl SocketListeners {
         for f in self.any_outgoing.read().iter() {
             f(socket, event, args);
         }
+    }
+}
+
+/// Runs a user's closure on the path that removes a socket (and its session): a panic there
+/// is logged, and the removal goes on.
+fn call_guarded(socket: &SocketRef, what: &str, f: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+        tracing::error!(socket = %socket.id(), "{what} panicked");
     }
 }
 

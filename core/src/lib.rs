@@ -40,6 +40,7 @@
 //!   [`EventQueue`], [`HostEvent`]); the closure API in this crate sits on the same seam.
 
 pub mod adapter;
+mod admission;
 #[cfg(feature = "redis")]
 pub mod emitter;
 pub mod engineio;

@@ -58,36 +58,51 @@ fn ext_to_json(kind: i8, data: &[u8]) -> Json {
     }
 }
 
+/// The largest distance from the epoch a JavaScript Date can hold, in milliseconds; past it
+/// notepack decodes an Invalid Date, which JSON shows as `null`.
+const MAX_DATE_MS: i64 = 8_640_000_000_000_000;
+
+/// Milliseconds since the epoch of a msgpack timestamp. The 96-bit form carries any `i64` of
+/// seconds (and nanoseconds up to 2^32 - 1): every step is checked, as the input is a peer's.
 fn timestamp_ms(data: &[u8]) -> Option<i64> {
-    match data.len() {
+    let ms = match data.len() {
         4 => {
             let secs = u32::from_be_bytes(data.try_into().ok()?);
-            Some(i64::from(secs) * 1000)
+            i64::from(secs) * 1000
         }
         8 => {
             let raw = u64::from_be_bytes(data.try_into().ok()?);
+            // 30 bits of nanoseconds and 34 of seconds: far from i64's bounds.
             let nanos = (raw >> 34) as i64;
             let secs = (raw & 0x3_ffff_ffff) as i64;
-            Some(secs * 1000 + nanos / 1_000_000)
+            secs * 1000 + nanos / 1_000_000
         }
         12 => {
             let nanos = u32::from_be_bytes(data[0..4].try_into().ok()?);
             let secs = i64::from_be_bytes(data[4..12].try_into().ok()?);
-            Some(secs.checked_mul(1000)? + i64::from(nanos) / 1_000_000)
+            secs.checked_mul(1000)?
+                .checked_add(i64::from(nanos) / 1_000_000)?
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    (ms.abs() <= MAX_DATE_MS).then_some(ms)
 }
 
-/// `Date.prototype.toISOString`: `2026-11-22T10:04:05.123Z`.
+/// `Date.prototype.toISOString`: `2026-11-22T10:04:05.123Z`, and `+275760-09-13T…` or
+/// `-000001-…` for years outside 0–9999. `ms` is within a Date's range.
 fn iso_string(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let millis = ms.rem_euclid(1000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = crate::handshake::civil_from_days(days);
+    let year = if (0..=9999).contains(&y) {
+        format!("{y:04}")
+    } else {
+        format!("{}{:06}", if y < 0 { '-' } else { '+' }, y.abs())
+    };
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        "{year}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
         rem / 3600,
         (rem % 3600) / 60,
         rem % 60
@@ -157,6 +172,43 @@ mod tests {
         assert_eq!(
             mp_to_json(&v, &mut Vec::new()),
             Json::String("2026-11-22T10:04:05.000Z".into())
+        );
+    }
+
+    fn timestamp96(secs: i64, nanos: u32) -> Mp {
+        let mut data = nanos.to_be_bytes().to_vec();
+        data.extend_from_slice(&secs.to_be_bytes());
+        Mp::Ext(-1, data)
+    }
+
+    #[test]
+    fn out_of_range_dates_are_null_not_a_panic() {
+        // secs * 1000 fits in i64, adding the nanoseconds' milliseconds does not.
+        for (secs, nanos) in [
+            (i64::MAX / 1000, u32::MAX),
+            (i64::MAX, 0),
+            (i64::MIN, u32::MAX),
+            (MAX_DATE_MS / 1000 + 1, 0),
+        ] {
+            let v = timestamp96(secs, nanos);
+            assert_eq!(mp_to_json(&v, &mut Vec::new()), Json::Null, "{secs} s");
+        }
+    }
+
+    #[test]
+    fn dates_at_the_edges_of_javascripts_range() {
+        let edge = MAX_DATE_MS / 1000;
+        assert_eq!(
+            mp_to_json(&timestamp96(edge, 0), &mut Vec::new()),
+            Json::String("+275760-09-13T00:00:00.000Z".into())
+        );
+        assert_eq!(
+            mp_to_json(&timestamp96(-edge, 0), &mut Vec::new()),
+            Json::String("-271821-04-20T00:00:00.000Z".into())
+        );
+        assert_eq!(
+            mp_to_json(&timestamp96(-1, 999_000_000), &mut Vec::new()),
+            Json::String("1969-12-31T23:59:59.999Z".into())
         );
     }
 }

@@ -10,7 +10,7 @@ use crate::server::ServerShared;
 use crate::socket::{EmitError, SocketRef};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use tokio::runtime::Handle;
 
@@ -27,7 +27,12 @@ pub struct Namespace {
     ack_ids: AtomicU64,
     parent: Option<Arc<ParentNamespace>>,
     parser: crate::socketio::parser::Parser,
+    max_pending_acks: usize,
     recovery: Option<crate::recovery::RecoveryStore>,
+    /// CONNECTs resolved to this namespace whose middlewares have not finished.
+    admissions: AtomicUsize,
+    /// Whether a socket ever joined: a dynamic child that admitted nobody is removed.
+    ever_joined: AtomicBool,
 }
 
 impl Namespace {
@@ -55,10 +60,13 @@ impl Namespace {
             ack_ids: AtomicU64::new(0),
             parent,
             parser: server.config.parser,
+            max_pending_acks: server.config.max_pending_acks,
             recovery: server
                 .config
                 .connection_state_recovery
                 .map(crate::recovery::RecoveryStore::new),
+            admissions: AtomicUsize::new(0),
+            ever_joined: AtomicBool::new(false),
         });
         nsp.adapter.init(&nsp);
         nsp
@@ -71,6 +79,11 @@ impl Namespace {
     /// The connection state recovery store, when recovery is on.
     pub fn recovery(&self) -> Option<&crate::recovery::RecoveryStore> {
         self.recovery.as_ref()
+    }
+
+    /// How many acknowledgements one socket may be awaited for at once.
+    pub(crate) fn max_pending_acks(&self) -> usize {
+        self.max_pending_acks
     }
 
     /// The Socket.IO parser packets are encoded with.
@@ -115,6 +128,23 @@ impl Namespace {
         self.server.upgrade()
     }
 
+    pub(crate) fn admission_started(&self) {
+        self.admissions.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn admission_ended(&self) {
+        self.admissions.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// No CONNECT is on its way into this namespace.
+    pub(crate) fn no_admission_pending(&self) -> bool {
+        self.admissions.load(Ordering::Acquire) == 0
+    }
+
+    pub(crate) fn ever_joined(&self) -> bool {
+        self.ever_joined.load(Ordering::Acquire)
+    }
+
     /// Ack ids are per namespace, shared by socket emits and broadcasts, as in socket.io.
     pub fn next_ack_id(&self) -> u64 {
         self.ack_ids.fetch_add(1, Ordering::Relaxed)
@@ -147,6 +177,7 @@ impl Namespace {
             .insert(socket.id().clone(), socket.clone());
         let own: Room = Arc::from(socket.id().as_str());
         self.adapter.index().add_all(socket.id(), [own]);
+        self.ever_joined.store(true, Ordering::Release);
         socket.mark_connected();
     }
 

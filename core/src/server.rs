@@ -1,6 +1,7 @@
 //! The server: options, namespaces, Engine.IO sessions, the native listener and shutdown.
 
 use crate::adapter::{AdapterFactory, MemoryAdapter};
+use crate::admission::{check_dynamic_name, Admission, Refusal};
 use crate::engineio::{CloseReason, EngineConfig, EngineSession};
 use crate::host::{NamespaceListener, NamespaceMatcher, Pending};
 use crate::id::Sid;
@@ -25,6 +26,12 @@ pub struct ServerConfig {
     pub connect_timeout: Duration,
     /// Remove a dynamic child namespace when its last socket leaves.
     pub cleanup_empty_child_namespaces: bool,
+    /// The most dynamic child namespaces that may exist at once (default 10,000); a CONNECT
+    /// that would create one more is refused with "Too many namespaces".
+    pub max_child_namespaces: usize,
+    /// Acknowledgements one socket may be awaited for at once (default 10,000); past it
+    /// `emit_with_ack` fails with [`crate::EmitError::TooManyPendingAcks`] and sends nothing.
+    pub max_pending_acks: usize,
     /// Creates each namespace's adapter (default: in-memory).
     pub adapter: Arc<dyn AdapterFactory>,
     /// The Socket.IO parser every client of this server uses.
@@ -39,6 +46,8 @@ impl Default for ServerConfig {
             engine: EngineConfig::default(),
             connect_timeout: Duration::from_millis(45_000),
             cleanup_empty_child_namespaces: false,
+            max_child_namespaces: crate::admission::DEFAULT_MAX_CHILD_NAMESPACES,
+            max_pending_acks: 10_000,
             adapter: Arc::new(|_: &str| -> Arc<dyn crate::Adapter> {
                 Arc::new(MemoryAdapter::new())
             }),
@@ -57,6 +66,8 @@ impl std::fmt::Debug for ServerConfig {
                 "cleanup_empty_child_namespaces",
                 &self.cleanup_empty_child_namespaces,
             )
+            .field("max_child_namespaces", &self.max_child_namespaces)
+            .field("max_pending_acks", &self.max_pending_acks)
             .finish()
     }
 }
@@ -79,9 +90,9 @@ pub struct ServerStats {
 }
 
 pub(crate) enum Resolved {
-    Found(Arc<Namespace>),
-    NotFound,
-    Pending(BoxFuture<'static, Option<Arc<Namespace>>>),
+    Found(Admission),
+    Refused(Refusal),
+    Pending(BoxFuture<'static, Result<Admission, Refusal>>),
 }
 
 pub(crate) struct ServerShared {
@@ -94,6 +105,8 @@ pub(crate) struct ServerShared {
     sessions: Mutex<HashMap<Sid, Arc<EngineSession>>>,
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
     parents: RwLock<Vec<Arc<ParentNamespace>>>,
+    /// Dynamic children in `namespaces`; changed under its write lock.
+    children: AtomicUsize,
     namespace_listeners: RwLock<Vec<NamespaceListener>>,
     pub(crate) client_bundle: RwLock<Option<Bytes>>,
     pub(crate) fallback: RwLock<Option<HttpFallback>>,
@@ -168,43 +181,91 @@ impl ServerShared {
         }
     }
 
-    fn create_child(&self, parent: &Arc<ParentNamespace>, name: &str) -> Arc<Namespace> {
+    /// Starts a CONNECT into the existing namespace `name`. The map's lock keeps a refused
+    /// CONNECT from removing the child between the look-up and the start.
+    fn admit(&self, name: &str) -> Option<Admission> {
+        let map = self.namespaces.read();
+        map.get(name).map(|n| Admission::begin(n.clone()))
+    }
+
+    fn create_child(
+        &self,
+        parent: &Arc<ParentNamespace>,
+        name: &str,
+    ) -> Result<Admission, Refusal> {
         let me = self.me.upgrade().expect("server is alive while in use");
-        let created = {
+        let admission = {
             let mut map = self.namespaces.write();
             if let Some(n) = map.get(name) {
-                return n.clone();
+                return Ok(Admission::begin(n.clone()));
+            }
+            let limit = self.config.max_child_namespaces;
+            if self.children.load(Ordering::Acquire) >= limit {
+                tracing::warn!(
+                    nsp = name,
+                    limit,
+                    "CONNECT refused: max_child_namespaces reached"
+                );
+                return Err(Refusal::TooManyChildren(limit));
             }
             let nsp = Namespace::new(name, &me, Some(parent.clone()));
             map.insert(name.to_string(), nsp.clone());
-            nsp
+            self.children.fetch_add(1, Ordering::AcqRel);
+            Admission::begin(nsp)
         };
-        parent.add_child(&created);
-        self.announce(&created);
-        created
+        parent.add_child(admission.namespace());
+        self.announce(admission.namespace());
+        Ok(admission)
     }
 
-    pub(crate) fn remove_child_namespace(&self, nsp: &Namespace) {
+    /// Removes `nsp` from the map if it is still there and `keep` does not hold.
+    fn remove_child_unless(&self, nsp: &Namespace, keep: impl FnOnce(&Namespace) -> bool) {
         let mut map = self.namespaces.write();
-        if map
+        let current = map
             .get(nsp.name())
-            .is_some_and(|n| std::ptr::eq(Arc::as_ptr(n), nsp))
-        {
+            .is_some_and(|n| std::ptr::eq(Arc::as_ptr(n), nsp));
+        if current && !keep(nsp) {
             map.remove(nsp.name());
+            self.children.fetch_sub(1, Ordering::AcqRel);
+            drop(map);
             nsp.adapter().close();
         }
     }
 
+    /// `cleanupEmptyChildNamespaces`: the last socket left (and none is on its way in).
+    pub(crate) fn remove_child_namespace(&self, nsp: &Namespace) {
+        self.remove_child_unless(nsp, |n| n.socket_count() > 0 || !n.no_admission_pending());
+    }
+
+    /// A CONNECT into a child ended without a socket joining: a child that nobody ever
+    /// joined never existed for anyone; one emptied meanwhile goes under
+    /// `cleanupEmptyChildNamespaces` (its removal had waited for this CONNECT).
+    pub(crate) fn remove_unjoined_child(&self, nsp: &Namespace) {
+        let cleanup = nsp.parent().is_some_and(|p| p.cleanup_empty_children);
+        self.remove_child_unless(nsp, |n| {
+            (n.ever_joined() && !cleanup) || n.socket_count() > 0 || !n.no_admission_pending()
+        });
+    }
+
     pub(crate) fn resolve_namespace(&self, name: &str, auth: &str) -> Resolved {
-        if let Some(n) = self.namespaces.read().get(name) {
-            return Resolved::Found(n.clone());
+        if let Some(admission) = self.admit(name) {
+            return Resolved::Found(admission);
         }
         let parents: Vec<Arc<ParentNamespace>> = self.parents.read().clone();
+        if parents.is_empty() {
+            return Resolved::Refused(Refusal::Invalid);
+        }
+        if let Err(refusal) = check_dynamic_name(name) {
+            return Resolved::Refused(refusal);
+        }
         let mut later = Vec::new();
         for (i, p) in parents.iter().enumerate() {
             match p.matcher.matches(name, auth) {
                 Pending::Ready(true) if later.is_empty() => {
-                    return Resolved::Found(self.create_child(p, name));
+                    return match self.create_child(p, name) {
+                        Ok(admission) => Resolved::Found(admission),
+                        Err(refusal) => Resolved::Refused(refusal),
+                    };
                 }
                 Pending::Ready(true) => later.push((i, Pending::Ready(true))),
                 Pending::Ready(false) => {}
@@ -212,7 +273,7 @@ impl ServerShared {
             }
         }
         if later.is_empty() {
-            return Resolved::NotFound;
+            return Resolved::Refused(Refusal::Invalid);
         }
         // Matchers answer in registration order, as socket.io tries parents in order.
         let me = self.me.clone();
@@ -224,14 +285,14 @@ impl ServerShared {
                     Pending::Later(f) => f.await,
                 };
                 if ok {
-                    let server = me.upgrade()?;
-                    if let Some(n) = server.namespaces.read().get(&name) {
-                        return Some(n.clone());
+                    let server = me.upgrade().ok_or(Refusal::Invalid)?;
+                    if let Some(admission) = server.admit(&name) {
+                        return Ok(admission);
                     }
-                    return Some(server.create_child(&parents[i], &name));
+                    return server.create_child(&parents[i], &name);
                 }
             }
-            None
+            Err(Refusal::Invalid)
         }))
     }
 }
@@ -287,6 +348,7 @@ impl Server {
             sessions: Mutex::new(HashMap::new()),
             namespaces: RwLock::new(HashMap::new()),
             parents: RwLock::new(Vec::new()),
+            children: AtomicUsize::new(0),
             namespace_listeners: RwLock::new(Vec::new()),
             client_bundle: RwLock::new(None),
             fallback: RwLock::new(None),

@@ -130,6 +130,11 @@ pub enum EmitError {
     TooManyAttachments(usize),
     #[error("the socket is disconnected")]
     Disconnected,
+    #[error(
+        "{0} acknowledgements are already awaited from this socket (the max_pending_acks \
+         limit): the event was not sent; give emits a timeout or raise the limit"
+    )]
+    TooManyPendingAcks(usize),
 }
 
 pub(crate) fn check_event(event: &str, args: &Payload) -> Result<(), EmitError> {
@@ -427,6 +432,7 @@ impl Socket {
             if !st.connected {
                 return Err(EmitError::Disconnected);
             }
+            self.check_pending_acks(&st)?;
             st.acks.insert(id, AckWaiter::One(tx));
         }
         self.notify_outgoing(event, &args);
@@ -466,6 +472,7 @@ impl Socket {
             if !st.connected {
                 return Err(EmitError::Disconnected);
             }
+            self.check_pending_acks(&st)?;
             st.acks.insert(id, AckWaiter::Callback(Box::new(callback)));
         }
         self.notify_outgoing(event, &args);
@@ -486,6 +493,18 @@ impl Socket {
         Ok(())
     }
 
+    /// A client that never answers must not make the server hold waiters without end (an
+    /// emit without a timeout waits until the socket disconnects).
+    fn check_pending_acks(&self, st: &State) -> Result<(), EmitError> {
+        let limit = self.nsp.max_pending_acks();
+        if st.acks.len() >= limit {
+            return Err(EmitError::TooManyPendingAcks(limit));
+        }
+        Ok(())
+    }
+
+    /// Broadcasts with acks always have a timeout, so their waiters are not counted against
+    /// `max_pending_acks`: the broadcast is already on its way to this socket.
     pub(crate) fn register_collector(&self, id: u64, collector: AckCollector) {
         let mut st = self.state.lock();
         if st.connected {

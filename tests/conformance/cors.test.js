@@ -5,7 +5,8 @@
 // scenario contract maps CORS_ORIGIN / CORS_CREDENTIALS to those options.
 
 const assert = require("node:assert/strict");
-const { test, describe, before, after, startServer, cleanup, request, eioPath, assertErrorBody } = require("./lib");
+const { test, describe, before, after, startServer, cleanup, request, eioPath, assertErrorBody, WsClient } = require("./lib");
+const harness = require("../harness/server");
 
 const METHODS = "GET,HEAD,PUT,PATCH,POST,DELETE";
 
@@ -147,5 +148,50 @@ describe("CORS_ORIGIN=http://a.example,http://b.example (a list, no credentials)
     const res = await request(server, "GET", eioPath(server), { headers: { origin: "http://c.example" } });
     assert.equal(res.status, 200);
     assert.deepEqual(corsHeaders(res), {});
+  });
+});
+
+// Browsers do not apply CORS to WebSocket, so any page could open one with the user's cookies
+// (cross-site WebSocket hijacking). socket.io leaves that to `allowRequest`; roomcast refuses a
+// WebSocket whose Origin is not in the CORS origin list. Requests without Origin (not from a
+// browser page) pass, and polling keeps the reference behaviour above: the browser hides the
+// answers from a foreign page.
+describe("CORS_ORIGIN list: the Origin of WebSocket handshakes", () => {
+  const reference = harness.flavour() === "reference";
+  const roomcastOnly = reference ? "socket.io does not check the Origin of a WebSocket" : false;
+  let server;
+  before(async () => {
+    server = await startServer({ CORS_ORIGIN: "http://a.example,http://b.example" });
+  });
+  after(() => cleanup(server));
+
+  test("a listed Origin, or none, opens a WebSocket session", async () => {
+    for (const headers of [{ origin: "http://b.example" }, {}]) {
+      const client = await WsClient.open(server, {}, { headers });
+      assert.ok(client instanceof WsClient, `refused: ${JSON.stringify(client)}`);
+      assert.match((await client.next()).text, /^0\{/);
+      client.terminate();
+    }
+  });
+
+  test("an unlisted Origin is refused with 403 and a logged reason", { skip: roomcastOnly }, async () => {
+    for (const origin of ["http://evil.example", "null", "http://a.example.evil.example"]) {
+      const result = await WsClient.open(server, {}, { headers: { origin } });
+      assert.equal(result.rejected?.status, 403, `origin ${origin}: ${JSON.stringify(result)}`);
+      assert.match(result.rejected.text, /Origin not allowed/);
+    }
+    if (server.flavour === "rust") assert.match(server.stderr(), /Origin is not in the CORS origin list/);
+  });
+
+  test("the upgrade of a polling session from an unlisted Origin is refused; the session lives on", { skip: roomcastOnly }, async () => {
+    const open = await request(server, "GET", eioPath(server), { headers: { origin: "http://a.example" } });
+    const sid = JSON.parse(open.text.slice(1)).sid;
+    const refused = await WsClient.open(server, { sid }, { headers: { origin: "http://evil.example" } });
+    assert.equal(refused.rejected?.status, 403);
+    const upgraded = await WsClient.open(server, { sid }, { headers: { origin: "http://a.example" } });
+    assert.ok(upgraded instanceof WsClient, `refused: ${JSON.stringify(upgraded)}`);
+    upgraded.send("2probe");
+    assert.equal((await upgraded.next()).text, "3probe");
+    upgraded.terminate();
   });
 });

@@ -88,3 +88,31 @@ h.test("past maxDisconnectionDuration the session is not recovered", async () =>
   assert.notEqual(socket.id, id);
   assert.equal(socket.recovered, false);
 });
+
+// The server appends the offset to every stored packet's argument array; an argument that is
+// itself an array ends the text in `]]`, which must still reach the client as sent.
+h.test("a nested array as the last argument reaches every client intact, live and replayed", async () => {
+  const room = h.unique("nested");
+  const receiver = await h.connect(server, { reconnection: false });
+  const other = await h.connect(server);
+  const sender = await h.connect(server);
+  await h.emitWithAck(receiver, "join", room);
+  await h.emitWithAck(other, "join", room);
+  const args = [1, ["x"], [[2, ["y]"]], []]];
+
+  const live = [h.once(receiver, "nested"), h.once(other, "nested")];
+  // No `rooms`: the relay is a plain `io.emit`.
+  await h.emitWithAck(sender, "emit-to", { event: "nested", args });
+  for (const got of await Promise.all(live)) {
+    assert.deepEqual(got.slice(0, args.length), args);
+    assert.equal(typeof got[args.length], "string", "the offset follows the arguments");
+  }
+
+  await dropTransport(server, receiver);
+  await h.emitWithAck(sender, "emit-to", { rooms: room, event: "nested", args });
+  const replayed = h.once(receiver, "nested");
+  receiver.connect();
+  await h.once(receiver, "connect");
+  assert.equal(receiver.recovered, true);
+  assert.deepEqual((await replayed).slice(0, args.length), args);
+});

@@ -27,6 +27,7 @@ from . import _codec, _native
 from .errors import AckTimeout, ConnectionRefused, Disconnected, ServerClosed
 
 if TYPE_CHECKING:
+    from .namespace import Namespace
     from .server import Server
     from .socket import Socket
 
@@ -336,6 +337,7 @@ class Dispatcher:
 
     def _refuse(self, socket: Socket, reply: Any, error: Exception, fn: Any) -> None:
         self._server._authorizing.pop(socket.id, None)
+        self._forget_unjoined_child(socket.nsp)
         if isinstance(error, ConnectionRefused):
             data = None if error.data is None else _codec.dumps(error.data)
             reply.refuse(str(error.message), data)
@@ -343,6 +345,19 @@ class Dispatcher:
         logger.error("roomcast: middleware %s raised", _name(fn), exc_info=error)
         # Unexpected errors are not shown to clients; the log has them.
         reply.refuse("server error", None)
+
+    def _forget_unjoined_child(self, nsp: Namespace) -> None:
+        """The core removes a dynamic child whose every CONNECT was refused; its wrapper goes
+        too (children hold no handlers of their own). Should the core still have it, the next
+        event makes a fresh wrapper, keyed by the live namespace."""
+        server = self._server
+        if nsp.parent is None or nsp._sockets:
+            return
+        if any(s.nsp is nsp for s in server._authorizing.values()):
+            return
+        with server._lock:
+            if server._namespaces.get(nsp.name) is nsp:
+                del server._namespaces[nsp.name]
 
     def _connection(self, ev: tuple[Any, ...]) -> None:
         _, handler_id, native_socket, reply = ev

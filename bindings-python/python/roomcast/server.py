@@ -47,6 +47,11 @@ class Server:
     - ``adapter``: ``None`` (rooms kept in this process) or a :class:`~roomcast.RedisAdapter`
       (or its URL, ``"redis://..."``) to share rooms and broadcasts across servers.
     - ``cleanup_empty_child_namespaces``: drop a dynamic child when its last socket leaves.
+    - ``max_child_namespaces``: dynamic children that may exist at once (10,000); a
+      CONNECT that would create one more gets ``connect_error`` "Too many namespaces".
+    - ``max_pending_acks``: acknowledgements one socket may be awaited for at once
+      (10,000); past it an emit with a callback (or ``emit_with_ack``) raises and sends
+      nothing.
     - ``max_queued_frames``: outbound frames queued per connection before it is treated as
       a slow consumer and disconnected.
     - ``allow_eio3``: also accept socket.io v2 clients (Engine.IO v3).
@@ -83,6 +88,8 @@ class Server:
         transports: Iterable[str] = ("polling", "websocket"),
         adapter: RedisAdapter | str | None = None,
         cleanup_empty_child_namespaces: bool = False,
+        max_child_namespaces: int = 10_000,
+        max_pending_acks: int = 10_000,
         max_queued_frames: int = 65_536,
         allow_eio3: bool = False,
         parser: str = "default",
@@ -131,6 +138,8 @@ class Server:
             "cors_origins": _origins(cors_allowed_origins),
             "cors_credentials": bool(cors_credentials),
             "cleanup_empty_child_namespaces": bool(cleanup_empty_child_namespaces),
+            "max_child_namespaces": int(max_child_namespaces),
+            "max_pending_acks": int(max_pending_acks),
             "max_queued_frames": int(max_queued_frames),
             "allow_eio3": bool(allow_eio3),
             "parser": parser,

@@ -3,10 +3,10 @@
 
 use super::packet::{self, PacketKind};
 use super::parser::{decode_msgpack, Parser};
+use crate::admission::Admission;
 use crate::engineio::session::{Message, SessionHandler};
 use crate::engineio::{CloseReason, EngineSession};
 use crate::host::Pending;
-use crate::namespace::Namespace;
 use crate::server::{Resolved, ServerShared};
 use crate::socket::{incoming_payload, DisconnectReason, IncomingEvent, Socket, SocketRef};
 use bytes::Bytes;
@@ -261,21 +261,17 @@ impl Client {
             }
         }
         match server.resolve_namespace(&name, &auth) {
-            Resolved::Found(nsp) => me.connect_to(nsp, auth),
-            Resolved::NotFound => me.refuse_invalid(&name),
+            Resolved::Found(admission) => me.connect_to(admission, auth),
+            Resolved::Refused(refusal) => me.refuse(&name, refusal.to_json()),
             Resolved::Pending(fut) => {
                 server.runtime.spawn(async move {
                     match fut.await {
-                        Some(nsp) => me.connect_to(nsp, auth),
-                        None => me.refuse_invalid(&name),
+                        Ok(admission) => me.connect_to(admission, auth),
+                        Err(refusal) => me.refuse(&name, refusal.to_json()),
                     }
                 });
             }
         }
-    }
-
-    fn refuse_invalid(&self, nsp: &str) {
-        self.refuse(nsp, "{\"message\":\"Invalid namespace\"}".to_string());
     }
 
     fn refuse(&self, nsp: &str, json: String) {
@@ -287,7 +283,8 @@ impl Client {
         ));
     }
 
-    fn connect_to(self: Arc<Self>, nsp: Arc<Namespace>, auth: String) {
+    fn connect_to(self: Arc<Self>, admission: Admission, auth: String) {
+        let nsp = admission.namespace().clone();
         // A reconnecting client names its previous session: resume it if it is still kept.
         let restored = nsp.recovery().and_then(|store| {
             let a: serde_json::Value = serde_json::from_str(&auth).ok()?;
@@ -329,11 +326,11 @@ impl Client {
             nsp.handler().authorize(&socket)
         };
         match authorization {
-            Pending::Ready(result) => self.finish_connect(socket, result, restored),
+            Pending::Ready(result) => self.finish_connect(socket, result, restored, admission),
             Pending::Later(fut) => {
                 nsp.runtime().clone().spawn(async move {
                     let result = fut.await;
-                    self.finish_connect(socket, result, restored);
+                    self.finish_connect(socket, result, restored, admission);
                 });
             }
         }
@@ -344,11 +341,14 @@ impl Client {
         socket: SocketRef,
         result: Result<(), crate::ConnectError>,
         restored: Option<crate::recovery::RestoredSession>,
+        admission: Admission,
     ) {
         let nsp = socket.namespace().clone();
         if let Err(e) = result {
             // A middleware may have joined rooms before refusing: they must not outlive it.
             nsp.adapter().index().del_all(socket.id());
+            // Before the answer: once the client hears it, a child it alone asked for is gone.
+            drop(admission);
             let json = if self.session.protocol == 3 {
                 // v2 clients get `err.data`, or the message, as the error.
                 e.data

@@ -1,4 +1,5 @@
-//! CORS headers for the polling transport, following the `cors` middleware socket.io uses.
+//! CORS headers for the polling transport, following the `cors` middleware socket.io uses,
+//! and the origin check on WebSocket handshakes that browsers leave to the server.
 
 use crate::engineio::config::{Cors, CorsOrigin};
 use http::HeaderMap;
@@ -43,6 +44,30 @@ pub fn preflight_headers(cors: &Cors, request: &HeaderMap) -> Vec<(&'static str,
     out
 }
 
+/// The `Origin` of a WebSocket handshake that an origin list does not allow.
+///
+/// Browsers apply CORS to polling requests (a foreign page cannot read the answers) but not
+/// to WebSocket: any page may open one to this server with the user's cookies. socket.io
+/// checks nothing there; roomcast refuses a listed-origins server's WebSocket to a browser
+/// from elsewhere. A request without `Origin` is not from a browser page and passes, as do
+/// all requests when CORS is off or `*`.
+pub fn refused_websocket_origin<'a>(cors: &Cors, request: &'a HeaderMap) -> Option<&'a str> {
+    let CorsOrigin::List(list) = &cors.origin else {
+        return None;
+    };
+    let origin = request.get("origin")?;
+    // An Origin that is not text cannot equal a listed one; show it lossily in the log.
+    let text = origin.to_str().unwrap_or("(non-ASCII origin)");
+    if list
+        .iter()
+        .any(|allowed| allowed.as_bytes() == origin.as_bytes())
+    {
+        None
+    } else {
+        Some(text)
+    }
+}
+
 /// Whether CORS handling is on at all.
 pub fn enabled(cors: &Cors) -> bool {
     cors.origin != CorsOrigin::Disabled
@@ -81,6 +106,39 @@ mod tests {
         assert!(h.contains(&("access-control-allow-credentials", "true".into())));
         let h = response_headers(&c, &headers("http://evil.example"));
         assert!(!h.iter().any(|(k, _)| *k == "access-control-allow-origin"));
+    }
+
+    #[test]
+    fn websocket_origin_is_checked_only_against_a_list() {
+        let list = Cors {
+            origin: CorsOrigin::List(vec!["http://a.example".into()]),
+            credentials: false,
+        };
+        assert_eq!(
+            refused_websocket_origin(&list, &headers("http://a.example")),
+            None
+        );
+        assert_eq!(
+            refused_websocket_origin(&list, &headers("http://evil.example")),
+            Some("http://evil.example")
+        );
+        assert_eq!(
+            refused_websocket_origin(&list, &headers("null")),
+            Some("null")
+        );
+        assert_eq!(refused_websocket_origin(&list, &HeaderMap::new()), None);
+        let any = Cors {
+            origin: CorsOrigin::Any,
+            credentials: true,
+        };
+        assert_eq!(
+            refused_websocket_origin(&any, &headers("http://evil.example")),
+            None
+        );
+        assert_eq!(
+            refused_websocket_origin(&Cors::default(), &headers("http://evil.example")),
+            None
+        );
     }
 
     #[test]

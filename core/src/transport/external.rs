@@ -77,6 +77,9 @@ impl WebSocketFeeder {
 /// The core's side of a [`WebSocketChannel`], as a stream and sink of tungstenite messages.
 struct ChannelSocket {
     inbound: mpsc::UnboundedReceiver<WsMessage>,
+    /// `maxHttpBufferSize`: the host frames the messages, so the core checks their size
+    /// here, as tungstenite does on the native listener.
+    max_message_size: usize,
     // Bounded, so a host that stops sending applies backpressure to the session's writer
     // (and from there the session's queue bound applies).
     outbound: mpsc::Sender<WsMessage>,
@@ -86,8 +89,18 @@ impl Stream for ChannelSocket {
     type Item = Result<Message, WsError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let max_size = self.max_message_size;
         self.inbound.poll_next_unpin(cx).map(|m| {
             m.map(|m| {
+                let size = match &m {
+                    WsMessage::Text(t) => t.len(),
+                    WsMessage::Binary(b) => b.len(),
+                };
+                if size > max_size {
+                    return Err(WsError::Capacity(
+                        tungstenite::error::CapacityError::MessageTooLong { size, max_size },
+                    ));
+                }
                 Ok(match m {
                     WsMessage::Text(t) => Message::Text(t.into()),
                     WsMessage::Binary(b) => Message::Binary(b),
@@ -177,10 +190,16 @@ impl Server {
         let resp = match native::route(self, &parts) {
             Route::Fallback => return None,
             Route::Respond(resp) => resp,
-            Route::Poll(session, cors) => with(
-                native::compress(native::poll(&session).await, &parts.headers, &session),
-                &cors,
-            ),
+            Route::Poll(session, cors) => {
+                // A long-poll waits up to a ping interval and never reads its body: dropping
+                // it now lets the host's feed fail fast instead of queueing whatever a client
+                // streams meanwhile.
+                drop(body);
+                with(
+                    native::compress(native::poll(&session).await, &parts.headers, &session),
+                    &cors,
+                )
+            }
             Route::Post(session, cors) => {
                 let declared = native::declared_length(&parts.headers);
                 let binary = native::is_binary_body(&parts.headers);
@@ -279,6 +298,7 @@ impl Server {
         let (out_tx, out_rx) = mpsc::channel(64);
         let socket = ChannelSocket {
             inbound: in_rx,
+            max_message_size: self.shared().engine.max_http_buffer_size,
             outbound: out_tx,
         };
         let info = native::request_info(parts, remote);

@@ -239,6 +239,19 @@ pub(crate) fn route(server: &Server, parts: &http::request::Parts) -> Route {
     if upgrade && transport != TransportKind::WebSocket {
         return Route::Respond(upgrade_error(EngineError::BadRequest));
     }
+    if upgrade {
+        if let Some(origin) = cors::refused_websocket_origin(&engine.cors, &parts.headers) {
+            tracing::warn!(
+                origin,
+                "WebSocket refused: its Origin is not in the CORS origin list"
+            );
+            return Route::Respond(text_response(
+                EngineError::Forbidden.status(),
+                "text/plain; charset=utf-8",
+                "Origin not allowed",
+            ));
+        }
+    }
 
     // The reference reads anything but `EIO=4` as protocol 3.
     let protocol = if param("EIO") == Some("4") { 4 } else { 3 };

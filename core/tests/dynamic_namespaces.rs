@@ -1,0 +1,184 @@
+//! Dynamic child namespaces are bounded: refused CONNECTs leave none behind, their number is
+//! capped, and names that would confuse the Redis adapter's channels are refused.
+
+mod common;
+
+use common::{blocking, RawClient};
+use roomcast::{ConnectError, Server, ServerConfig};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A server whose children are `/dyn-*`; the middleware refuses `/dyn-no-*`.
+async fn server(config: ServerConfig) -> (Server, SocketAddr, Arc<AtomicUsize>) {
+    let io = Server::new(config);
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let parent = io.of_dynamic(move |name: &str, _auth: &str| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        name.starts_with("/dyn-")
+    });
+    parent.use_middleware(|socket| async move {
+        if socket.namespace().name().starts_with("/dyn-no-") {
+            Err(ConnectError::new("not you"))
+        } else {
+            Ok(())
+        }
+    });
+    let addr = io.listen("127.0.0.1:0").await.expect("listen");
+    (io, addr, asked)
+}
+
+fn connect_error_json(answer: &str, nsp: &str) -> serde_json::Value {
+    let prefix = format!("44{nsp},");
+    let json = answer
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("expected a CONNECT_ERROR for {nsp}, got {answer:?}"));
+    serde_json::from_str(json).expect("CONNECT_ERROR carries JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_connects_leave_no_child_namespace() {
+    let (io, addr, _) = server(ServerConfig::default()).await;
+    let before = io.stats().namespaces;
+    blocking(move || {
+        let mut client = RawClient::open(addr);
+        for i in 0..200 {
+            let nsp = format!("/dyn-no-{i}");
+            let answer = client.connect(&nsp);
+            assert_eq!(connect_error_json(&answer, &nsp)["message"], "not you");
+        }
+    })
+    .await;
+    assert_eq!(io.stats().namespaces, before, "refused children were kept");
+
+    // A child someone joined stays, as in socket.io, even once empty.
+    blocking(move || {
+        let mut client = RawClient::open(addr);
+        assert!(client.connect("/dyn-ok").starts_with("40/dyn-ok,{"));
+    })
+    .await;
+    assert_eq!(io.stats().namespaces, before + 1);
+    io.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_number_of_children_is_capped() {
+    let config = ServerConfig {
+        max_child_namespaces: 3,
+        ..ServerConfig::default()
+    };
+    let (io, addr, _) = server(config).await;
+    let before = io.stats().namespaces;
+    blocking(move || {
+        let mut client = RawClient::open(addr);
+        for i in 1..=3 {
+            let nsp = format!("/dyn-{i}");
+            assert!(client.connect(&nsp).starts_with(&format!("40{nsp},{{")));
+        }
+        let answer = client.connect("/dyn-4");
+        let err = connect_error_json(&answer, "/dyn-4");
+        assert_eq!(err["message"], "Too many namespaces");
+        assert!(err["data"]["reason"].as_str().unwrap().contains('3'));
+        // Existing children still take new sockets.
+        let mut other = RawClient::open(addr);
+        assert!(other.connect("/dyn-2").starts_with("40/dyn-2,{"));
+    })
+    .await;
+    assert_eq!(io.stats().namespaces, before + 3);
+    io.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_with_redis_pattern_characters_are_refused() {
+    let (io, addr, asked) = server(ServerConfig::default()).await;
+    let before = io.stats().namespaces;
+    blocking(move || {
+        let mut client = RawClient::open(addr);
+        for nsp in ["/dyn-a#b", "/dyn-*", "/dyn-?", "/dyn-[x]", "/dyn-\\\\"] {
+            let answer = client.connect(nsp);
+            // The packet carries the name as sent; JSON escapes do not apply to it.
+            let err = connect_error_json(&answer, nsp);
+            assert_eq!(err["message"], "Invalid namespace", "{nsp}");
+            assert!(err["data"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("may not contain"));
+        }
+        // The connection is still usable.
+        assert!(client.connect("/dyn-fine").starts_with("40/dyn-fine,{"));
+    })
+    .await;
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        1,
+        "the matcher saw only the valid name"
+    );
+    assert_eq!(io.stats().namespaces, before + 1);
+    io.close().await;
+}
+
+/// With `cleanup_empty_child_namespaces`, a child emptied while a CONNECT was still in its
+/// middlewares goes once that CONNECT is refused (its removal waited for it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emptied_child_goes_once_a_pending_connect_is_refused() {
+    let io = Server::new(ServerConfig {
+        cleanup_empty_child_namespaces: true,
+        ..ServerConfig::default()
+    });
+    let parent = io.of_dynamic(|name: &str, _auth: &str| name.starts_with("/dyn-"));
+    let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let gate = release.clone();
+    parent.use_middleware(move |socket| {
+        let started_tx = started_tx.clone();
+        let gate = gate.clone();
+        async move {
+            if !socket.auth().contains("wait") {
+                return Ok(());
+            }
+            let _ = started_tx.send(());
+            gate.notified().await;
+            Err(ConnectError::new("not you"))
+        }
+    });
+    let addr = io.listen("127.0.0.1:0").await.expect("listen");
+    let before = io.stats().namespaces;
+
+    let mut member = blocking(move || {
+        let mut c = RawClient::open(addr);
+        assert!(c.connect("/dyn-c").starts_with("40/dyn-c,{"));
+        c
+    })
+    .await;
+    let mut waiting = blocking(move || {
+        let mut c = RawClient::open(addr);
+        c.send("40/dyn-c,{\"wait\":true}");
+        c
+    })
+    .await;
+    tokio::time::timeout(std::time::Duration::from_secs(5), started.recv())
+        .await
+        .expect("the middleware started");
+    member = blocking(move || {
+        member.send("41/dyn-c,");
+        member
+    })
+    .await;
+    common::eventually("the member left", || io.stats().sockets == 0).await;
+    assert_eq!(
+        io.stats().namespaces,
+        before + 1,
+        "kept while a CONNECT is pending"
+    );
+
+    release.notify_one();
+    blocking(move || {
+        let answer = waiting.next_packet();
+        assert_eq!(connect_error_json(&answer, "/dyn-c")["message"], "not you");
+        drop(member);
+    })
+    .await;
+    assert_eq!(io.stats().namespaces, before);
+    io.close().await;
+}
