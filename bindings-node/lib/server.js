@@ -338,6 +338,7 @@ class Server {
             // Every disconnect has been delivered (or the bounded wait is over): nothing is
             // left for roomcast to deliver, so it no longer holds the process open.
             this._wakeups.destroy();
+            if (this._bridge) this._bridge.dropLeftovers();
             if (!this.httpServer) return resolve(undefined);
             this.httpServer.close((err) => resolve(err));
             if (typeof this.httpServer.closeIdleConnections === "function") this.httpServer.closeIdleConnections();
