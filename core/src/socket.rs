@@ -208,6 +208,10 @@ pub struct Socket {
     state: Mutex<State>,
     host_slot: OnceLock<Box<dyn Any + Send + Sync>>,
     notify_outgoing: AtomicBool,
+    /// CONNECT (and a recovered session's missed packets) is queued: from now on broadcasts
+    /// may reach the socket. It enters its namespace a moment earlier, and a broadcast queued
+    /// in between would reach the client before its CONNECT.
+    announced: AtomicBool,
     /// Private id for connection state recovery (sent only to this client).
     pid: Option<Sid>,
     recovered: bool,
@@ -238,6 +242,7 @@ impl Socket {
             }),
             host_slot: OnceLock::new(),
             notify_outgoing: AtomicBool::new(false),
+            announced: AtomicBool::new(false),
         })
     }
 
@@ -343,6 +348,16 @@ impl Socket {
 
     pub fn connected(&self) -> bool {
         self.state.lock().connected
+    }
+
+    /// Called once CONNECT is queued; see `announced`.
+    pub(crate) fn mark_announced(&self) {
+        self.announced.store(true, Ordering::Release);
+    }
+
+    /// Whether CONNECT has been queued, i.e. broadcasts and server-wide operations see it.
+    pub(crate) fn announced(&self) -> bool {
+        self.announced.load(Ordering::Acquire)
     }
 
     /// Joins rooms.

@@ -391,6 +391,7 @@ impl Client {
                 socket.queue_frames(&self.parser().event(nsp.name(), None, &event, &args), false);
             }
         }
+        socket.mark_announced();
         match nsp.handler().connected(&socket) {
             Pending::Ready(()) => socket.mark_ready(),
             Pending::Later(fut) => {
