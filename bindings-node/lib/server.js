@@ -556,6 +556,8 @@ class Server {
     if (socket) nsp._authorized.delete(record.sid);
     else socket = new Socket(nsp, record.socket);
     this._liveSockets += 1;
+    // CONNECT goes out now, and the connection handler runs before anything else does.
+    socket._native.announce();
     // The core holds this socket's events until the answer: none can miss a listener that
     // the connection handler registers, even after an await.
     const pending = nsp._connect(socket);

@@ -147,7 +147,6 @@ impl Namespace {
             .insert(socket.id().clone(), socket.clone());
         let own: Room = Arc::from(socket.id().as_str());
         self.adapter.index().add_all(socket.id(), [own]);
-        socket.mark_connected();
     }
 
     pub(crate) fn remove_socket(&self, sid: &Sid) {

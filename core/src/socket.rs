@@ -192,10 +192,19 @@ enum AckWaiter {
 
 struct State {
     connected: bool,
+    /// What [`Socket::announce`] still has to do; `None` once done (or never needed).
+    announcement: Option<Announcement>,
     /// Events are handed to the host only after its connection handler has run.
     ready: bool,
     backlog: Vec<IncomingEvent>,
     acks: HashMap<u64, AckWaiter>,
+}
+
+/// A connected socket's entry into its namespace (its own room, the CONNECT packet), held
+/// until the host starts its connection handler.
+pub(crate) struct Announcement {
+    /// The rooms and missed packets of a recovered session.
+    pub(crate) restored: Option<Box<crate::recovery::RestoredSession>>,
 }
 
 /// A client's connection to one namespace.
@@ -236,6 +245,7 @@ impl Socket {
             data: Mutex::new("{}".into()),
             state: Mutex::new(State {
                 connected: false,
+                announcement: None,
                 ready: false,
                 backlog: Vec::new(),
                 acks: HashMap::new(),
@@ -568,13 +578,33 @@ impl Socket {
 
     // ---- driven by the client / namespace ----
 
-    pub(crate) fn mark_connected(&self) {
-        self.state.lock().connected = true;
+    /// The socket belongs to its client from now on (a close runs its disconnect steps); it
+    /// enters its namespace when [`Socket::announce`] runs.
+    pub(crate) fn mark_connected(&self, announcement: Announcement) {
+        let mut st = self.state.lock();
+        st.connected = true;
+        st.announcement = Some(announcement);
+    }
+
+    /// Enters the namespace: joins the socket's own room (and a recovered session's rooms)
+    /// and sends CONNECT. A host calls this right before it runs the connection handlers, so
+    /// that — as in socket.io, where both happen in one tick — no code of the host runs
+    /// between the client learning it is connected and the handlers' `join`s. Runs once;
+    /// later calls, and calls after the socket left, do nothing. The core calls it itself
+    /// when the connection handlers have finished, for hosts that do not.
+    pub fn announce(self: &Arc<Self>) {
+        // A broadcast the host handed off before this call must not reach the socket.
+        crate::hand_off::barrier();
+        let Some(announcement) = self.state.lock().announcement.take() else {
+            return;
+        };
+        self.client.announce(self, announcement);
     }
 
     /// The host's connection handler has run: hand over the events that waited for it, in
     /// order, then deliver new ones directly.
     pub(crate) fn mark_ready(self: &Arc<Self>) {
+        self.announce();
         loop {
             let batch = {
                 let mut st = self.state.lock();
@@ -632,6 +662,7 @@ impl Socket {
                 return;
             }
             st.connected = false;
+            st.announcement = None;
             st.backlog.clear();
             // Pending acks fail as "disconnected" (futures see their sender dropped).
             let waiters: Vec<AckWaiter> = st.acks.drain().map(|(_, w)| w).collect();
