@@ -162,6 +162,17 @@ class HttpBridge {
     if (socket) socket.resume();
   }
 
+  /**
+   * After the core's close: it answers no request and ends no WebSocket any more, so a Node
+   * socket still waiting for it would keep http.Server#close() from ever finishing.
+   */
+  dropLeftovers() {
+    for (const res of this.responses.values()) res.destroy();
+    this.responses.clear();
+    for (const socket of this.websockets.values()) socket.destroy();
+    this.websockets.clear();
+  }
+
   detach() {
     this.httpServer.removeListener("request", this.onRequest);
     this.httpServer.removeListener("upgrade", this.onUpgrade);

@@ -344,6 +344,7 @@ class Server {
               if (this.httpServer) this.httpServer._released();
               return resolve(undefined);
             }
+            this._bridge.dropLeftovers();
             this.httpServer.close((err) => resolve(err));
             if (typeof this.httpServer.closeIdleConnections === "function") this.httpServer.closeIdleConnections();
           }),
@@ -573,6 +574,8 @@ class Server {
     if (socket) nsp._authorized.delete(record.sid);
     else socket = new Socket(nsp, record.socket);
     this._liveSockets += 1;
+    // CONNECT goes out now, and the connection handler runs before anything else does.
+    socket._native.announce();
     // The core holds this socket's events until the answer: none can miss a listener that
     // the connection handler registers, even after an await.
     const pending = nsp._connect(socket);

@@ -85,7 +85,9 @@ impl NativeServer {
         self.shared.http.lock().insert(token, cancel_tx);
         self.shared.http_bodies.lock().insert(token, body_tx);
         let shared = self.shared.clone();
+        let exchange = shared.in_flight.begin();
         rt.spawn(async move {
+            let _exchange = exchange;
             tokio::select! {
                 response = shared.io.handle_http_streaming(parts, remote, StreamBody::new(body_rx)) => {
                     shared.http.lock().remove(&token);

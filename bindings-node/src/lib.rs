@@ -15,6 +15,7 @@ mod args;
 mod emitter;
 mod event_batch;
 mod http;
+mod in_flight;
 mod mailbox;
 mod namespace;
 mod options;

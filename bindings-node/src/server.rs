@@ -1,6 +1,7 @@
 //! `NativeServer`: one roomcast server, its event queue, and the questions JavaScript answers.
 
 use crate::event_batch::EventBatch;
+use crate::in_flight::InFlight;
 use crate::mailbox::{Delivery, Mailbox, Waker};
 use crate::namespace::NativeNamespace;
 use crate::options::NativeOptions;
@@ -18,6 +19,11 @@ use roomcast::{
 use std::collections::HashMap;
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long closing waits for the attached server's connections to end after the core's own
+/// close (which bounds its writers at 2 s and a WebSocket close handshake at 1 s).
+const ATTACHED_CLOSE_BOUND: Duration = Duration::from_secs(3);
 use tokio::sync::oneshot;
 
 /// State shared by the JavaScript-facing object and the tasks it starts.
@@ -33,6 +39,8 @@ pub struct Shared {
     pub http: Mutex<HashMap<u64, oneshot::Sender<()>>>,
     pub http_bodies: Mutex<HashMap<u64, crate::http::BodySender>>,
     pub websockets: Mutex<HashMap<u64, websocket::Conn>>,
+    /// The attached server's requests and WebSockets whose last record is still to come.
+    pub in_flight: Arc<InFlight>,
     /// Handshakes waiting for JavaScript's `allowRequest` verdict.
     allow_requests: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
     next_allow_request: std::sync::atomic::AtomicU64,
@@ -103,6 +111,7 @@ impl NativeServer {
             http: Mutex::new(HashMap::new()),
             http_bodies: Mutex::new(HashMap::new()),
             websockets: Mutex::new(HashMap::new()),
+            in_flight: Arc::new(InFlight::default()),
             allow_requests: Mutex::new(HashMap::new()),
             next_allow_request: std::sync::atomic::AtomicU64::new(0),
         });
@@ -285,6 +294,11 @@ impl NativeServer {
         let token = token_of(token);
         rt.spawn(async move {
             shared.io.close().await;
+            // Every session is closed; their HTTP answers and WebSocket ends are on the way.
+            // A WebSocket may still spend its close handshake's bound after the core's close.
+            if !shared.in_flight.idle_within(ATTACHED_CLOSE_BOUND).await {
+                tracing::warn!("closing: some attached connections did not end in time; JavaScript destroys them");
+            }
             shared.mailbox.push(Delivery::Closed { token });
         });
         Ok(())

@@ -132,6 +132,12 @@ impl NativeSocket {
         self.socket.connected()
     }
 
+    /// Enters the namespace and sends CONNECT; called right before the connection handlers.
+    #[napi]
+    pub fn announce(&self) {
+        self.socket.announce();
+    }
+
     /// `socket.data` as JSON text, as `fetchSockets` (and other cluster nodes) see it.
     #[napi]
     pub fn data(&self) -> String {

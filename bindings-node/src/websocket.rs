@@ -109,7 +109,9 @@ impl NativeServer {
 
         let shared = self.shared.clone();
         let credit = output_credit.clone();
+        let exchange = shared.in_flight.begin();
         rt.spawn(async move {
+            let _exchange = exchange;
             let mut buf = vec![0u8; PIPE_SIZE];
             loop {
                 let n = match reader.read(&mut buf).await {

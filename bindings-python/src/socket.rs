@@ -61,6 +61,11 @@ impl PySocket {
         self.socket.connected()
     }
 
+    /// Enters the namespace and sends CONNECT; called right before the connection handlers.
+    fn announce(&self) {
+        self.socket.announce();
+    }
+
     /// Whether this socket resumed a disconnected session (connection state recovery).
     #[getter]
     fn recovered(&self) -> bool {

@@ -95,6 +95,7 @@ impl NamespaceHandler for Handlers {
 
     fn connected(&self, socket: &SocketRef) -> Pending<()> {
         let handlers: Vec<ConnectionFn> = self.connection.read().clone();
+        socket.announce();
         let mut pending = Vec::new();
         for h in handlers {
             // A panicking handler must not take the connection task down with it.

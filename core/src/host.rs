@@ -69,8 +69,9 @@ impl std::error::Error for ConnectError {}
 pub trait NamespaceHandler: Send + Sync + 'static {
     /// Runs the namespace's middlewares for a socket that is not connected yet.
     fn authorize(&self, socket: &SocketRef) -> Pending<Result<(), ConnectError>>;
-    /// The socket is connected (CONNECT sent). Resolve when the connection handler has run:
-    /// the socket's events are held back until then so none can miss its handlers.
+    /// The socket is connected. Call [`crate::Socket::announce`] (which sends CONNECT) right
+    /// before running the connection handler; resolve when the handler has run: the socket's
+    /// events are held back until then so none can miss its handlers.
     fn connected(&self, socket: &SocketRef) -> Pending<()>;
     /// An event from the client.
     fn event(&self, socket: &SocketRef, event: IncomingEvent);
@@ -173,7 +174,8 @@ pub enum HostEvent {
         socket: SocketRef,
         reply: Reply<Result<(), ConnectError>>,
     },
-    /// Run the connection handlers; answer `reply` when they have finished (async included).
+    /// Run the connection handlers, calling `socket.announce()` right before them; answer
+    /// `reply` when they have finished (async included).
     Connection {
         handler: u64,
         socket: SocketRef,

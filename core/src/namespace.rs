@@ -178,7 +178,6 @@ impl Namespace {
         let own: Room = Arc::from(socket.id().as_str());
         self.adapter.index().add_all(socket.id(), [own]);
         self.ever_joined.store(true, Ordering::Release);
-        socket.mark_connected();
     }
 
     pub(crate) fn remove_socket(&self, sid: &Sid) {

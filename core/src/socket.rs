@@ -197,10 +197,22 @@ enum AckWaiter {
 
 struct State {
     connected: bool,
+    /// What [`Socket::announce`] still has to do; `None` once done (or never needed).
+    announcement: Option<Announcement>,
     /// Events are handed to the host only after its connection handler has run.
     ready: bool,
     backlog: Vec<IncomingEvent>,
     acks: HashMap<u64, AckWaiter>,
+}
+
+/// A connected socket's entry into its namespace (its own room, the CONNECT packet), held
+/// until the host starts its connection handler.
+pub(crate) struct Announcement {
+    /// The rooms and missed packets of a recovered session.
+    pub(crate) restored: Option<Box<crate::recovery::RestoredSession>>,
+    /// Held until the socket is in its namespace: a dynamic child stays while a socket on its
+    /// way in holds it, and goes if that socket never arrives.
+    pub(crate) _admission: crate::admission::Admission,
 }
 
 /// A client's connection to one namespace.
@@ -213,6 +225,10 @@ pub struct Socket {
     state: Mutex<State>,
     host_slot: OnceLock<Box<dyn Any + Send + Sync>>,
     notify_outgoing: AtomicBool,
+    /// CONNECT (and a recovered session's missed packets) is queued: from now on broadcasts
+    /// may reach the socket. It enters its namespace a moment earlier, and a broadcast queued
+    /// in between would reach the client before its CONNECT.
+    announced: AtomicBool,
     /// Private id for connection state recovery (sent only to this client).
     pid: Option<Sid>,
     recovered: bool,
@@ -237,12 +253,14 @@ impl Socket {
             data: Mutex::new("{}".into()),
             state: Mutex::new(State {
                 connected: false,
+                announcement: None,
                 ready: false,
                 backlog: Vec::new(),
                 acks: HashMap::new(),
             }),
             host_slot: OnceLock::new(),
             notify_outgoing: AtomicBool::new(false),
+            announced: AtomicBool::new(false),
         })
     }
 
@@ -348,6 +366,16 @@ impl Socket {
 
     pub fn connected(&self) -> bool {
         self.state.lock().connected
+    }
+
+    /// Called once CONNECT is queued; see `announced`.
+    pub(crate) fn mark_announced(&self) {
+        self.announced.store(true, Ordering::Release);
+    }
+
+    /// Whether CONNECT has been queued, i.e. broadcasts and server-wide operations see it.
+    pub(crate) fn announced(&self) -> bool {
+        self.announced.load(Ordering::Acquire)
     }
 
     /// Joins rooms.
@@ -572,13 +600,33 @@ impl Socket {
 
     // ---- driven by the client / namespace ----
 
-    pub(crate) fn mark_connected(&self) {
-        self.state.lock().connected = true;
+    /// The socket belongs to its client from now on (a close runs its disconnect steps); it
+    /// enters its namespace when [`Socket::announce`] runs.
+    pub(crate) fn mark_connected(&self, announcement: Announcement) {
+        let mut st = self.state.lock();
+        st.connected = true;
+        st.announcement = Some(announcement);
+    }
+
+    /// Enters the namespace: joins the socket's own room (and a recovered session's rooms)
+    /// and sends CONNECT. A host calls this right before it runs the connection handlers, so
+    /// that — as in socket.io, where both happen in one tick — no code of the host runs
+    /// between the client learning it is connected and the handlers' `join`s. Runs once;
+    /// later calls, and calls after the socket left, do nothing. The core calls it itself
+    /// when the connection handlers have finished, for hosts that do not.
+    pub fn announce(self: &Arc<Self>) {
+        // A broadcast the host handed off before this call must not reach the socket.
+        crate::hand_off::barrier();
+        let Some(announcement) = self.state.lock().announcement.take() else {
+            return;
+        };
+        self.client.announce(self, announcement);
     }
 
     /// The host's connection handler has run: hand over the events that waited for it, in
     /// order, then deliver new ones directly.
     pub(crate) fn mark_ready(self: &Arc<Self>) {
+        self.announce();
         loop {
             let batch = {
                 let mut st = self.state.lock();
@@ -636,6 +684,7 @@ impl Socket {
                 return;
             }
             st.connected = false;
+            st.announcement = None;
             st.backlog.clear();
             // Pending acks fail as "disconnected" (futures see their sender dropped).
             let waiters: Vec<AckWaiter> = st.acks.drain().map(|(_, w)| w).collect();

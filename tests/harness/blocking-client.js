@@ -6,8 +6,9 @@
 //
 // a asks the server to block; once the handler has started (it emits "blocking" first), a and
 // b send numbered events, c connects and d leaves. Everything is recorded: heartbeats (pings)
-// received during the block, disconnections, the answers and whether c was connected before
-// the block ended.
+// received during the block, disconnections, the answers, whether c's Engine.IO handshake was
+// answered before the block ended, and how long after the block started c heard CONNECT (it
+// comes with c's connection handler, which runs once the block is over).
 "use strict";
 
 const { io } = require("socket.io-client");
@@ -70,8 +71,10 @@ async function main() {
     }
   }
   const c = open();
-  let cConnectedDuringBlock = null;
-  c.connected.then(() => (cConnectedDuringBlock = !blockEnded)).catch(() => {}); // awaited below
+  let cOpenedDuringBlock = null;
+  let cConnectedAfterMs = null;
+  c.socket.io.once("open", () => (cOpenedDuringBlock = !blockEnded));
+  c.connected.then(() => (cConnectedAfterMs = Date.now() - start)).catch(() => {}); // awaited below
   const left = d.socket.id;
   d.socket.disconnect();
 
@@ -87,7 +90,8 @@ async function main() {
   Object.assign(result, {
     answers,
     left,
-    cConnectedDuringBlock,
+    cOpenedDuringBlock,
+    cConnectedAfterMs,
     cWelcomed: c.seen.welcomed,
     connected: { a: a.socket.connected, b: b.socket.connected, c: c.socket.connected },
     disconnects: { a: [...a.seen.disconnects], b: [...b.seen.disconnects], c: [...c.seen.disconnects] },

@@ -49,11 +49,23 @@ function commandFor(name) {
 }
 
 /**
+ * With ROOMCAST_SERVER_CPU (a taskset CPU list, e.g. "0"), the server runs on those CPUs only
+ * (scripts/stress pins it to a core that a CPU hog keeps busy). taskset execs the server, so
+ * signals still reach it directly.
+ */
+function pinnedCommand({ command, args }) {
+  const cpus = process.env.ROOMCAST_SERVER_CPU;
+  if (!cpus) return { command, args };
+  return { command: "taskset", args: ["-c", cpus, command, ...args] };
+}
+
+/**
  * Spawns a scenario server with PORT=0 (plus `env`) and waits for its `listening on <port>` line.
  * Resolves to {port, url, flavour, stop(), stderr(), stdout(), exited}.
  */
 function startServer({ env = {}, timeoutMs = START_TIMEOUT_MS, name = flavour() } = {}) {
-  const { command, args } = commandFor(name);
+  const pinned = pinnedCommand(commandFor(name));
+  const { command, args } = pinned;
   const debug = Boolean(process.env.DEBUG);
 
   const child = spawn(command, args, {

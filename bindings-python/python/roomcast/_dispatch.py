@@ -370,6 +370,8 @@ class Dispatcher:
         server._sockets[socket.id] = socket
         socket.nsp._sockets[socket.id] = socket
         handlers = list(owner._connection_handlers) if owner is not None else []
+        # CONNECT goes out now, with the handlers run before this loop does anything else.
+        native_socket.announce()
         self.run_all(handlers, (socket,), reply.done, "connection handler")
 
     def _event(self, ev: tuple[Any, ...]) -> None:

@@ -227,7 +227,9 @@ pub fn local_sockets(
     let mut out = Vec::new();
     nsp.with_sockets(|sockets| {
         index.for_each_target(opts, |sid: &Sid| {
-            if let Some(s) = sockets.get(sid) {
+            // A socket whose CONNECT is not queued yet does not exist for the client: a
+            // packet queued now would precede it (socket.io adds and announces in one tick).
+            if let Some(s) = sockets.get(sid).filter(|s| s.announced()) {
                 out.push(s.clone());
             }
         })

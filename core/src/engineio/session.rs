@@ -489,13 +489,23 @@ impl EngineSession {
     }
 
     /// The client sent `5`: the WebSocket becomes the transport and takes over the queue.
+    ///
+    /// Also when the session closed during the probe: the client paused polling for the
+    /// upgrade and now reads only the WebSocket, so whatever the close left queued (a
+    /// DISCONNECT) goes out there before it closes, as engine.io flushes its write buffer on
+    /// the new transport. No poll will fetch the close any more, so the sid need not wait
+    /// for one.
     pub fn finish_upgrade(self: &Arc<Self>) {
         {
             let mut st = self.state.lock();
             st.upgrading = false;
             st.transport = TransportKind::WebSocket;
+            if st.closed.is_some() {
+                st.close_delivered = true;
+            }
         }
         self.wake.notify_waiters();
+        self.drained.notify_waiters();
     }
 
     /// The probe WebSocket went away before `5`: stay on polling.

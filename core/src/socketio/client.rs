@@ -8,7 +8,9 @@ use crate::engineio::session::{Message, SessionHandler};
 use crate::engineio::{CloseReason, EngineSession};
 use crate::host::Pending;
 use crate::server::{Resolved, ServerShared};
-use crate::socket::{incoming_payload, DisconnectReason, IncomingEvent, Socket, SocketRef};
+use crate::socket::{
+    incoming_payload, Announcement, DisconnectReason, IncomingEvent, Socket, SocketRef,
+};
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::HashSet;
@@ -365,12 +367,43 @@ impl Client {
             if st.closed {
                 return;
             }
-            nsp.add_socket(&socket);
-            if let Some(r) = &restored {
-                socket.join(r.session.rooms.iter().cloned());
-            }
+            socket.mark_connected(Announcement {
+                restored: restored.map(Box::new),
+                _admission: admission,
+            });
             st.sockets.push((nsp.name().to_string(), socket.clone()));
         }
+        match nsp.handler().connected(&socket) {
+            Pending::Ready(()) => socket.mark_ready(),
+            Pending::Later(fut) => {
+                nsp.runtime().spawn(async move {
+                    fut.await;
+                    socket.mark_ready();
+                });
+            }
+        }
+    }
+}
+
+impl Client {
+    /// The second half of a connection (see [`crate::Socket::announce`]): the socket enters
+    /// its namespace and rooms, then the client hears CONNECT and any missed packets.
+    pub(crate) fn announce(&self, socket: &SocketRef, announcement: Announcement) {
+        let nsp = socket.namespace();
+        {
+            // Under the client's lock, so a close either comes first (and the socket never
+            // enters the namespace) or sees it there and removes it.
+            let st = self.state.lock();
+            let still_here = st.sockets.iter().any(|(_, s)| Arc::ptr_eq(s, socket));
+            if st.closed || !still_here {
+                return;
+            }
+            nsp.add_socket(socket);
+            if let Some(r) = &announcement.restored {
+                socket.join(r.session.rooms.iter().cloned());
+            }
+        }
+        // Sent outside the lock: a full outbound queue closes the session, which takes it.
         if self.session.protocol == 3 {
             let _ = self
                 .session
@@ -386,20 +419,12 @@ impl Client {
                 Some(&reply),
             ));
         }
-        if let Some(r) = restored {
+        if let Some(r) = announcement.restored {
             for (event, args) in r.missed {
                 socket.queue_frames(&self.parser().event(nsp.name(), None, &event, &args), false);
             }
         }
-        match nsp.handler().connected(&socket) {
-            Pending::Ready(()) => socket.mark_ready(),
-            Pending::Later(fut) => {
-                nsp.runtime().spawn(async move {
-                    fut.await;
-                    socket.mark_ready();
-                });
-            }
-        }
+        socket.mark_announced();
     }
 }
 

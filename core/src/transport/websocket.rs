@@ -197,11 +197,13 @@ where
     })
     .await
     .unwrap_or(false);
-    if !probed || session.is_closed() {
+    if !probed {
         session.abort_upgrade();
         close_within(&mut ws).await;
         return None;
     }
+    // Even on a session that closed meanwhile: the client has switched to this WebSocket,
+    // and `run` writes what is still queued before it closes it.
     session.finish_upgrade();
     Some((session, ws))
 }

@@ -384,6 +384,14 @@ async def check_token(socket: roomcast.Socket) -> None:
         raise roomcast.ConnectionRefused("unauthorized", data={"reason": "bad token"})
 
 
+refused = io.of("/refused")
+
+
+@refused.use
+def refuse_at_once(socket: roomcast.Socket) -> None:
+    raise roomcast.ConnectionRefused("refused", data={"reason": "sync"})
+
+
 @auth.on("connection")
 def welcome(socket: roomcast.Socket) -> None:
     observe(socket)

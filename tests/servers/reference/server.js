@@ -426,6 +426,11 @@ authNsp.use((socket, next) => {
     next(err);
   }, 5);
 });
+io.of("/refused").use((socket, next) => {
+  const err = new Error("refused");
+  err.data = { reason: "sync" };
+  next(err);
+});
 authNsp.on("connection", (socket) => {
   observe(socket);
   socket.emit("welcome", socket.handshake.auth);

@@ -477,6 +477,10 @@ fn setup_others(io: &Server) {
             Err(roomcast::ConnectError::new("unauthorized").with_data(r#"{"reason":"bad token"}"#))
         }
     });
+    // Refuses without waiting for anything (the middleware's future is ready at once).
+    io.of("/refused").use_middleware(|_socket| async move {
+        Err(roomcast::ConnectError::new("refused").with_data(r#"{"reason":"sync"}"#))
+    });
     let io2 = io.clone();
     auth.on_connection(move |socket| {
         observe(&io2, &socket);
