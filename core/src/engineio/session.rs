@@ -74,6 +74,8 @@ pub enum Message<'a> {
 
 /// The layer above Engine.IO (Socket.IO's client) receives a session's messages through this.
 pub trait SessionHandler: Send + Sync + 'static {
+    /// The session was created and registered; its open packet is on its way.
+    fn on_open(&self, _session: &Arc<EngineSession>) {}
     fn on_message(&self, session: &Arc<EngineSession>, message: Message<'_>);
     fn on_close(&self, session: &Arc<EngineSession>, reason: CloseReason);
 }

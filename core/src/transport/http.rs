@@ -352,15 +352,24 @@ pub(crate) fn is_binary_body(headers: &http::HeaderMap) -> bool {
     })
 }
 
-/// Creates and registers a session with its Socket.IO client.
+/// Creates and registers a session with its Socket.IO client (or the Engine.IO handler).
 pub(crate) fn open_session(
     server: &Server,
     transport: TransportKind,
     info: RequestInfo,
 ) -> Arc<EngineSession> {
-    let session = EngineSession::new(server.shared().engine.clone(), transport, info);
-    Client::attach(&session, server.shared());
-    server.shared().add_session(&session);
+    let shared = server.shared();
+    let session = EngineSession::new(shared.engine.clone(), transport, info);
+    match &shared.engine_handler {
+        Some(handler) => {
+            shared.add_session(&session);
+            super::engine_only::attach(&session, handler.clone(), shared);
+        }
+        None => {
+            Client::attach(&session, shared);
+            shared.add_session(&session);
+        }
+    }
     session
 }
 
