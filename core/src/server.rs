@@ -129,9 +129,10 @@ impl ServerShared {
     }
 
     /// Forgets a closed session, as the reference does at once, except on long-polling
-    /// after a server-side close: the client is still owed the packets queued before it and
-    /// the close, so the sid stays routable until a poll has taken them, bounded by the
-    /// heartbeat so a vanished client cannot pin it.
+    /// when the client is still owed an answer: after a server-side close, the packets queued
+    /// before it and the close (until a poll has taken them, bounded by the heartbeat so a
+    /// vanished client cannot pin the sid); after the client's own close, the noop for a poll
+    /// it sent with it (see [`EngineSession::client_close_settled`]).
     pub(crate) fn release_session(
         self: &Arc<Self>,
         session: &Arc<EngineSession>,
@@ -143,10 +144,10 @@ impl ServerShared {
             CloseReason::ForcedClose
             | CloseReason::ServerShuttingDown
             | CloseReason::SlowConsumer => Some(config.ping_interval + config.ping_timeout),
-            CloseReason::TransportClose
-            | CloseReason::TransportError
-            | CloseReason::PingTimeout
-            | CloseReason::ParseError => None,
+            CloseReason::TransportClose => Some(Duration::from_secs(1)),
+            CloseReason::TransportError | CloseReason::PingTimeout | CloseReason::ParseError => {
+                None
+            }
         };
         let Some(bound) = bound else {
             self.remove_session(&session.sid);

@@ -444,6 +444,7 @@ pub(crate) async fn poll(session: &Arc<EngineSession>) -> Resp {
         Ok(body) => polling_response(body),
         Err(PollError::Overlap) => empty_response(400),
         Err(PollError::WrongTransport) => error_response(EngineError::BadRequest, &[]),
+        Err(PollError::Gone) => error_response(EngineError::UnknownSid, &[]),
     }
 }
 
@@ -461,6 +462,7 @@ where
         Ok(guard) => guard,
         Err(PollError::Overlap) => return empty_response(400),
         Err(PollError::WrongTransport) => return error_response(EngineError::BadRequest, &[]),
+        Err(PollError::Gone) => return error_response(EngineError::UnknownSid, &[]),
     };
     // v4 payloads are text; binary travels base64-encoded inside them.
     if binary_body && session.protocol == 4 {
@@ -486,5 +488,6 @@ where
         }
     };
     session.post(&body, binary_body);
+    session.client_close_settled().await;
     text_response(200, "text/html", "ok")
 }
