@@ -17,10 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// How long a poll that arrives during an upgrade is held before the noop that lets the
-/// client finish it: the `5` the client sent before that poll (over the WebSocket, read by
-/// another task) decides it in the meantime. The reference checks every 100 ms as well.
-const UPGRADE_CHECK: Duration = Duration::from_millis(100);
+/// A poll that arrives during an upgrade waits until the WebSocket has read what the client
+/// sent before it (a `5` makes the poll a 400), at most this long if that task is stuck.
+const UPGRADE_CHECK_BOUND: Duration = Duration::from_secs(1);
 
 /// How long a client's close (`1` by POST) still answers a poll with a noop when no poll was
 /// waiting: a GET the client sent together with the close may be read after it. The POST is
@@ -117,6 +116,10 @@ struct State {
     /// A poll has answered the close.
     close_delivered: bool,
     closed_at: Option<Instant>,
+    /// Polls that arrived during an upgrade ask the WebSocket to read what it has received
+    /// (numbered); the WebSocket answers up to `checks_done`.
+    checks_asked: u64,
+    checks_done: u64,
     /// When the session times out unless the client's heartbeat comes first (v4: the pong
     /// to the ping sent; v3: the client's next ping). Requests compare their arrival with it,
     /// so a request read after the deadline cannot win over the timer task.
@@ -137,6 +140,8 @@ pub struct EngineSession {
     wake: Notify,
     /// Signalled when a writer has taken everything from the queue.
     drained: Notify,
+    /// Asks the probing WebSocket to read what it has received (see `checks_asked`).
+    upgrade_check: Notify,
     /// Shared with the heartbeat task so it need not keep the session alive while it waits.
     pong: Arc<Notify>,
     handler: Mutex<Option<Arc<dyn SessionHandler>>>,
@@ -177,10 +182,13 @@ impl EngineSession {
                 probing: false,
                 close_delivered: false,
                 closed_at: None,
+                checks_asked: 0,
+                checks_done: 0,
                 heartbeat_deadline: first_deadline,
             }),
             wake: Notify::new(),
             drained: Notify::new(),
+            upgrade_check: Notify::new(),
             pong: Arc::new(Notify::new()),
             handler: Mutex::new(None),
         });
@@ -409,7 +417,7 @@ impl EngineSession {
     /// After close it answers the `close` packet.
     /// The body is binary (`application/octet-stream`) only for v3 clients that take binary.
     pub async fn poll(self: &Arc<Self>) -> Result<(Vec<u8>, bool), PollError> {
-        let held_until;
+        let check;
         {
             let mut st = self.state.lock();
             self.check_alive(&mut st)?;
@@ -422,7 +430,15 @@ impl EngineSession {
                 return Err(PollError::Overlap);
             }
             st.poll_waiting = true;
-            held_until = st.upgrading.then(|| Instant::now() + UPGRADE_CHECK);
+            // The client's `5` may already be on the WebSocket, unread by its task: that
+            // task reads what it has before it answers this check.
+            check = st.upgrading.then(|| {
+                st.checks_asked += 1;
+                (st.checks_asked, Instant::now() + UPGRADE_CHECK_BOUND)
+            });
+        }
+        if check.is_some() {
+            self.upgrade_check.notify_one();
         }
         // If the client gives up on the request, the session is dead (the reference closes
         // it with "transport error").
@@ -434,6 +450,7 @@ impl EngineSession {
             let notified = self.wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            let holding;
             {
                 let mut st = self.state.lock();
                 if !st.queue.is_empty() {
@@ -458,28 +475,31 @@ impl EngineSession {
                     return Ok(self.encode_payload(&[last]));
                 }
                 let upgraded = st.transport != TransportKind::Polling;
-                let held = held_until.is_some_and(|until| Instant::now() < until);
-                if held && upgraded {
+                if upgraded && check.is_some() {
                     // The client's `5` came before this poll: polling is over for it.
                     st.poll_waiting = false;
                     guard.done = true;
                     return Err(PollError::WrongTransport);
                 }
-                if (st.upgrading && !held) || upgraded {
+                let checking = check.is_some_and(|(ticket, bound)| {
+                    st.checks_done < ticket && Instant::now() < bound
+                });
+                if (st.upgrading && !checking) || upgraded {
                     // Releases the pending GET so the client can finish the upgrade.
                     st.poll_waiting = false;
                     guard.done = true;
                     return Ok(self.encode_payload(&[NOOP]));
                 }
+                holding = st.upgrading && checking;
             }
-            match held_until {
-                Some(until) => {
+            match check {
+                Some((_, bound)) if holding => {
                     tokio::select! {
                         _ = notified => {}
-                        _ = tokio::time::sleep_until(until.into()) => {}
+                        _ = tokio::time::sleep_until(bound.into()) => {}
                     }
                 }
-                None => notified.await,
+                _ => notified.await,
             }
         }
     }
@@ -591,6 +611,21 @@ impl EngineSession {
     /// The client sent `2probe` on a new WebSocket: from now on a parked poll is released.
     pub fn start_upgrade(self: &Arc<Self>) {
         self.state.lock().upgrading = true;
+        self.wake.notify_waiters();
+    }
+
+    /// For the probing WebSocket: resolves when a poll asks it to read what it has received.
+    pub async fn upgrade_check_asked(&self) {
+        self.upgrade_check.notified().await;
+    }
+
+    /// The probing WebSocket has read everything it had received, without a `5`: the polls
+    /// that asked so far may be answered.
+    pub fn upgrade_checked(&self) {
+        {
+            let mut st = self.state.lock();
+            st.checks_done = st.checks_asked;
+        }
         self.wake.notify_waiters();
     }
 
