@@ -32,7 +32,8 @@
 //!
 //! - [`transport`]: the native listener (hyper for HTTP, our WebSocket message layer over
 //!   tungstenite's frame codec, permessage-deflate); drivers only move bytes.
-//! - [`engineio`]: packets, polling payloads, sessions, heartbeat, upgrade.
+//! - [`engineio`]: packets, polling payloads, sessions, heartbeat, upgrade;
+//!   [`EngineServer`] serves Engine.IO alone, without Socket.IO.
 //! - [`socketio`]: the packet codec and the per-connection client.
 //! - [`Namespace`], [`Socket`], [`BroadcastOperator`]: the socket.io API.
 //! - [`Adapter`]: rooms and fan-out ([`MemoryAdapter`] by default).
@@ -69,7 +70,7 @@ pub use adapter::{
 #[cfg(feature = "redis")]
 pub use emitter::{Emitter, EmitterError};
 pub use engineio::config::{Cors, CorsOrigin, PerMessageDeflate, Transports};
-pub use engineio::{EngineConfig, EngineSession};
+pub use engineio::{EngineConfig, EngineServer, EngineSession};
 pub use host::{
     Completion, ConnectError, EventQueue, HostEvent, NamespaceHandler, NamespaceMatcher, Pending,
     QueueHandler, QueueMatcher, Reply, ServerSideAck, ServerSideEvent,

@@ -2,6 +2,7 @@
 
 use crate::adapter::{AdapterFactory, MemoryAdapter};
 use crate::admission::{check_dynamic_name, Admission, Refusal};
+use crate::engineio::session::SessionHandler;
 use crate::engineio::{CloseReason, EngineConfig, EngineSession};
 use crate::host::{NamespaceListener, NamespaceMatcher, Pending};
 use crate::id::Sid;
@@ -116,6 +117,9 @@ pub(crate) struct ServerShared {
     listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     live_connections: AtomicUsize,
     connections_done: Notify,
+    /// Set for an Engine.IO-only server ([`crate::EngineServer`]): sessions go to this handler
+    /// instead of a Socket.IO client.
+    pub(crate) engine_handler: Option<Arc<dyn SessionHandler>>,
 }
 
 impl ServerShared {
@@ -135,6 +139,39 @@ impl ServerShared {
 
     pub(crate) fn remove_session(&self, sid: &Sid) {
         self.sessions.lock().remove(sid);
+    }
+
+    /// Forgets a closed session, as the reference does at once, except on long-polling
+    /// when the client is still owed an answer: after a server-side close, the packets queued
+    /// before it and the close (until a poll has taken them, bounded by the heartbeat so a
+    /// vanished client cannot pin the sid); after the client's own close, the noop for a poll
+    /// it sent with it (see [`EngineSession::client_close_settled`]).
+    pub(crate) fn release_session(
+        self: &Arc<Self>,
+        session: &Arc<EngineSession>,
+        reason: CloseReason,
+    ) {
+        let config = session.config();
+        let bound = match reason {
+            _ if session.transport() != crate::engineio::TransportKind::Polling => None,
+            CloseReason::ForcedClose
+            | CloseReason::ServerShuttingDown
+            | CloseReason::SlowConsumer => Some(config.ping_interval + config.ping_timeout),
+            CloseReason::TransportClose => Some(Duration::from_secs(1)),
+            CloseReason::TransportError | CloseReason::PingTimeout | CloseReason::ParseError => {
+                None
+            }
+        };
+        let Some(bound) = bound else {
+            self.remove_session(&session.sid);
+            return;
+        };
+        let server = self.clone();
+        let session = session.clone();
+        self.runtime.clone().spawn(async move {
+            let _ = tokio::time::timeout(bound, session.close_delivered()).await;
+            server.remove_session(&session.sid);
+        });
     }
 
     pub(crate) fn is_closing(&self) -> bool {
@@ -336,6 +373,15 @@ impl Server {
 
     /// Creates a server whose tasks run on `runtime` (for hosts that own their runtime).
     pub fn with_runtime(config: ServerConfig, runtime: Handle) -> Server {
+        Server::build(config, runtime, None)
+    }
+
+    /// A server whose sessions go to `engine_handler` when set (Engine.IO only).
+    pub(crate) fn build(
+        config: ServerConfig,
+        runtime: Handle,
+        engine_handler: Option<Arc<dyn SessionHandler>>,
+    ) -> Server {
         let engine = Arc::new(config.engine.clone());
         let (shutdown, _) = watch::channel(false);
         let hand_off = crate::hand_off::HandOff::new(&runtime);
@@ -358,6 +404,7 @@ impl Server {
             listeners: Mutex::new(Vec::new()),
             live_connections: AtomicUsize::new(0),
             connections_done: Notify::new(),
+            engine_handler,
         });
         let server = Server { shared };
         // The default namespace always exists, as in socket.io.

@@ -8,6 +8,7 @@ pub mod payload_v3;
 pub mod session;
 pub mod wake_batch;
 
+pub use crate::transport::engine_only::EngineServer;
 pub use config::EngineConfig;
 pub use error::EngineError;
 pub use packet::{Frame, Inbound};

@@ -41,6 +41,14 @@ impl Frame {
         Frame::Text(Bytes::from(s.into()))
     }
 
+    /// A `message` packet carrying `text` (the `4` type prefix added).
+    pub fn message(text: &str) -> Frame {
+        let mut packet = String::with_capacity(text.len() + 1);
+        packet.push('4');
+        packet.push_str(text);
+        Frame::text(packet)
+    }
+
     /// A text frame from a static packet string (`"2"`, `"6"`, ...).
     pub const fn static_text(s: &'static str) -> Frame {
         Frame::Text(Bytes::from_static(s.as_bytes()))

@@ -14,7 +14,17 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+
+/// A poll that arrives during an upgrade waits until the WebSocket has read what the client
+/// sent before it (a `5` makes the poll a 400), at most this long if that task is stuck.
+const UPGRADE_CHECK_BOUND: Duration = Duration::from_secs(1);
+
+/// How long a client's close (`1` by POST) still answers a poll with a noop when no poll was
+/// waiting: a GET the client sent together with the close may be read after it. The POST is
+/// answered only after this, so a poll sent after the answer finds the session gone.
+const CLIENT_CLOSE_GRACE: Duration = Duration::from_millis(100);
 
 /// The transport a session currently uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +84,8 @@ pub enum Message<'a> {
 
 /// The layer above Engine.IO (Socket.IO's client) receives a session's messages through this.
 pub trait SessionHandler: Send + Sync + 'static {
+    /// The session was created and registered; its open packet is on its way.
+    fn on_open(&self, _session: &Arc<EngineSession>) {}
     fn on_message(&self, session: &Arc<EngineSession>, message: Message<'_>);
     fn on_close(&self, session: &Arc<EngineSession>, reason: CloseReason);
 }
@@ -85,6 +97,10 @@ pub enum PollError {
     Overlap,
     #[error("the session is not on the polling transport")]
     WrongTransport,
+    /// The session ended (a poll took its close, its heartbeat deadline passed, or the
+    /// client closed it): for the client it is unknown, even while its sid is still routable.
+    #[error("the session has ended")]
+    Gone,
 }
 
 struct State {
@@ -99,6 +115,15 @@ struct State {
     probing: bool,
     /// A poll has answered the close.
     close_delivered: bool,
+    closed_at: Option<Instant>,
+    /// Polls that arrived during an upgrade ask the WebSocket to read what it has received
+    /// (numbered); the WebSocket answers up to `checks_done`.
+    checks_asked: u64,
+    checks_done: u64,
+    /// When the session times out unless the client's heartbeat comes first (v4: the pong
+    /// to the ping sent; v3: the client's next ping). Requests compare their arrival with it,
+    /// so a request read after the deadline cannot win over the timer task.
+    heartbeat_deadline: Option<Instant>,
 }
 
 /// One Engine.IO session.
@@ -115,6 +140,8 @@ pub struct EngineSession {
     wake: Notify,
     /// Signalled when a writer has taken everything from the queue.
     drained: Notify,
+    /// Asks the probing WebSocket to read what it has received (see `checks_asked`).
+    upgrade_check: Notify,
     /// Shared with the heartbeat task so it need not keep the session alive while it waits.
     pong: Arc<Notify>,
     handler: Mutex<Option<Arc<dyn SessionHandler>>>,
@@ -135,6 +162,10 @@ impl EngineSession {
             3
         };
         let supports_binary = request.query_param("b64").is_none();
+        let created = Instant::now();
+        // v3: the client pings; v4: the server's first ping is due one interval from now.
+        let first_deadline =
+            (protocol == 3).then(|| created + config.ping_interval + config.ping_timeout);
         let session = Arc::new(EngineSession {
             sid: Sid::generate(),
             protocol,
@@ -150,13 +181,18 @@ impl EngineSession {
                 post_active: false,
                 probing: false,
                 close_delivered: false,
+                closed_at: None,
+                checks_asked: 0,
+                checks_done: 0,
+                heartbeat_deadline: first_deadline,
             }),
             wake: Notify::new(),
             drained: Notify::new(),
+            upgrade_check: Notify::new(),
             pong: Arc::new(Notify::new()),
             handler: Mutex::new(None),
         });
-        session.spawn_heartbeat();
+        session.spawn_heartbeat(created);
         session
     }
 
@@ -192,7 +228,13 @@ impl EngineSession {
         self.state.lock().queue.len()
     }
 
-    fn spawn_heartbeat(self: &Arc<Self>) {
+    /// Whether the heartbeat deadline has passed; closes the session with "ping timeout" if
+    /// so (the timer task may not have run yet).
+    fn heartbeat_expired(self: &Arc<Self>, st: &State) -> bool {
+        st.closed.is_none() && st.heartbeat_deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    fn spawn_heartbeat(self: &Arc<Self>, created: Instant) {
         let weak = Arc::downgrade(self);
         let interval = self.config.ping_interval;
         let timeout = self.config.ping_timeout;
@@ -224,8 +266,9 @@ impl EngineSession {
             return;
         }
         tokio::spawn(async move {
+            let mut due = created + interval;
             loop {
-                tokio::time::sleep(interval).await;
+                tokio::time::sleep_until(due.into()).await;
                 let Some(session) = weak.upgrade() else {
                     return;
                 };
@@ -235,10 +278,15 @@ impl EngineSession {
                 let pong = session.pong.notified();
                 tokio::pin!(pong);
                 pong.as_mut().enable();
+                // From when the ping was due, as the reference's timers count.
+                let deadline = due + timeout;
+                session.state.lock().heartbeat_deadline = Some(deadline);
                 if session.send(PING).is_err() {
                     return;
                 }
-                if tokio::time::timeout(timeout, pong).await.is_err() {
+                if tokio::time::timeout_at(deadline.into(), pong).await.is_ok() {
+                    due = Instant::now() + interval;
+                } else {
                     session.close(CloseReason::PingTimeout);
                     return;
                 }
@@ -303,8 +351,14 @@ impl EngineSession {
     pub fn on_packet(self: &Arc<Self>, packet: Inbound<'_>) {
         match packet {
             Inbound::Pong(_) if self.protocol == 3 => self.close(CloseReason::TransportError),
-            Inbound::Pong(_) => self.pong.notify_one(),
+            Inbound::Pong(_) => {
+                self.state.lock().heartbeat_deadline = None;
+                self.pong.notify_one();
+            }
             Inbound::Ping(data) if self.protocol == 3 => {
+                let config = &self.config;
+                self.state.lock().heartbeat_deadline =
+                    Some(Instant::now() + config.ping_interval + config.ping_timeout);
                 let _ = self.send(Frame::text(format!("3{data}")));
                 self.pong.notify_one();
             }
@@ -349,6 +403,7 @@ impl EngineSession {
                 return;
             }
             st.closed = Some(reason);
+            st.closed_at = Some(Instant::now());
         }
         self.wake.notify_waiters();
         if let Some(h) = self.handler.lock().take() {
@@ -362,8 +417,10 @@ impl EngineSession {
     /// After close it answers the `close` packet.
     /// The body is binary (`application/octet-stream`) only for v3 clients that take binary.
     pub async fn poll(self: &Arc<Self>) -> Result<(Vec<u8>, bool), PollError> {
+        let check;
         {
             let mut st = self.state.lock();
+            self.check_alive(&mut st)?;
             if st.transport != TransportKind::Polling {
                 return Err(PollError::WrongTransport);
             }
@@ -373,6 +430,15 @@ impl EngineSession {
                 return Err(PollError::Overlap);
             }
             st.poll_waiting = true;
+            // The client's `5` may already be on the WebSocket, unread by its task: that
+            // task reads what it has before it answers this check.
+            check = st.upgrading.then(|| {
+                st.checks_asked += 1;
+                (st.checks_asked, Instant::now() + UPGRADE_CHECK_BOUND)
+            });
+        }
+        if check.is_some() {
+            self.upgrade_check.notify_one();
         }
         // If the client gives up on the request, the session is dead (the reference closes
         // it with "transport error").
@@ -384,6 +450,7 @@ impl EngineSession {
             let notified = self.wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            let holding;
             {
                 let mut st = self.state.lock();
                 if !st.queue.is_empty() {
@@ -407,15 +474,73 @@ impl EngineSession {
                     };
                     return Ok(self.encode_payload(&[last]));
                 }
-                if st.upgrading || st.transport != TransportKind::Polling {
+                let upgraded = st.transport != TransportKind::Polling;
+                if upgraded && check.is_some() {
+                    // The client's `5` came before this poll: polling is over for it.
+                    st.poll_waiting = false;
+                    guard.done = true;
+                    return Err(PollError::WrongTransport);
+                }
+                let checking = check.is_some_and(|(ticket, bound)| {
+                    st.checks_done < ticket && Instant::now() < bound
+                });
+                if (st.upgrading && !checking) || upgraded {
                     // Releases the pending GET so the client can finish the upgrade.
                     st.poll_waiting = false;
                     guard.done = true;
                     return Ok(self.encode_payload(&[NOOP]));
                 }
+                holding = st.upgrading && checking;
             }
-            notified.await;
+            match check {
+                Some((_, bound)) if holding => {
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = tokio::time::sleep_until(bound.into()) => {}
+                    }
+                }
+                _ => notified.await,
+            }
         }
+    }
+
+    /// Refuses a request to a session that has ended for the client, though its sid may
+    /// still be routable: a poll took the close, the heartbeat deadline passed before the
+    /// request was read, or the client's own close was answered.
+    fn check_alive(
+        self: &Arc<Self>,
+        st: &mut parking_lot::MutexGuard<'_, State>,
+    ) -> Result<(), PollError> {
+        if self.heartbeat_expired(st) {
+            parking_lot::MutexGuard::unlocked(st, || self.close(CloseReason::PingTimeout));
+            return Err(PollError::Gone);
+        }
+        let client_close_over = st.closed == Some(CloseReason::TransportClose)
+            && st
+                .closed_at
+                .is_some_and(|at| at.elapsed() >= CLIENT_CLOSE_GRACE);
+        if st.close_delivered || client_close_over {
+            return Err(PollError::Gone);
+        }
+        Ok(())
+    }
+
+    /// After a POST that carried the client's close: waits until a poll the client sent
+    /// with it has taken the noop, or the grace for one has passed, so the POST's answer
+    /// comes after both and a poll sent after that answer finds the session gone.
+    pub async fn client_close_settled(&self) {
+        let deadline = {
+            let st = self.state.lock();
+            match (st.closed, st.closed_at) {
+                (Some(CloseReason::TransportClose), Some(at))
+                    if st.transport == TransportKind::Polling && !st.close_delivered =>
+                {
+                    at + CLIENT_CLOSE_GRACE
+                }
+                _ => return,
+            }
+        };
+        let _ = tokio::time::timeout_at(deadline.into(), self.close_delivered()).await;
     }
 
     /// Marks a polling POST as in progress (before its body is read). A second POST while
@@ -423,6 +548,7 @@ impl EngineSession {
     pub fn begin_post(self: &Arc<Self>) -> Result<PostGuard<'_>, PollError> {
         {
             let mut st = self.state.lock();
+            self.check_alive(&mut st)?;
             if st.transport != TransportKind::Polling && !st.upgrading {
                 return Err(PollError::WrongTransport);
             }
@@ -485,6 +611,21 @@ impl EngineSession {
     /// The client sent `2probe` on a new WebSocket: from now on a parked poll is released.
     pub fn start_upgrade(self: &Arc<Self>) {
         self.state.lock().upgrading = true;
+        self.wake.notify_waiters();
+    }
+
+    /// For the probing WebSocket: resolves when a poll asks it to read what it has received.
+    pub async fn upgrade_check_asked(&self) {
+        self.upgrade_check.notified().await;
+    }
+
+    /// The probing WebSocket has read everything it had received, without a `5`: the polls
+    /// that asked so far may be answered.
+    pub fn upgrade_checked(&self) {
+        {
+            let mut st = self.state.lock();
+            st.checks_done = st.checks_asked;
+        }
         self.wake.notify_waiters();
     }
 

@@ -447,23 +447,7 @@ impl SessionHandler for Client {
             s.on_close(reason.into());
         }
         if let Some(server) = self.server.upgrade() {
-            let tell_client = session.transport() == crate::engineio::TransportKind::Polling
-                && !matches!(
-                    reason,
-                    CloseReason::TransportClose | CloseReason::PingTimeout
-                );
-            if tell_client {
-                // Keep the sid routable until a poll has fetched the last packets and the
-                // close, bounded by the heartbeat so a vanished client cannot pin it.
-                let session = session.clone();
-                let bound = session.config().ping_interval + session.config().ping_timeout;
-                server.runtime.clone().spawn(async move {
-                    let _ = tokio::time::timeout(bound, session.close_delivered()).await;
-                    server.remove_session(&session.sid);
-                });
-            } else {
-                server.remove_session(&session.sid);
-            }
+            server.release_session(session, reason);
         }
     }
 }

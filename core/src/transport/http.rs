@@ -365,15 +365,24 @@ pub(crate) fn is_binary_body(headers: &http::HeaderMap) -> bool {
     })
 }
 
-/// Creates and registers a session with its Socket.IO client.
+/// Creates and registers a session with its Socket.IO client (or the Engine.IO handler).
 pub(crate) fn open_session(
     server: &Server,
     transport: TransportKind,
     info: RequestInfo,
 ) -> Arc<EngineSession> {
-    let session = EngineSession::new(server.shared().engine.clone(), transport, info);
-    Client::attach(&session, server.shared());
-    server.shared().add_session(&session);
+    let shared = server.shared();
+    let session = EngineSession::new(shared.engine.clone(), transport, info);
+    match &shared.engine_handler {
+        Some(handler) => {
+            shared.add_session(&session);
+            super::engine_only::attach(&session, handler.clone(), shared);
+        }
+        None => {
+            Client::attach(&session, shared);
+            shared.add_session(&session);
+        }
+    }
     session
 }
 
@@ -448,6 +457,7 @@ pub(crate) async fn poll(session: &Arc<EngineSession>) -> Resp {
         Ok(body) => polling_response(body),
         Err(PollError::Overlap) => empty_response(400),
         Err(PollError::WrongTransport) => error_response(EngineError::BadRequest, &[]),
+        Err(PollError::Gone) => error_response(EngineError::UnknownSid, &[]),
     }
 }
 
@@ -465,6 +475,7 @@ where
         Ok(guard) => guard,
         Err(PollError::Overlap) => return empty_response(400),
         Err(PollError::WrongTransport) => return error_response(EngineError::BadRequest, &[]),
+        Err(PollError::Gone) => return error_response(EngineError::UnknownSid, &[]),
     };
     // v4 payloads are text; binary travels base64-encoded inside them.
     if binary_body && session.protocol == 4 {
@@ -490,5 +501,6 @@ where
         }
     };
     session.post(&body, binary_body);
+    session.client_close_settled().await;
     text_response(200, "text/html", "ok")
 }

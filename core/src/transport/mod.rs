@@ -3,6 +3,7 @@
 //! [`crate::EngineSession`]s.
 
 pub mod cors;
+pub(crate) mod engine_only;
 pub mod external;
 pub(crate) mod http;
 pub mod permessage_deflate;

@@ -182,7 +182,17 @@ where
     let timeout = session.config().upgrade_timeout;
     let probed = tokio::time::timeout(timeout, async {
         loop {
-            match ws.next().await {
+            // Biased: what the client sent before a poll's check is read first (its bytes are
+            // already readable when the poll is), so a `5` wins over that poll.
+            let message = tokio::select! {
+                biased;
+                message = ws.next() => message,
+                _ = session.upgrade_check_asked() => {
+                    session.upgrade_checked();
+                    continue;
+                }
+            };
+            match message {
                 Some(Ok(Message::Text(t))) if t.as_str() == "2probe" => {
                     if ws.send(to_message(PONG_PROBE)).await.is_err() {
                         return false;

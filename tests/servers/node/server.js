@@ -8,11 +8,7 @@
 const fs = require("node:fs");
 const http = require("node:http");
 const path = require("node:path");
-// ROOMCAST_INSTALL_DIR: a folder where the packed npm tarballs were installed (what users get);
-// otherwise this repository's bindings-node/.
-const { Server, createAdapter } = process.env.ROOMCAST_INSTALL_DIR
-  ? require(require.resolve("roomcast", { paths: [path.resolve(process.env.ROOMCAST_INSTALL_DIR)] }))
-  : require("../../../bindings-node");
+const { Server, createAdapter } = require("./roomcast");
 
 const SEED_PAGE = path.join(__dirname, "..", "..", "..", "examples", "seed.html");
 
