@@ -125,6 +125,20 @@ export interface ServerOptions {
   /** roomcast: frames queued for one connection before it is disconnected as a slow consumer
    *  (reason "slow consumer"). Default 65536. */
   maxQueuedFrames: number;
+  /** roomcast, `listen(port)` only (under an http.Server its own `headersTimeout` applies):
+   *  milliseconds for a request's headers, also the longest a keep-alive connection may sit
+   *  idle. Default 10000; 0 turns it off. */
+  httpHeaderTimeout: number;
+  /** roomcast, `listen(port)` only: milliseconds for a polling body (408 past it). Default
+   *  30000; 0 turns it off. */
+  httpBodyTimeout: number;
+  /** roomcast, `listen(port)` only: open TCP connections; past it new ones are closed at
+   *  once. Default: nine tenths of the open-file limit. */
+  maxConnections: number;
+  /** roomcast, `listen(port)` only: open TCP connections per client address. Default: no cap. */
+  maxConnectionsPerIp: number;
+  /** roomcast: Engine.IO sessions; past it handshakes get 503. Default: no cap. */
+  maxSessions: number;
   /** roomcast: the address `listen(port)` binds (default: every interface). */
   host: string;
   /** roomcast: receives errors thrown (or rejected) by listeners and middlewares; default: printed on stderr. */

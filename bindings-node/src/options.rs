@@ -40,6 +40,15 @@ pub struct NativeOptions {
     pub recovery_skip_middlewares: bool,
     /// Frames queued for one connection before it is disconnected as a slow consumer.
     pub max_queued_frames: Option<f64>,
+    /// Milliseconds for a request's headers on the native listener (absent: the core's
+    /// default; 0: off).
+    pub http_header_timeout: Option<f64>,
+    /// Milliseconds for a polling body on the native listener (absent: default; 0: off).
+    pub http_body_timeout: Option<f64>,
+    /// Caps of the native listener and of sessions (absent: the core's defaults).
+    pub max_connections: Option<f64>,
+    pub max_connections_per_ip: Option<f64>,
+    pub max_sessions: Option<f64>,
     /// The Redis adapter (`createAdapter(...)`); absent: in-memory.
     pub redis: Option<NativeRedis>,
 }
@@ -51,6 +60,16 @@ pub struct NativeRedis {
     pub key: String,
     /// Milliseconds cluster-wide requests wait for every node.
     pub requests_timeout: f64,
+}
+
+/// A timeout in milliseconds where 0 turns it off.
+fn optional_millis(v: f64) -> Option<Duration> {
+    (v.is_finite() && v > 0.0).then(|| millis(v))
+}
+
+/// A cap of at least 1.
+fn cap(v: Option<f64>) -> Option<usize> {
+    v.filter(|n| n.is_finite() && *n >= 1.0).map(|n| n as usize)
 }
 
 fn millis(v: f64) -> Duration {
@@ -121,6 +140,15 @@ impl NativeOptions {
         {
             c.engine.max_queued_frames = n as usize;
         }
+        if let Some(ms) = self.http_header_timeout {
+            c.engine.http_header_timeout = optional_millis(ms);
+        }
+        if let Some(ms) = self.http_body_timeout {
+            c.engine.http_body_timeout = optional_millis(ms);
+        }
+        c.engine.max_connections = cap(self.max_connections);
+        c.engine.max_connections_per_ip = cap(self.max_connections_per_ip);
+        c.engine.max_sessions = cap(self.max_sessions);
         if self.msgpack {
             c.parser = Parser::MsgPack;
         }

@@ -76,6 +76,13 @@ pub struct ServerStats {
     pub namespaces: usize,
     pub sockets: usize,
     pub rooms: usize,
+    /// TCP connections the native listener refused (`max_connections`,
+    /// `max_connections_per_ip`) since the server started.
+    pub refused_connections: u64,
+    /// Handshakes refused with 503 (`max_sessions`).
+    pub refused_sessions: u64,
+    /// Requests cut off by `http_header_timeout` or `http_body_timeout`.
+    pub timed_out_requests: u64,
 }
 
 pub(crate) enum Resolved {
@@ -103,6 +110,9 @@ pub(crate) struct ServerShared {
     listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     live_connections: AtomicUsize,
     connections_done: Notify,
+    pub(crate) refusals: crate::transport::limits::Refusals,
+    /// Caps of the native listener, created when it first listens.
+    pub(crate) connection_limits: Arc<crate::transport::limits::ConnectionLimits>,
 }
 
 impl ServerShared {
@@ -118,6 +128,14 @@ impl ServerShared {
         self.sessions
             .lock()
             .insert(session.sid.clone(), session.clone());
+    }
+
+    /// Whether `max_sessions` leaves room for one more (checked before a handshake; a burst
+    /// of concurrent handshakes can pass it by the number in flight).
+    pub(crate) fn has_room_for_session(&self) -> bool {
+        self.engine
+            .max_sessions
+            .is_none_or(|max| self.sessions.lock().len() < max)
     }
 
     pub(crate) fn remove_session(&self, sid: &Sid) {
@@ -278,6 +296,12 @@ impl Server {
         let engine = Arc::new(config.engine.clone());
         let (shutdown, _) = watch::channel(false);
         let hand_off = crate::hand_off::HandOff::new(&runtime);
+        let connection_limits = crate::transport::limits::ConnectionLimits::new(
+            engine
+                .max_connections
+                .unwrap_or_else(crate::transport::limits::default_max_connections),
+            engine.max_connections_per_ip,
+        );
         let shared = Arc::new_cyclic(|me| ServerShared {
             config,
             engine,
@@ -296,6 +320,8 @@ impl Server {
             listeners: Mutex::new(Vec::new()),
             live_connections: AtomicUsize::new(0),
             connections_done: Notify::new(),
+            refusals: Default::default(),
+            connection_limits,
         });
         let server = Server { shared };
         // The default namespace always exists, as in socket.io.
@@ -401,7 +427,12 @@ impl Server {
     /// Live object counts.
     pub fn stats(&self) -> ServerStats {
         let namespaces = self.shared.namespaces.read();
+        let (refused_connections, refused_sessions, timed_out_requests) =
+            self.shared.refusals.counts();
         ServerStats {
+            refused_connections,
+            refused_sessions,
+            timed_out_requests,
             sessions: self.shared.sessions.lock().len(),
             namespaces: namespaces.len(),
             sockets: namespaces.values().map(|n| n.socket_count()).sum(),

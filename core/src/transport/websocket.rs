@@ -26,6 +26,7 @@ pub(crate) fn accept(
     on_upgrade: hyper::upgrade::OnUpgrade,
     existing: Option<Arc<EngineSession>>,
     remote: Option<SocketAddr>,
+    permit: Option<Arc<super::limits::ConnectionPermit>>,
 ) -> Response<Full<Bytes>> {
     let Some(accept_key) = accept_key(&parts.headers) else {
         return Response::builder()
@@ -50,6 +51,7 @@ pub(crate) fn accept(
             }
         };
         run_upgraded(TokioIo::new(upgraded), deflate, opening).await;
+        drop(permit);
     });
     let mut resp = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
