@@ -125,6 +125,9 @@ export interface ServerOptions {
   /** roomcast: frames queued for one connection before it is disconnected as a slow consumer
    *  (reason "slow consumer"). Default 65536. */
   maxQueuedFrames: number;
+  /** roomcast: bytes queued for one connection before it is disconnected as a slow consumer.
+   *  Default 64 MiB (a single message always fits an empty queue). */
+  maxQueuedBytes: number;
   /** roomcast, `listen(port)` only (under an http.Server its own `headersTimeout` applies):
    *  milliseconds for a request's headers, also the longest a keep-alive connection may sit
    *  idle. Default 10000; 0 turns it off. */

@@ -177,6 +177,7 @@ function normalize(opts = {}) {
     recoveryMaxDisconnectionDuration: resume.duration,
     recoverySkipMiddlewares: resume.skip,
     maxQueuedFrames: o.maxQueuedFrames === undefined ? undefined : nonNegative("maxQueuedFrames", o.maxQueuedFrames, "frames"),
+    maxQueuedBytes: optionalCap("maxQueuedBytes", o.maxQueuedBytes),
     httpHeaderTimeout: o.httpHeaderTimeout === undefined ? undefined : milliseconds("httpHeaderTimeout", o.httpHeaderTimeout),
     httpBodyTimeout: o.httpBodyTimeout === undefined ? undefined : milliseconds("httpBodyTimeout", o.httpBodyTimeout),
     maxConnections: optionalCap("maxConnections", o.maxConnections),

@@ -40,6 +40,8 @@ pub struct NativeOptions {
     pub recovery_skip_middlewares: bool,
     /// Frames queued for one connection before it is disconnected as a slow consumer.
     pub max_queued_frames: Option<f64>,
+    /// Bytes queued for one connection before it is disconnected as a slow consumer.
+    pub max_queued_bytes: Option<f64>,
     /// Milliseconds for a request's headers on the native listener (absent: the core's
     /// default; 0: off).
     pub http_header_timeout: Option<f64>,
@@ -139,6 +141,9 @@ impl NativeOptions {
             .filter(|n| n.is_finite() && *n >= 1.0)
         {
             c.engine.max_queued_frames = n as usize;
+        }
+        if let Some(n) = cap(self.max_queued_bytes) {
+            c.engine.max_queued_bytes = n;
         }
         if let Some(ms) = self.http_header_timeout {
             c.engine.http_header_timeout = optional_millis(ms);

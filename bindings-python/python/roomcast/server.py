@@ -47,8 +47,8 @@ class Server:
     - ``adapter``: ``None`` (rooms kept in this process) or a :class:`~roomcast.RedisAdapter`
       (or its URL, ``"redis://..."``) to share rooms and broadcasts across servers.
     - ``cleanup_empty_child_namespaces``: drop a dynamic child when its last socket leaves.
-    - ``max_queued_frames``: outbound frames queued per connection before it is treated as
-      a slow consumer and disconnected.
+    - ``max_queued_frames`` (65,536), ``max_queued_bytes`` (64 MiB): outbound frames and
+      bytes queued per connection before it is treated as a slow consumer and disconnected.
     - ``allow_eio3``: also accept socket.io v2 clients (Engine.IO v3).
     - ``http_header_timeout`` (10), ``http_body_timeout`` (30): seconds for a request's
       headers (also the longest a keep-alive connection may sit idle) and for a polling body
@@ -91,6 +91,7 @@ class Server:
         adapter: RedisAdapter | str | None = None,
         cleanup_empty_child_namespaces: bool = False,
         max_queued_frames: int = 65_536,
+        max_queued_bytes: int = 64 << 20,
         allow_eio3: bool = False,
         parser: str = "default",
         connection_state_recovery: bool | dict[str, Any] | None = None,
@@ -144,6 +145,7 @@ class Server:
             "cors_credentials": bool(cors_credentials),
             "cleanup_empty_child_namespaces": bool(cleanup_empty_child_namespaces),
             "max_queued_frames": int(max_queued_frames),
+            "max_queued_bytes": int(max_queued_bytes),
             "allow_eio3": bool(allow_eio3),
             "parser": parser,
             "connection_state_recovery": recovery,

@@ -72,6 +72,9 @@ pub struct EngineConfig {
     pub cors: Cors,
     /// Outbound frames queued for one connection before it is treated as a slow consumer.
     pub max_queued_frames: usize,
+    /// Outbound bytes queued for one connection before it is treated as a slow consumer
+    /// (64 MiB by default). A single message is always queued on an empty queue.
+    pub max_queued_bytes: usize,
     /// Accept Engine.IO v3 clients (socket.io v2), as socket.io's `allowEIO3`.
     pub allow_eio3: bool,
     /// Compress polling responses of at least this many bytes with gzip or deflate when the
@@ -109,6 +112,7 @@ impl Default for EngineConfig {
             transports: Transports::default(),
             cors: Cors::default(),
             max_queued_frames: 65_536,
+            max_queued_bytes: 64 << 20,
             allow_eio3: false,
             http_compression_threshold: Some(1024),
             per_message_deflate: None,

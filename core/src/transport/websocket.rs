@@ -297,6 +297,15 @@ where
             }
         }
         sink = &mut writer => (sink, None),
+        _ = session.stalled() => {
+            // The writer may be stuck on a peer that stopped reading: it gets the same bound,
+            // then the connection is dropped.
+            let flushed = Box::pin(tokio::time::timeout(std::time::Duration::from_secs(1), &mut writer));
+            match flushed.await {
+                Ok(sink) => (sink, None),
+                Err(_) => return,
+            }
+        }
     };
     Box::pin(finish(sink, code)).await;
 }

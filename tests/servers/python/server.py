@@ -69,6 +69,7 @@ def make_server() -> roomcast.Server:
         max_http_buffer_size=env_int("MAX_HTTP_BUFFER_SIZE", 1_000_000),
         transports=transports,
         max_queued_frames=env_int("MAX_QUEUED_FRAMES", 65_536),
+        max_queued_bytes=env_int("MAX_QUEUED_BYTES", 64 << 20),
         allow_eio3=os.environ.get("ALLOW_EIO3") == "1",
         per_message_deflate=os.environ.get("PER_MESSAGE_DEFLATE") == "1",
         cleanup_empty_child_namespaces=os.environ.get("CLEANUP_EMPTY_CHILDREN") == "1",

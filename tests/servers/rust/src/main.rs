@@ -31,6 +31,7 @@ fn config_from_env() -> ServerConfig {
     c.connect_timeout = Duration::from_millis(env_u64("CONNECT_TIMEOUT", 45_000));
     c.engine.allow_eio3 = std::env::var("ALLOW_EIO3").as_deref() == Ok("1");
     c.engine.max_queued_frames = env_u64("MAX_QUEUED_FRAMES", 65_536) as usize;
+    c.engine.max_queued_bytes = env_u64("MAX_QUEUED_BYTES", 64 << 20) as usize;
     if let Ok(ms) = std::env::var("HTTP_HEADER_TIMEOUT") {
         c.engine.http_header_timeout = ms.parse().ok().map(Duration::from_millis);
     }
