@@ -128,6 +128,11 @@ export interface ServerOptions {
   /** roomcast: bytes queued for one connection before it is disconnected as a slow consumer.
    *  Default 64 MiB (a single message always fits an empty queue). */
   maxQueuedBytes: number;
+  /** roomcast: bytes of one socket's events waiting for JavaScript (a blocked event loop)
+   *  before its connection is closed with the reason "host backlog full". Default 16 MiB. */
+  maxHostBacklogPerSocket: number;
+  /** roomcast: the same for all sockets of the server together. Default 256 MiB. */
+  maxHostBacklog: number;
   /** roomcast, `listen(port)` only (under an http.Server its own `headersTimeout` applies):
    *  milliseconds for a request's headers, also the longest a keep-alive connection may sit
    *  idle. Default 10000; 0 turns it off. */

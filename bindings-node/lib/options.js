@@ -178,6 +178,8 @@ function normalize(opts = {}) {
     recoverySkipMiddlewares: resume.skip,
     maxQueuedFrames: o.maxQueuedFrames === undefined ? undefined : nonNegative("maxQueuedFrames", o.maxQueuedFrames, "frames"),
     maxQueuedBytes: optionalCap("maxQueuedBytes", o.maxQueuedBytes),
+    maxHostBacklogPerSocket: optionalCap("maxHostBacklogPerSocket", o.maxHostBacklogPerSocket),
+    maxHostBacklog: optionalCap("maxHostBacklog", o.maxHostBacklog),
     httpHeaderTimeout: o.httpHeaderTimeout === undefined ? undefined : milliseconds("httpHeaderTimeout", o.httpHeaderTimeout),
     httpBodyTimeout: o.httpBodyTimeout === undefined ? undefined : milliseconds("httpBodyTimeout", o.httpBodyTimeout),
     maxConnections: optionalCap("maxConnections", o.maxConnections),

@@ -42,6 +42,9 @@ pub struct NativeOptions {
     pub max_queued_frames: Option<f64>,
     /// Bytes queued for one connection before it is disconnected as a slow consumer.
     pub max_queued_bytes: Option<f64>,
+    /// Bytes of client events waiting for JavaScript, per socket and per server.
+    pub max_host_backlog_per_socket: Option<f64>,
+    pub max_host_backlog: Option<f64>,
     /// Milliseconds for a request's headers on the native listener (absent: the core's
     /// default; 0: off).
     pub http_header_timeout: Option<f64>,
@@ -144,6 +147,12 @@ impl NativeOptions {
         }
         if let Some(n) = cap(self.max_queued_bytes) {
             c.engine.max_queued_bytes = n;
+        }
+        if let Some(n) = cap(self.max_host_backlog_per_socket) {
+            c.max_host_backlog_per_socket = n;
+        }
+        if let Some(n) = cap(self.max_host_backlog) {
+            c.max_host_backlog = n;
         }
         if let Some(ms) = self.http_header_timeout {
             c.engine.http_header_timeout = optional_millis(ms);

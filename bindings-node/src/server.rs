@@ -165,7 +165,12 @@ impl NativeServer {
         let mut run = EventBatch::default();
         for e in events {
             match e {
-                HostEvent::Event { socket, event, .. } => run.push(&socket, event),
+                HostEvent::Event { socket, event, .. } => {
+                    run.push(&socket, event);
+                    if run.is_full() {
+                        out.extend(run.take());
+                    }
+                }
                 other => {
                     out.extend(run.take());
                     out.push(s.record(other));

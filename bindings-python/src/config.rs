@@ -58,6 +58,12 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
     if let Some(n) = get::<usize>(d, "max_queued_bytes")? {
         c.engine.max_queued_bytes = n.max(1);
     }
+    if let Some(n) = get::<usize>(d, "max_host_backlog_per_socket")? {
+        c.max_host_backlog_per_socket = n.max(1);
+    }
+    if let Some(n) = get::<usize>(d, "max_host_backlog")? {
+        c.max_host_backlog = n.max(1);
+    }
     // 0 turns a timeout off (None in the dict keeps the core's default).
     if let Some(s) = get::<f64>(d, "http_header_timeout")? {
         c.engine.http_header_timeout = (s > 0.0).then(|| duration(s)).transpose()?;

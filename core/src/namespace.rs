@@ -28,9 +28,15 @@ pub struct Namespace {
     parent: Option<Arc<ParentNamespace>>,
     parser: crate::socketio::parser::Parser,
     recovery: Option<crate::recovery::RecoveryStore>,
+    /// (per socket, per server) bytes of events that may wait for a language host.
+    host_backlog_limits: (usize, usize),
 }
 
 impl Namespace {
+    pub(crate) fn host_backlog_limits(&self) -> (usize, usize) {
+        self.host_backlog_limits
+    }
+
     pub(crate) fn new(
         name: &str,
         server: &Arc<ServerShared>,
@@ -55,6 +61,10 @@ impl Namespace {
             ack_ids: AtomicU64::new(0),
             parent,
             parser: server.config.parser,
+            host_backlog_limits: (
+                server.config.max_host_backlog_per_socket,
+                server.config.max_host_backlog,
+            ),
             recovery: server
                 .config
                 .connection_state_recovery

@@ -31,6 +31,12 @@ pub struct ServerConfig {
     pub parser: crate::socketio::parser::Parser,
     /// Connection state recovery (`connectionStateRecovery`); off by default.
     pub connection_state_recovery: Option<crate::recovery::RecoveryConfig>,
+    /// Bytes of client events one socket may have waiting for a language host (Python,
+    /// JavaScript) that falls behind (16 MiB by default); past it the connection is closed
+    /// with the reason "host backlog full".
+    pub max_host_backlog_per_socket: usize,
+    /// The same for all sockets of the server together (256 MiB by default).
+    pub max_host_backlog: usize,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +50,8 @@ impl Default for ServerConfig {
             }),
             parser: crate::socketio::parser::Parser::Default,
             connection_state_recovery: None,
+            max_host_backlog_per_socket: 16 << 20,
+            max_host_backlog: 256 << 20,
         }
     }
 }

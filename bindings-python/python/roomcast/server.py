@@ -49,6 +49,9 @@ class Server:
     - ``cleanup_empty_child_namespaces``: drop a dynamic child when its last socket leaves.
     - ``max_queued_frames`` (65,536), ``max_queued_bytes`` (64 MiB): outbound frames and
       bytes queued per connection before it is treated as a slow consumer and disconnected.
+    - ``max_host_backlog_per_socket`` (16 MiB), ``max_host_backlog`` (256 MiB): bytes of
+      client events waiting for Python (handlers that fall behind), per socket and per
+      server; past either the client's connection is closed ("host backlog full").
     - ``allow_eio3``: also accept socket.io v2 clients (Engine.IO v3).
     - ``http_header_timeout`` (10), ``http_body_timeout`` (30): seconds for a request's
       headers (also the longest a keep-alive connection may sit idle) and for a polling body
@@ -92,6 +95,8 @@ class Server:
         cleanup_empty_child_namespaces: bool = False,
         max_queued_frames: int = 65_536,
         max_queued_bytes: int = 64 << 20,
+        max_host_backlog_per_socket: int = 16 << 20,
+        max_host_backlog: int = 256 << 20,
         allow_eio3: bool = False,
         parser: str = "default",
         connection_state_recovery: bool | dict[str, Any] | None = None,
@@ -146,6 +151,8 @@ class Server:
             "cleanup_empty_child_namespaces": bool(cleanup_empty_child_namespaces),
             "max_queued_frames": int(max_queued_frames),
             "max_queued_bytes": int(max_queued_bytes),
+            "max_host_backlog_per_socket": int(max_host_backlog_per_socket),
+            "max_host_backlog": int(max_host_backlog),
             "allow_eio3": bool(allow_eio3),
             "parser": parser,
             "connection_state_recovery": recovery,

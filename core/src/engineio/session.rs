@@ -49,6 +49,8 @@ pub enum CloseReason {
     ServerShuttingDown,
     /// The outbound queue passed its bound because the client does not read fast enough.
     SlowConsumer,
+    /// The client's events waiting for the language host passed their bound.
+    HostBacklogFull,
 }
 
 impl CloseReason {
@@ -61,6 +63,7 @@ impl CloseReason {
             CloseReason::ForcedClose => "forced close",
             CloseReason::ServerShuttingDown => "server shutting down",
             CloseReason::SlowConsumer => "slow consumer",
+            CloseReason::HostBacklogFull => "host backlog full",
         }
     }
 }
