@@ -138,6 +138,7 @@ impl NativeOptions {
                 .map(|ms| RecoveryConfig {
                     max_disconnection_duration: millis(ms),
                     skip_middlewares: self.recovery_skip_middlewares,
+                    ..RecoveryConfig::default()
                 });
         if let Some(n) = self
             .max_queued_frames

@@ -55,6 +55,7 @@ fn config_from_env() -> ServerConfig {
         c.connection_state_recovery = Some(roomcast::RecoveryConfig {
             max_disconnection_duration: Duration::from_millis(env_u64("RECOVERY_MS", 120_000)),
             skip_middlewares: true,
+            ..Default::default()
         });
     }
     if std::env::var("PARSER").as_deref() == Ok("msgpack") {
