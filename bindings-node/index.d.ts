@@ -131,6 +131,28 @@ export interface ServerOptions {
   /** roomcast: acknowledgements one socket may be awaited for at once; past it
    *  `socket.emit(..., ack)` throws and sends nothing. Default 10000. */
   maxPendingAcks: number;
+  /** roomcast: bytes queued for one connection before it is disconnected as a slow consumer.
+   *  Default 64 MiB (a single message always fits an empty queue). */
+  maxQueuedBytes: number;
+  /** roomcast: bytes of one socket's events waiting for JavaScript (a blocked event loop)
+   *  before its connection is closed with the reason "host backlog full". Default 16 MiB. */
+  maxHostBacklogPerSocket: number;
+  /** roomcast: the same for all sockets of the server together. Default 256 MiB. */
+  maxHostBacklog: number;
+  /** roomcast, `listen(port)` only (under an http.Server its own `headersTimeout` applies):
+   *  milliseconds for a request's headers, also the longest a keep-alive connection may sit
+   *  idle. Default 10000; 0 turns it off. */
+  httpHeaderTimeout: number;
+  /** roomcast, `listen(port)` only: milliseconds for a polling body (408 past it). Default
+   *  30000; 0 turns it off. */
+  httpBodyTimeout: number;
+  /** roomcast, `listen(port)` only: open TCP connections; past it new ones are closed at
+   *  once. Default: nine tenths of the open-file limit. */
+  maxConnections: number;
+  /** roomcast, `listen(port)` only: open TCP connections per client address. Default: no cap. */
+  maxConnectionsPerIp: number;
+  /** roomcast: Engine.IO sessions; past it handshakes get 503. Default: no cap. */
+  maxSessions: number;
   /** roomcast: the address `listen(port)` binds (default: every interface). */
   host: string;
   /** roomcast: receives errors thrown (or rejected) by listeners and middlewares; default: printed on stderr. */

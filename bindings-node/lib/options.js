@@ -42,6 +42,14 @@ function nonNegative(name, value, unit) {
 
 const milliseconds = (name, value) => nonNegative(name, value, "milliseconds");
 
+function optionalCap(name, value) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new TypeError(`roomcast: option "${name}" must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
 function normalizePath(value) {
   if (typeof value !== "string" || value === "") {
     throw new TypeError(`roomcast: option "path" must be a non-empty string, got ${String(value)}`);
@@ -172,6 +180,14 @@ function normalize(opts = {}) {
     maxChildNamespaces:
       o.maxChildNamespaces === undefined ? undefined : nonNegative("maxChildNamespaces", o.maxChildNamespaces, "namespaces"),
     maxPendingAcks: o.maxPendingAcks === undefined ? undefined : nonNegative("maxPendingAcks", o.maxPendingAcks, "acknowledgements"),
+    maxQueuedBytes: optionalCap("maxQueuedBytes", o.maxQueuedBytes),
+    maxHostBacklogPerSocket: optionalCap("maxHostBacklogPerSocket", o.maxHostBacklogPerSocket),
+    maxHostBacklog: optionalCap("maxHostBacklog", o.maxHostBacklog),
+    httpHeaderTimeout: o.httpHeaderTimeout === undefined ? undefined : milliseconds("httpHeaderTimeout", o.httpHeaderTimeout),
+    httpBodyTimeout: o.httpBodyTimeout === undefined ? undefined : milliseconds("httpBodyTimeout", o.httpBodyTimeout),
+    maxConnections: optionalCap("maxConnections", o.maxConnections),
+    maxConnectionsPerIp: optionalCap("maxConnectionsPerIp", o.maxConnectionsPerIp),
+    maxSessions: optionalCap("maxSessions", o.maxSessions),
     redis: nativeAdapter(o.adapter),
   };
   return { options: o, native };

@@ -15,6 +15,11 @@ use napi::bindgen_prelude::Buffer;
 use roomcast::{IncomingEvent, SocketRef};
 use std::io::Write;
 
+/// A run's JSON text is cut at about this size and the rest goes in the next record: one
+/// JavaScript string cannot exceed ~512 MiB (V8's limit), and one huge `JSON.parse` would
+/// hold up the event loop for its whole length anyway.
+pub const RUN_TEXT_CAP: usize = 32 << 20;
+
 #[derive(Default)]
 pub struct EventBatch {
     text: Vec<u8>,
@@ -44,6 +49,11 @@ impl EventBatch {
             self.binaries.extend(buffers);
         }
         self.text.push(b']');
+    }
+
+    /// Whether the run has reached [`RUN_TEXT_CAP`] and should be taken now.
+    pub fn is_full(&self) -> bool {
+        self.text.len() >= RUN_TEXT_CAP
     }
 
     /// The `events` record of the run so far (None when empty); the batch is empty again.

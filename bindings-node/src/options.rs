@@ -44,6 +44,20 @@ pub struct NativeOptions {
     pub max_child_namespaces: Option<f64>,
     /// Acknowledgements one socket may be awaited for at once (absent: the core's default).
     pub max_pending_acks: Option<f64>,
+    /// Bytes queued for one connection before it is disconnected as a slow consumer.
+    pub max_queued_bytes: Option<f64>,
+    /// Bytes of client events waiting for JavaScript, per socket and per server.
+    pub max_host_backlog_per_socket: Option<f64>,
+    pub max_host_backlog: Option<f64>,
+    /// Milliseconds for a request's headers on the native listener (absent: the core's
+    /// default; 0: off).
+    pub http_header_timeout: Option<f64>,
+    /// Milliseconds for a polling body on the native listener (absent: default; 0: off).
+    pub http_body_timeout: Option<f64>,
+    /// Caps of the native listener and of sessions (absent: the core's defaults).
+    pub max_connections: Option<f64>,
+    pub max_connections_per_ip: Option<f64>,
+    pub max_sessions: Option<f64>,
     /// The Redis adapter (`createAdapter(...)`); absent: in-memory.
     pub redis: Option<NativeRedis>,
 }
@@ -55,6 +69,16 @@ pub struct NativeRedis {
     pub key: String,
     /// Milliseconds cluster-wide requests wait for every node.
     pub requests_timeout: f64,
+}
+
+/// A timeout in milliseconds where 0 turns it off.
+fn optional_millis(v: f64) -> Option<Duration> {
+    (v.is_finite() && v > 0.0).then(|| millis(v))
+}
+
+/// A cap of at least 1.
+fn cap(v: Option<f64>) -> Option<usize> {
+    v.filter(|n| n.is_finite() && *n >= 1.0).map(|n| n as usize)
 }
 
 fn millis(v: f64) -> Duration {
@@ -118,6 +142,7 @@ impl NativeOptions {
                 .map(|ms| RecoveryConfig {
                     max_disconnection_duration: millis(ms),
                     skip_middlewares: self.recovery_skip_middlewares,
+                    ..RecoveryConfig::default()
                 });
         if let Some(n) = self
             .max_queued_frames
@@ -134,6 +159,24 @@ impl NativeOptions {
         if let Some(n) = self.max_pending_acks.filter(|n| n.is_finite() && *n >= 0.0) {
             c.max_pending_acks = n as usize;
         }
+        if let Some(n) = cap(self.max_queued_bytes) {
+            c.engine.max_queued_bytes = n;
+        }
+        if let Some(n) = cap(self.max_host_backlog_per_socket) {
+            c.max_host_backlog_per_socket = n;
+        }
+        if let Some(n) = cap(self.max_host_backlog) {
+            c.max_host_backlog = n;
+        }
+        if let Some(ms) = self.http_header_timeout {
+            c.engine.http_header_timeout = optional_millis(ms);
+        }
+        if let Some(ms) = self.http_body_timeout {
+            c.engine.http_body_timeout = optional_millis(ms);
+        }
+        c.engine.max_connections = cap(self.max_connections);
+        c.engine.max_connections_per_ip = cap(self.max_connections_per_ip);
+        c.engine.max_sessions = cap(self.max_sessions);
         if self.msgpack {
             c.parser = Parser::MsgPack;
         }

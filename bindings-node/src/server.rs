@@ -63,6 +63,11 @@ pub struct Stats {
     pub namespaces: u32,
     pub sockets: u32,
     pub rooms: u32,
+    /// Refusals since the start: connections past `maxConnections` / `maxConnectionsPerIp`,
+    /// handshakes past `maxSessions`, requests past `httpHeaderTimeout` / `httpBodyTimeout`.
+    pub refused_connections: f64,
+    pub refused_sessions: f64,
+    pub timed_out_requests: f64,
 }
 
 #[napi]
@@ -169,7 +174,12 @@ impl NativeServer {
         let mut run = EventBatch::default();
         for e in events {
             match e {
-                HostEvent::Event { socket, event, .. } => run.push(&socket, event),
+                HostEvent::Event { socket, event, .. } => {
+                    run.push(&socket, event);
+                    if run.is_full() {
+                        out.extend(run.take());
+                    }
+                }
                 other => {
                     out.extend(run.take());
                     out.push(s.record(other));
@@ -318,6 +328,9 @@ impl NativeServer {
             namespaces: st.namespaces as u32,
             sockets: st.sockets as u32,
             rooms: st.rooms as u32,
+            refused_connections: st.refused_connections as f64,
+            refused_sessions: st.refused_sessions as f64,
+            timed_out_requests: st.timed_out_requests as f64,
         }
     }
 

@@ -55,6 +55,31 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
     if let Some(n) = get::<usize>(d, "max_queued_frames")? {
         c.engine.max_queued_frames = n.max(1);
     }
+    if let Some(n) = get::<usize>(d, "max_queued_bytes")? {
+        c.engine.max_queued_bytes = n.max(1);
+    }
+    if let Some(n) = get::<usize>(d, "max_host_backlog_per_socket")? {
+        c.max_host_backlog_per_socket = n.max(1);
+    }
+    if let Some(n) = get::<usize>(d, "max_host_backlog")? {
+        c.max_host_backlog = n.max(1);
+    }
+    // 0 turns a timeout off (None in the dict keeps the core's default).
+    if let Some(s) = get::<f64>(d, "http_header_timeout")? {
+        c.engine.http_header_timeout = (s > 0.0).then(|| duration(s)).transpose()?;
+    }
+    if let Some(s) = get::<f64>(d, "http_body_timeout")? {
+        c.engine.http_body_timeout = (s > 0.0).then(|| duration(s)).transpose()?;
+    }
+    if let Some(n) = get::<usize>(d, "max_connections")? {
+        c.engine.max_connections = Some(n.max(1));
+    }
+    if let Some(n) = get::<usize>(d, "max_connections_per_ip")? {
+        c.engine.max_connections_per_ip = Some(n.max(1));
+    }
+    if let Some(n) = get::<usize>(d, "max_sessions")? {
+        c.engine.max_sessions = Some(n.max(1));
+    }
     if let Some(transports) = get::<Vec<String>>(d, "transports")? {
         for t in &transports {
             if t != "polling" && t != "websocket" {

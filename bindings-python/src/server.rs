@@ -294,10 +294,19 @@ impl PyServer {
         }
     }
 
-    /// Live object counts: (sessions, namespaces, sockets, rooms).
-    fn stats(&self) -> (usize, usize, usize, usize) {
+    /// Live object counts: (sessions, namespaces, sockets, rooms), then the refusals of the
+    /// listener: (connections, sessions, timed-out requests).
+    fn stats(&self) -> (usize, usize, usize, usize, u64, u64, u64) {
         let s = self.server.stats();
-        (s.sessions, s.namespaces, s.sockets, s.rooms)
+        (
+            s.sessions,
+            s.namespaces,
+            s.sockets,
+            s.rooms,
+            s.refused_connections,
+            s.refused_sessions,
+            s.timed_out_requests,
+        )
     }
 }
 

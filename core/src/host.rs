@@ -16,6 +16,7 @@ use crate::namespace::Namespace;
 use crate::socket::{DisconnectReason, IncomingEvent, SocketRef};
 use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -243,6 +244,8 @@ pub enum Completion {
 pub struct EventQueue {
     items: Mutex<Vec<HostEvent>>,
     waker: Arc<HostWaker>,
+    /// Bytes of the client events in `items` (bounded by `max_host_backlog`).
+    event_bytes: std::sync::atomic::AtomicUsize,
 }
 
 impl EventQueue {
@@ -252,6 +255,7 @@ impl EventQueue {
         Arc::new(EventQueue {
             items: Mutex::new(Vec::new()),
             waker: HostWaker::new(wake),
+            event_bytes: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -276,7 +280,39 @@ impl EventQueue {
 
     /// Takes every queued event, oldest first.
     pub fn drain(&self) -> Vec<HostEvent> {
-        std::mem::take(&mut *self.items.lock())
+        let events = std::mem::take(&mut *self.items.lock());
+        let mut total = 0;
+        for e in &events {
+            if let HostEvent::Event { socket, event, .. } = e {
+                let n = event.byte_len();
+                socket.host_bytes.fetch_sub(n, Ordering::Relaxed);
+                total += n;
+            }
+        }
+        if total > 0 {
+            self.event_bytes.fetch_sub(total, Ordering::Relaxed);
+        }
+        events
+    }
+
+    /// Queues a client event unless the socket's or the server's backlog for the host is
+    /// full; then the client's connection is closed instead ("host backlog full").
+    fn push_event(&self, handler: u64, socket: &SocketRef, event: IncomingEvent) {
+        let n = event.byte_len();
+        let (per_socket, per_server) = socket.namespace().host_backlog_limits();
+        let socket_total = socket.host_bytes.fetch_add(n, Ordering::Relaxed) + n;
+        let server_total = self.event_bytes.fetch_add(n, Ordering::Relaxed) + n;
+        if socket_total > per_socket || server_total > per_server {
+            socket.host_bytes.fetch_sub(n, Ordering::Relaxed);
+            self.event_bytes.fetch_sub(n, Ordering::Relaxed);
+            socket.close_for_host_backlog(socket_total.max(server_total));
+            return;
+        }
+        self.push(HostEvent::Event {
+            handler,
+            socket: socket.clone(),
+            event,
+        });
     }
 
     pub fn len(&self) -> usize {
@@ -420,11 +456,7 @@ impl NamespaceHandler for QueueHandler {
     }
 
     fn event(&self, socket: &SocketRef, event: IncomingEvent) {
-        self.queue.push(HostEvent::Event {
-            handler: self.id,
-            socket: socket.clone(),
-            event,
-        });
+        self.queue.push_event(self.id, socket, event);
     }
 
     fn disconnecting(&self, socket: &SocketRef, reason: DisconnectReason) -> Pending<()> {

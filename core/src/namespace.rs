@@ -33,9 +33,15 @@ pub struct Namespace {
     admissions: AtomicUsize,
     /// Whether a socket ever joined: a dynamic child that admitted nobody is removed.
     ever_joined: AtomicBool,
+    /// (per socket, per server) bytes of events that may wait for a language host.
+    host_backlog_limits: (usize, usize),
 }
 
 impl Namespace {
+    pub(crate) fn host_backlog_limits(&self) -> (usize, usize) {
+        self.host_backlog_limits
+    }
+
     pub(crate) fn new(
         name: &str,
         server: &Arc<ServerShared>,
@@ -61,6 +67,10 @@ impl Namespace {
             parent,
             parser: server.config.parser,
             max_pending_acks: server.config.max_pending_acks,
+            host_backlog_limits: (
+                server.config.max_host_backlog_per_socket,
+                server.config.max_host_backlog,
+            ),
             recovery: server
                 .config
                 .connection_state_recovery

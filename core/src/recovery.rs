@@ -21,6 +21,10 @@ pub struct RecoveryConfig {
     pub max_disconnection_duration: Duration,
     /// Recovered sockets skip the namespace's middlewares (socket.io's default: true).
     pub skip_middlewares: bool,
+    /// Broadcasts kept for replay per namespace, oldest dropped first (default 100,000).
+    pub max_packets: usize,
+    /// Bytes of broadcasts kept for replay per namespace (default 64 MiB).
+    pub max_bytes: usize,
 }
 
 impl Default for RecoveryConfig {
@@ -28,6 +32,8 @@ impl Default for RecoveryConfig {
         RecoveryConfig {
             max_disconnection_duration: Duration::from_secs(120),
             skip_middlewares: true,
+            max_packets: 100_000,
+            max_bytes: 64 << 20,
         }
     }
 }
@@ -50,6 +56,8 @@ pub struct RestoredSession {
 }
 
 struct StoredPacket {
+    /// The counter part of `offset`: packets are in increasing order of it.
+    seq: u64,
     offset: String,
     opts: BroadcastOptions,
     event: String,
@@ -61,8 +69,39 @@ struct StoredPacket {
 pub struct RecoveryStore {
     config: RecoveryConfig,
     sessions: Mutex<HashMap<String, (PersistedSession, Instant)>>,
-    packets: Mutex<VecDeque<StoredPacket>>,
+    packets: Mutex<Packets>,
     counter: AtomicU64,
+    /// When the sessions were last swept for expiry: at most once a second, not on every
+    /// broadcast (a sweep visits every persisted session).
+    last_sweep: Mutex<Instant>,
+}
+
+#[derive(Default)]
+struct Packets {
+    queue: VecDeque<StoredPacket>,
+    bytes: usize,
+}
+
+impl Packets {
+    fn pop_front(&mut self) {
+        if let Some(p) = self.queue.pop_front() {
+            self.bytes -= p.size();
+        }
+    }
+}
+
+impl StoredPacket {
+    fn size(&self) -> usize {
+        self.offset.len()
+            + self.event.len()
+            + self.args.json.len()
+            + self.args.binaries.iter().map(|b| b.len()).sum::<usize>()
+    }
+}
+
+/// The counter part of an offset (`<ms>-<counter>`).
+fn seq_of(offset: &str) -> Option<u64> {
+    offset.rsplit_once('-')?.1.parse().ok()
 }
 
 /// Disconnect reasons after which the client may come back (socket.io's list).
@@ -82,8 +121,9 @@ impl RecoveryStore {
         RecoveryStore {
             config,
             sessions: Mutex::new(HashMap::new()),
-            packets: Mutex::new(VecDeque::new()),
+            packets: Mutex::new(Packets::default()),
             counter: AtomicU64::new(0),
+            last_sweep: Mutex::new(Instant::now()),
         }
     }
 
@@ -93,11 +133,19 @@ impl RecoveryStore {
 
     fn expire(&self, now: Instant) {
         let max = self.config.max_disconnection_duration;
-        self.sessions
-            .lock()
-            .retain(|_, (_, at)| now.duration_since(*at) <= max);
+        {
+            let mut last = self.last_sweep.lock();
+            if now.duration_since(*last) >= Duration::from_secs(1) {
+                *last = now;
+                drop(last);
+                self.sessions
+                    .lock()
+                    .retain(|_, (_, at)| now.duration_since(*at) <= max);
+            }
+        }
         let mut packets = self.packets.lock();
         while packets
+            .queue
             .front()
             .is_some_and(|p| now.duration_since(p.at) > max)
         {
@@ -109,21 +157,28 @@ impl RecoveryStore {
     /// arguments to encode (with the offset).
     pub fn store(&self, event: &str, mut args: Payload, opts: &BroadcastOptions) -> Payload {
         let now = Instant::now();
-        let offset = format!(
-            "{}-{}",
-            crate::handshake::RequestInfo::now_ms(),
-            self.counter.fetch_add(1, Ordering::Relaxed)
-        );
+        self.expire(now);
+        let mut packets = self.packets.lock();
+        // Taken under the lock, so the queue stays in increasing order of `seq`.
+        let seq = self.counter.fetch_add(1, Ordering::Relaxed);
+        let offset = format!("{}-{}", crate::handshake::RequestInfo::now_ms(), seq);
         // A string cannot fail to serialise.
         let _ = args.push(&offset);
-        self.expire(now);
-        self.packets.lock().push_back(StoredPacket {
+        let packet = StoredPacket {
+            seq,
             offset,
             opts: opts.clone(),
             event: event.to_string(),
             args: args.clone(),
             at: now,
-        });
+        };
+        packets.bytes += packet.size();
+        packets.queue.push_back(packet);
+        while packets.queue.len() > self.config.max_packets
+            || (packets.bytes > self.config.max_bytes && packets.queue.len() > 1)
+        {
+            packets.pop_front();
+        }
         args
     }
 
@@ -140,10 +195,18 @@ impl RecoveryStore {
     /// session has not expired and the offset is still known. A session restores once.
     pub fn restore(&self, pid: &str, offset: &str) -> Option<RestoredSession> {
         self.expire(Instant::now());
-        let (session, _) = self.sessions.lock().remove(pid)?;
+        let (session, at) = self.sessions.lock().remove(pid)?;
+        if at.elapsed() > self.config.max_disconnection_duration {
+            return None;
+        }
         let packets = self.packets.lock();
-        let start = packets.iter().position(|p| p.offset == offset)?;
+        let seq = seq_of(offset)?;
+        let start = packets.queue.binary_search_by_key(&seq, |p| p.seq).ok()?;
+        if packets.queue[start].offset != offset {
+            return None;
+        }
         let missed = packets
+            .queue
             .iter()
             .skip(start + 1)
             .filter(|p| should_include(&session.rooms, &p.opts))
@@ -154,7 +217,7 @@ impl RecoveryStore {
 
     /// Counts, for leak checks.
     pub fn sizes(&self) -> (usize, usize) {
-        (self.sessions.lock().len(), self.packets.lock().len())
+        (self.sessions.lock().len(), self.packets.lock().queue.len())
     }
 }
 
@@ -204,11 +267,62 @@ mod tests {
         );
     }
 
+    fn offset_of(args: &Payload) -> String {
+        let values: Vec<serde_json::Value> = args.values();
+        values.last().and_then(|v| v.as_str()).unwrap().to_string()
+    }
+
+    #[test]
+    fn packets_are_capped_by_count_and_bytes() {
+        let store = RecoveryStore::new(RecoveryConfig {
+            max_packets: 3,
+            max_bytes: 1 << 20,
+            ..RecoveryConfig::default()
+        });
+        let first = offset_of(&store.store("a", Payload::from_json("[1]"), &to(&[])));
+        let second = offset_of(&store.store("b", Payload::from_json("[2]"), &to(&[])));
+        for e in ["c", "d"] {
+            store.store(e, Payload::empty(), &to(&[]));
+        }
+        assert_eq!(store.sizes().1, 3);
+        store.persist(session(&["s"]));
+        assert!(store.restore("p", &first).is_none(), "dropped by the count");
+        store.persist(session(&["s"]));
+        let missed = store.restore("p", &second).unwrap().missed;
+        assert_eq!(missed.len(), 2);
+
+        let store = RecoveryStore::new(RecoveryConfig {
+            max_bytes: 1000,
+            ..RecoveryConfig::default()
+        });
+        let big = format!("[\"{}\"]", "x".repeat(400));
+        for _ in 0..10 {
+            store.store("big", Payload::from_json(&big), &to(&[]));
+        }
+        assert_eq!(store.sizes().1, 2, "two of ~430 bytes fit in 1000");
+    }
+
+    #[test]
+    fn offsets_are_found_by_index_and_checked_whole() {
+        let store = RecoveryStore::new(RecoveryConfig::default());
+        let offsets: Vec<String> = (0..1000)
+            .map(|i| offset_of(&store.store("e", Payload::from_json(format!("[{i}]")), &to(&[]))))
+            .collect();
+        store.persist(session(&["s"]));
+        assert_eq!(store.restore("p", &offsets[990]).unwrap().missed.len(), 9);
+        store.persist(session(&["s"]));
+        let forged = format!("0-{}", seq_of(&offsets[5]).unwrap());
+        assert!(
+            store.restore("p", &forged).is_none(),
+            "same counter, other time"
+        );
+    }
+
     #[test]
     fn unknown_offsets_and_expired_sessions_do_not_restore() {
         let store = RecoveryStore::new(RecoveryConfig {
             max_disconnection_duration: Duration::ZERO,
-            skip_middlewares: true,
+            ..RecoveryConfig::default()
         });
         store.persist(session(&["s"]));
         std::thread::sleep(Duration::from_millis(2));

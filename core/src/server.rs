@@ -39,6 +39,12 @@ pub struct ServerConfig {
     pub parser: crate::socketio::parser::Parser,
     /// Connection state recovery (`connectionStateRecovery`); off by default.
     pub connection_state_recovery: Option<crate::recovery::RecoveryConfig>,
+    /// Bytes of client events one socket may have waiting for a language host (Python,
+    /// JavaScript) that falls behind (16 MiB by default); past it the connection is closed
+    /// with the reason "host backlog full".
+    pub max_host_backlog_per_socket: usize,
+    /// The same for all sockets of the server together (256 MiB by default).
+    pub max_host_backlog: usize,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +60,8 @@ impl Default for ServerConfig {
             }),
             parser: crate::socketio::parser::Parser::Default,
             connection_state_recovery: None,
+            max_host_backlog_per_socket: 16 << 20,
+            max_host_backlog: 256 << 20,
         }
     }
 }
@@ -88,6 +96,13 @@ pub struct ServerStats {
     pub namespaces: usize,
     pub sockets: usize,
     pub rooms: usize,
+    /// TCP connections the native listener refused (`max_connections`,
+    /// `max_connections_per_ip`) since the server started.
+    pub refused_connections: u64,
+    /// Handshakes refused with 503 (`max_sessions`).
+    pub refused_sessions: u64,
+    /// Requests cut off by `http_header_timeout` or `http_body_timeout`.
+    pub timed_out_requests: u64,
 }
 
 pub(crate) enum Resolved {
@@ -120,6 +135,9 @@ pub(crate) struct ServerShared {
     /// Set for an Engine.IO-only server ([`crate::EngineServer`]): sessions go to this handler
     /// instead of a Socket.IO client.
     pub(crate) engine_handler: Option<Arc<dyn SessionHandler>>,
+    pub(crate) refusals: crate::transport::limits::Refusals,
+    /// Caps of the native listener, created when it first listens.
+    pub(crate) connection_limits: Arc<crate::transport::limits::ConnectionLimits>,
 }
 
 impl ServerShared {
@@ -135,6 +153,14 @@ impl ServerShared {
         self.sessions
             .lock()
             .insert(session.sid.clone(), session.clone());
+    }
+
+    /// Whether `max_sessions` leaves room for one more (checked before a handshake; a burst
+    /// of concurrent handshakes can pass it by the number in flight).
+    pub(crate) fn has_room_for_session(&self) -> bool {
+        self.engine
+            .max_sessions
+            .is_none_or(|max| self.sessions.lock().len() < max)
     }
 
     pub(crate) fn remove_session(&self, sid: &Sid) {
@@ -156,7 +182,8 @@ impl ServerShared {
             _ if session.transport() != crate::engineio::TransportKind::Polling => None,
             CloseReason::ForcedClose
             | CloseReason::ServerShuttingDown
-            | CloseReason::SlowConsumer => Some(config.ping_interval + config.ping_timeout),
+            | CloseReason::SlowConsumer
+            | CloseReason::HostBacklogFull => Some(config.ping_interval + config.ping_timeout),
             CloseReason::TransportClose => Some(Duration::from_secs(1)),
             CloseReason::TransportError | CloseReason::PingTimeout | CloseReason::ParseError => {
                 None
@@ -385,6 +412,12 @@ impl Server {
         let engine = Arc::new(config.engine.clone());
         let (shutdown, _) = watch::channel(false);
         let hand_off = crate::hand_off::HandOff::new(&runtime);
+        let connection_limits = crate::transport::limits::ConnectionLimits::new(
+            engine
+                .max_connections
+                .unwrap_or_else(crate::transport::limits::default_max_connections),
+            engine.max_connections_per_ip,
+        );
         let shared = Arc::new_cyclic(|me| ServerShared {
             config,
             engine,
@@ -405,6 +438,8 @@ impl Server {
             live_connections: AtomicUsize::new(0),
             connections_done: Notify::new(),
             engine_handler,
+            refusals: Default::default(),
+            connection_limits,
         });
         let server = Server { shared };
         // The default namespace always exists, as in socket.io.
@@ -510,7 +545,12 @@ impl Server {
     /// Live object counts.
     pub fn stats(&self) -> ServerStats {
         let namespaces = self.shared.namespaces.read();
+        let (refused_connections, refused_sessions, timed_out_requests) =
+            self.shared.refusals.counts();
         ServerStats {
+            refused_connections,
+            refused_sessions,
+            timed_out_requests,
             sessions: self.shared.sessions.lock().len(),
             namespaces: namespaces.len(),
             sockets: namespaces.values().map(|n| n.socket_count()).sum(),

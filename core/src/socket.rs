@@ -37,6 +37,8 @@ pub enum DisconnectReason {
     ServerShuttingDown,
     /// The client did not read fast enough and its outbound queue passed its bound.
     SlowConsumer,
+    /// The client sent faster than the language host handled its events.
+    HostBacklogFull,
 }
 
 impl DisconnectReason {
@@ -51,6 +53,7 @@ impl DisconnectReason {
             DisconnectReason::ForcedClose => "forced close",
             DisconnectReason::ServerShuttingDown => "server shutting down",
             DisconnectReason::SlowConsumer => "slow consumer",
+            DisconnectReason::HostBacklogFull => "host backlog full",
         }
     }
 }
@@ -71,6 +74,7 @@ impl From<CloseReason> for DisconnectReason {
             CloseReason::ForcedClose => DisconnectReason::ForcedClose,
             CloseReason::ServerShuttingDown => DisconnectReason::ServerShuttingDown,
             CloseReason::SlowConsumer => DisconnectReason::SlowConsumer,
+            CloseReason::HostBacklogFull => DisconnectReason::HostBacklogFull,
         }
     }
 }
@@ -81,6 +85,15 @@ pub struct IncomingEvent {
     pub args: Payload,
     /// Present when the client asked for an acknowledgement.
     pub ack: Option<AckSender>,
+}
+
+impl IncomingEvent {
+    /// What the event holds in memory, near enough for backlog bounds.
+    pub fn byte_len(&self) -> usize {
+        self.name.len()
+            + self.args.json.len()
+            + self.args.binaries.iter().map(|b| b.len()).sum::<usize>()
+    }
 }
 
 impl fmt::Debug for IncomingEvent {
@@ -202,6 +215,8 @@ struct State {
     /// Events are handed to the host only after its connection handler has run.
     ready: bool,
     backlog: Vec<IncomingEvent>,
+    /// Bytes of `backlog`.
+    backlog_bytes: usize,
     acks: HashMap<u64, AckWaiter>,
 }
 
@@ -229,6 +244,8 @@ pub struct Socket {
     /// may reach the socket. It enters its namespace a moment earlier, and a broadcast queued
     /// in between would reach the client before its CONNECT.
     announced: AtomicBool,
+    /// Bytes of this socket's events queued for the language host (see [`crate::host`]).
+    pub(crate) host_bytes: std::sync::atomic::AtomicUsize,
     /// Private id for connection state recovery (sent only to this client).
     pid: Option<Sid>,
     recovered: bool,
@@ -256,11 +273,13 @@ impl Socket {
                 announcement: None,
                 ready: false,
                 backlog: Vec::new(),
+                backlog_bytes: 0,
                 acks: HashMap::new(),
             }),
             host_slot: OnceLock::new(),
             notify_outgoing: AtomicBool::new(false),
             announced: AtomicBool::new(false),
+            host_bytes: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -634,6 +653,7 @@ impl Socket {
                     st.ready = true;
                     return;
                 }
+                st.backlog_bytes = 0;
                 std::mem::take(&mut st.backlog)
             };
             for ev in batch {
@@ -649,11 +669,29 @@ impl Socket {
                 return;
             }
             if !st.ready {
+                // Held until the connection handler has run: bounded like the host's queue.
+                st.backlog_bytes += ev.byte_len();
+                if st.backlog_bytes > self.nsp.host_backlog_limits().0 {
+                    let held = st.backlog_bytes;
+                    drop(st);
+                    self.close_for_host_backlog(held);
+                    return;
+                }
                 st.backlog.push(ev);
                 return;
             }
         }
         self.nsp.handler().event(self, ev);
+    }
+
+    /// Closes the connection of a client whose events the host cannot keep up with.
+    pub(crate) fn close_for_host_backlog(&self, held: usize) {
+        tracing::warn!(
+            socket = %self.id,
+            held_bytes = held,
+            "events waiting for the host passed their bound: closing the connection (host backlog full)"
+        );
+        self.client.session.close(CloseReason::HostBacklogFull);
     }
 
     pub(crate) fn make_ack_sender(self: &Arc<Self>, id: u64) -> AckSender {
@@ -686,6 +724,7 @@ impl Socket {
             st.connected = false;
             st.announcement = None;
             st.backlog.clear();
+            st.backlog_bytes = 0;
             // Pending acks fail as "disconnected" (futures see their sender dropped).
             let waiters: Vec<AckWaiter> = st.acks.drain().map(|(_, w)| w).collect();
             drop(st);

@@ -116,3 +116,23 @@ h.test("a nested array as the last argument reaches every client intact, live an
   assert.equal(receiver.recovered, true);
   assert.deepEqual((await replayed).slice(0, args.length), args);
 });
+
+// socket.io shows the private id and the offset in handshake.auth (and so to fetchSockets and
+// the other servers of a cluster); roomcast keeps them out of it.
+h.test("the private id and offset stay out of handshake.auth", { skip: h.flavour() === "reference" }, async () => {
+  const room = h.unique("pid");
+  const socket = await h.connect(server, { mode: "websocket", reconnection: false, auth: { token: "t" } });
+  const sender = await h.connect(server);
+  await h.emitWithAck(socket, "join", room);
+  const first = h.once(socket, "tick");
+  await h.emitWithAck(sender, "emit-to", { rooms: room, event: "tick", args: [0] });
+  await first;
+  assert.equal(typeof socket._pid, "string");
+
+  await dropTransport(server, socket);
+  socket.connect();
+  await h.once(socket, "connect");
+  assert.equal(socket.recovered, true);
+  const { auth } = await h.emitWithAck(socket, "handshake");
+  assert.deepEqual(auth, { token: "t" });
+});

@@ -75,7 +75,7 @@ class Server:
         """Answers an HTTP request on the calling thread, without the GIL while waiting."""
     def open_websocket(self, target: str, headers: Headers, client: Client = None) -> Union[WebSocket, int]:
         """A host-framed WebSocket, or the HTTP status refusing it."""
-    def stats(self) -> tuple[int, int, int, int]:
+    def stats(self) -> tuple[int, int, int, int, int, int, int]:
         """(sessions, namespaces, sockets, rooms)."""
 
 class Namespace:

@@ -52,9 +52,19 @@ class Server:
     - ``max_pending_acks``: acknowledgements one socket may be awaited for at once
       (10,000); past it an emit with a callback (or ``emit_with_ack``) raises and sends
       nothing.
-    - ``max_queued_frames``: outbound frames queued per connection before it is treated as
-      a slow consumer and disconnected.
+    - ``max_queued_frames`` (65,536), ``max_queued_bytes`` (64 MiB): outbound frames and
+      bytes queued per connection before it is treated as a slow consumer and disconnected.
+    - ``max_host_backlog_per_socket`` (16 MiB), ``max_host_backlog`` (256 MiB): bytes of
+      client events waiting for Python (handlers that fall behind), per socket and per
+      server; past either the client's connection is closed ("host backlog full").
     - ``allow_eio3``: also accept socket.io v2 clients (Engine.IO v3).
+    - ``http_header_timeout`` (10), ``http_body_timeout`` (30): seconds for a request's
+      headers (also the longest a keep-alive connection may sit idle) and for a polling body
+      to arrive on the built-in listener; ``None`` turns one off.
+    - ``max_connections`` (default: nine tenths of the open-file limit),
+      ``max_connections_per_ip`` (default: no cap): open TCP connections on the built-in
+      listener; connections past a cap are closed at once. ``max_sessions`` (default: no
+      cap): past it handshakes get HTTP 503. :meth:`stats` counts the refusals.
     - ``parser``: ``"default"`` or ``"msgpack"`` (``socket.io-msgpack-parser`` clients).
     - ``connection_state_recovery``: ``True`` or ``{"max_disconnection_duration": 120,
       "skip_middlewares": True}``: a client that lost its connection gets its id, rooms,
@@ -91,12 +101,20 @@ class Server:
         max_child_namespaces: int = 10_000,
         max_pending_acks: int = 10_000,
         max_queued_frames: int = 65_536,
+        max_queued_bytes: int = 64 << 20,
+        max_host_backlog_per_socket: int = 16 << 20,
+        max_host_backlog: int = 256 << 20,
         allow_eio3: bool = False,
         parser: str = "default",
         connection_state_recovery: bool | dict[str, Any] | None = None,
         http_compression: bool | int = True,
         per_message_deflate: bool | int | dict[str, int] = False,
         allow_request: Callable[[dict[str, Any]], Any] | None = None,
+        http_header_timeout: float | None = 10.0,
+        http_body_timeout: float | None = 30.0,
+        max_connections: int | None = None,
+        max_connections_per_ip: int | None = None,
+        max_sessions: int | None = None,
     ) -> None:
         if isinstance(adapter, str) and adapter.startswith(("redis://", "rediss://")):
             adapter = RedisAdapter(adapter)
@@ -141,12 +159,21 @@ class Server:
             "max_child_namespaces": int(max_child_namespaces),
             "max_pending_acks": int(max_pending_acks),
             "max_queued_frames": int(max_queued_frames),
+            "max_queued_bytes": int(max_queued_bytes),
+            "max_host_backlog_per_socket": int(max_host_backlog_per_socket),
+            "max_host_backlog": int(max_host_backlog),
             "allow_eio3": bool(allow_eio3),
             "parser": parser,
             "connection_state_recovery": recovery,
             "http_compression_threshold": threshold,
             "per_message_deflate": deflate,
             "redis": adapter._config() if isinstance(adapter, RedisAdapter) else None,
+            # 0: off (None would keep the core's default).
+            "http_header_timeout": 0.0 if http_header_timeout is None else float(http_header_timeout),
+            "http_body_timeout": 0.0 if http_body_timeout is None else float(http_body_timeout),
+            "max_connections": None if max_connections is None else int(max_connections),
+            "max_connections_per_ip": None if max_connections_per_ip is None else int(max_connections_per_ip),
+            "max_sessions": None if max_sessions is None else int(max_sessions),
         }
         self._native = _native.Server(config)
         self._max_http_buffer_size = int(max_http_buffer_size)
@@ -514,9 +541,20 @@ class Server:
     # ---- introspection ----------------------------------------------------------------
 
     def stats(self) -> dict[str, int]:
-        """Live counts in the core: ``sessions``, ``namespaces``, ``sockets``, ``rooms``."""
-        sessions, namespaces, sockets, rooms = self._native.stats()
-        return {"sessions": sessions, "namespaces": namespaces, "sockets": sockets, "rooms": rooms}
+        """Live counts in the core: ``sessions``, ``namespaces``, ``sockets``, ``rooms``; and
+        since the start, ``refused_connections`` (``max_connections``,
+        ``max_connections_per_ip``), ``refused_sessions`` (``max_sessions``) and
+        ``timed_out_requests`` (``http_header_timeout``, ``http_body_timeout``)."""
+        sessions, namespaces, sockets, rooms, refused, refused_sessions, timed_out = self._native.stats()
+        return {
+            "sessions": sessions,
+            "namespaces": namespaces,
+            "sockets": sockets,
+            "rooms": rooms,
+            "refused_connections": refused,
+            "refused_sessions": refused_sessions,
+            "timed_out_requests": timed_out,
+        }
 
     def __repr__(self) -> str:
         return f"<roomcast.Server {self.stats()}>"

@@ -72,6 +72,9 @@ pub struct EngineConfig {
     pub cors: Cors,
     /// Outbound frames queued for one connection before it is treated as a slow consumer.
     pub max_queued_frames: usize,
+    /// Outbound bytes queued for one connection before it is treated as a slow consumer
+    /// (64 MiB by default). A single message is always queued on an empty queue.
+    pub max_queued_bytes: usize,
     /// Accept Engine.IO v3 clients (socket.io v2), as socket.io's `allowEIO3`.
     pub allow_eio3: bool,
     /// Compress polling responses of at least this many bytes with gzip or deflate when the
@@ -80,6 +83,22 @@ pub struct EngineConfig {
     pub http_compression_threshold: Option<usize>,
     /// permessage-deflate for WebSocket; `None` (the default) does not negotiate it.
     pub per_message_deflate: Option<PerMessageDeflate>,
+    /// Native listener: time for a request's headers to arrive (10 s by default). hyper
+    /// starts this timer whenever a connection waits for its next request, so it also
+    /// closes keep-alive connections idle that long. `None` turns it off.
+    pub http_header_timeout: Option<Duration>,
+    /// Native listener: time for a polling POST body to arrive once its headers have
+    /// (30 s by default); past it the request gets 408 and the connection is closed.
+    pub http_body_timeout: Option<Duration>,
+    /// Native listener: open TCP connections (WebSockets included) per server. `None` (the
+    /// default): nine tenths of the process's open-file limit.
+    pub max_connections: Option<usize>,
+    /// Native listener: open TCP connections per client address. `None` (the default): no
+    /// cap, since clients behind a proxy or NAT share one address.
+    pub max_connections_per_ip: Option<usize>,
+    /// Engine.IO sessions per server; past it handshakes get 503. `None` (the default): no
+    /// cap beyond `max_connections`.
+    pub max_sessions: Option<usize>,
 }
 
 impl Default for EngineConfig {
@@ -93,9 +112,15 @@ impl Default for EngineConfig {
             transports: Transports::default(),
             cors: Cors::default(),
             max_queued_frames: 65_536,
+            max_queued_bytes: 64 << 20,
             allow_eio3: false,
             http_compression_threshold: Some(1024),
             per_message_deflate: None,
+            http_header_timeout: Some(Duration::from_secs(10)),
+            http_body_timeout: Some(Duration::from_secs(30)),
+            max_connections: None,
+            max_connections_per_ip: None,
+            max_sessions: None,
         }
     }
 }

@@ -16,6 +16,9 @@ pub enum EngineError {
     Forbidden,
     #[error("Unsupported protocol version")]
     UnsupportedProtocolVersion,
+    /// The server holds `max_sessions` sessions (roomcast's own; engine.io has no cap).
+    #[error("Server full")]
+    ServerFull,
 }
 
 impl EngineError {
@@ -27,12 +30,14 @@ impl EngineError {
             EngineError::BadRequest => 3,
             EngineError::Forbidden => 4,
             EngineError::UnsupportedProtocolVersion => 5,
+            EngineError::ServerFull => 6,
         }
     }
 
     pub fn status(self) -> u16 {
         match self {
             EngineError::Forbidden => 403,
+            EngineError::ServerFull => 503,
             _ => 400,
         }
     }

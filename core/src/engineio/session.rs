@@ -59,6 +59,8 @@ pub enum CloseReason {
     ServerShuttingDown,
     /// The outbound queue passed its bound because the client does not read fast enough.
     SlowConsumer,
+    /// The client's events waiting for the language host passed their bound.
+    HostBacklogFull,
 }
 
 impl CloseReason {
@@ -71,6 +73,7 @@ impl CloseReason {
             CloseReason::ForcedClose => "forced close",
             CloseReason::ServerShuttingDown => "server shutting down",
             CloseReason::SlowConsumer => "slow consumer",
+            CloseReason::HostBacklogFull => "host backlog full",
         }
     }
 }
@@ -108,6 +111,8 @@ struct State {
     /// The client answered `3probe`; we wait for its `5`.
     upgrading: bool,
     queue: VecDeque<Frame>,
+    /// Bytes of the frames in `queue`.
+    queued_bytes: usize,
     closed: Option<CloseReason>,
     poll_waiting: bool,
     post_active: bool,
@@ -142,6 +147,8 @@ pub struct EngineSession {
     drained: Notify,
     /// Asks the probing WebSocket to read what it has received (see `checks_asked`).
     upgrade_check: Notify,
+    /// Signalled once, by `close` (apart from `wake`, which every first push signals too).
+    closed: Notify,
     /// Shared with the heartbeat task so it need not keep the session alive while it waits.
     pong: Arc<Notify>,
     handler: Mutex<Option<Arc<dyn SessionHandler>>>,
@@ -176,6 +183,7 @@ impl EngineSession {
                 transport,
                 upgrading: false,
                 queue: VecDeque::new(),
+                queued_bytes: 0,
                 closed: None,
                 poll_waiting: false,
                 post_active: false,
@@ -189,6 +197,7 @@ impl EngineSession {
             wake: Notify::new(),
             drained: Notify::new(),
             upgrade_check: Notify::new(),
+            closed: Notify::new(),
             pong: Arc::new(Notify::new()),
             handler: Mutex::new(None),
         });
@@ -307,17 +316,27 @@ impl EngineSession {
             if let Some(reason) = st.closed {
                 return Err(reason);
             }
-            if st.queue.len() + frames.len() > self.config.max_queued_frames {
+            let bytes: usize = frames.iter().map(Frame::len).sum();
+            was_empty = st.queue.is_empty();
+            let over_frames = st.queue.len() + frames.len() > self.config.max_queued_frames;
+            // An empty queue takes any one message, so the byte bound never refuses a message
+            // the client could read at once.
+            let over_bytes = !was_empty && st.queued_bytes + bytes > self.config.max_queued_bytes;
+            if over_frames || over_bytes {
+                let queued = (st.queue.len(), st.queued_bytes);
                 drop(st);
                 tracing::warn!(
                     sid = %self.sid,
-                    limit = self.config.max_queued_frames,
+                    queued_frames = queued.0,
+                    queued_bytes = queued.1,
+                    max_frames = self.config.max_queued_frames,
+                    max_bytes = self.config.max_queued_bytes,
                     "outbound queue full: disconnecting a client that does not read (slow consumer)"
                 );
                 self.close(CloseReason::SlowConsumer);
                 return Err(CloseReason::SlowConsumer);
             }
-            was_empty = st.queue.is_empty();
+            st.queued_bytes += bytes;
             st.queue.extend(frames.iter().cloned());
         }
         // Every consumer drains the whole queue, so only the push that made it non-empty
@@ -406,6 +425,7 @@ impl EngineSession {
             st.closed_at = Some(Instant::now());
         }
         self.wake.notify_waiters();
+        self.closed.notify_waiters();
         if let Some(h) = self.handler.lock().take() {
             h.on_close(self, reason);
         }
@@ -455,6 +475,7 @@ impl EngineSession {
                 let mut st = self.state.lock();
                 if !st.queue.is_empty() {
                     let frames: Vec<Frame> = st.queue.drain(..).collect();
+                    st.queued_bytes = 0;
                     st.poll_waiting = false;
                     guard.done = true;
                     drop(st);
@@ -669,6 +690,7 @@ impl EngineSession {
                 let mut st = self.state.lock();
                 if st.transport == TransportKind::WebSocket && !st.queue.is_empty() {
                     into.extend(st.queue.drain(..));
+                    st.queued_bytes = 0;
                     drop(st);
                     self.drained.notify_waiters();
                     return Some(());
@@ -693,6 +715,23 @@ impl EngineSession {
             }
             notified.await;
         }
+    }
+
+    /// Resolves once the session is closed because its peer stopped reading or answering
+    /// (slow consumer, ping timeout); never for other reasons, whose writers finish normally.
+    pub async fn stalled(&self) {
+        loop {
+            let notified = self.closed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.state.lock().closed {
+                Some(CloseReason::SlowConsumer | CloseReason::PingTimeout) => return,
+                Some(_) => break,
+                None => {}
+            }
+            notified.await;
+        }
+        std::future::pending().await
     }
 
     /// The reason the session closed, if it did.
@@ -731,5 +770,51 @@ impl std::fmt::Debug for EngineSession {
         f.debug_struct("EngineSession")
             .field("sid", &self.sid)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(max_queued_bytes: usize) -> Arc<EngineSession> {
+        let config = EngineConfig {
+            max_queued_bytes,
+            ..EngineConfig::default()
+        };
+        let request = RequestInfo {
+            query: vec![("EIO".into(), "4".into())],
+            ..Default::default()
+        };
+        EngineSession::new(Arc::new(config), TransportKind::WebSocket, request)
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_bounded_by_bytes() {
+        let s = session(1000);
+        // One message larger than the bound fits an empty queue: the client can read it.
+        s.send(Frame::text("x".repeat(1500)))
+            .expect("first message");
+        let mut taken = Vec::new();
+        s.next_frames(&mut taken).await.expect("open");
+        // Drained: the bound applies to what waits, not to what was sent.
+        s.send(Frame::text("x".repeat(600)))
+            .expect("under the bound");
+        s.send(Frame::text("x".repeat(400)))
+            .expect("exactly the bound");
+        assert_eq!(
+            s.send(Frame::text("x")),
+            Err(CloseReason::SlowConsumer),
+            "one byte past the bound"
+        );
+        assert_eq!(s.close_reason(), Some(CloseReason::SlowConsumer));
+    }
+
+    #[tokio::test]
+    async fn volatile_packets_are_dropped_behind_a_backlog() {
+        let s = session(1000);
+        s.send(Frame::text("backlog")).expect("queued");
+        assert!(!s.send_volatile(&[Frame::text("volatile")]));
+        assert_eq!(s.queued(), 1);
     }
 }

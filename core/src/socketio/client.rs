@@ -285,15 +285,30 @@ impl Client {
         ));
     }
 
-    fn connect_to(self: Arc<Self>, admission: Admission, auth: String) {
+    fn connect_to(self: Arc<Self>, admission: Admission, mut auth: String) {
         let nsp = admission.namespace().clone();
         // A reconnecting client names its previous session: resume it if it is still kept.
-        let restored = nsp.recovery().and_then(|store| {
-            let a: serde_json::Value = serde_json::from_str(&auth).ok()?;
-            store.restore(a.get("pid")?.as_str()?, a.get("offset")?.as_str()?)
-        });
+        let mut restored = None;
+        if let Some(store) = nsp.recovery() {
+            if let Ok(serde_json::Value::Object(mut a)) = serde_json::from_str(&auth) {
+                // The private id and offset are the client's secret: they never reach the
+                // handshake the application sees (`fetchSockets`, other servers, logs).
+                let pid = a.remove("pid");
+                let offset = a.remove("offset");
+                if pid.is_some() || offset.is_some() {
+                    auth = serde_json::Value::Object(a).to_string();
+                }
+                if let (Some(pid), Some(offset)) = (pid, offset) {
+                    if let (Some(pid), Some(offset)) = (pid.as_str(), offset.as_str()) {
+                        restored = store.restore(pid, offset);
+                    }
+                }
+            }
+        }
         let socket = match &restored {
             Some(r) => {
+                // The private id stays: socket.io-client reports `recovered` only when the
+                // CONNECT reply carries the id it sent.
                 let s = Socket::new(
                     nsp.clone(),
                     self.clone(),

@@ -3,6 +3,7 @@
 //! clients see the same error codes.
 
 use super::cors;
+use super::limits::{ConnectionPermit, Refusal};
 use crate::engineio::error::EngineError;
 use crate::engineio::session::PollError;
 use crate::engineio::{CloseReason, EngineSession, TransportKind};
@@ -16,9 +17,10 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub(crate) type Resp = Response<Full<Bytes>>;
@@ -34,8 +36,16 @@ pub(crate) async fn accept_loop(server: Server, listener: tokio::net::TcpListene
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_connection(server.clone(), stream, addr));
+                    let shared = server.shared();
+                    match shared.connection_limits.admit(addr.ip()) {
+                        Ok(permit) => {
+                            let _ = stream.set_nodelay(true);
+                            tokio::spawn(serve_connection(server.clone(), stream, addr, permit));
+                        }
+                        // Dropping the stream closes it: a refused peer costs no task and
+                        // holds its descriptor only for this instant.
+                        Err(why) => shared.refusals.note(why, Some(addr.ip())),
+                    }
                 }
                 Err(e) => {
                     // Usually EMFILE: back off instead of spinning.
@@ -48,20 +58,43 @@ pub(crate) async fn accept_loop(server: Server, listener: tokio::net::TcpListene
     }
 }
 
-async fn serve_connection(server: Server, stream: tokio::net::TcpStream, addr: SocketAddr) {
+async fn serve_connection(
+    server: Server,
+    stream: tokio::net::TcpStream,
+    addr: SocketAddr,
+    permit: ConnectionPermit,
+) {
     let mut shutdown = server.shared().shutdown_signal();
     let svc_server = server.clone();
+    // Shared with the WebSocket task when the connection upgrades, so the place is held for
+    // as long as the socket is open.
+    let permit = Arc::new(permit);
     let service = service_fn(move |req| {
         let server = svc_server.clone();
-        async move { Ok::<_, Infallible>(handle(server, req, Some(addr)).await) }
+        let permit = permit.clone();
+        async move { Ok::<_, Infallible>(handle(server, req, Some(addr), Some(permit)).await) }
     });
-    let conn = http1::Builder::new()
+    let engine = server.shared().engine.clone();
+    let mut builder = http1::Builder::new();
+    builder
         .max_buf_size(64 * 1024)
+        .timer(TokioTimer::new())
+        .header_read_timeout(engine.http_header_timeout);
+    let (stream, mid_request) = super::watched_io::WatchedIo::new(stream);
+    let conn = builder
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     tokio::pin!(conn);
     tokio::select! {
-        _ = conn.as_mut() => {}
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                // A keep-alive connection idle past the timeout is closed quietly; one whose
+                // request stopped halfway is a slow (or hostile) peer.
+                if e.is_timeout() && mid_request.load(Ordering::Relaxed) {
+                    server.shared().refusals.note(Refusal::HeaderTimeout, Some(addr.ip()));
+                }
+            }
+        }
         _ = shutdown_requested(&mut shutdown) => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), conn).await;
@@ -93,6 +126,14 @@ pub(crate) fn empty_response(status: u16) -> Resp {
         .status(status)
         .body(Full::new(Bytes::new()))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// 408 with `Connection: close`: the rest of a body that came too slowly is not read.
+fn request_timeout() -> Resp {
+    let mut resp = empty_response(408);
+    resp.headers_mut()
+        .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+    resp
 }
 
 /// A refused WebSocket upgrade: the message as plain text, as engine.io's `abortUpgrade`.
@@ -289,6 +330,10 @@ pub(crate) fn route(server: &Server, parts: &http::request::Parts) -> Route {
     if server.is_closed() {
         return refuse(EngineError::BadRequest);
     }
+    if !server.shared().has_room_for_session() {
+        server.shared().refusals.note(Refusal::SessionsFull, None);
+        return refuse(EngineError::ServerFull);
+    }
     if upgrade {
         return Route::WebSocket;
     }
@@ -304,7 +349,12 @@ fn not_found(server: &Server, parts: &http::request::Parts) -> Resp {
     text_response(404, "text/plain; charset=utf-8", "Not Found")
 }
 
-async fn handle(server: Server, mut req: Request<Incoming>, remote: Option<SocketAddr>) -> Resp {
+async fn handle(
+    server: Server,
+    mut req: Request<Incoming>,
+    remote: Option<SocketAddr>,
+    permit: Option<Arc<ConnectionPermit>>,
+) -> Resp {
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (parts, body) = req.into_parts();
     match route(&server, &parts) {
@@ -317,7 +367,19 @@ async fn handle(server: Server, mut req: Request<Incoming>, remote: Option<Socke
         Route::Post(session, cors) => {
             let content_length = declared_length(&parts.headers);
             let binary = is_binary_body(&parts.headers);
-            with_headers(post(&session, body, content_length, binary).await, &cors)
+            let resp = match session.config().http_body_timeout {
+                Some(limit) => {
+                    tokio::time::timeout(limit, post(&session, body, content_length, binary))
+                        .await
+                        .unwrap_or_else(|_| {
+                            let peer = remote.map(|r| r.ip());
+                            server.shared().refusals.note(Refusal::BodyTimeout, peer);
+                            request_timeout()
+                        })
+                }
+                None => post(&session, body, content_length, binary).await,
+            };
+            with_headers(resp, &cors)
         }
         Route::Handshake(cors) => {
             if !server.allows(&request_info(&parts, remote)).await {
@@ -326,13 +388,13 @@ async fn handle(server: Server, mut req: Request<Incoming>, remote: Option<Socke
             with_headers(handshake(&server, &parts, remote), &cors)
         }
         Route::Upgrade(session) => {
-            super::websocket::accept(server, &parts, on_upgrade, Some(session), remote)
+            super::websocket::accept(server, &parts, on_upgrade, Some(session), remote, permit)
         }
         Route::WebSocket => {
             if !server.allows(&request_info(&parts, remote)).await {
                 return upgrade_error(EngineError::Forbidden);
             }
-            super::websocket::accept(server, &parts, on_upgrade, None, remote)
+            super::websocket::accept(server, &parts, on_upgrade, None, remote, permit)
         }
     }
 }

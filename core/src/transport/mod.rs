@@ -6,6 +6,8 @@ pub mod cors;
 pub(crate) mod engine_only;
 pub mod external;
 pub(crate) mod http;
+pub(crate) mod limits;
 pub mod permessage_deflate;
 pub mod server_websocket;
+pub(crate) mod watched_io;
 pub(crate) mod websocket;

@@ -305,6 +305,12 @@ where
                     this.ended = true;
                     return Poll::Ready(Some(Err(e)));
                 }
+                // A peer that pings without reading the pongs would grow the buffer without
+                // bound: stop reading until the socket takes them (the write above wakes
+                // this task when it can).
+                if this.write_buf.len() >= WRITE_HIGH_WATER {
+                    return Poll::Pending;
+                }
             }
             match this.next_frame() {
                 Ok(Some((header, payload))) => match this.on_frame(header, payload) {

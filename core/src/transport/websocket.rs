@@ -26,6 +26,7 @@ pub(crate) fn accept(
     on_upgrade: hyper::upgrade::OnUpgrade,
     existing: Option<Arc<EngineSession>>,
     remote: Option<SocketAddr>,
+    permit: Option<Arc<super::limits::ConnectionPermit>>,
 ) -> Response<Full<Bytes>> {
     let Some(accept_key) = accept_key(&parts.headers) else {
         return Response::builder()
@@ -50,6 +51,7 @@ pub(crate) fn accept(
             }
         };
         run_upgraded(TokioIo::new(upgraded), deflate, opening).await;
+        drop(permit);
     });
     let mut resp = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -307,6 +309,15 @@ where
             }
         }
         sink = &mut writer => (sink, None),
+        _ = session.stalled() => {
+            // The writer may be stuck on a peer that stopped reading: it gets the same bound,
+            // then the connection is dropped.
+            let flushed = Box::pin(tokio::time::timeout(std::time::Duration::from_secs(1), &mut writer));
+            match flushed.await {
+                Ok(sink) => (sink, None),
+                Err(_) => return,
+            }
+        }
     };
     Box::pin(finish(sink, code)).await;
 }

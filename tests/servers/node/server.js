@@ -78,6 +78,7 @@ const io = new Server(httpServer, {
   cors: config.cors,
   // roomcast: the bound of a connection's outbound queue (its slow-consumer policy)
   maxQueuedFrames: envNumber("MAX_QUEUED_FRAMES", 65536),
+  maxQueuedBytes: envNumber("MAX_QUEUED_BYTES", 64 * 1024 * 1024),
   allowEIO3: process.env.ALLOW_EIO3 === "1",
   perMessageDeflate: process.env.PER_MESSAGE_DEFLATE === "1",
   cleanupEmptyChildNamespaces: process.env.CLEANUP_EMPTY_CHILDREN === "1",

@@ -33,6 +33,11 @@ def env_int(name: str, default: int) -> int:
         return default
 
 
+def env_cap(name: str) -> int | None:
+    """A cap from the environment, or None for the server's default."""
+    return env_int(name, 0) or None
+
+
 NODE_NAME = os.environ.get("NODE_NAME", "python")
 
 
@@ -64,6 +69,7 @@ def make_server() -> roomcast.Server:
         max_http_buffer_size=env_int("MAX_HTTP_BUFFER_SIZE", 1_000_000),
         transports=transports,
         max_queued_frames=env_int("MAX_QUEUED_FRAMES", 65_536),
+        max_queued_bytes=env_int("MAX_QUEUED_BYTES", 64 << 20),
         allow_eio3=os.environ.get("ALLOW_EIO3") == "1",
         per_message_deflate=os.environ.get("PER_MESSAGE_DEFLATE") == "1",
         cleanup_empty_child_namespaces=os.environ.get("CLEANUP_EMPTY_CHILDREN") == "1",
@@ -71,6 +77,11 @@ def make_server() -> roomcast.Server:
         connection_state_recovery=recovery,
         adapter=adapter,
         allow_request=allow_origin if os.environ.get("ALLOW_ORIGIN") else None,
+        http_header_timeout=env_ms("HTTP_HEADER_TIMEOUT", 10000),
+        http_body_timeout=env_ms("HTTP_BODY_TIMEOUT", 30000),
+        max_connections=env_cap("MAX_CONNECTIONS"),
+        max_connections_per_ip=env_cap("MAX_CONNECTIONS_PER_IP"),
+        max_sessions=env_cap("MAX_SESSIONS"),
     )
 
 
@@ -333,7 +344,19 @@ def on_connection(socket: roomcast.Socket) -> None:
     socket.on("count", lambda *args: len(io.sockets.sockets))
     socket.on("node-name", lambda *args: NODE_NAME)
     socket.on("recovered", lambda *args: socket.recovered)
-    socket.on("stats", lambda *args: io.stats())
+    def stats(*args: Any) -> dict[str, int]:
+        s = io.stats()
+        return {
+            "sessions": s["sessions"],
+            "sockets": s["sockets"],
+            "rooms": s["rooms"],
+            "namespaces": s["namespaces"],
+            "refusedConnections": s["refused_connections"],
+            "refusedSessions": s["refused_sessions"],
+            "timedOutRequests": s["timed_out_requests"],
+        }
+
+    socket.on("stats", stats)
 
     @socket.on("server-side-emit")
     def server_side_emit(*args: Any) -> bool:

@@ -31,6 +31,21 @@ fn config_from_env() -> ServerConfig {
     c.connect_timeout = Duration::from_millis(env_u64("CONNECT_TIMEOUT", 45_000));
     c.engine.allow_eio3 = std::env::var("ALLOW_EIO3").as_deref() == Ok("1");
     c.engine.max_queued_frames = env_u64("MAX_QUEUED_FRAMES", 65_536) as usize;
+    c.engine.max_queued_bytes = env_u64("MAX_QUEUED_BYTES", 64 << 20) as usize;
+    if let Ok(ms) = std::env::var("HTTP_HEADER_TIMEOUT") {
+        c.engine.http_header_timeout = ms.parse().ok().map(Duration::from_millis);
+    }
+    if let Ok(ms) = std::env::var("HTTP_BODY_TIMEOUT") {
+        c.engine.http_body_timeout = ms.parse().ok().map(Duration::from_millis);
+    }
+    let env_cap = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    c.engine.max_connections = env_cap("MAX_CONNECTIONS");
+    c.engine.max_connections_per_ip = env_cap("MAX_CONNECTIONS_PER_IP");
+    c.engine.max_sessions = env_cap("MAX_SESSIONS");
     if std::env::var("PER_MESSAGE_DEFLATE").as_deref() == Ok("1") {
         c.engine.per_message_deflate = Some(roomcast::PerMessageDeflate::default());
     }
@@ -40,6 +55,7 @@ fn config_from_env() -> ServerConfig {
         c.connection_state_recovery = Some(roomcast::RecoveryConfig {
             max_disconnection_duration: Duration::from_millis(env_u64("RECOVERY_MS", 120_000)),
             skip_middlewares: true,
+            ..Default::default()
         });
     }
     if std::env::var("PARSER").as_deref() == Ok("msgpack") {
@@ -391,7 +407,11 @@ fn setup_root(io: &Server) {
         let io_stats = io.clone();
         socket.on("stats", move |_, _, ack| {
             let s = io_stats.stats();
-            ack_value(ack, json!({"sessions": s.sessions, "sockets": s.sockets, "rooms": s.rooms, "namespaces": s.namespaces}));
+            ack_value(ack, json!({
+                "sessions": s.sessions, "sockets": s.sockets, "rooms": s.rooms, "namespaces": s.namespaces,
+                "refusedConnections": s.refused_connections, "refusedSessions": s.refused_sessions,
+                "timedOutRequests": s.timed_out_requests,
+            }));
         });
         let io_sse = io.clone();
         socket.on("server-side-emit", move |_, args, ack| {
