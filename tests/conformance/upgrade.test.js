@@ -4,6 +4,7 @@
 // client MUST NOT open more than one WebSocket per session ("WebSocket" section).
 
 const assert = require("node:assert/strict");
+const net = require("node:net");
 const {
   test,
   describe,
@@ -43,6 +44,53 @@ async function expectRefusedWebSocket(server, sid) {
   const { code } = await client.waitClosed();
   assert.equal(client.queue.length, 0, "no frame may arrive on the extra websocket");
   assert.equal(code, 1005);
+}
+
+/**
+ * Probes `sid` until a websocket answers `2probe` with `3probe`, within `ms`. A websocket
+ * opened while the server still holds an earlier probe's claim is closed without a frame; the
+ * server drops that claim on its own time, so the next attempt is the only way to observe it.
+ */
+async function probeAccepted(server, sid, ms = 3000) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    const ws = await WsClient.open(server, { sid });
+    if (!(ws instanceof WsClient)) {
+      last = JSON.stringify(ws.rejected || String(ws.failed));
+      if (ws.client) ws.client.terminate();
+      continue;
+    }
+    ws.send("2probe");
+    try {
+      const frame = await ws.next(Math.max(deadline - Date.now(), 1));
+      assert.equal(frame.text, "3probe");
+      return ws;
+    } catch (err) {
+      last = err.message;
+      ws.terminate();
+    }
+  }
+  throw new Error(`no probe accepted on ${sid} within ${ms} ms (last: ${last})`);
+}
+
+/**
+ * Sends a WebSocket upgrade request for `sid` on a raw TCP connection and resets that
+ * connection at once, so the server's 101 (if it gets that far) meets a closed peer.
+ */
+async function resetUpgradeRequest(server, sid) {
+  const path = `${server.path}?EIO=4&transport=websocket&sid=${sid}`;
+  const socket = net.connect(server.port, "127.0.0.1");
+  socket.on("error", () => {});
+  await within(new Promise((resolve) => socket.once("connect", resolve)), 3000, "tcp connect");
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  socket.write(
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: Upgrade\r\n` +
+      "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    () => socket.resetAndDestroy(),
+  );
+  await within(closed, 3000, "reset upgrade connection closed");
 }
 
 describe("upgrade", () => {
@@ -146,6 +194,40 @@ describe("upgrade", () => {
     const packets = await session.pollUntil((p) => p.startsWith("42"));
     // a `6` may precede: the reference nudges polling with noops while the probe is pending
     assert.deepEqual(packets.filter((p) => p !== "6"), ['42["echo","polling"]']);
+  });
+
+  test("a probe closed after `3probe` leaves the session on polling, and a new probe upgrades it", async () => {
+    const { session, ws } = await probing(server);
+    ws.send("2probe");
+    assert.equal(await ws.nextText(), "3probe");
+    ws.ws.close();
+    await ws.waitClosed();
+    // polling carries the session on
+    await session.send('42["echo","after a failed probe"]');
+    const packets = await session.pollUntil((p) => p.startsWith("42"));
+    assert.deepEqual(packets.filter((p) => p !== "6"), ['42["echo","after a failed probe"]']);
+    // and the upgrade can be tried again
+    const second = await probeAccepted(server, session.sid);
+    second.send("5");
+    second.send('42["echo","upgraded"]');
+    assert.equal(await second.nextText(), '42["echo","upgraded"]');
+    second.terminate();
+  });
+
+  test("a probe whose connection is reset during the handshake does not block the next one", async () => {
+    const session = await PollingSession.create(server);
+    assert.match(await session.connect("/"), /^40\{"sid":/);
+    // whether the reset beats the server's 101 is up to the scheduler: repeated, so that
+    // some attempts fail the handshake itself on any run
+    for (let i = 0; i < 16; i++) await resetUpgradeRequest(server, session.sid);
+    await session.send('42["echo","after a reset probe"]');
+    const packets = await session.pollUntil((p) => p.startsWith("42"));
+    assert.deepEqual(packets.filter((p) => p !== "6"), ['42["echo","after a reset probe"]']);
+    const ws = await probeAccepted(server, session.sid);
+    ws.send("5");
+    ws.send('42["echo","upgraded"]');
+    assert.equal(await ws.nextText(), '42["echo","upgraded"]');
+    ws.terminate();
   });
 
   test("namespace state survives the upgrade: a second CONNECT over the websocket is a violation", async () => {

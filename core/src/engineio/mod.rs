@@ -12,5 +12,5 @@ pub use crate::transport::engine_only::EngineServer;
 pub use config::EngineConfig;
 pub use error::EngineError;
 pub use packet::{Frame, Inbound};
-pub use session::{CloseReason, EngineSession, TransportKind};
+pub use session::{CloseReason, EngineSession, Probe, TransportKind};
 pub use wake_batch::with_batched_wakes;

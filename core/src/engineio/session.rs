@@ -618,13 +618,17 @@ impl EngineSession {
     }
 
     /// A WebSocket may start probing this session: it is on polling and no other probe runs.
-    pub fn try_begin_probe(&self) -> bool {
+    /// The claim ends when the returned [`Probe`] finishes the upgrade or is dropped.
+    pub fn try_begin_probe(self: &Arc<Self>) -> Option<Probe> {
         let mut st = self.state.lock();
         if st.transport != TransportKind::Polling || st.probing || st.closed.is_some() {
-            return false;
+            return None;
         }
         st.probing = true;
-        true
+        Some(Probe {
+            session: self.clone(),
+            finished: false,
+        })
     }
 
     // ---- WebSocket ----
@@ -657,7 +661,7 @@ impl EngineSession {
     /// DISCONNECT) goes out there before it closes, as engine.io flushes its write buffer on
     /// the new transport. No poll will fetch the close any more, so the sid need not wait
     /// for one.
-    pub fn finish_upgrade(self: &Arc<Self>) {
+    fn finish_upgrade(self: &Arc<Self>) {
         {
             let mut st = self.state.lock();
             st.upgrading = false;
@@ -670,13 +674,18 @@ impl EngineSession {
         self.drained.notify_waiters();
     }
 
-    /// The probe WebSocket went away before `5`: stay on polling.
-    pub fn abort_upgrade(self: &Arc<Self>) {
-        let mut st = self.state.lock();
-        if st.transport == TransportKind::Polling {
+    /// The probe ended before `5`: stay on polling, and let a later WebSocket probe again.
+    fn abort_upgrade(self: &Arc<Self>) {
+        {
+            let mut st = self.state.lock();
+            if st.transport != TransportKind::Polling {
+                return;
+            }
             st.upgrading = false;
             st.probing = false;
         }
+        // A poll held for the probe's check need not wait for a WebSocket that is gone.
+        self.wake.notify_waiters();
     }
 
     /// For the WebSocket writer: waits for queued frames and takes them all. `None` once the
@@ -748,6 +757,37 @@ pub struct PostGuard<'a> {
 impl Drop for PostGuard<'_> {
     fn drop(&mut self) {
         self.session.state.lock().post_active = false;
+    }
+}
+
+/// A WebSocket's claim on the upgrade of a polling session (only one exists at a time).
+///
+/// Dropped without [`Probe::finish`] — the 101 never reached the client, the WebSocket closed
+/// or erred before `5`, the upgrade timed out, or its task ended — it gives the claim back,
+/// so the session goes on over polling and the client can probe again.
+pub struct Probe {
+    session: Arc<EngineSession>,
+    finished: bool,
+}
+
+impl Probe {
+    pub fn session(&self) -> &Arc<EngineSession> {
+        &self.session
+    }
+
+    /// The client sent `5`: the WebSocket becomes the transport (see `finish_upgrade`).
+    pub fn finish(mut self) -> Arc<EngineSession> {
+        self.finished = true;
+        self.session.finish_upgrade();
+        self.session.clone()
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.session.abort_upgrade();
+        }
     }
 }
 

@@ -256,7 +256,7 @@ impl Server {
             );
             return write_response(&mut io, resp).await;
         };
-        let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
+        let target = websocket::Target::of(existing);
         let deflate = websocket::negotiate_deflate(self, &parts.headers);
         let extensions = match deflate {
             Some(_) => format!(
@@ -273,8 +273,7 @@ impl Server {
         }
         let opening = Box::new(websocket::Opening {
             server: self.clone(),
-            existing,
-            probe_allowed,
+            target,
             info: native::request_info(&parts, remote),
         });
         websocket::run_upgraded(io, deflate, opening).await;
@@ -293,7 +292,7 @@ impl Server {
             Route::Respond(resp) => return Err(resp.status().as_u16()),
             _ => return Err(400),
         };
-        let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
+        let target = websocket::Target::of(existing);
         let (in_tx, in_rx) = mpsc::unbounded();
         let (out_tx, out_rx) = mpsc::channel(64);
         let socket = ChannelSocket {
@@ -305,13 +304,12 @@ impl Server {
         let server = self.clone();
         self.runtime().spawn(async move {
             // The host already accepted the WebSocket: a refused handshake closes it unopened.
-            if existing.is_none() && !server.allows(&info).await {
+            if matches!(target, websocket::Target::Open) && !server.allows(&info).await {
                 return;
             }
             let opening = Box::new(websocket::Opening {
                 server,
-                existing,
-                probe_allowed,
+                target,
                 info,
             });
             websocket::drive(Box::new(socket), opening).await;

@@ -4,7 +4,7 @@
 use super::permessage_deflate;
 use super::server_websocket::{Deflate, ServerWebSocket, WsSettings};
 use crate::engineio::packet::{decode_text, Frame, Inbound, PONG_PROBE};
-use crate::engineio::{CloseReason, EngineSession, TransportKind};
+use crate::engineio::{CloseReason, EngineSession, Probe, TransportKind};
 use crate::server::Server;
 use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -34,13 +34,12 @@ pub(crate) fn accept(
             .body(Full::new(Bytes::from_static(b"missing Sec-WebSocket-Key")))
             .unwrap_or_default();
     };
-    let probe_allowed = existing.as_ref().is_none_or(|s| s.try_begin_probe());
+    let target = Target::of(existing);
     let deflate = negotiate_deflate(&server, &parts.headers);
     let opening = Box::new(Opening {
         info: super::http::request_info(parts, remote),
         server,
-        existing,
-        probe_allowed,
+        target,
     });
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
@@ -79,10 +78,32 @@ pub(crate) fn negotiate_deflate(server: &Server, headers: &http::HeaderMap) -> O
 /// long as it lives).
 pub(crate) struct Opening {
     pub server: Server,
-    /// The polling session this WebSocket probes to upgrade, if any.
-    pub existing: Option<Arc<EngineSession>>,
-    pub probe_allowed: bool,
+    pub target: Target,
     pub info: crate::handshake::RequestInfo,
+}
+
+/// What a new WebSocket is for.
+pub(crate) enum Target {
+    /// A new session.
+    Open,
+    /// The probe of a polling session's upgrade. The claim is taken when the request is
+    /// routed and held by the `Opening` until the probe ends, so any path that drops the
+    /// connection before `5` gives it back.
+    Probe(Probe),
+    /// A session that another WebSocket already probes or owns.
+    Refused,
+}
+
+impl Target {
+    /// For a request that routes to `existing` (a known sid), or to a new session.
+    pub(crate) fn of(existing: Option<Arc<EngineSession>>) -> Target {
+        match existing {
+            None => Target::Open,
+            Some(session) => session
+                .try_begin_probe()
+                .map_or(Target::Refused, Target::Probe),
+        }
+    }
 }
 
 /// Runs a WebSocket over an upgraded byte stream (the 101 already sent).
@@ -130,19 +151,18 @@ where
 {
     let Opening {
         server,
-        existing,
-        probe_allowed,
+        target,
         info,
     } = *opening;
-    match existing {
-        Some(_) if !probe_allowed => {
+    match target {
+        Target::Refused => {
             // Another WebSocket is already probing or owns this session: close this one
             // without a frame, as engine.io does.
             close_within(&mut ws).await;
             None
         }
-        Some(session) => upgrade(session, ws).await,
-        None => {
+        Target::Probe(probe) => upgrade(probe, ws).await,
+        Target::Open => {
             let session = super::http::open_session(&server, TransportKind::WebSocket, info);
             if ws.send(to_message(session.open_frame())).await.is_ok() {
                 Some((session, ws))
@@ -177,10 +197,11 @@ fn to_message_for(frame: Frame, protocol: u8) -> Message {
 
 /// The probe of an upgrade: `2probe` → `3probe`, then `5`. Anything else aborts the upgrade
 /// and the session stays on polling.
-async fn upgrade<S>(session: Arc<EngineSession>, mut ws: S) -> Option<(Arc<EngineSession>, S)>
+async fn upgrade<S>(probe: Probe, mut ws: S) -> Option<(Arc<EngineSession>, S)>
 where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
 {
+    let session = probe.session().clone();
     let timeout = session.config().upgrade_timeout;
     let probed = tokio::time::timeout(timeout, async {
         loop {
@@ -210,14 +231,14 @@ where
     .await
     .unwrap_or(false);
     if !probed {
-        session.abort_upgrade();
+        // Given back before the close, so a probe the client opens on seeing it is accepted.
+        drop(probe);
         close_within(&mut ws).await;
         return None;
     }
     // Even on a session that closed meanwhile: the client has switched to this WebSocket,
     // and `run` writes what is still queued before it closes it.
-    session.finish_upgrade();
-    Some((session, ws))
+    Some((probe.finish(), ws))
 }
 
 async fn run<S>(session: Arc<EngineSession>, ws: S)
