@@ -84,6 +84,10 @@ export interface CorsOptions {
   /** `"*"` (or `true`): any origin; a string or an array: those origins. Default `"*"`. */
   origin?: string | string[] | boolean;
   credentials?: boolean;
+  /** A preflight's `Access-Control-Allow-Methods`. Default `"GET,HEAD,PUT,PATCH,POST,DELETE"`. */
+  methods?: string | string[];
+  /** A preflight's `Access-Control-Allow-Headers`. Default: the headers the preflight asks for. */
+  allowedHeaders?: string | string[];
   [option: string]: unknown;
 }
 

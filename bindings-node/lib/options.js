@@ -25,6 +25,9 @@ const DEFAULTS = {
 // ignored with a warning rather than refused, so existing code still starts.
 const UNSUPPORTED = ["wsEngine", "initialPacket", "cookie"];
 
+// Options of the `cors` package that roomcast does not apply.
+const CORS_UNSUPPORTED = ["exposedHeaders", "maxAge", "preflightContinue", "optionsSuccessStatus"];
+
 const warned = new Set();
 
 function warnOnce(key, message) {
@@ -61,6 +64,9 @@ function normalizePath(value) {
 function corsOrigins(cors) {
   if (cors === undefined || cors === null || cors === false) return { origins: undefined, credentials: false };
   if (typeof cors !== "object") throw new TypeError("roomcast: option \"cors\" must be an object such as { origin: \"*\" }");
+  for (const key of CORS_UNSUPPORTED) {
+    if (cors[key] !== undefined) warnOnce(`cors_${key}`, `roomcast ignores the cors option "${key}"`);
+  }
   const credentials = Boolean(cors.credentials);
   const { origin } = cors;
   // The cors package's default origin is "*".
@@ -72,6 +78,15 @@ function corsOrigins(cors) {
     "roomcast: cors.origin must be \"*\", true, a string or an array of strings " +
       "(functions and regular expressions are not supported)",
   );
+}
+
+/** `cors.methods` / `cors.allowedHeaders` as the `cors` package sends them: a list joined
+ *  with commas, a string as given; undefined keeps that package's default. */
+function corsList(name, value) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(",");
+  throw new TypeError(`roomcast: cors.${name} must be a string or an array of strings`);
 }
 
 /**
@@ -168,6 +183,8 @@ function normalize(opts = {}) {
     websocket,
     corsOrigins: cors.origins,
     corsCredentials: cors.credentials,
+    corsMethods: corsList("methods", o.cors && o.cors.methods),
+    corsAllowedHeaders: corsList("allowedHeaders", o.cors && (o.cors.allowedHeaders || o.cors.headers)),
     cleanupEmptyChildNamespaces: Boolean(o.cleanupEmptyChildNamespaces),
     allowEio3: Boolean(o.allowEIO3),
     msgpack: usesMsgpack(o.parser),

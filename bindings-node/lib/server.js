@@ -139,7 +139,7 @@ class Server {
     for (const [handlerId, handler] of this._handlers) {
       if (this._parentNsps.has(handlerId)) fresh.registerDynamic(handlerId);
       else handler._native = fresh.registerNamespace(handler.name, handlerId);
-      if (handler._fns.length) fresh.setHasMiddlewares(handlerId, true);
+      if (handler._fns.length || this._parentNsps.has(handlerId)) fresh.setHasMiddlewares(handlerId, true);
     }
     const old = this._native;
     this._native = fresh;
@@ -166,6 +166,10 @@ class Server {
       this._handlers.set(handlerId, parent);
       this._parentNsps.set(handlerId, parent);
       this._native.registerDynamic(handlerId);
+      // A "new_namespace" listener may give a child middlewares before its first socket is
+      // admitted (socket.io runs them for that socket), so every CONNECT to a child is
+      // brought here, where the child's chain is known.
+      this._native.setHasMiddlewares(handlerId, true);
       if (fn) parent.on("connect", fn);
       return parent;
     }

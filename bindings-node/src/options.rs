@@ -24,6 +24,10 @@ pub struct NativeOptions {
     /// `*`: any origin; a list: those origins; absent: no CORS headers.
     pub cors_origins: Option<Vec<String>>,
     pub cors_credentials: bool,
+    /// A preflight's `Access-Control-Allow-Methods` (absent: the `cors` package's default).
+    pub cors_methods: Option<String>,
+    /// A preflight's `Access-Control-Allow-Headers` (absent: the requested headers).
+    pub cors_allowed_headers: Option<String>,
     pub cleanup_empty_child_namespaces: bool,
     /// Also accept Engine.IO v3 clients (socket.io v2), socket.io's `allowEIO3`.
     pub allow_eio3: bool,
@@ -114,6 +118,8 @@ impl NativeOptions {
                 Some(list) => CorsOrigin::List(list.clone()),
             },
             credentials: self.cors_credentials,
+            methods: self.cors_methods.clone(),
+            allowed_headers: self.cors_allowed_headers.clone(),
         };
         c.connect_timeout = millis(self.connect_timeout);
         c.cleanup_empty_child_namespaces = self.cleanup_empty_child_namespaces;

@@ -175,3 +175,32 @@ test("refused CONNECTs to dynamic children leave no namespace behind; pattern ch
   assert.equal(io._native.stats().namespaces, before + 1);
   assert.ok(io._nsps.has("/members-yes"));
 });
+
+test("cleanupEmptyChildNamespaces: a child whose only client a middleware refused is removed", async () => {
+  const server = h.startServer({ cleanupEmptyChildNamespaces: true });
+  const parent = server.of(/^\/guarded-\d+$/);
+  const created = [];
+  server.on("new_namespace", (nsp) => {
+    created.push(nsp.name);
+    // A middleware on the child itself, as socket.io's tests add one in new_namespace.
+    nsp.use((socket, next) => (socket.handshake.auth.ok ? next() : next(new Error("refused"))));
+  });
+  const before = server._native.stats().namespaces;
+  for (const ok of [false, true, false]) {
+    const client = h.client(server, { nsp: "/guarded-1", auth: { ok } });
+    if (ok) {
+      await h.once(client, "connect");
+      assert.ok(server._nsps.has("/guarded-1"));
+      const gone = h.once(parent.children.values().next().value.sockets.values().next().value, "disconnect");
+      client.disconnect();
+      await gone;
+    } else {
+      assert.equal((await h.once(client, "connect_error"))[0].message, "refused");
+      client.disconnect();
+    }
+    assert.equal(server._nsps.has("/guarded-1"), false, `after a ${ok ? "departed" : "refused"} client`);
+    assert.equal(parent.children.size, 0);
+    assert.equal(server._native.stats().namespaces, before);
+  }
+  assert.deepEqual(created, ["/guarded-1", "/guarded-1", "/guarded-1"]);
+});

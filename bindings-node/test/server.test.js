@@ -199,3 +199,50 @@ test("io.close() disconnects everyone with \"server shutting down\" and frees th
   await again.close();
   assert.throws(() => io.listen(0), /closed/);
 });
+
+function preflight(url) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}/socket.io/?EIO=4&transport=polling`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://app.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "x-token,content-type",
+      },
+    });
+    req.on("response", (res) => {
+      res.resume();
+      res.on("end", () => resolve(res));
+    });
+    req.on("error", reject).end();
+  });
+}
+
+test("cors.methods and cors.allowedHeaders: a preflight answers what was configured, else the cors package's defaults", async () => {
+  const configured = { origin: "*", methods: ["GET", "POST"], allowedHeaders: ["x-token"] };
+  const httpServer = http.createServer();
+  const attached = new Server(httpServer, { cors: configured });
+  await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  try {
+    for (const url of [h.urlOf(h.startServer({ cors: configured })), `http://127.0.0.1:${httpServer.address().port}`]) {
+      const res = await preflight(url);
+      assert.equal(res.statusCode, 204);
+      assert.equal(res.headers["access-control-allow-origin"], "*");
+      assert.equal(res.headers["access-control-allow-methods"], "GET,POST");
+      assert.equal(res.headers["access-control-allow-headers"], "x-token");
+      assert.doesNotMatch(String(res.headers.vary), /Access-Control-Request-Headers/i);
+    }
+    const strings = await preflight(h.urlOf(h.startServer({ cors: { methods: "PUT", allowedHeaders: "x-a, x-b" } })));
+    assert.equal(strings.headers["access-control-allow-methods"], "PUT");
+    assert.equal(strings.headers["access-control-allow-headers"], "x-a, x-b");
+    // socket.io, through the cors package, sends these when nothing is configured.
+    const defaults = await preflight(h.urlOf(h.startServer({ cors: { origin: "*" } })));
+    assert.equal(defaults.statusCode, 204);
+    assert.equal(defaults.headers["access-control-allow-methods"], "GET,HEAD,PUT,PATCH,POST,DELETE");
+    assert.equal(defaults.headers["access-control-allow-headers"], "x-token,content-type");
+    assert.match(defaults.headers.vary, /Access-Control-Request-Headers/);
+  } finally {
+    attached.close();
+  }
+  assert.throws(() => new Server({ cors: { methods: 7 } }), /cors\.methods/);
+});

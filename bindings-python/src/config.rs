@@ -103,6 +103,8 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
     c.engine.cors = Cors {
         origin,
         credentials: get::<bool>(d, "cors_credentials")?.unwrap_or(false),
+        methods: get::<Vec<String>>(d, "cors_methods")?.map(|m| m.join(",")),
+        allowed_headers: get::<Vec<String>>(d, "cors_allowed_headers")?.map(|h| h.join(",")),
     };
     if let Some(n) = get::<usize>(d, "max_pending_acks")? {
         c.max_pending_acks = n;

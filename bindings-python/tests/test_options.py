@@ -92,3 +92,24 @@ def test_invalid_options_are_reported() -> None:
         roomcast.Server(per_message_deflate={"window": 9})
     with pytest.raises(TypeError):
         roomcast.Server(allow_request="yes")  # type: ignore[arg-type]
+
+
+async def test_cors_preflight_answers_configured_methods_and_headers(harness: Any) -> None:
+    preflight = {
+        "origin": "https://app.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "x-token,content-type",
+    }
+    query = {"EIO": "4", "transport": "polling"}
+    configured = harness.server(cors_allowed_origins="*", cors_methods=["GET", "POST"], cors_allowed_headers=["x-token"])
+    defaults = harness.server(cors_allowed_origins="*")
+    async with httpx.AsyncClient() as http:
+        r = await http.options(f"{await harness.start(configured)}/socket.io/", params=query, headers=preflight)
+        assert r.status_code == 204
+        assert r.headers["access-control-allow-methods"] == "GET,POST"
+        assert r.headers["access-control-allow-headers"] == "x-token"
+        assert "access-control-request-headers" not in r.headers.get("vary", "").lower()
+        # What socket.io's cors package answers when nothing is configured.
+        r = await http.options(f"{await harness.start(defaults)}/socket.io/", params=query, headers=preflight)
+        assert r.headers["access-control-allow-methods"] == "GET,HEAD,PUT,PATCH,POST,DELETE"
+        assert r.headers["access-control-allow-headers"] == "x-token,content-type"

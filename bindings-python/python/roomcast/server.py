@@ -24,7 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _CLOSE_GRACE = 2.0
 
 
-def _origins(value: str | Iterable[str] | None) -> list[str] | None:
+def _strings(value: str | Iterable[str] | None) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -38,7 +38,9 @@ class Server:
     Options use socket.io's names, durations in seconds:
 
     - ``cors_allowed_origins``: ``None`` (default: no CORS headers), ``"*"``, an origin or a
-      list of origins; ``cors_credentials``: send ``Access-Control-Allow-Credentials``.
+      list of origins; ``cors_credentials``: send ``Access-Control-Allow-Credentials``;
+      ``cors_methods`` / ``cors_allowed_headers``: a string or list answered to preflights
+      as configured (default: ``GET,HEAD,PUT,PATCH,POST,DELETE`` / the requested headers).
     - ``path``: the URL path (default ``"/socket.io/"``).
     - ``ping_interval`` (25), ``ping_timeout`` (20), ``upgrade_timeout`` (10),
       ``connect_timeout`` (45): seconds.
@@ -89,6 +91,8 @@ class Server:
         *,
         cors_allowed_origins: str | Iterable[str] | None = None,
         cors_credentials: bool = False,
+        cors_methods: str | Iterable[str] | None = None,
+        cors_allowed_headers: str | Iterable[str] | None = None,
         path: str = "/socket.io/",
         ping_interval: float = 25.0,
         ping_timeout: float = 20.0,
@@ -153,8 +157,10 @@ class Server:
             "connect_timeout": float(connect_timeout),
             "max_http_buffer_size": int(max_http_buffer_size),
             "transports": transports,
-            "cors_origins": _origins(cors_allowed_origins),
+            "cors_origins": _strings(cors_allowed_origins),
             "cors_credentials": bool(cors_credentials),
+            "cors_methods": _strings(cors_methods),
+            "cors_allowed_headers": _strings(cors_allowed_headers),
             "cleanup_empty_child_namespaces": bool(cleanup_empty_child_namespaces),
             "max_child_namespaces": int(max_child_namespaces),
             "max_pending_acks": int(max_pending_acks),

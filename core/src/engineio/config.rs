@@ -34,6 +34,12 @@ pub enum CorsOrigin {
 pub struct Cors {
     pub origin: CorsOrigin,
     pub credentials: bool,
+    /// `Access-Control-Allow-Methods` of a preflight; `None`: the `cors` package's default
+    /// (`GET,HEAD,PUT,PATCH,POST,DELETE`).
+    pub methods: Option<String>,
+    /// `Access-Control-Allow-Headers` of a preflight; `None`: the headers the preflight asks
+    /// for are allowed (the `cors` package's default).
+    pub allowed_headers: Option<String>,
 }
 
 /// permessage-deflate for WebSocket (socket.io's `perMessageDeflate`), off by default.

@@ -24,22 +24,31 @@ pub fn response_headers(cors: &Cors, request: &HeaderMap) -> Vec<(&'static str, 
     out
 }
 
+/// The `cors` package's preflight methods when none are configured.
+pub const DEFAULT_METHODS: &str = "GET,HEAD,PUT,PATCH,POST,DELETE";
+
 /// Headers for a preflight (`OPTIONS`) response.
 pub fn preflight_headers(cors: &Cors, request: &HeaderMap) -> Vec<(&'static str, String)> {
     let mut out = response_headers(cors, request);
     if cors.origin == CorsOrigin::Disabled {
         return out;
     }
-    out.push((
-        "access-control-allow-methods",
-        "GET,HEAD,PUT,PATCH,POST,DELETE".to_string(),
-    ));
-    if let Some(h) = request
-        .get("access-control-request-headers")
-        .and_then(|v| v.to_str().ok())
-    {
-        out.push(("access-control-allow-headers", h.to_string()));
-        out.push(("vary", "Access-Control-Request-Headers".to_string()));
+    let methods = cors.methods.as_deref().unwrap_or(DEFAULT_METHODS);
+    out.push(("access-control-allow-methods", methods.to_string()));
+    match &cors.allowed_headers {
+        // Configured headers are answered as they are, even when empty, as the `cors`
+        // package does; only the default mirrors the request and so varies with it.
+        Some(configured) if configured.is_empty() => {}
+        Some(configured) => out.push(("access-control-allow-headers", configured.clone())),
+        None => {
+            if let Some(h) = request
+                .get("access-control-request-headers")
+                .and_then(|v| v.to_str().ok())
+            {
+                out.push(("access-control-allow-headers", h.to_string()));
+                out.push(("vary", "Access-Control-Request-Headers".to_string()));
+            }
+        }
     }
     out
 }
@@ -88,6 +97,7 @@ mod tests {
         let c = Cors {
             origin: CorsOrigin::Any,
             credentials: false,
+            ..Cors::default()
         };
         assert_eq!(
             response_headers(&c, &headers("http://x")),
@@ -100,6 +110,7 @@ mod tests {
         let c = Cors {
             origin: CorsOrigin::List(vec!["http://a.example".into()]),
             credentials: true,
+            ..Cors::default()
         };
         let h = response_headers(&c, &headers("http://a.example"));
         assert!(h.contains(&("access-control-allow-origin", "http://a.example".into())));
@@ -113,6 +124,7 @@ mod tests {
         let list = Cors {
             origin: CorsOrigin::List(vec!["http://a.example".into()]),
             credentials: false,
+            ..Cors::default()
         };
         assert_eq!(
             refused_websocket_origin(&list, &headers("http://a.example")),
@@ -130,6 +142,7 @@ mod tests {
         let any = Cors {
             origin: CorsOrigin::Any,
             credentials: true,
+            ..Cors::default()
         };
         assert_eq!(
             refused_websocket_origin(&any, &headers("http://evil.example")),
@@ -139,6 +152,29 @@ mod tests {
             refused_websocket_origin(&Cors::default(), &headers("http://evil.example")),
             None
         );
+    }
+
+    #[test]
+    fn preflight_answers_configured_methods_and_headers() {
+        let mut request = headers("http://x");
+        request.insert("access-control-request-headers", "x-a,x-b".parse().unwrap());
+        let mut c = Cors {
+            origin: CorsOrigin::Any,
+            ..Cors::default()
+        };
+        let h = preflight_headers(&c, &request);
+        assert!(h.contains(&("access-control-allow-methods", DEFAULT_METHODS.into())));
+        assert!(h.contains(&("access-control-allow-headers", "x-a,x-b".into())));
+        assert!(h.contains(&("vary", "Access-Control-Request-Headers".into())));
+        c.methods = Some("GET,POST".into());
+        c.allowed_headers = Some("x-token".into());
+        let h = preflight_headers(&c, &request);
+        assert!(h.contains(&("access-control-allow-methods", "GET,POST".into())));
+        assert!(h.contains(&("access-control-allow-headers", "x-token".into())));
+        assert!(!h.iter().any(|(k, _)| *k == "vary"));
+        c.allowed_headers = Some(String::new());
+        let h = preflight_headers(&c, &request);
+        assert!(!h.iter().any(|(k, _)| *k == "access-control-allow-headers"));
     }
 
     #[test]

@@ -83,6 +83,7 @@ fn config_from_env() -> ServerConfig {
             list => CorsOrigin::List(list.split(',').map(|o| o.trim().to_string()).collect()),
         },
         credentials: std::env::var("CORS_CREDENTIALS").as_deref() == Ok("1"),
+        ..Cors::default()
     };
     c
 }
