@@ -53,7 +53,10 @@ function copy(from, to) {
   fs.cpSync(from, to, { recursive: true, filter: (src) => !/(^|\/)(target|node_modules)$/.test(src) });
 }
 
-/** The repository's workspace manifest, narrowed to the two crates the addon needs. */
+/** The library crates the addon is built from, lowest layer first. */
+const NATIVE_CRATES = ["protocol", "core"];
+
+/** The repository's workspace manifest, narrowed to the crates the addon needs. */
 function nativeWorkspaceManifest() {
   const text = fs.readFileSync(path.join(REPO, "Cargo.toml"), "utf8");
   const start = text.indexOf("[workspace]\n");
@@ -61,7 +64,7 @@ function nativeWorkspaceManifest() {
   if (start < 0 || next < 0) fail("cannot find the [workspace] table of Cargo.toml");
   const header =
     "# The sources of roomcast's native addon, for a build where no prebuilt package fits.\n" +
-    '[workspace]\nresolver = "2"\nmembers = ["core", "bindings-node"]\n';
+    `[workspace]\nresolver = "2"\nmembers = [${[...NATIVE_CRATES, "bindings-node"].map((c) => `"${c}"`).join(", ")}]\n`;
   return text.slice(0, start) + header + text.slice(next);
 }
 
@@ -69,9 +72,12 @@ function stageNative(dir) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, "Cargo.toml"), nativeWorkspaceManifest());
   fs.copyFileSync(path.join(REPO, "Cargo.lock"), path.join(dir, "Cargo.lock"));
-  fs.mkdirSync(path.join(dir, "core"));
-  for (const entry of ["Cargo.toml", "README.md", "src", "benches"]) {
-    copy(path.join(REPO, "core", entry), path.join(dir, "core", entry));
+  for (const crate of NATIVE_CRATES) {
+    fs.mkdirSync(path.join(dir, crate));
+    for (const entry of ["Cargo.toml", "README.md", "src", "benches"]) {
+      const from = path.join(REPO, crate, entry);
+      if (fs.existsSync(from)) copy(from, path.join(dir, crate, entry));
+    }
   }
   fs.mkdirSync(path.join(dir, "bindings-node"));
   for (const entry of ["Cargo.toml", "build.rs", "src"]) {

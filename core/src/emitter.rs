@@ -5,8 +5,8 @@
 use crate::adapter::redis::wire::{self, Request};
 use crate::adapter::redis::{RedisAdapterConfig, RedisSetupError};
 use crate::adapter::{BroadcastOptions, Room};
-use crate::payload::Payload;
 use crate::socket::EmitError;
+use crate::Payload;
 use redis::aio::ConnectionManager;
 use std::sync::Arc;
 use std::time::Duration;

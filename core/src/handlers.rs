@@ -2,8 +2,8 @@
 //! [`NamespaceHandler`] implementation over the same seam the language bindings use.
 
 use crate::host::{ConnectError, NamespaceHandler, Pending};
-use crate::payload::Payload;
 use crate::socket::{AckSender, DisconnectReason, IncomingEvent, Socket, SocketRef};
+use crate::Payload;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt as _;
 use parking_lot::RwLock;

@@ -32,9 +32,11 @@
 //!
 //! - [`transport`]: the native listener (hyper for HTTP, our WebSocket message layer over
 //!   tungstenite's frame codec, permessage-deflate); drivers only move bytes.
-//! - [`engineio`]: packets, polling payloads, sessions, heartbeat, upgrade;
+//! - `roomcast-protocol` (re-exported as [`engineio::packet`], [`socketio::packet`],
+//!   [`Payload`], …): the wire codecs, with no runtime.
+//! - [`engineio`]: sessions, heartbeat, upgrade;
 //!   [`EngineServer`] serves Engine.IO alone, without Socket.IO.
-//! - [`socketio`]: the packet codec and the per-connection client.
+//! - [`socketio`]: the per-connection client.
 //! - [`Namespace`], [`Socket`], [`BroadcastOperator`]: the socket.io API.
 //! - [`Adapter`]: rooms and fan-out ([`MemoryAdapter`] by default).
 //! - [`host`]: the seam the Python and Node bindings use ([`NamespaceHandler`],
@@ -51,10 +53,8 @@ pub mod handshake;
 pub mod host;
 pub mod host_wake;
 pub mod id;
-pub mod msgpack;
 pub mod namespace;
 pub mod operator;
-mod payload;
 pub mod recovery;
 pub mod runtime;
 pub mod server;
@@ -78,14 +78,11 @@ pub use host::{
 pub use id::Sid;
 pub use namespace::{Namespace, ParentNamespace};
 pub use operator::{BroadcastAckError, BroadcastOperator, RemoteSocket};
-pub use payload::Payload;
 pub use recovery::RecoveryConfig;
+pub use roomcast_protocol::{msgpack, payload, Payload};
 pub use server::{Server, ServerConfig, ServerStats};
 pub use socket::{
     AckError, AckSender, DisconnectReason, EmitError, IncomingEvent, Socket, SocketRef,
 };
 pub use socketio::parser::Parser;
 pub use transport::external::{WebSocketChannel, WebSocketFeeder, WsMessage};
-
-#[doc(hidden)]
-pub use serde_json as __serde_json;

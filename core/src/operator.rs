@@ -5,8 +5,8 @@ use crate::adapter::{AdapterError, BroadcastOptions, BroadcastPacket, Room};
 use crate::engineio::with_batched_wakes;
 use crate::hand_off;
 use crate::namespace::Namespace;
-use crate::payload::Payload;
 use crate::socket::{check_event, AckCollector, AckResponse, EmitError, SocketRef};
+use crate::Payload;
 use std::sync::Arc;
 use std::time::Duration;
 

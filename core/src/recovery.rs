@@ -7,8 +7,8 @@
 
 use crate::adapter::{BroadcastOptions, Room};
 use crate::id::Sid;
-use crate::payload::Payload;
 use crate::socket::DisconnectReason;
+use crate::Payload;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -4,6 +4,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = roomcast::engineio::packet::decode_text(text);
+        let _ = roomcast_protocol::engineio::packet::decode_text(text);
     }
 });

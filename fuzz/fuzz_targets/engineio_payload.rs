@@ -1,7 +1,7 @@
 //! Long-polling payloads: v4 text, v3 text (UTF-16 lengths) and v3 binary.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use roomcast::engineio::{payload, payload_v3};
+use roomcast_protocol::engineio::{payload, payload_v3};
 
 fuzz_target!(|data: &[u8]| {
     let _ = payload_v3::decode_binary_payload(data);

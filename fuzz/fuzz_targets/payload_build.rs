@@ -6,8 +6,8 @@
 //! form the starting payload, laid out compactly, pretty-printed or padded with whitespace.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use roomcast::socketio::packet;
-use roomcast::Payload;
+use roomcast_protocol::socketio::packet;
+use roomcast_protocol::Payload;
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = roomcast::socketio::parser::decode_msgpack(data);
+    let _ = roomcast_protocol::socketio::parser::decode_msgpack(data);
 });

@@ -15,7 +15,7 @@ use crate::engineio::Frame;
 use crate::id::Sid;
 use crate::namespace::Namespace;
 use crate::operator::RemoteSocket;
-use crate::payload::Payload;
+use crate::Payload;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;

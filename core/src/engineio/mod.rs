@@ -1,16 +1,14 @@
-//! Engine.IO: packets, polling payloads, sessions and their configuration.
+//! Engine.IO: sessions, their configuration and the server; the packet and payload codecs
+//! come from `roomcast-protocol`.
 
 pub mod config;
 pub mod error;
-pub mod packet;
-pub mod payload;
-pub mod payload_v3;
 pub mod session;
 pub mod wake_batch;
 
 pub use crate::transport::engine_only::EngineServer;
 pub use config::EngineConfig;
 pub use error::EngineError;
-pub use packet::{Frame, Inbound};
+pub use roomcast_protocol::engineio::{packet, payload, payload_v3, Frame, Inbound};
 pub use session::{CloseReason, EngineSession, Probe, TransportKind};
 pub use wake_batch::with_batched_wakes;

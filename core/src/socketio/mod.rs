@@ -1,5 +1,5 @@
-//! Socket.IO: the packet codec and the per-connection client that multiplexes namespaces.
+//! Socket.IO: the per-connection client that multiplexes namespaces; the packet codec and
+//! parsers come from `roomcast-protocol`.
 
 pub mod client;
-pub mod packet;
-pub mod parser;
+pub use roomcast_protocol::socketio::{packet, parser};

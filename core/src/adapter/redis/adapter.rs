@@ -11,8 +11,8 @@ use crate::adapter::{
 use crate::host::{ServerSideAck, ServerSideEvent};
 use crate::namespace::Namespace;
 use crate::operator::RemoteSocket;
-use crate::payload::Payload;
 use crate::socket::{AckCollector, AckResponse};
+use crate::Payload;
 use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
 use std::collections::HashMap;

@@ -6,7 +6,7 @@
 //! values and bytes, and anything malformed is an error the caller logs and drops.
 
 use crate::adapter::{BroadcastFlags, BroadcastOptions, Room};
-use crate::payload::Payload;
+use crate::Payload;
 use rmpv::Value as Mp;
 use serde_json::Value as Json;
 use std::sync::Arc;

@@ -160,7 +160,7 @@ pub fn decode(s: &str) -> Result<Packet<'_>, ParseError> {
 }
 
 /// Checks a packet's payload shape for its type, as the reference parser does.
-pub(crate) fn validate(p: &Packet<'_>) -> Result<(), ParseError> {
+pub fn validate(p: &Packet<'_>) -> Result<(), ParseError> {
     match p.kind {
         PacketKind::Connect => match p.data {
             None => Ok(()),

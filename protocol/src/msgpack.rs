@@ -95,7 +95,7 @@ fn iso_string(ms: i64) -> String {
     let millis = ms.rem_euclid(1000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = crate::handshake::civil_from_days(days);
+    let (y, m, d) = crate::calendar::civil_from_days(days);
     let year = if (0..=9999).contains(&y) {
         format!("{y:04}")
     } else {

@@ -1,0 +1,6 @@
+//! Socket.IO packets and parsers.
+
+pub mod packet;
+pub mod parser;
+
+pub use parser::Parser;
