@@ -1,4 +1,4 @@
-//! `NativeEmitter`: the core's [`roomcast::Emitter`] for processes that run no server. Each
+//! `NativeEmitter`: the core's [`roomcast_redis::Emitter`] for processes that run no server. Each
 //! operation publishes on the shared runtime and settles a Promise; the JavaScript thread
 //! never waits for Redis.
 
@@ -7,7 +7,7 @@ use crate::runtime;
 use napi::bindgen_prelude::{Buffer, Object};
 use napi::Env;
 use napi_derive::napi;
-use roomcast::{Emitter, EmitterError, RedisAdapterConfig};
+use roomcast_redis::{Emitter, EmitterError, RedisAdapterConfig};
 use std::future::Future;
 
 /// Namespace, recipients and flags of one emitter operation.

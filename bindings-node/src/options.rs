@@ -3,10 +3,8 @@
 
 use napi_derive::napi;
 use roomcast::socketio::parser::Parser;
-use roomcast::{
-    Cors, CorsOrigin, PerMessageDeflate, RecoveryConfig, RedisAdapterConfig, RedisAdapterFactory,
-    ServerConfig, Transports,
-};
+use roomcast::{Cors, CorsOrigin, PerMessageDeflate, RecoveryConfig, ServerConfig, Transports};
+use roomcast_redis::{RedisAdapterConfig, RedisAdapterFactory};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -5,10 +5,8 @@ use crate::errors::invalid;
 use crate::socket::duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use roomcast::{
-    Cors, CorsOrigin, Parser, PerMessageDeflate, RecoveryConfig, RedisAdapterConfig,
-    RedisAdapterFactory, ServerConfig,
-};
+use roomcast::{Cors, CorsOrigin, Parser, PerMessageDeflate, RecoveryConfig, ServerConfig};
+use roomcast_redis::{RedisAdapterConfig, RedisAdapterFactory};
 use std::sync::Arc;
 
 fn get<'py, T: pyo3::conversion::FromPyObjectOwned<'py>>(

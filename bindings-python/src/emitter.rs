@@ -1,4 +1,4 @@
-//! `roomcast._native.Emitter`: the core's [`roomcast::Emitter`] for processes that run no
+//! `roomcast._native.Emitter`: the core's [`roomcast_redis::Emitter`] for processes that run no
 //! server. Publishing runs on the shared runtime without the GIL; the Python callback that
 //! settles the result runs on a blocking-pool thread, so no runtime worker ever waits for the
 //! GIL.
@@ -7,7 +7,7 @@ use crate::errors::invalid;
 use crate::payload;
 use crate::runtime;
 use pyo3::prelude::*;
-use roomcast::{Emitter, EmitterError, RedisAdapterConfig};
+use roomcast_redis::{Emitter, EmitterError, RedisAdapterConfig};
 use std::future::Future;
 
 #[pyclass(frozen, name = "Emitter", module = "roomcast._native")]

@@ -44,8 +44,6 @@
 
 pub mod adapter;
 mod admission;
-#[cfg(feature = "redis")]
-pub mod emitter;
 pub mod engineio;
 pub mod hand_off;
 pub mod handlers;
@@ -62,13 +60,9 @@ pub mod socket;
 pub mod socketio;
 pub mod transport;
 
-#[cfg(feature = "redis")]
-pub use adapter::redis::{RedisAdapterConfig, RedisAdapterFactory};
 pub use adapter::{
     Adapter, AdapterError, AdapterFactory, BroadcastFlags, BroadcastOptions, MemoryAdapter, Room,
 };
-#[cfg(feature = "redis")]
-pub use emitter::{Emitter, EmitterError};
 pub use engineio::config::{Cors, CorsOrigin, PerMessageDeflate, Transports};
 pub use engineio::{EngineConfig, EngineServer, EngineSession};
 pub use host::{

@@ -150,7 +150,9 @@ pub enum EmitError {
     TooManyPendingAcks(usize),
 }
 
-pub(crate) fn check_event(event: &str, args: &Payload) -> Result<(), EmitError> {
+/// Checks an event before it is encoded: reserved names (`connect`, `disconnect`, …) and more
+/// binary attachments than a packet may carry are refused. Emitters outside a server use it too.
+pub fn check_event(event: &str, args: &Payload) -> Result<(), EmitError> {
     if RESERVED_EVENTS.contains(&event) {
         return Err(EmitError::ReservedEvent(event.to_string()));
     }

@@ -1,7 +1,7 @@
 //! Messages from Redis: broadcasts, requests and responses (msgpack or JSON).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use roomcast::adapter::redis::wire;
+use roomcast_redis::wire;
 
 fuzz_target!(|data: &[u8]| {
     let _ = wire::decode_broadcast(data);

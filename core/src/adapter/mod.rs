@@ -4,8 +4,6 @@
 //! in-memory behaviour on it, so the Redis adapter only overrides what crosses nodes.
 
 mod memory;
-#[cfg(feature = "redis")]
-pub mod redis;
 mod rooms;
 
 pub use memory::MemoryAdapter;

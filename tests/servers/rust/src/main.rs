@@ -66,9 +66,9 @@ fn config_from_env() -> ServerConfig {
     c.engine.transports.websocket = transports.split(',').any(|t| t.trim() == "websocket");
     let origin = std::env::var("CORS_ORIGIN").unwrap_or_default();
     if let Ok(url) = std::env::var("REDIS_URL") {
-        let mut redis = roomcast::RedisAdapterConfig::new(url);
+        let mut redis = roomcast_redis::RedisAdapterConfig::new(url);
         redis.requests_timeout = Duration::from_millis(env_u64("REQUESTS_TIMEOUT", 5_000));
-        match roomcast::RedisAdapterFactory::new(redis) {
+        match roomcast_redis::RedisAdapterFactory::new(redis) {
             Ok(factory) => c.adapter = Arc::new(factory),
             Err(e) => {
                 eprintln!("{e}");

@@ -4,17 +4,17 @@
 use super::node::RedisNode;
 use super::short_id;
 use super::wire::{self, Request, Response};
-use crate::adapter::{
+use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
+use roomcast::adapter::{
     deliver_local, local_sockets, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, Room,
     RoomIndex,
 };
-use crate::host::{ServerSideAck, ServerSideEvent};
-use crate::namespace::Namespace;
-use crate::operator::RemoteSocket;
-use crate::socket::{AckCollector, AckResponse};
-use crate::Payload;
-use futures_util::future::BoxFuture;
-use parking_lot::Mutex;
+use roomcast::host::{ServerSideAck, ServerSideEvent};
+use roomcast::namespace::Namespace;
+use roomcast::operator::RemoteSocket;
+use roomcast::socket::{AckCollector, AckResponse};
+use roomcast::Payload;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, Weak};
 use tokio::sync::oneshot;
@@ -272,7 +272,7 @@ impl RedisAdapter {
         let count = {
             let mut local_opts = opts.clone();
             local_opts.flags.local = true;
-            crate::adapter::local_broadcast_with_ack(
+            roomcast::adapter::local_broadcast_with_ack(
                 nsp,
                 &self.index,
                 &packet,
@@ -490,7 +490,7 @@ impl Adapter for RedisAdapter {
                 }
             });
         }
-        crate::adapter::local_broadcast_with_ack(nsp, &self.index, packet, opts, collector)
+        roomcast::adapter::local_broadcast_with_ack(nsp, &self.index, packet, opts, collector)
     }
 
     fn fetch_sockets(

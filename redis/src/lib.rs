@@ -1,5 +1,21 @@
-//! A Redis adapter wire-compatible with `@socket.io/redis-adapter` 8 (classic pub/sub), so
-//! roomcast nodes, Node socket.io nodes and `@socket.io/redis-emitter` share one cluster.
+//! # roomcast-redis
+//!
+//! A Redis adapter for the roomcast Socket.IO server, wire-compatible with
+//! `@socket.io/redis-adapter` 8 (classic pub/sub), so roomcast nodes, Node socket.io nodes and
+//! `@socket.io/redis-emitter` share one cluster; and an [`Emitter`] for processes that serve no
+//! clients.
+//!
+//! ```no_run
+//! use roomcast::{Server, ServerConfig};
+//! use roomcast_redis::{RedisAdapterConfig, RedisAdapterFactory};
+//! use std::sync::Arc;
+//!
+//! # fn main() -> Result<(), roomcast_redis::RedisSetupError> {
+//! let mut config = ServerConfig::default();
+//! config.adapter = Arc::new(RedisAdapterFactory::new(RedisAdapterConfig::new("redis://127.0.0.1:6379"))?);
+//! let io = Server::new(config);
+//! # Ok(()) }
+//! ```
 //!
 //! Every node keeps one subscriber connection (shared by its namespaces) and one publisher
 //! connection. When Redis goes away the node keeps serving its local clients, logs the
@@ -8,13 +24,15 @@
 //! timeout until it is back.
 
 mod adapter;
+mod emitter;
 mod node;
 pub mod wire;
 
 pub use adapter::RedisAdapter;
+pub use emitter::{Emitter, EmitterError};
 pub use node::RedisNode;
 
-use crate::adapter::{Adapter, AdapterFactory};
+use roomcast::adapter::{Adapter, AdapterFactory};
 use std::sync::Arc;
 use std::time::Duration;
 

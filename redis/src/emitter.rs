@@ -2,12 +2,12 @@
 //! to Redis exactly what `@socket.io/redis-emitter` publishes, and every roomcast or Node
 //! socket.io node of the cluster delivers it.
 
-use crate::adapter::redis::wire::{self, Request};
-use crate::adapter::redis::{RedisAdapterConfig, RedisSetupError};
-use crate::adapter::{BroadcastOptions, Room};
-use crate::socket::EmitError;
-use crate::Payload;
+use crate::wire::{self, Request};
+use crate::{RedisAdapterConfig, RedisSetupError};
 use redis::aio::ConnectionManager;
+use roomcast::adapter::{BroadcastOptions, Room};
+use roomcast::socket::EmitError;
+use roomcast::Payload;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -146,7 +146,7 @@ impl Emitter {
 
     /// Broadcasts an event to the selected sockets of every node.
     pub async fn emit(&self, event: &str, args: Payload) -> Result<(), EmitterError> {
-        crate::socket::check_event(event, &args)?;
+        roomcast::socket::check_event(event, &args)?;
         let bytes = wire::encode_broadcast(EMITTER_UID, &self.nsp, event, &args, &self.opts)?;
         self.publish(
             wire::broadcast_channel(&self.shared.key, &self.nsp, &self.opts.rooms),
@@ -200,7 +200,7 @@ impl Emitter {
 
     /// Sends an event to the servers of the cluster (`serverSideEmit`, no acknowledgement).
     pub async fn server_side_emit(&self, event: &str, args: Payload) -> Result<(), EmitterError> {
-        crate::socket::check_event(event, &args)?;
+        roomcast::socket::check_event(event, &args)?;
         let req = Request::ServerSideEmit {
             uid: Some(EMITTER_UID.into()),
             request_id: None,

@@ -5,9 +5,9 @@
 //! Nothing here executes or instantiates anything from a message: msgpack values become JSON
 //! values and bytes, and anything malformed is an error the caller logs and drops.
 
-use crate::adapter::{BroadcastFlags, BroadcastOptions, Room};
-use crate::Payload;
 use rmpv::Value as Mp;
+use roomcast::adapter::{BroadcastFlags, BroadcastOptions, Room};
+use roomcast::Payload;
 use serde_json::Value as Json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +40,7 @@ pub mod kind {
     pub const BROADCAST_ACK: u64 = 9;
 }
 
-pub use crate::msgpack::{json_to_mp, mp_to_json};
+pub use roomcast::msgpack::{json_to_mp, mp_to_json};
 
 /// `[event, ...args]` as msgpack values.
 fn event_data(event: &str, args: &Payload) -> Result<Vec<Mp>, WireError> {
