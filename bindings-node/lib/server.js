@@ -7,7 +7,7 @@ const net = require("node:net");
 const native = require("./native");
 const { HttpBridge } = require("./attach");
 const { OwnListener } = require("./own-listener");
-const { loadClientBundle } = require("./client-bundle");
+const { findClientDist } = require("./client-bundle");
 const { DataSync } = require("./data");
 const { Namespace, ParentNamespace } = require("./namespace");
 const { normalize } = require("./options");
@@ -64,10 +64,10 @@ class Server {
     this._onAllDisconnected = null;
     this.httpServer = undefined;
     this.sockets = this.of("/");
-    this._clientBundle = options.serveClient ? loadClientBundle() : null;
+    this._clientDist = options.serveClient ? findClientDist() : null;
     this._configureNative();
     if (options.serveClient) {
-      if (!this._clientBundle && opts && opts.serveClient) {
+      if (!this._clientDist && opts && opts.serveClient) {
         process.emitWarning(
           "roomcast: serveClient is on but socket.io-client is not installed; install it to serve <path>socket.io.js",
           { type: "RoomcastWarning", code: "ROOMCAST_NO_CLIENT_BUNDLE" },
@@ -104,7 +104,15 @@ class Server {
   /** Server-wide native settings (set again when the native server is recreated). */
   _configureNative() {
     if (typeof this.opts.allowRequest === "function") this._native.enableAllowRequest();
-    if (this._clientBundle) this._native.serveClient(this._clientBundle);
+    if (this._clientDist) {
+      try {
+        this._native.serveClientDist(this._clientDist.dir, this._clientDist.version);
+      } catch (err) {
+        // A broken socket.io-client install costs the bundle, not the server.
+        process.emitWarning(err.message, { type: "RoomcastWarning", code: "ROOMCAST_NO_CLIENT_BUNDLE" });
+        this._clientDist = null;
+      }
+    }
   }
 
   // ---- adapter ----

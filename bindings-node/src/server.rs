@@ -354,6 +354,17 @@ impl NativeServer {
             .io
             .serve_client(bytes::Bytes::copy_from_slice(&bundle));
     }
+
+    /// Serves the files of socket.io-client's `dist` folder `dir` (version `version`) under
+    /// the path, as socket.io's `serveClient` does.
+    #[napi]
+    pub fn serve_client_dist(&self, dir: String, version: String) -> napi::Result<()> {
+        let files = roomcast::ClientFiles::from_dist(&dir, &version).map_err(|e| {
+            napi::Error::from_reason(format!("roomcast: cannot read the client files: {e}"))
+        })?;
+        self.shared.io.serve_client_files(files);
+        Ok(())
+    }
 }
 
 fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {

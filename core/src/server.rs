@@ -124,7 +124,7 @@ pub(crate) struct ServerShared {
     /// Dynamic children in `namespaces`; changed under its write lock.
     children: AtomicUsize,
     namespace_listeners: RwLock<Vec<NamespaceListener>>,
-    pub(crate) client_bundle: RwLock<Option<Bytes>>,
+    pub(crate) client_files: RwLock<Option<crate::transport::client_files::ClientFiles>>,
     pub(crate) fallback: RwLock<Option<HttpFallback>>,
     pub(crate) allow_request: RwLock<Option<AllowRequest>>,
     closing: AtomicBool,
@@ -429,7 +429,7 @@ impl Server {
             parents: RwLock::new(Vec::new()),
             children: AtomicUsize::new(0),
             namespace_listeners: RwLock::new(Vec::new()),
-            client_bundle: RwLock::new(None),
+            client_files: RwLock::new(None),
             fallback: RwLock::new(None),
             allow_request: RwLock::new(None),
             closing: AtomicBool::new(false),
@@ -510,9 +510,15 @@ impl Server {
         self.shared.namespaces.read().values().cloned().collect()
     }
 
-    /// Serves the browser client at `<path>socket.io.js` (socket.io's `serveClient`).
+    /// Serves one browser client bundle at `<path>socket.io.js` and `<path>socket.io.min.js`
+    /// (socket.io's `serveClient`), with an `ETag` and compressed as the request accepts.
     pub fn serve_client(&self, bundle: Bytes) {
-        *self.shared.client_bundle.write() = Some(bundle);
+        self.serve_client_files(crate::ClientFiles::from_bundle(bundle));
+    }
+
+    /// Serves the client files (socket.io's `serveClient`): see [`crate::ClientFiles`].
+    pub fn serve_client_files(&self, files: crate::ClientFiles) {
+        *self.shared.client_files.write() = Some(files);
     }
 
     /// Answers requests outside the Socket.IO path on the native listener (404 otherwise).
