@@ -149,8 +149,28 @@ impl NativeServer {
         });
         let queue_handler = QueueHandler::new(handler as u64, s.queue.clone());
         parent.set_handler(queue_handler.clone());
+        // A "new_namespace" listener may give a child middlewares before its first socket is
+        // admitted (socket.io runs them for that socket): JavaScript says per child.
+        parent.set_host_decides_child_middlewares(true);
         s.handlers.lock().insert(handler, queue_handler);
         s.parents.lock().push((parent, handler));
+    }
+
+    /// `io.of(name)` for a name a RegExp parent matches: the namespace, made a child of the
+    /// dynamic namespace `handler` when it does not exist yet (socket.io attaches it).
+    #[napi]
+    pub fn attach_child(&self, handler: u32, name: String) -> Option<NativeNamespace> {
+        let s = &self.shared;
+        let parent = s
+            .parents
+            .lock()
+            .iter()
+            .find(|(_, id)| *id == handler)
+            .map(|(p, _)| p.clone())?;
+        Some(NativeNamespace {
+            nsp: s.io.of_child(&parent, &name),
+            queue: s.queue.clone(),
+        })
     }
 
     /// Whether the namespace's middlewares must run (when not, the core skips the round trip).

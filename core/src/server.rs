@@ -272,14 +272,25 @@ impl ServerShared {
                 );
                 return Err(Refusal::TooManyChildren(limit));
             }
-            let nsp = Namespace::new(name, &me, Some(parent.clone()));
-            map.insert(name.to_string(), nsp.clone());
-            self.children.fetch_add(1, Ordering::AcqRel);
-            Admission::begin(nsp)
+            Admission::begin(self.insert_child(&mut map, &me, parent, name))
         };
         parent.add_child(admission.namespace());
         self.announce(admission.namespace());
         Ok(admission)
+    }
+
+    /// A child that is in the map from now on; called under the map's write lock.
+    fn insert_child(
+        &self,
+        map: &mut HashMap<String, Arc<Namespace>>,
+        me: &Arc<ServerShared>,
+        parent: &Arc<ParentNamespace>,
+        name: &str,
+    ) -> Arc<Namespace> {
+        let nsp = Namespace::new(name, me, Some(parent.clone()));
+        map.insert(name.to_string(), nsp.clone());
+        self.children.fetch_add(1, Ordering::AcqRel);
+        nsp
     }
 
     /// Removes `nsp` from the map if it is still there and `keep` does not hold.
@@ -498,6 +509,29 @@ impl Server {
         );
         self.shared.parents.write().push(parent.clone());
         parent
+    }
+
+    /// The namespace `name`, created as a child of `parent` when it does not exist yet —
+    /// socket.io's `io.of("/dynamic-101")` under `io.of(/^\/dynamic-\d+$/)`: the parent's
+    /// handlers serve it, `parent.emit()` reaches it. Unlike a child a CONNECT created, it
+    /// is not removed when a middleware refuses its only client (unless
+    /// `cleanup_empty_child_namespaces`), and it is created even past `max_child_namespaces`
+    /// (the server, not a client, asked for it).
+    pub fn of_child(&self, parent: &Arc<ParentNamespace>, name: &str) -> Arc<Namespace> {
+        let name = normalize(name);
+        let shared = &self.shared;
+        let created = {
+            let mut map = shared.namespaces.write();
+            if let Some(n) = map.get(&name) {
+                return n.clone();
+            }
+            let nsp = shared.insert_child(&mut map, &shared.clone(), parent, &name);
+            nsp.mark_kept();
+            nsp
+        };
+        parent.add_child(&created);
+        shared.announce(&created);
+        created
     }
 
     /// Calls `f` for every namespace created from now on (`io.on("new_namespace")`).
