@@ -172,7 +172,7 @@ export interface CorsOptions {
 export interface ServerOptions {
   /** The path Socket.IO answers on. Default `"/socket.io"`. */
   path: string;
-  /** Serve socket.io-client's bundle at `<path>socket.io.js` (when socket.io-client is installed). Default true. */
+  /** Serve socket.io-client's files (`<path>socket.io.js`, `.min.js`, `.msgpack.min.js`, `.esm.min.js` and their maps) when socket.io-client is installed. Default true. */
   serveClient: boolean;
   /** Milliseconds between pings. Default 25000. */
   pingInterval: number;
