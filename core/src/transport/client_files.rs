@@ -4,8 +4,8 @@
 //! the body in the encoding `Accept-Encoding` prefers among br, gzip and deflate.
 //!
 //! socket.io compresses the file on every request; here every file is compressed once, on a
-//! thread of its own, when the files are loaded, and files loaded from the same folder are
-//! shared by every server of the process. Brotli runs at quality 6, not Node's default 11:
+//! thread of its own, when the files are first loaded, and files loaded from the same folder
+//! are shared by every server of the process. Brotli runs at quality 6, not Node's default 11:
 //! measured on socket.io-client 4.8.1's eight files, 11 % larger output for 60 ms of CPU
 //! instead of 3 s — paid by every process that serves the client, at startup.
 
@@ -13,7 +13,7 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The files socket.io serves, as socket.io-client's `dist` folder names them.
 pub const CLIENT_FILES: [&str; 8] = [
@@ -146,8 +146,10 @@ pub(crate) struct ClientFile {
     pub(crate) content_type: &'static str,
 }
 
-/// Files already loaded in this process, by folder and version.
-type LoadedFolders = Mutex<Vec<(PathBuf, String, Weak<Inner>)>>;
+/// Files already loaded in this process, by folder and version. Kept for the process's life
+/// (about 2 MB for socket.io-client's files, compressed forms included), so servers created
+/// one after another do not compress them again.
+type LoadedFolders = Mutex<Vec<(PathBuf, String, Arc<Inner>)>>;
 
 fn loaded_folders() -> &'static LoadedFolders {
     static LOADED: OnceLock<LoadedFolders> = OnceLock::new();
@@ -163,13 +165,10 @@ impl ClientFiles {
         let mut loaded = loaded_folders()
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        loaded.retain(|(_, _, w)| w.strong_count() > 0);
-        if let Some(inner) = loaded
-            .iter()
-            .find(|(d, v, _)| *d == key && v == version)
-            .and_then(|(_, _, w)| w.upgrade())
-        {
-            return Ok(ClientFiles { inner });
+        if let Some((_, _, inner)) = loaded.iter().find(|(d, v, _)| *d == key && v == version) {
+            return Ok(ClientFiles {
+                inner: inner.clone(),
+            });
         }
         let mut files = HashMap::new();
         for name in CLIENT_FILES {
@@ -191,7 +190,7 @@ impl ClientFiles {
             ));
         }
         let files = ClientFiles::start(format!("\"{version}\""), files);
-        loaded.push((key, version.to_string(), Arc::downgrade(&files.inner)));
+        loaded.push((key, version.to_string(), files.inner.clone()));
         Ok(files)
     }
 
