@@ -9,7 +9,6 @@ use crate::records::{self, Record};
 use crate::replies::{Parked, Replies};
 use crate::runtime;
 use crate::websocket;
-use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use parking_lot::Mutex;
 use roomcast::{
@@ -365,14 +364,6 @@ impl NativeServer {
                 nsp,
                 queue: s.queue.clone(),
             })
-    }
-
-    /// Serves the browser client at `<path>socket.io.js` and `<path>socket.io.min.js`.
-    #[napi]
-    pub fn serve_client(&self, bundle: Buffer) {
-        self.shared
-            .io
-            .serve_client(bytes::Bytes::copy_from_slice(&bundle));
     }
 
     /// Serves the files of socket.io-client's `dist` folder `dir` (version `version`) under
