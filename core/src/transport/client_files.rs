@@ -4,12 +4,14 @@
 //! the body in the encoding `Accept-Encoding` prefers among br, gzip and deflate.
 //!
 //! socket.io compresses the file on every request; here every file is compressed once, on a
-//! thread of its own, when the files are first loaded, and files loaded from the same folder
-//! are shared by every server of the process. Brotli runs at quality 6, not Node's default 11:
+//! thread of its own, when the files are first loaded (a request that comes first compresses
+//! the one form it needs itself), and files loaded from the same folder are shared by every
+//! server of the process. Brotli runs at quality 6, not Node's default 11:
 //! measured on socket.io-client 4.8.1's eight files, 11 % larger output for 60 ms of CPU
 //! instead of 3 s — paid by every process that serves the client, at startup.
 
 use bytes::Bytes;
+use flate2::write::{GzEncoder, ZlibEncoder};
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -119,18 +121,48 @@ pub(crate) fn negotiate(accept_encoding: Option<&str>) -> Encoding {
     best.map_or(Encoding::Identity, |b| b.4)
 }
 
-/// One file in every encoding.
-struct Variants {
-    br: Bytes,
-    gzip: Bytes,
-    deflate: Bytes,
+/// One file, and its compressed forms once made.
+struct File {
+    identity: Bytes,
+    br: OnceLock<Bytes>,
+    gzip: OnceLock<Bytes>,
+    deflate: OnceLock<Bytes>,
+}
+
+impl File {
+    fn new(identity: Bytes) -> File {
+        File {
+            identity,
+            br: OnceLock::new(),
+            gzip: OnceLock::new(),
+            deflate: OnceLock::new(),
+        }
+    }
+
+    /// The body in `encoding`, compressed now unless done already. A request for a form the
+    /// startup thread is compressing at that moment waits for that form only (a `OnceLock`
+    /// runs one initialiser at a time).
+    fn body(&self, encoding: Encoding) -> Bytes {
+        let bytes = &self.identity;
+        match encoding {
+            Encoding::Identity => bytes.clone(),
+            Encoding::Br => self.br.get_or_init(|| brotli(bytes)).clone(),
+            Encoding::Gzip => self
+                .gzip
+                .get_or_init(|| zlib_stream(GzEncoder::new(Vec::new(), level()), bytes))
+                .clone(),
+            Encoding::Deflate => self
+                .deflate
+                .get_or_init(|| zlib_stream(ZlibEncoder::new(Vec::new(), level()), bytes))
+                .clone(),
+        }
+    }
 }
 
 struct Inner {
     /// The quoted `ETag`: the client's version, as socket.io sends its own version.
     etag: String,
-    files: HashMap<&'static str, Bytes>,
-    compressed: OnceLock<HashMap<&'static str, Variants>>,
+    files: HashMap<&'static str, File>,
 }
 
 /// The client files a server serves; cheap to clone.
@@ -206,19 +238,23 @@ impl ClientFiles {
     }
 
     fn start(etag: String, files: HashMap<&'static str, Bytes>) -> ClientFiles {
-        let inner = Arc::new(Inner {
-            etag,
-            files,
-            compressed: OnceLock::new(),
-        });
+        let files = files.into_iter().map(|(n, b)| (n, File::new(b))).collect();
+        let inner = Arc::new(Inner { etag, files });
         let worker = inner.clone();
-        // Without the thread, the first request that wants a compressed file compresses all.
+        // Without the thread, each form is compressed by the first request that asks for it.
         let _ = std::thread::Builder::new()
             .name("roomcast-client-files".into())
             .spawn(move || {
-                worker
-                    .compressed
-                    .get_or_init(|| compress_all(&worker.files));
+                // The bundles before their source maps, which only developer tools fetch.
+                let (maps, bundles): (Vec<&str>, Vec<&str>) =
+                    CLIENT_FILES.iter().partition(|n| n.ends_with(".map"));
+                for name in bundles.into_iter().chain(maps) {
+                    if let Some(file) = worker.files.get(name) {
+                        for encoding in [Encoding::Br, Encoding::Gzip, Encoding::Deflate] {
+                            file.body(encoding);
+                        }
+                    }
+                }
             });
         ClientFiles { inner }
     }
@@ -242,34 +278,17 @@ impl ClientFiles {
         tag == etag || tag.strip_prefix(b"W/") == Some(etag)
     }
 
-    /// The body for `name` in the encoding `accept_encoding` prefers. A compressed body asked
-    /// for right after loading waits for the compression thread (about 0.2 s of CPU).
+    /// The body for `name` in the encoding `accept_encoding` prefers.
     pub(crate) fn get(&self, name: &str, accept_encoding: Option<&str>) -> Option<ClientFile> {
-        let (&name, identity) = self.inner.files.get_key_value(name)?;
+        let (&name, file) = self.inner.files.get_key_value(name)?;
         let content_type = if name.ends_with(".map") {
             "application/json; charset=utf-8"
         } else {
             "application/javascript; charset=utf-8"
         };
         let encoding = negotiate(accept_encoding);
-        let body = if encoding == Encoding::Identity {
-            identity.clone()
-        } else {
-            // Blocks while the thread compresses (a OnceLock runs one initialiser at a time).
-            let compressed = self
-                .inner
-                .compressed
-                .get_or_init(|| compress_all(&self.inner.files));
-            let variants = &compressed[name];
-            match encoding {
-                Encoding::Br => variants.br.clone(),
-                Encoding::Gzip => variants.gzip.clone(),
-                Encoding::Deflate => variants.deflate.clone(),
-                Encoding::Identity => identity.clone(),
-            }
-        };
         Some(ClientFile {
-            body,
+            body: file.body(encoding),
             encoding,
             content_type,
         })
@@ -287,20 +306,6 @@ impl std::fmt::Debug for ClientFiles {
     }
 }
 
-fn compress_all(files: &HashMap<&'static str, Bytes>) -> HashMap<&'static str, Variants> {
-    files
-        .iter()
-        .map(|(&name, bytes)| {
-            let variants = Variants {
-                br: brotli(bytes),
-                gzip: zlib_stream(flate2::write::GzEncoder::new(Vec::new(), level()), bytes),
-                deflate: zlib_stream(flate2::write::ZlibEncoder::new(Vec::new(), level()), bytes),
-            };
-            (name, variants)
-        })
-        .collect()
-}
-
 /// zlib's default level, which Node's `createGzip` / `createDeflate` use.
 fn level() -> flate2::Compression {
     flate2::Compression::new(6)
@@ -310,13 +315,13 @@ trait Finish: std::io::Write {
     fn finish_into(self) -> std::io::Result<Vec<u8>>;
 }
 
-impl Finish for flate2::write::GzEncoder<Vec<u8>> {
+impl Finish for GzEncoder<Vec<u8>> {
     fn finish_into(self) -> std::io::Result<Vec<u8>> {
         self.finish()
     }
 }
 
-impl Finish for flate2::write::ZlibEncoder<Vec<u8>> {
+impl Finish for ZlibEncoder<Vec<u8>> {
     fn finish_into(self) -> std::io::Result<Vec<u8>> {
         self.finish()
     }
