@@ -24,34 +24,112 @@ export type EventNames<Map extends EventsMap> = keyof Map & (string | symbol);
 
 export type EventParams<Map extends EventsMap, Ev extends EventNames<Map>> = Parameters<Map[Ev]>;
 
-type Last<T extends any[]> = T extends [...infer _Head, infer L] ? L : never;
-type AllButLast<T extends any[]> = T extends [...infer Head, any] ? Head : any[];
-type FirstArg<T> = T extends (arg: infer A, ...rest: any[]) => any ? A : any;
+// The types below decide which events each emit accepts and how acknowledgements are typed,
+// so that an app compiles against roomcast exactly as against socket.io 4.8 (and fails where
+// it fails): a broadcast cannot send an event whose signature has an acknowledgement unless
+// a timeout is set; `emitWithAck` only takes events with one; after `timeout()` an
+// acknowledgement gets an `Error` first; a broadcast's acknowledgement gets one response per
+// client, as an array.
 
-/** Events whose last parameter is an acknowledgement callback. */
-export type EventNamesWithAck<Map extends EventsMap, K extends EventNames<Map> = EventNames<Map>> = K extends any
-  ? Last<Parameters<Map[K]>> extends (...args: any[]) => any
+/** `true` for `any` only. */
+type IsAny<T> = 0 extends 1 & T ? true : false;
+
+/** A parameter list's last element (the element type of a plain array). */
+export type Last<T extends readonly unknown[]> = T extends readonly [...infer _Init, infer L]
+  ? L
+  : T extends ReadonlyArray<infer E>
+    ? E
+    : never;
+
+/** A parameter list without its last element (the acknowledgement). */
+export type AllButLast<T extends any[]> = T extends [...infer Init, infer _L] ? Init : any[];
+
+/** What an acknowledgement callback's caller receives: its first argument that is not the
+ *  timeout's `Error`. */
+export type FirstNonErrorArg<T> = T extends (...args: infer A) => any ? (A[0] extends Error ? A[1] : A[0]) : any;
+
+type LastParam<F> = F extends (...args: infer P) => any ? Last<P> : never;
+type IsFunction<T> = T extends (...args: any[]) => any ? true : false;
+
+/** Events whose last parameter is an acknowledgement that returns something (all of them in
+ *  an untyped map). */
+export type EventNamesWithAck<Map extends EventsMap, K extends EventNames<Map> = EventNames<Map>> =
+  IsAny<Map[K] | LastParam<Map[K]>> extends true
     ? K
-    : never
-  : never;
+    : K extends unknown
+      ? IsFunction<LastParam<Map[K]>> extends true
+        ? FirstNonErrorArg<LastParam<Map[K]>> extends void
+          ? never
+          : K
+        : never
+      : never;
 
-/** After `timeout(ms)`, an acknowledgement callback also receives an error first. */
-export type DecorateAcknowledgementsWithTimeout<E extends EventsMap> = {
-  [K in keyof E]: E[K] extends (...args: infer P) => infer R
-    ? Last<P> extends (...args: infer A) => any
-      ? (...args: [...AllButLast<P>, (err: Error, ...ackArgs: A) => void]) => R
-      : E[K]
-    : E[K];
+/** Events without an acknowledgement: no parameters, or a last parameter that is not a
+ *  function (all of them in an untyped map). */
+export type EventNamesWithoutAck<Map extends EventsMap, K extends EventNames<Map> = EventNames<Map>> =
+  IsAny<Map[K] | LastParam<Map[K]>> extends true
+    ? K
+    : K extends unknown
+      ? Parameters<Map[K]> extends never[]
+        ? K
+        : IsFunction<LastParam<Map[K]>> extends true
+          ? never
+          : K
+      : never;
+
+/** Events with an acknowledgement whose first parameter is the timeout's `Error`. */
+export type EventNamesWithError<Map extends EventsMap, K extends EventNamesWithAck<Map> = EventNamesWithAck<Map>> =
+  IsAny<Map[K] | LastParam<Map[K]>> extends true
+    ? K
+    : K extends unknown
+      ? LastParam<Map[K]> extends (first: infer E, ...rest: any[]) => any
+        ? E extends Error
+          ? K
+          : never
+        : never
+      : never;
+
+/** The map without the events that have an acknowledgement. */
+export type RemoveAcknowledgements<E extends EventsMap> = { [K in EventNamesWithoutAck<E>]: E[K] };
+
+/** Each function in a parameter list gets the timeout's `err: Error` first (unless it has it). */
+type WithTimeoutError<P extends any[]> = {
+  [I in keyof P]: P[I] extends (...args: infer A) => infer R ? (A[0] extends Error ? P[I] : (err: Error, ...args: A) => R) : P[I];
 };
 
-/** A broadcast's acknowledgement callback receives `(err, responses)`, one response per client. */
-export type DecorateAcknowledgementsWithMultipleResponses<E extends EventsMap> = {
-  [K in keyof E]: E[K] extends (...args: infer P) => infer R
-    ? Last<P> extends (...args: infer A) => any
-      ? (...args: [...AllButLast<P>, (err: Error | null, responses: A[0][]) => void]) => R
-      : E[K]
-    : E[K];
+/** The first element of a parameter list as an array of them (one per client). */
+type FirstAsResponses<A extends any[]> = A extends [infer F, ...any[]] ? [responses: F[]] : never;
+
+/** Each function in a parameter list receives one response per client: `(err, responses)`. */
+type WithMultipleResponses<P extends any[]> = {
+  [I in keyof P]: P[I] extends (...args: infer A) => infer R
+    ? A extends [Error]
+      ? (err: Error) => R
+      : A extends [Error, ...infer Rest]
+        ? (err: Error, ...responses: FirstAsResponses<Rest>) => R
+        : A extends []
+          ? () => R
+          : (...responses: FirstAsResponses<A>) => R
+    : P[I];
 };
+
+/** After `timeout(ms)`: acknowledgements get an `Error` first. */
+export type DecorateAcknowledgements<E> = {
+  [K in keyof E]: E[K] extends (...args: infer P) => infer R ? (...args: WithTimeoutError<P>) => R : E[K];
+};
+
+/** A broadcast: acknowledgements get one response per client. */
+export type DecorateAcknowledgementsWithMultipleResponses<E> = {
+  [K in keyof E]: E[K] extends (...args: infer P) => infer R ? (...args: WithMultipleResponses<P>) => R : E[K];
+};
+
+/** `serverSideEmit`: an `Error` first, then one response per server. */
+export type DecorateAcknowledgementsWithTimeoutAndMultipleResponses<E> = {
+  [K in keyof E]: E[K] extends (...args: infer P) => infer R ? (...args: WithMultipleResponses<WithTimeoutError<P>>) => R : E[K];
+};
+
+/** @deprecated socket.io's old name; see {@link DecorateAcknowledgements}. */
+export type DecorateAcknowledgementsWithTimeout<E> = DecorateAcknowledgements<E>;
 
 type FallbackToUntypedListener<T> = [T] extends [never] ? (...args: any[]) => void | Promise<void> : T;
 
@@ -94,7 +172,7 @@ export interface CorsOptions {
 export interface ServerOptions {
   /** The path Socket.IO answers on. Default `"/socket.io"`. */
   path: string;
-  /** Serve socket.io-client's bundle at `<path>socket.io.js` (when socket.io-client is installed). Default true. */
+  /** Serve socket.io-client's files (`<path>socket.io.js`, `.min.js`, `.msgpack.min.js`, `.esm.min.js` and their maps) when socket.io-client is installed. Default true. */
   serveClient: boolean;
   /** Milliseconds between pings. Default 25000. */
   pingInterval: number;
@@ -122,6 +200,16 @@ export interface ServerOptions {
   parser: any;
   /** Remove a dynamic child namespace when its last socket leaves. Default false. */
   cleanupEmptyChildNamespaces: boolean;
+  /** Restore a client's rooms, data and missed packets when it reconnects within
+   *  `maxDisconnectionDuration` ms (default 120000); `skipMiddlewares` (default true) admits a
+   *  recovered client without running the middlewares again. Off unless given. */
+  connectionStateRecovery: { maxDisconnectionDuration?: number; skipMiddlewares?: boolean };
+  /** Decides whether a handshake or upgrade request may proceed: `callback(err, success)`.
+   *  `req` describes the request (headers, url, address); it is not a live IncomingMessage. */
+  allowRequest: (
+    req: { method: string; url: string; headers: Record<string, string>; socket: { remoteAddress: string } },
+    callback: (err: string | null | undefined, success: boolean) => void,
+  ) => void;
   /** End upgrade requests outside the path that nobody answered. Default true. */
   destroyUpgrade: boolean;
   /** Milliseconds before such an upgrade request is ended. Default 1000. */
@@ -278,13 +366,16 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
   compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>;
   get volatile(): BroadcastOperator<EmitEvents, SocketData>;
   get local(): BroadcastOperator<EmitEvents, SocketData>;
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  /** Acknowledgements get an `Error` first (the timeout). */
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>;
   emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
-  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+  /** Only after `timeout(ms)` (the events whose acknowledgement takes the timeout's error). */
+  emitWithAck<Ev extends EventNamesWithError<EmitEvents>>(
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
-  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>;
-  fetchSockets(): Promise<Array<RemoteSocket<EmitEvents, SocketData> | Socket<any, EmitEvents, any, SocketData>>>;
+  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>>;
+  /** This server's sockets are the Socket objects themselves, typed as socket.io types them. */
+  fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]>;
   socketsJoin(room: Room | Room[]): void;
   socketsLeave(room: Room | Room[]): void;
   disconnectSockets(close?: boolean): void;
@@ -299,7 +390,7 @@ export class RemoteSocket<EmitEvents extends EventsMap, SocketData> {
   readonly rooms: Set<Room>;
   readonly data: SocketData;
   emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>;
   join(room: Room | Room[]): void;
   leave(room: Room): void;
   disconnect(close?: boolean): this;
@@ -342,14 +433,16 @@ export class Socket<
   emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
-  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>;
-  send(...args: any[]): this;
-  write(...args: any[]): this;
-  timeout(ms: number): Socket<ListenEvents, DecorateAcknowledgementsWithTimeout<EmitEvents>, ServerSideEvents, SocketData>;
+  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>>;
+  /** Emits a "message" event. */
+  send(...args: EventParams<EmitEvents, "message">): this;
+  write(...args: EventParams<EmitEvents, "message">): this;
+  /** Acknowledgements get an `Error` first (the timeout). */
+  timeout(ms: number): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData>;
   get volatile(): this;
   compress(compress: boolean): this;
 
-  join(rooms: Room | Room[]): void;
+  join(rooms: Room | Room[]): Promise<void> | void;
   leave(room: Room): void;
   to(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
   in(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
@@ -400,31 +493,36 @@ export class Namespace<
   use(
     fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, next: (err?: ExtendedError) => void) => void,
   ): this;
-  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
-  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
-  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
-  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
-  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
-    ev: Ev,
-    ...args: AllButLast<EventParams<EmitEvents, Ev>>
-  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>;
-  send(...args: any[]): this;
-  write(...args: any[]): this;
-  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>;
-  get volatile(): BroadcastOperator<EmitEvents, SocketData>;
-  get local(): BroadcastOperator<EmitEvents, SocketData>;
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
-  fetchSockets(): Promise<Array<RemoteSocket<EmitEvents, SocketData> | Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>>;
+  to(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  in(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  except(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  /** Broadcasts; an event with an acknowledgement needs `timeout(ms)` first. */
+  emit<Ev extends EventNamesWithoutAck<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
+  /** Broadcasts a "message" event. */
+  send(...args: EventParams<EmitEvents, "message">): this;
+  write(...args: EventParams<EmitEvents, "message">): this;
+  compress(compress: boolean): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  get volatile(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  get local(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  /** Acknowledgements get `(err, responses)`: the timeout's error, one response per client. */
+  timeout(
+    ms: number,
+  ): BroadcastOperator<DecorateAcknowledgements<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>, SocketData>;
+  fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]>;
   socketsJoin(room: Room | Room[]): void;
   socketsLeave(room: Room | Room[]): void;
   disconnectSockets(close?: boolean): void;
   /** @deprecated use fetchSockets() */
   allSockets(): Promise<Set<string>>;
-  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean;
+  /** A function as last argument gets `(err, responses)`, one response per other server. */
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    ...args: EventParams<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<ServerSideEvents>, Ev>
+  ): boolean;
   serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
     ev: Ev,
     ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
-  ): Promise<FirstArg<Last<EventParams<ServerSideEvents, Ev>>>[]>;
+  ): Promise<FirstNonErrorArg<Last<EventParams<ServerSideEvents, Ev>>>[]>;
 }
 
 /** A dynamic namespace; its children are the namespaces it accepted. */
@@ -435,6 +533,7 @@ export class ParentNamespace<
   SocketData = any,
 > extends Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
   readonly children: Set<Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>;
+  emit<Ev extends EventNamesWithoutAck<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
 }
 
 export type ParentNspNameMatchFn = (
@@ -497,29 +596,34 @@ export class Server<
     fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, next: (err?: ExtendedError) => void) => void,
   ): this;
 
-  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
-  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
-  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
-  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
-  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
-    ev: Ev,
-    ...args: AllButLast<EventParams<EmitEvents, Ev>>
-  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>;
-  send(...args: any[]): this;
-  write(...args: any[]): this;
-  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>;
-  get volatile(): BroadcastOperator<EmitEvents, SocketData>;
-  get local(): BroadcastOperator<EmitEvents, SocketData>;
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
-  fetchSockets(): Promise<Array<RemoteSocket<EmitEvents, SocketData> | Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>>;
+  to(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  in(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  except(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  /** Broadcasts; an event with an acknowledgement needs `timeout(ms)` first. */
+  emit<Ev extends EventNamesWithoutAck<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
+  /** Broadcasts a "message" event. */
+  send(...args: EventParams<EmitEvents, "message">): this;
+  write(...args: EventParams<EmitEvents, "message">): this;
+  compress(compress: boolean): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  get volatile(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  get local(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>;
+  /** Acknowledgements get `(err, responses)`: the timeout's error, one response per client. */
+  timeout(
+    ms: number,
+  ): BroadcastOperator<DecorateAcknowledgements<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>, SocketData>;
+  fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]>;
   socketsJoin(room: Room | Room[]): void;
   socketsLeave(room: Room | Room[]): void;
   disconnectSockets(close?: boolean): void;
-  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean;
+  /** A function as last argument gets `(err, responses)`, one response per other server. */
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    ...args: EventParams<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<ServerSideEvents>, Ev>
+  ): boolean;
   serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
     ev: Ev,
     ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
-  ): Promise<FirstArg<Last<EventParams<ServerSideEvents, Ev>>>[]>;
+  ): Promise<FirstNonErrorArg<Last<EventParams<ServerSideEvents, Ev>>>[]>;
   /** @deprecated use fetchSockets() */
   allSockets(): Promise<Set<string>>;
 }

@@ -1,9 +1,10 @@
 "use strict";
 
-// The browser client served at <path>socket.io.js (socket.io's `serveClient`). roomcast does
-// not ship one: it serves socket.io-client's own bundle when that package is installed.
+// The browser client served under the path (socket.io's `serveClient`): socket.io.js, its
+// minified, msgpack and ESM builds and their source maps. roomcast does not ship them: it
+// serves socket.io-client's `dist` folder when that package is installed (socket.io serves
+// the same files, bundled with itself). Reading, compressing and serving happen in the core.
 
-const fs = require("node:fs");
 const path = require("node:path");
 
 function searchPaths() {
@@ -13,23 +14,21 @@ function searchPaths() {
   return paths;
 }
 
-/** The minified bundle's bytes, or null when socket.io-client cannot be found. */
-function loadClientBundle() {
+/** `{ dir, version }` of socket.io-client's dist folder, or null when it cannot be found. */
+function findClientDist() {
   let pkg;
   try {
     pkg = require.resolve("socket.io-client/package.json", { paths: searchPaths() });
   } catch {
     return null;
   }
-  const dist = path.join(path.dirname(pkg), "dist");
-  for (const file of ["socket.io.min.js", "socket.io.js"]) {
-    try {
-      return fs.readFileSync(path.join(dist, file));
-    } catch {
-      // try the next file
-    }
+  let version;
+  try {
+    version = String(require(pkg).version);
+  } catch {
+    return null;
   }
-  return null;
+  return { dir: path.join(path.dirname(pkg), "dist"), version };
 }
 
-module.exports = { loadClientBundle };
+module.exports = { findClientDist };

@@ -74,7 +74,9 @@ class Namespace extends EventEmitter {
    *  client's `connect_error` gets `err.message` and `err.data`. */
   use(fn) {
     this._fns.push(fn);
-    this.server._native.setHasMiddlewares(this._handlerId, true);
+    // A dynamic child shares its parent's handler; its own chain is flagged on it alone.
+    if (this._parent) this._native.setHasMiddlewares(true);
+    else this.server._native.setHasMiddlewares(this._handlerId, true);
     return this;
   }
 

@@ -7,7 +7,7 @@ const net = require("node:net");
 const native = require("./native");
 const { HttpBridge } = require("./attach");
 const { OwnListener } = require("./own-listener");
-const { loadClientBundle } = require("./client-bundle");
+const { findClientDist } = require("./client-bundle");
 const { DataSync } = require("./data");
 const { Namespace, ParentNamespace } = require("./namespace");
 const { normalize } = require("./options");
@@ -64,10 +64,10 @@ class Server {
     this._onAllDisconnected = null;
     this.httpServer = undefined;
     this.sockets = this.of("/");
-    this._clientBundle = options.serveClient ? loadClientBundle() : null;
+    this._clientDist = options.serveClient ? findClientDist() : null;
     this._configureNative();
     if (options.serveClient) {
-      if (!this._clientBundle && opts && opts.serveClient) {
+      if (!this._clientDist && opts && opts.serveClient) {
         process.emitWarning(
           "roomcast: serveClient is on but socket.io-client is not installed; install it to serve <path>socket.io.js",
           { type: "RoomcastWarning", code: "ROOMCAST_NO_CLIENT_BUNDLE" },
@@ -104,7 +104,15 @@ class Server {
   /** Server-wide native settings (set again when the native server is recreated). */
   _configureNative() {
     if (typeof this.opts.allowRequest === "function") this._native.enableAllowRequest();
-    if (this._clientBundle) this._native.serveClient(this._clientBundle);
+    if (this._clientDist) {
+      try {
+        this._native.serveClientDist(this._clientDist.dir, this._clientDist.version);
+      } catch (err) {
+        // A broken socket.io-client install costs the bundle, not the server.
+        process.emitWarning(err.message, { type: "RoomcastWarning", code: "ROOMCAST_NO_CLIENT_BUNDLE" });
+        this._clientDist = null;
+      }
+    }
   }
 
   // ---- adapter ----
@@ -139,7 +147,7 @@ class Server {
     for (const [handlerId, handler] of this._handlers) {
       if (this._parentNsps.has(handlerId)) fresh.registerDynamic(handlerId);
       else handler._native = fresh.registerNamespace(handler.name, handlerId);
-      if (handler._fns.length || this._parentNsps.has(handlerId)) fresh.setHasMiddlewares(handlerId, true);
+      if (handler._fns.length) fresh.setHasMiddlewares(handlerId, true);
     }
     const old = this._native;
     this._native = fresh;
@@ -166,10 +174,6 @@ class Server {
       this._handlers.set(handlerId, parent);
       this._parentNsps.set(handlerId, parent);
       this._native.registerDynamic(handlerId);
-      // A "new_namespace" listener may give a child middlewares before its first socket is
-      // admitted (socket.io runs them for that socket), so every CONNECT to a child is
-      // brought here, where the child's chain is known.
-      this._native.setHasMiddlewares(handlerId, true);
       if (fn) parent.on("connect", fn);
       return parent;
     }
@@ -177,6 +181,18 @@ class Server {
     if (!name.startsWith("/")) name = `/${name}`;
     let nsp = this._nsps.get(name);
     if (!nsp) {
+      // As socket.io: a name a RegExp parent matches becomes that parent's child (its
+      // middlewares and connection listeners, reached by its emits). Function parents are
+      // asked per client, with the auth payload, so they do not adopt names here.
+      for (const parent of this._parentNsps.values()) {
+        if (!(parent._matcher instanceof RegExp) || !parent._matcher.test(name)) continue;
+        const native = this._native.attachChild(parent._handlerId, name);
+        if (!native) break;
+        const child = this._addChild(parent, name, native);
+        child._kept = true;
+        if (fn) child.on("connect", fn);
+        return child;
+      }
       const handlerId = ++this._lastHandler;
       nsp = new Namespace(this, name, this._native.registerNamespace(name, handlerId), handlerId);
       this._nsps.set(name, nsp);
@@ -441,7 +457,13 @@ class Server {
   _addChild(parent, name, nativeNsp) {
     const child = parent._createChild(name, nativeNsp);
     this._nsps.set(name, child);
-    localEmit.call(this.sockets, "new_namespace", child);
+    try {
+      localEmit.call(this.sockets, "new_namespace", child);
+    } finally {
+      // The child's chain is known now (the parent's, plus what the listeners added): the
+      // core admits its sockets without asking here when it is empty.
+      nativeNsp.setHasMiddlewares(child._fns.length > 0);
+    }
     return child;
   }
 
@@ -563,6 +585,9 @@ class Server {
    *  a fresh wrapper over the same native namespace. */
   _forgetUnjoinedChild(nsp) {
     if (!nsp._parent || nsp.sockets.size > 0 || nsp._authorized.size > 0 || nsp._authorizing > 0) return;
+    // As the core: a child a socket joined, or the server created, is removed only by
+    // cleanupEmptyChildNamespaces.
+    if (nsp._kept && !this.opts.cleanupEmptyChildNamespaces) return;
     if (this._nsps.get(nsp.name) !== nsp) return;
     nsp._parent.children.delete(nsp);
     this._nsps.delete(nsp.name);
@@ -574,6 +599,7 @@ class Server {
       this._native.answerDone(record.token);
       return;
     }
+    nsp._kept = true;
     let socket = nsp._authorized.get(record.sid);
     if (socket) nsp._authorized.delete(record.sid);
     else socket = new Socket(nsp, record.socket);

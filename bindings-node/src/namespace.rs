@@ -166,6 +166,13 @@ impl NativeNamespace {
         Ok(promise)
     }
 
+    /// Whether this namespace (a dynamic child) has middlewares of its own; until a new
+    /// child is told, its CONNECTs come to JavaScript.
+    #[napi]
+    pub fn set_has_middlewares(&self, yes: bool) {
+        self.nsp.set_has_middlewares(yes);
+    }
+
     #[napi]
     pub fn socket_count(&self) -> u32 {
         self.nsp.socket_count() as u32

@@ -9,7 +9,6 @@ use crate::records::{self, Record};
 use crate::replies::{Parked, Replies};
 use crate::runtime;
 use crate::websocket;
-use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use parking_lot::Mutex;
 use roomcast::{
@@ -149,8 +148,28 @@ impl NativeServer {
         });
         let queue_handler = QueueHandler::new(handler as u64, s.queue.clone());
         parent.set_handler(queue_handler.clone());
+        // A "new_namespace" listener may give a child middlewares before its first socket is
+        // admitted (socket.io runs them for that socket): JavaScript says per child.
+        parent.set_host_decides_child_middlewares(true);
         s.handlers.lock().insert(handler, queue_handler);
         s.parents.lock().push((parent, handler));
+    }
+
+    /// `io.of(name)` for a name a RegExp parent matches: the namespace, made a child of the
+    /// dynamic namespace `handler` when it does not exist yet (socket.io attaches it).
+    #[napi]
+    pub fn attach_child(&self, handler: u32, name: String) -> Option<NativeNamespace> {
+        let s = &self.shared;
+        let parent = s
+            .parents
+            .lock()
+            .iter()
+            .find(|(_, id)| *id == handler)
+            .map(|(p, _)| p.clone())?;
+        Some(NativeNamespace {
+            nsp: s.io.of_child(&parent, &name),
+            queue: s.queue.clone(),
+        })
     }
 
     /// Whether the namespace's middlewares must run (when not, the core skips the round trip).
@@ -347,12 +366,15 @@ impl NativeServer {
             })
     }
 
-    /// Serves the browser client at `<path>socket.io.js` and `<path>socket.io.min.js`.
+    /// Serves the files of socket.io-client's `dist` folder `dir` (version `version`) under
+    /// the path, as socket.io's `serveClient` does.
     #[napi]
-    pub fn serve_client(&self, bundle: Buffer) {
-        self.shared
-            .io
-            .serve_client(bytes::Bytes::copy_from_slice(&bundle));
+    pub fn serve_client_dist(&self, dir: String, version: String) -> napi::Result<()> {
+        let files = roomcast::ClientFiles::from_dist(&dir, &version).map_err(|e| {
+            napi::Error::from_reason(format!("roomcast: cannot read the client files: {e}"))
+        })?;
+        self.shared.io.serve_client_files(files);
+        Ok(())
     }
 }
 

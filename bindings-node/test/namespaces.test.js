@@ -204,3 +204,77 @@ test("cleanupEmptyChildNamespaces: a child whose only client a middleware refuse
   }
   assert.deepEqual(created, ["/guarded-1", "/guarded-1", "/guarded-1"]);
 });
+
+test("io.of(name) under a matching RegExp parent is its child: the parent's middlewares, connection listeners and emits", async () => {
+  const server = h.startServer();
+  const parent = server.of(/^\/dynamic-\d+$/);
+  const seen = [];
+  parent.use((socket, next) => {
+    seen.push(`middleware ${socket.nsp.name}`);
+    socket.data.checked = true;
+    next();
+  });
+  parent.on("connection", (socket) => seen.push(`connection ${socket.nsp.name} ${socket.data.checked}`));
+  const created = [];
+  server.on("new_namespace", (nsp) => created.push(nsp.name));
+
+  const child = server.of("/dynamic-101");
+  assert.ok(parent.children.has(child), "attached to the parent");
+  assert.equal(server.of("/dynamic-101"), child, "the same namespace on the next call");
+  assert.deepEqual(created, ["/dynamic-101"]);
+  // Not matching: a namespace of its own. A function parent does not adopt names (socket.io
+  // asks it per client, with the auth payload).
+  server.of(() => true);
+  const other = server.of("/static");
+  assert.equal([...parent.children].includes(other), false);
+
+  const client = await h.connect(server, { nsp: "/dynamic-101" });
+  assert.deepEqual(seen, ["middleware /dynamic-101", "connection /dynamic-101 true"]);
+  assert.equal(child.sockets.size, 1);
+  const hello = h.once(client, "hello");
+  parent.emit("hello", 1, "2");
+  assert.deepEqual(await hello, [1, "2"]);
+});
+
+test("a namespace created with io.of(name) under a parent stays when a middleware refuses its only client", async () => {
+  const server = h.startServer();
+  const parent = server.of(/^\/kept-\d+$/);
+  parent.use((socket, next) => next(new Error("refused")));
+  const child = server.of("/kept-1");
+  const client = h.client(server, { nsp: "/kept-1" });
+  assert.equal((await h.once(client, "connect_error"))[0].message, "refused");
+  client.disconnect();
+  // The refusal's cleanup has run by the time a later CONNECT is answered.
+  const probe = h.client(server, { nsp: "/kept-2" });
+  await h.once(probe, "connect_error");
+  probe.disconnect();
+  assert.equal(server.of("/kept-1"), child);
+  assert.ok(server._nsps.has("/kept-1"));
+  assert.ok(parent.children.has(child));
+});
+
+test("a dynamic child without middlewares admits its sockets in the core: one JavaScript round trip, for its first client only", async () => {
+  const server = h.startServer({ cleanupEmptyChildNamespaces: true });
+  const parent = server.of(/^\/fast-\d+$/);
+  const asked = [];
+  const onAuthorize = server._onAuthorize.bind(server);
+  server._onAuthorize = (record) => {
+    asked.push(record.nsp);
+    onAuthorize(record);
+  };
+  const connected = [];
+  parent.on("connection", (socket) => connected.push(socket.nsp.name));
+  await h.connect(server, { nsp: "/fast-1" });
+  await h.connect(server, { nsp: "/fast-1" });
+  await h.connect(server, { nsp: "/fast-1" });
+  assert.deepEqual(connected, ["/fast-1", "/fast-1", "/fast-1"]);
+  // The first CONNECT is asked for: a new_namespace listener could have added a middleware.
+  assert.deepEqual(asked, ["/fast-1"]);
+
+  // A middleware added to the child later runs for its next clients.
+  server.of("/fast-1").use((socket, next) => next(new Error("closed now")));
+  const late = h.client(server, { nsp: "/fast-1" });
+  assert.equal((await h.once(late, "connect_error"))[0].message, "closed now");
+  late.disconnect();
+  assert.deepEqual(asked, ["/fast-1", "/fast-1"]);
+});

@@ -113,3 +113,29 @@ async def test_cors_preflight_answers_configured_methods_and_headers(harness: An
         r = await http.options(f"{await harness.start(defaults)}/socket.io/", params=query, headers=preflight)
         assert r.headers["access-control-allow-methods"] == "GET,HEAD,PUT,PATCH,POST,DELETE"
         assert r.headers["access-control-allow-headers"] == "x-token,content-type"
+
+
+async def test_serve_client_tags_and_compresses_the_bundle(harness: Any) -> None:
+    bundle = b"console.log('the client bundle');\n" * 200
+    io = harness.server()
+    io.serve_client(bundle)
+    base = await harness.start(io)
+    async with httpx.AsyncClient() as http:
+        r = await http.get(f"{base}/socket.io/socket.io.min.js", headers={"accept-encoding": "identity"})
+        assert r.status_code == 200
+        assert r.content == bundle
+        assert r.headers["content-type"] == "application/javascript; charset=utf-8"
+        assert r.headers["cache-control"] == "public, max-age=0"
+        etag = r.headers["etag"]
+        assert etag.startswith('"') and etag.endswith('"')
+        # httpx decodes gzip: the body is the bundle again.
+        r = await http.get(f"{base}/socket.io/socket.io.js", headers={"accept-encoding": "gzip"})
+        assert r.headers["content-encoding"] == "gzip"
+        assert r.content == bundle
+        for tag in (etag, f"W/{etag}"):
+            r = await http.get(f"{base}/socket.io/socket.io.js", headers={"if-none-match": tag})
+            assert r.status_code == 304
+            assert r.content == b""
+        # A bundle given as bytes is served under its two names only.
+        r = await http.get(f"{base}/socket.io/socket.io.js.map")
+        assert r.status_code == 400

@@ -428,6 +428,7 @@ impl NamespaceHandler for QueueHandler {
         if !self
             .has_middlewares
             .load(std::sync::atomic::Ordering::Acquire)
+            && !socket.namespace().host_may_have_middlewares()
         {
             return Pending::Ready(Ok(()));
         }

@@ -79,4 +79,5 @@ pub use socket::{
     AckError, AckSender, DisconnectReason, EmitError, IncomingEvent, Socket, SocketRef,
 };
 pub use socketio::parser::Parser;
+pub use transport::client_files::ClientFiles;
 pub use transport::external::{WebSocketChannel, WebSocketFeeder, WsMessage};

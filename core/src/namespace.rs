@@ -10,7 +10,7 @@ use crate::socket::{EmitError, SocketRef};
 use crate::Payload;
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use tokio::runtime::Handle;
 
@@ -31,8 +31,12 @@ pub struct Namespace {
     recovery: Option<crate::recovery::RecoveryStore>,
     /// CONNECTs resolved to this namespace whose middlewares have not finished.
     admissions: AtomicUsize,
-    /// Whether a socket ever joined: a dynamic child that admitted nobody is removed.
+    /// Whether a socket ever joined, or the server created it (`of(name)` under a matching
+    /// parent): a dynamic child that admitted nobody and was not asked for is removed.
     ever_joined: AtomicBool,
+    /// Whether a language host must run middlewares of this namespace's own before a socket
+    /// joins (see [`Namespace::set_has_middlewares`]).
+    own_middlewares: AtomicU8,
     /// (per socket, per server) bytes of events that may wait for a language host.
     host_backlog_limits: (usize, usize),
 }
@@ -53,6 +57,10 @@ impl Namespace {
                 let h = Arc::new(Handlers::default());
                 (h.clone(), h)
             }
+        };
+        let own_middlewares = match &parent {
+            Some(p) if p.host_decides_child_middlewares.load(Ordering::Acquire) => UNDECIDED,
+            _ => NO_MIDDLEWARES,
         };
         let nsp = Arc::new(Namespace {
             name: name.to_string(),
@@ -77,6 +85,7 @@ impl Namespace {
                 .map(crate::recovery::RecoveryStore::new),
             admissions: AtomicUsize::new(0),
             ever_joined: AtomicBool::new(false),
+            own_middlewares: AtomicU8::new(own_middlewares),
         });
         nsp.adapter.init(&nsp);
         nsp
@@ -153,6 +162,25 @@ impl Namespace {
 
     pub(crate) fn ever_joined(&self) -> bool {
         self.ever_joined.load(Ordering::Acquire)
+    }
+
+    /// A child the server created on purpose stays like one a socket joined.
+    pub(crate) fn mark_kept(&self) {
+        self.ever_joined.store(true, Ordering::Release);
+    }
+
+    /// Says whether this namespace has middlewares of its own, beyond its handler's (a
+    /// dynamic child in a host where a `new_namespace` listener or `child.use()` may add
+    /// some). [`crate::QueueHandler`] asks the host only when it has.
+    pub fn set_has_middlewares(&self, yes: bool) {
+        let state = if yes { HAS_MIDDLEWARES } else { NO_MIDDLEWARES };
+        self.own_middlewares.store(state, Ordering::Release);
+    }
+
+    /// Whether a CONNECT must wait for the host's middlewares of this namespace: it has
+    /// some, or it is a child the host has not seen yet, so it cannot know.
+    pub fn host_may_have_middlewares(&self) -> bool {
+        self.own_middlewares.load(Ordering::Acquire) != NO_MIDDLEWARES
     }
 
     /// Ack ids are per namespace, shared by socket emits and broadcasts, as in socket.io.
@@ -343,6 +371,11 @@ impl std::fmt::Debug for Namespace {
     }
 }
 
+/// [`Namespace::own_middlewares`]: not said yet (a new child of a parent whose host decides).
+const UNDECIDED: u8 = 0;
+const NO_MIDDLEWARES: u8 = 1;
+const HAS_MIDDLEWARES: u8 = 2;
+
 /// A dynamic namespace (`of(regex)` / `of(predicate)`): children are created on first
 /// connect and share its handler, middlewares and connection handlers.
 pub struct ParentNamespace {
@@ -352,6 +385,8 @@ pub struct ParentNamespace {
     children: Mutex<Vec<Weak<Namespace>>>,
     /// Remove a child when its last socket leaves (socket.io's `cleanupEmptyChildNamespaces`).
     pub(crate) cleanup_empty_children: bool,
+    /// Whether each child's middlewares are known only once the host has seen the child.
+    host_decides_child_middlewares: AtomicBool,
 }
 
 impl ParentNamespace {
@@ -366,7 +401,18 @@ impl ParentNamespace {
             handlers,
             children: Mutex::new(Vec::new()),
             cleanup_empty_children,
+            host_decides_child_middlewares: AtomicBool::new(false),
         })
+    }
+
+    /// For hosts where a child gets middlewares of its own when the host first sees it
+    /// (socket.io's `new_namespace` listeners may call `child.use()` before the child's first
+    /// socket is admitted): a new child's CONNECTs wait for the host until it calls
+    /// [`Namespace::set_has_middlewares`] on the child; with `false` there, the core admits
+    /// the child's sockets without a round trip (unless the handler has middlewares).
+    pub fn set_host_decides_child_middlewares(&self, yes: bool) {
+        self.host_decides_child_middlewares
+            .store(yes, Ordering::Release);
     }
 
     /// Replaces the handler its future children get.

@@ -124,7 +124,7 @@ pub(crate) struct ServerShared {
     /// Dynamic children in `namespaces`; changed under its write lock.
     children: AtomicUsize,
     namespace_listeners: RwLock<Vec<NamespaceListener>>,
-    pub(crate) client_bundle: RwLock<Option<Bytes>>,
+    pub(crate) client_files: RwLock<Option<crate::transport::client_files::ClientFiles>>,
     pub(crate) fallback: RwLock<Option<HttpFallback>>,
     pub(crate) allow_request: RwLock<Option<AllowRequest>>,
     closing: AtomicBool,
@@ -272,14 +272,25 @@ impl ServerShared {
                 );
                 return Err(Refusal::TooManyChildren(limit));
             }
-            let nsp = Namespace::new(name, &me, Some(parent.clone()));
-            map.insert(name.to_string(), nsp.clone());
-            self.children.fetch_add(1, Ordering::AcqRel);
-            Admission::begin(nsp)
+            Admission::begin(self.insert_child(&mut map, &me, parent, name))
         };
         parent.add_child(admission.namespace());
         self.announce(admission.namespace());
         Ok(admission)
+    }
+
+    /// A child that is in the map from now on; called under the map's write lock.
+    fn insert_child(
+        &self,
+        map: &mut HashMap<String, Arc<Namespace>>,
+        me: &Arc<ServerShared>,
+        parent: &Arc<ParentNamespace>,
+        name: &str,
+    ) -> Arc<Namespace> {
+        let nsp = Namespace::new(name, me, Some(parent.clone()));
+        map.insert(name.to_string(), nsp.clone());
+        self.children.fetch_add(1, Ordering::AcqRel);
+        nsp
     }
 
     /// Removes `nsp` from the map if it is still there and `keep` does not hold.
@@ -429,7 +440,7 @@ impl Server {
             parents: RwLock::new(Vec::new()),
             children: AtomicUsize::new(0),
             namespace_listeners: RwLock::new(Vec::new()),
-            client_bundle: RwLock::new(None),
+            client_files: RwLock::new(None),
             fallback: RwLock::new(None),
             allow_request: RwLock::new(None),
             closing: AtomicBool::new(false),
@@ -500,6 +511,29 @@ impl Server {
         parent
     }
 
+    /// The namespace `name`, created as a child of `parent` when it does not exist yet —
+    /// socket.io's `io.of("/dynamic-101")` under `io.of(/^\/dynamic-\d+$/)`: the parent's
+    /// handlers serve it, `parent.emit()` reaches it. Unlike a child a CONNECT created, it
+    /// is not removed when a middleware refuses its only client (unless
+    /// `cleanup_empty_child_namespaces`), and it is created even past `max_child_namespaces`
+    /// (the server, not a client, asked for it).
+    pub fn of_child(&self, parent: &Arc<ParentNamespace>, name: &str) -> Arc<Namespace> {
+        let name = normalize(name);
+        let shared = &self.shared;
+        let created = {
+            let mut map = shared.namespaces.write();
+            if let Some(n) = map.get(&name) {
+                return n.clone();
+            }
+            let nsp = shared.insert_child(&mut map, &shared.clone(), parent, &name);
+            nsp.mark_kept();
+            nsp
+        };
+        parent.add_child(&created);
+        shared.announce(&created);
+        created
+    }
+
     /// Calls `f` for every namespace created from now on (`io.on("new_namespace")`).
     pub fn on_new_namespace(&self, f: impl Fn(&Arc<Namespace>) + Send + Sync + 'static) {
         self.shared.namespace_listeners.write().push(Arc::new(f));
@@ -510,9 +544,15 @@ impl Server {
         self.shared.namespaces.read().values().cloned().collect()
     }
 
-    /// Serves the browser client at `<path>socket.io.js` (socket.io's `serveClient`).
+    /// Serves one browser client bundle at `<path>socket.io.js` and `<path>socket.io.min.js`
+    /// (socket.io's `serveClient`), with an `ETag` and compressed as the request accepts.
     pub fn serve_client(&self, bundle: Bytes) {
-        *self.shared.client_bundle.write() = Some(bundle);
+        self.serve_client_files(crate::ClientFiles::from_bundle(bundle));
+    }
+
+    /// Serves the client files (socket.io's `serveClient`): see [`crate::ClientFiles`].
+    pub fn serve_client_files(&self, files: crate::ClientFiles) {
+        *self.shared.client_files.write() = Some(files);
     }
 
     /// Answers requests outside the Socket.IO path on the native listener (404 otherwise).

@@ -182,3 +182,59 @@ async fn an_emptied_child_goes_once_a_pending_connect_is_refused() {
     assert_eq!(io.stats().namespaces, before);
     io.close().await;
 }
+
+/// `of_child` (socket.io's `io.of("/dyn-1")` under a matching parent): the parent's
+/// middlewares and connection handlers serve it, the parent's emits reach it, and a refused
+/// only client does not remove it (the server asked for it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_the_server_creates_is_served_by_its_parent() {
+    let io = Server::new(ServerConfig::default());
+    let parent = io.of_dynamic(|name: &str, _auth: &str| name.starts_with("/dyn-"));
+    parent.use_middleware(|socket| async move {
+        if socket.namespace().name().ends_with("-no") {
+            Err(ConnectError::new("not you"))
+        } else {
+            Ok(())
+        }
+    });
+    let connected = Arc::new(AtomicUsize::new(0));
+    let counter = connected.clone();
+    parent.on_connection(move |_socket| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let child = parent_child(&io, &parent, "/dyn-1");
+    let refused = parent_child(&io, &parent, "/dyn-no");
+    assert!(Arc::ptr_eq(&child, &io.of_child(&parent, "/dyn-1")));
+    assert_eq!(parent.children().len(), 2);
+    let addr = io.listen("127.0.0.1:0").await.expect("listen");
+    let before = io.stats().namespaces;
+
+    let emitter = parent.clone();
+    blocking(move || {
+        let mut client = RawClient::open(addr);
+        assert!(client.connect("/dyn-1").starts_with("40/dyn-1,{"));
+        emitter.emit("hello", roomcast::payload!(1)).expect("emit");
+        assert_eq!(client.next_packet(), r#"42/dyn-1,["hello",1]"#);
+        let answer = client.connect("/dyn-no");
+        assert_eq!(connect_error_json(&answer, "/dyn-no")["message"], "not you");
+    })
+    .await;
+    assert_eq!(connected.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        io.stats().namespaces,
+        before,
+        "the refused child was removed"
+    );
+    assert!(Arc::ptr_eq(&refused, &io.of_child(&parent, "/dyn-no")));
+    io.close().await;
+}
+
+fn parent_child(
+    io: &Server,
+    parent: &Arc<roomcast::ParentNamespace>,
+    name: &str,
+) -> Arc<roomcast::Namespace> {
+    let child = io.of_child(parent, name);
+    assert!(child.parent().is_some_and(|p| Arc::ptr_eq(p, parent)));
+    child
+}

@@ -2,6 +2,7 @@
 //! [`super::websocket`]. Request checks follow engine.io's `verify()` in the same order, so
 //! clients see the same error codes.
 
+use super::client_files::ClientFiles;
 use super::cors;
 use super::limits::{ConnectionPermit, Refusal};
 use crate::engineio::error::EngineError;
@@ -196,6 +197,56 @@ pub(crate) fn request_info(
     }
 }
 
+/// A client file (socket.io's `serve()`): `304` when `If-None-Match` names the version, else
+/// the body in the negotiated encoding; CORS headers as on every other response.
+fn client_file(
+    files: &ClientFiles,
+    name: &str,
+    parts: &http::request::Parts,
+    cors_config: &crate::Cors,
+) -> Resp {
+    let cors_headers = cors::response_headers(cors_config, &parts.headers);
+    let if_none_match = parts
+        .headers
+        .get(header::IF_NONE_MATCH)
+        .map(|v| v.as_bytes());
+    let accept = parts
+        .headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    if files.not_modified(if_none_match) {
+        let mut resp = empty_response(304);
+        add_headers(&mut resp, &cors_headers);
+        return resp;
+    }
+    let Some(file) = files.get(name, accept) else {
+        return empty_response(404);
+    };
+    let mut resp = text_response(200, file.content_type, file.body);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static("public, max-age=0"),
+    );
+    if let Ok(etag) = http::HeaderValue::from_str(files.etag()) {
+        h.insert(header::ETAG, etag);
+    }
+    if let Some(coding) = file.encoding.header_value() {
+        h.insert(
+            header::CONTENT_ENCODING,
+            http::HeaderValue::from_static(coding),
+        );
+    }
+    // socket.io leaves this out; without it a shared cache may hand a compressed body to a
+    // client that did not ask for one.
+    h.append(
+        header::VARY,
+        http::HeaderValue::from_static("Accept-Encoding"),
+    );
+    add_headers(&mut resp, &cors_headers);
+    resp
+}
+
 /// What a request to the server asks for, decided the way engine.io's `verify()` does.
 pub(crate) enum Route {
     /// Answer this response as is.
@@ -218,14 +269,12 @@ pub(crate) fn route(server: &Server, parts: &http::request::Parts) -> Route {
     let base_trimmed = base.trim_end_matches('/');
 
     if let Some(file) = path.strip_prefix(base) {
-        if matches!(file, "socket.io.js" | "socket.io.min.js") {
-            if let Some(bundle) = server.shared().client_bundle.read().clone() {
-                let mut resp = text_response(200, "application/javascript; charset=utf-8", bundle);
-                resp.headers_mut().insert(
-                    header::CACHE_CONTROL,
-                    http::HeaderValue::from_static("public, max-age=0"),
-                );
-                return Route::Respond(resp);
+        let files = server.shared().client_files.read().clone();
+        if let Some(files) = files.filter(|f| f.contains(file)) {
+            // A preflight for a bundle is answered as the `cors` middleware socket.io runs
+            // before serving would (below); without CORS, socket.io serves any method.
+            if !(parts.method == Method::OPTIONS && cors::enabled(&engine.cors)) {
+                return Route::Respond(client_file(&files, file, parts, &engine.cors));
             }
         }
     }
