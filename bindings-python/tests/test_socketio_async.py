@@ -261,3 +261,69 @@ async def test_bad_input_is_refused_clearly(served: Any) -> None:
     assert sio.io.get_namespace("/never-registered") is None
     c = await s.client()
     assert c.connected
+
+
+async def test_catch_all_namespace_and_always_connect(served: Any) -> None:
+    sio = socketio.AsyncServer(always_connect=True, serializer="default")
+    log: list[Any] = []
+
+    @sio.on("connect", namespace="*")
+    async def any_connect(namespace: str, sid: str, environ: dict[str, Any]) -> Any:
+        log.append(("connect", namespace))
+        # always_connect: the client is in already, so this emit needs no waiting.
+        await sio.emit("hi", namespace, to=sid, namespace=namespace)
+        return namespace != "/banned"
+
+    @sio.on("*", namespace="*")
+    def any_event(event: str, namespace: str, sid: str, *args: Any) -> Any:
+        return [event, namespace, *args]
+
+    s = await served(sio)
+    got, wait, on_hi = collector()
+    c = Client(reconnection=False)
+    s.clients.append(c)
+    for ns in ("/rooms-7", "/banned"):
+        c.on("hi", on_hi, namespace=ns)
+    await c.connect(s.url, transports=["websocket"], namespaces=["/rooms-7"], wait_timeout=5)
+    assert await c.call("anything", 5, namespace="/rooms-7", timeout=5) == ["anything", "/rooms-7", 5]
+    assert await wait(1) == ["/rooms-7"]
+    banned = Client(reconnection=False)
+    s.clients.append(banned)
+    gone = asyncio.Event()
+    banned.on("disconnect", lambda *args: gone.set(), namespace="/banned")
+    banned.on("hi", on_hi, namespace="/banned")
+    await banned.connect(s.url, transports=["websocket"], namespaces=["/banned"], wait_timeout=5)
+    # Accepted first (always_connect), then disconnected when the handler says no.
+    await within(gone.wait())
+    assert ("connect", "/banned") in log
+
+
+async def test_asgi_app_socketio_path_and_static_files_under_uvicorn(tmp_path: Any) -> None:
+    from test_asgi import uvicorn_serving
+
+    (tmp_path / "index.html").write_text("<p>home</p>")
+    sio = socketio.AsyncServer(async_mode="asgi")
+    sio.on("echo", lambda sid, *args: args)
+    started: list[str] = []
+    app = socketio.ASGIApp(
+        sio,
+        static_files={"/": str(tmp_path) + "/"},
+        socketio_path="/realtime",
+        on_startup=lambda: started.append("up"),
+    )
+    async with uvicorn_serving(app) as url:
+        import httpx
+
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(url + "/")).text == "<p>home</p>"
+            assert (await http.get(url + "/index.html")).text == "<p>home</p>"
+            assert (await http.get(url + "/missing.css")).status_code == 404
+            assert (await http.get(url + "/socket.io/", params={"EIO": "4", "transport": "polling"})).status_code == 404
+        for transport in ("websocket", "polling"):
+            c = Client(reconnection=False)
+            await c.connect(url, transports=[transport], socketio_path="realtime", wait_timeout=5)
+            try:
+                assert await c.call("echo", (1, "two"), timeout=5) == (1, "two")
+            finally:
+                await c.disconnect()
+    assert started == ["up"]
