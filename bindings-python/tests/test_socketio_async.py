@@ -101,6 +101,10 @@ async def test_handlers_get_sid_environ_auth_and_answer_acks(served: Any, transp
     assert await c.call("add", (2, 3), timeout=5) == 5
     assert await c.call("pair", timeout=5) == ("ann", 2)
     assert sio.transport(c.get_sid()) == transport
+    # roomcast's own API finds the same client by its sid.
+    socket = sio.io.get_socket(c.get_sid())
+    assert socket is not None and socket is sio.io.sockets.get_socket(c.get_sid())
+    assert sio.io.get_socket("nobody") is None and sio.io.of("/").get_socket("nobody") is None
     sid = c.get_sid()
     await c.disconnect()
     # python-socketio's client may close the transport before its DISCONNECT is out.

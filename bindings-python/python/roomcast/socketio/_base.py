@@ -244,7 +244,8 @@ class BaseServer:
     def _socket(self, sid: str, namespace: str | None = None) -> Socket | None:
         """The local socket ``sid`` (connected, or running its connect handler)."""
         io = self.io
-        socket = io._sockets.get(sid) or io._authorizing.get(sid)
+        # A client still in its connect handler is not connected yet: roomcast keeps it aside.
+        socket = io.get_socket(sid) or io._authorizing.get(sid)
         if socket is None or socket.nsp.name != (namespace or "/"):
             return None
         return socket
@@ -430,7 +431,7 @@ class BaseServer:
             if pending is not None:
                 pending.append((event, args, callback))
                 return
-            socket = self.io._sockets.get(target)
+            socket = self.io.get_socket(target)
             if socket is not None and socket.nsp.name == (namespace or "/"):
                 self._to_socket(socket, event, args, callback)
                 return
