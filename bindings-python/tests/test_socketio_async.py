@@ -250,6 +250,8 @@ async def test_bad_input_is_refused_clearly(served: Any) -> None:
         sio.register_namespace(socketio.Namespace("/x"))
     with pytest.raises(NotImplementedError, match="instrument"):
         sio.instrument(auth=False)
+    with pytest.raises(NotImplementedError, match="ASGIApp"):
+        sio.attach(object())
     # Unknown sids: documented no-ops, or a KeyError for what cannot answer.
     s = await served(sio)
     await sio.emit("x", 1, to="no-such-sid")

@@ -546,6 +546,14 @@ class BaseServer:
         if nsp is not None:
             nsp.in_(sid).disconnect_sockets()
 
+    def attach(self, app: Any, socketio_path: str = "socket.io") -> None:
+        """python-socketio attaches to aiohttp, Sanic and Tornado apps; roomcast serves ASGI
+        and WSGI apps and its own listener."""
+        raise NotImplementedError(
+            f"attach({type(app).__name__}) is not supported by roomcast: mount the server with "
+            "ASGIApp / WSGIApp, or serve it on roomcast's listener (AsyncServer.serve)"
+        )
+
     def instrument(self, *args: Any, **kwargs: Any) -> Any:
         """The Socket.IO admin UI is not available in roomcast yet."""
         raise NotImplementedError("instrument() (the Socket.IO admin UI) is not supported by roomcast yet")
