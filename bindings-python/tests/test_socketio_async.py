@@ -4,13 +4,15 @@ python-socketio's own client over both transports."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from typing import Any, AsyncIterator
 
 import pytest
 import socketio as real_socketio
 
 import roomcast.socketio as socketio
-from conftest import Client, collector, port_is_free, within
+from conftest import NODE_MODULES, Client, collector, node_available, port_is_free, within
 
 
 class Served:
@@ -333,3 +335,31 @@ async def test_asgi_app_socketio_path_and_static_files_under_uvicorn(tmp_path: A
             finally:
                 await c.disconnect()
     assert started == ["up"]
+
+
+MSGPACK_CLIENT = """
+const { io } = require("socket.io-client");
+const parser = require("socket.io-msgpack-parser");
+const socket = io(process.argv[1], { transports: ["websocket"], parser, reconnection: false });
+setTimeout(() => { console.log(JSON.stringify({ error: "timed out" })); process.exit(1); }, 8000);
+socket.on("connect_error", (e) => { console.log(JSON.stringify({ error: e.message })); process.exit(1); });
+socket.on("connect", () => socket.emit("add", 2, 3, (sum, bin) => {
+  console.log(JSON.stringify({ sum, bin: Array.from(bin) }));
+  socket.disconnect();
+  process.exit(0);
+}));
+"""
+
+
+@pytest.mark.skipif(not node_available(), reason="needs node and tests/node_modules")
+async def test_msgpack_serializer_with_the_npm_msgpack_parser(served: Any) -> None:
+    sio = socketio.AsyncServer(serializer="msgpack")
+    sio.on("add", lambda sid, a, b: (a + b, b"\x01\x02"))
+    s = await served(sio)
+    proc = await asyncio.create_subprocess_exec(
+        "node", "-e", MSGPACK_CLIENT, s.url,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 15)
+    assert json.loads(out.decode().strip().splitlines()[-1]) == {"sum": 5, "bin": [1, 2]}
