@@ -96,6 +96,10 @@ class Namespace(_Handlers):
         """The connected sockets of this namespace on this server, by id (a copy)."""
         return dict(self._sockets)
 
+    def get_socket(self, sid: str) -> Socket | None:
+        """The connected socket ``sid`` of this namespace on this server, or None."""
+        return self._sockets.get(sid)
+
     @property
     def rooms(self) -> set[str]:
         """The names of this server's rooms that have members (socket-id rooms included)."""

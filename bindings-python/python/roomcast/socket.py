@@ -111,6 +111,10 @@ class Socket:
         self._data: SocketData | None = None
         # Events waiting while an async packet middleware runs (keeps them in order).
         self._backlog: deque[tuple[Any, ...]] | None = None
+        # Front doors with handler tables of their own (roomcast.socketio) look handlers up
+        # when an event arrives: ``resolver(event)`` -> a callable taking the event's
+        # arguments, or None when nothing handles it.
+        self._resolver: Callable[[str], Callable[..., Any] | None] | None = None
 
     # ---- state ----------------------------------------------------------------------
 
@@ -207,8 +211,15 @@ class Socket:
         ``timeout`` seconds, :class:`~roomcast.Disconnected` if the socket goes away first.
         ``await`` it, or call ``.result()`` from another thread.
         """
+        return self._emit_with_ack(event, args, timeout, resolve_ack)
+
+    def _emit_with_ack(
+        self, event: str, args: tuple[Any, ...], timeout: float | None, convert: Callable[..., None]
+    ) -> Pending[Any]:
+        """``emit_with_ack`` whose completion ``convert(fut, error, json_text, binaries)``
+        resolves (front doors that need the answer's arguments as a list)."""
         dispatcher = self._server._dispatcher
-        token, fut = dispatcher.expect(resolve_ack)
+        token, fut = dispatcher.expect(convert)
         json_text, binaries = _codec.encode(args)
         try:
             sent = self._native.emit_with_ack(event, json_text, binaries, timeout, token)
@@ -327,7 +338,7 @@ class Socket:
         if self._backlog is not None:
             self._backlog.append((name, json_text, binaries, ack))
             return
-        if not self._uses and not self._any and name not in self._handlers:
+        if not self._uses and not self._any and name not in self._handlers and self._resolver is None:
             return  # nobody listens: as in socket.io, the event (and its ack) is dropped
         args = _codec.decode(json_text, binaries)
         self._middlewares(name, args, ack, 0)
@@ -377,7 +388,10 @@ class Socket:
             dispatcher.run(fn, (name, *args), None, "catch-all listener")
         handler = self._handlers.get(name)
         if handler is None:
-            return
+            resolver = self._resolver
+            handler = None if resolver is None else resolver(name)
+            if handler is None:
+                return
         then = None if ack is None else _ack_sender(ack)
         token = ACK_REQUESTED.set(ack is not None)
         try:
