@@ -69,6 +69,14 @@ async fn serve_connection(
     permit: ConnectionPermit,
 ) {
     let mut shutdown = server.shared().shutdown_signal();
+    // With a host's app on this listener, closing waits (within its grace) for the
+    // connection, so a response in flight is written out before the process exits.
+    let _live = server
+        .shared()
+        .http_host
+        .read()
+        .is_some()
+        .then(|| LiveConnection::new(server.shared().clone()));
     let local = stream.local_addr().ok();
     let svc_server = server.clone();
     // Shared with the WebSocket task when the connection upgrades, so the place is held for
@@ -110,6 +118,22 @@ async fn serve_connection(
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(server.shared().drain_grace(), conn).await;
         }
+    }
+}
+
+/// Counts a connection as live (see [`Server::close`]) until dropped.
+struct LiveConnection(Arc<crate::server::ServerShared>);
+
+impl LiveConnection {
+    fn new(shared: Arc<crate::server::ServerShared>) -> LiveConnection {
+        shared.connection_opened();
+        LiveConnection(shared)
+    }
+}
+
+impl Drop for LiveConnection {
+    fn drop(&mut self) {
+        self.0.connection_closed();
     }
 }
 
