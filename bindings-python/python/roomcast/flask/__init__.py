@@ -248,7 +248,7 @@ class SocketIO:
             skip_sid = flask.request.sid  # type: ignore[attr-defined]
         if callback is not None and flask.has_request_context():
             sid = getattr(flask.request, "sid", None)
-            origin = getattr(flask.request, "namespace", None)
+            origin = getattr(flask.request, "namespace", None) or namespace
             if sid is not None:
                 original = callback
 
@@ -449,7 +449,7 @@ def _install_session(session_obj: Any) -> None:
     if app_ctx is not None and hasattr(app_ctx, "session"):
         ctx = app_ctx._get_current_object()  # Flask >= 3.2: one context
     else:
-        ctx = globals_.request_ctx._get_current_object()
+        ctx = globals_.request_ctx._get_current_object()  # type: ignore[attr-defined]
     if hasattr(ctx, "_session"):
         ctx._session = session_obj
     else:

@@ -167,7 +167,7 @@ class SocketIOTestClient:
         answer = self._wait_for(lambda: self._connect_answers.pop(namespace, None))
         if answer.kind == _CONNECT:
             self.connected[namespace] = True
-            self._sids[namespace] = (answer.data or {}).get("sid")
+            self._sids[namespace] = str((answer.data or {}).get("sid"))
             self._install_barrier(namespace)
             self._barrier()
         else:
