@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyConnectionError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 use roomcast::transport::host_http::{
-    BodySender, HostRequest, QueueWait, RequestBody, RequestQueue, Responder,
+    BodySender, HostRequest, QueueWait, Queued, RequestBody, RequestQueue, Responder, Slot,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,8 +31,8 @@ impl PyHttpQueue {
         let queue = self.queue.clone();
         let wait = Duration::from_secs_f64(timeout.max(0.0));
         match py.detach(move || queue.next_timeout(wait)) {
-            Ok((request, responder)) => {
-                let exchange = PyExchange::new(request, responder, self.runtime.clone());
+            Ok(queued) => {
+                let exchange = PyExchange::new(queued, self.runtime.clone());
                 Ok(Bound::new(py, exchange)?.into_any())
             }
             Err(QueueWait::Empty) => Ok(py.None().into_bound(py)),
@@ -58,6 +58,8 @@ pub struct PyExchange {
     head: Mutex<Option<Head>>,
     body: Arc<tokio::sync::Mutex<RequestBody>>,
     reply: Arc<Mutex<Reply>>,
+    /// The request's place in the queue's bound, given back by `finish`.
+    slot: Mutex<Option<Slot>>,
     runtime: Handle,
 }
 
@@ -72,7 +74,12 @@ struct Head {
 }
 
 impl PyExchange {
-    fn new(request: HostRequest, responder: Responder, runtime: Handle) -> PyExchange {
+    fn new(queued: Queued, runtime: Handle) -> PyExchange {
+        let Queued {
+            request,
+            responder,
+            slot,
+        } = queued;
         let HostRequest {
             method,
             uri,
@@ -102,6 +109,7 @@ impl PyExchange {
             head: Mutex::new(Some(head)),
             body: Arc::new(tokio::sync::Mutex::new(body)),
             reply: Arc::new(Mutex::new(Reply::NotStarted(responder))),
+            slot: Mutex::new(Some(slot)),
             runtime,
         }
     }
@@ -198,6 +206,8 @@ impl PyExchange {
     /// the headers went out). An unstarted response becomes a 500.
     #[pyo3(signature = (broken=false))]
     fn finish(&self, broken: bool) {
+        // Before the body ends: a client that saw its response complete finds a place.
+        self.slot.lock().take();
         match std::mem::replace(&mut *self.reply.lock(), Reply::Done) {
             Reply::NotStarted(responder) => responder.respond(
                 500,

@@ -115,12 +115,14 @@ def test_head_gets_the_headers_only(mount: Any) -> None:
 def test_a_full_pool_answers_503_and_recovers(mount: Any) -> None:
     entered, release = threading.Event(), threading.Event()
 
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
         if environ["PATH_INFO"] == "/hold":
             entered.set()
             release.wait(10)
         start_response("200 OK", [])
-        return [b"done"]
+        # Chunked: the client sees the end only once the worker has finished, and the
+        # place is given back before that.
+        yield b"done"
 
     m = mount(app, threads=1, backlog=0)
     held: list[Any] = []

@@ -147,8 +147,8 @@ async fn requests_outside_the_socketio_path_reach_the_host_on_one_port() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_request_queue_answers_503_at_once() {
     let io = Server::new(ServerConfig::default());
-    // No worker ever takes a request, and none may wait.
-    let queue = Arc::new(RequestQueue::new(0));
+    // No worker, and no request may wait.
+    let queue = Arc::new(RequestQueue::new(0, 0));
     io.set_http_host(queue.clone(), Duration::from_secs(2));
     let addr = io.listen("127.0.0.1:0").await.expect("listen");
     let response = blocking(move || {

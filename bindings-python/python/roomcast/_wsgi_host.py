@@ -173,7 +173,7 @@ class WSGIHost:
             raise ValueError(f"wsgi_backlog must be 0 or more, not {backlog!r}")
         self.app = app
         self.url_scheme = "http"
-        self._queue: _native.HttpQueue = native_server.serve_http(int(backlog), float(shutdown_grace))
+        self._queue: _native.HttpQueue = native_server.serve_http(int(threads), int(backlog), float(shutdown_grace))
         self._threads = [
             threading.Thread(target=self._work, name=f"roomcast-wsgi-{i}", daemon=True) for i in range(int(threads))
         ]

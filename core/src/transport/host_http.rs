@@ -14,7 +14,9 @@ use hyper::body::{Body, Frame, Incoming};
 use parking_lot::Mutex;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -214,11 +216,32 @@ impl Body for HostBody {
 
 /// A bounded queue of requests for a pool of worker threads (a WSGI server's threads).
 ///
-/// `capacity` requests may wait for a worker; one more is answered 503 with `Retry-After`
-/// at once. With capacity 0 a request is taken only by a worker already waiting for one.
+/// At most `workers + backlog` requests are admitted at once (being served or waiting for
+/// a worker); one more is answered 503 with `Retry-After` at once. A request holds its
+/// place until its [`Slot`] is dropped, which a worker does as it finishes the response —
+/// before the body ends, so a client that saw its response complete finds the place free.
 pub struct RequestQueue {
-    tx: Mutex<Option<SyncSender<(HostRequest, Responder)>>>,
-    rx: Mutex<Receiver<(HostRequest, Responder)>>,
+    tx: Mutex<Option<Sender<Queued>>>,
+    rx: Mutex<Receiver<Queued>>,
+    admitted: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+/// A request taken from a [`RequestQueue`].
+pub struct Queued {
+    pub request: HostRequest,
+    pub responder: Responder,
+    /// The request's place in the queue's bound.
+    pub slot: Slot,
+}
+
+/// A place in a [`RequestQueue`]'s bound, given back when dropped.
+pub struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Why [`RequestQueue::next_timeout`] returned no request.
@@ -231,17 +254,19 @@ pub enum QueueWait {
 }
 
 impl RequestQueue {
-    pub fn new(capacity: usize) -> RequestQueue {
-        let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
+    pub fn new(workers: usize, backlog: usize) -> RequestQueue {
+        let (tx, rx) = std::sync::mpsc::channel();
         RequestQueue {
             tx: Mutex::new(Some(tx)),
             rx: Mutex::new(rx),
+            admitted: Arc::new(AtomicUsize::new(0)),
+            limit: workers.saturating_add(backlog),
         }
     }
 
     /// The next request, waiting up to `timeout` (on a worker thread, never a runtime
     /// thread).
-    pub fn next_timeout(&self, timeout: Duration) -> Result<(HostRequest, Responder), QueueWait> {
+    pub fn next_timeout(&self, timeout: Duration) -> Result<Queued, QueueWait> {
         // One worker waits on the channel at a time; the others wait for the lock, which
         // amounts to the same queue of idle workers.
         let Some(rx) = self.rx.try_lock_for(timeout) else {
@@ -260,29 +285,37 @@ impl RequestQueue {
     }
 }
 
+fn busy(responder: Responder) {
+    responder.respond(
+        503,
+        vec![
+            (
+                "content-type".to_string(),
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            ("retry-after".to_string(), "1".to_string()),
+        ],
+        Bytes::from_static(b"Service Unavailable: every worker is busy\n"),
+    );
+}
+
 impl HttpHost for RequestQueue {
     fn handle(&self, request: HostRequest, responder: Responder) {
-        let refused = match self.tx.lock().as_ref() {
-            None => Some(responder),
-            Some(tx) => match tx.try_send((request, responder)) {
-                Ok(()) => None,
-                Err(TrySendError::Full((_, r))) | Err(TrySendError::Disconnected((_, r))) => {
-                    Some(r)
-                }
-            },
+        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.limit {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            return busy(responder);
+        }
+        let queued = Queued {
+            request,
+            responder,
+            slot: Slot(self.admitted.clone()),
         };
-        if let Some(responder) = refused {
-            responder.respond(
-                503,
-                vec![
-                    (
-                        "content-type".to_string(),
-                        "text/plain; charset=utf-8".to_string(),
-                    ),
-                    ("retry-after".to_string(), "1".to_string()),
-                ],
-                Bytes::from_static(b"Service Unavailable: every worker is busy\n"),
-            );
+        let refused = match self.tx.lock().as_ref() {
+            None => Some(queued),
+            Some(tx) => tx.send(queued).err().map(|e| e.0),
+        };
+        if let Some(queued) = refused {
+            busy(queued.responder);
         }
     }
 }
