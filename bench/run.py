@@ -177,6 +177,8 @@ def ensure_python_deps() -> bool:
 def resolve_servers(entries: list[dict], build: bool) -> tuple[list[dict], list[tuple[str, str]]]:
     """Returns (available servers, [(key, reason skipped)])."""
     avail, skipped = [], []
+    done_setups: set[tuple[str, ...]] = set()
+    failed_setups: set[tuple[str, ...]] = set()
     cargo_pkgs = [e for e in entries if e.get("kind") == "cargo"
                   and Path(subst(e.get("manifest", "{bench}/servers/" + e["key"] + "/Cargo.toml"))).exists()]
     built: set[str] = set()
@@ -213,8 +215,13 @@ def resolve_servers(entries: list[dict], build: bool) -> tuple[list[dict], list[
             elif not ensure_python_deps():
                 reason = "pip install failed"
         if reason is None and e.get("setup"):
-            if run_cmd([subst(a) for a in e["setup"]]).returncode != 0:
+            setup = [subst(a) for a in e["setup"]]
+            # Entries sharing a setup (one binding build serves several servers) run it once.
+            if tuple(setup) in failed_setups or (tuple(setup) not in done_setups and run_cmd(setup).returncode != 0):
+                failed_setups.add(tuple(setup))
                 reason = "setup command failed"
+            else:
+                done_setups.add(tuple(setup))
         if reason is None:
             missing = [subst(r) for r in e.get("requires", []) if not Path(subst(r)).exists()]
             if missing:

@@ -4,13 +4,15 @@ python-socketio's own client over both transports."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from typing import Any, AsyncIterator
 
 import pytest
 import socketio as real_socketio
 
 import roomcast.socketio as socketio
-from conftest import Client, collector, port_is_free, within
+from conftest import NODE_MODULES, Client, collector, node_available, port_is_free, within
 
 
 class Served:
@@ -101,6 +103,10 @@ async def test_handlers_get_sid_environ_auth_and_answer_acks(served: Any, transp
     assert await c.call("add", (2, 3), timeout=5) == 5
     assert await c.call("pair", timeout=5) == ("ann", 2)
     assert sio.transport(c.get_sid()) == transport
+    # roomcast's own API finds the same client by its sid.
+    socket = sio.io.get_socket(c.get_sid())
+    assert socket is not None and socket is sio.io.sockets.get_socket(c.get_sid())
+    assert sio.io.get_socket("nobody") is None and sio.io.of("/").get_socket("nobody") is None
     sid = c.get_sid()
     await c.disconnect()
     # python-socketio's client may close the transport before its DISCONNECT is out.
@@ -246,6 +252,8 @@ async def test_bad_input_is_refused_clearly(served: Any) -> None:
         sio.register_namespace(socketio.Namespace("/x"))
     with pytest.raises(NotImplementedError, match="instrument"):
         sio.instrument(auth=False)
+    with pytest.raises(NotImplementedError, match="ASGIApp"):
+        sio.attach(object())
     # Unknown sids: documented no-ops, or a KeyError for what cannot answer.
     s = await served(sio)
     await sio.emit("x", 1, to="no-such-sid")
@@ -261,3 +269,97 @@ async def test_bad_input_is_refused_clearly(served: Any) -> None:
     assert sio.io.get_namespace("/never-registered") is None
     c = await s.client()
     assert c.connected
+
+
+async def test_catch_all_namespace_and_always_connect(served: Any) -> None:
+    sio = socketio.AsyncServer(always_connect=True, serializer="default")
+    log: list[Any] = []
+
+    @sio.on("connect", namespace="*")
+    async def any_connect(namespace: str, sid: str, environ: dict[str, Any]) -> Any:
+        log.append(("connect", namespace))
+        # always_connect: the client is in already, so this emit needs no waiting.
+        await sio.emit("hi", namespace, to=sid, namespace=namespace)
+        return namespace != "/banned"
+
+    @sio.on("*", namespace="*")
+    def any_event(event: str, namespace: str, sid: str, *args: Any) -> Any:
+        return [event, namespace, *args]
+
+    s = await served(sio)
+    got, wait, on_hi = collector()
+    c = Client(reconnection=False)
+    s.clients.append(c)
+    for ns in ("/rooms-7", "/banned"):
+        c.on("hi", on_hi, namespace=ns)
+    await c.connect(s.url, transports=["websocket"], namespaces=["/rooms-7"], wait_timeout=5)
+    assert await c.call("anything", 5, namespace="/rooms-7", timeout=5) == ["anything", "/rooms-7", 5]
+    assert await wait(1) == ["/rooms-7"]
+    banned = Client(reconnection=False)
+    s.clients.append(banned)
+    gone = asyncio.Event()
+    banned.on("disconnect", lambda *args: gone.set(), namespace="/banned")
+    banned.on("hi", on_hi, namespace="/banned")
+    await banned.connect(s.url, transports=["websocket"], namespaces=["/banned"], wait_timeout=5)
+    # Accepted first (always_connect), then disconnected when the handler says no.
+    await within(gone.wait())
+    assert ("connect", "/banned") in log
+
+
+async def test_asgi_app_socketio_path_and_static_files_under_uvicorn(tmp_path: Any) -> None:
+    from test_asgi import uvicorn_serving
+
+    (tmp_path / "index.html").write_text("<p>home</p>")
+    sio = socketio.AsyncServer(async_mode="asgi")
+    sio.on("echo", lambda sid, *args: args)
+    started: list[str] = []
+    app = socketio.ASGIApp(
+        sio,
+        static_files={"/": str(tmp_path) + "/"},
+        socketio_path="/realtime",
+        on_startup=lambda: started.append("up"),
+    )
+    async with uvicorn_serving(app) as url:
+        import httpx
+
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(url + "/")).text == "<p>home</p>"
+            assert (await http.get(url + "/index.html")).text == "<p>home</p>"
+            assert (await http.get(url + "/missing.css")).status_code == 404
+            assert (await http.get(url + "/socket.io/", params={"EIO": "4", "transport": "polling"})).status_code == 404
+        for transport in ("websocket", "polling"):
+            c = Client(reconnection=False)
+            await c.connect(url, transports=[transport], socketio_path="realtime", wait_timeout=5)
+            try:
+                assert await c.call("echo", (1, "two"), timeout=5) == (1, "two")
+            finally:
+                await c.disconnect()
+    assert started == ["up"]
+
+
+MSGPACK_CLIENT = """
+const { io } = require("socket.io-client");
+const parser = require("socket.io-msgpack-parser");
+const socket = io(process.argv[1], { transports: ["websocket"], parser, reconnection: false });
+setTimeout(() => { console.log(JSON.stringify({ error: "timed out" })); process.exit(1); }, 8000);
+socket.on("connect_error", (e) => { console.log(JSON.stringify({ error: e.message })); process.exit(1); });
+socket.on("connect", () => socket.emit("add", 2, 3, (sum, bin) => {
+  console.log(JSON.stringify({ sum, bin: Array.from(bin) }));
+  socket.disconnect();
+  process.exit(0);
+}));
+"""
+
+
+@pytest.mark.skipif(not node_available(), reason="needs node and tests/node_modules")
+async def test_msgpack_serializer_with_the_npm_msgpack_parser(served: Any) -> None:
+    sio = socketio.AsyncServer(serializer="msgpack")
+    sio.on("add", lambda sid, a, b: (a + b, b"\x01\x02"))
+    s = await served(sio)
+    proc = await asyncio.create_subprocess_exec(
+        "node", "-e", MSGPACK_CLIENT, s.url,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 15)
+    assert json.loads(out.decode().strip().splitlines()[-1]) == {"sum": 5, "bin": [1, 2]}

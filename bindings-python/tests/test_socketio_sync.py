@@ -120,3 +120,29 @@ async def test_sync_server_on_roomcast_listener_with_websocket() -> None:
         await c.disconnect()
         sio.shutdown()
     await within(asyncio.sleep(0))
+
+
+def test_sync_server_refuses_what_it_cannot_honour() -> None:
+    with pytest.raises(ValueError, match="async_mode='eventlet'.*eventlet or gevent"):
+        socketio.Server(async_mode="eventlet")
+    with pytest.raises(ValueError, match="serializer='pickle'"):
+        socketio.Server(serializer="pickle")
+    with pytest.raises(ValueError, match="json="):
+        socketio.Server(json=object())
+    with pytest.raises(TypeError, match="client_manager"):
+        socketio.Server(client_manager=object())  # type: ignore[arg-type]
+    with pytest.raises(NotImplementedError, match="KombuManager.*Redis"):
+        socketio.KombuManager("amqp://")
+    with pytest.raises(ValueError, match="redis_options"):
+        socketio.RedisManager("redis://localhost", redis_options={"socket_timeout": 1})
+    with pytest.raises(TypeError, match=r"disconnect.*\(sid\) or \(sid, reason\)"):
+        socketio.Server().on("disconnect", lambda sid, reason, extra: None)
+    # Documented no-ops and mappings are accepted.
+    sio = socketio.Server(
+        monitor_clients=True, async_handlers=False, engineio_logger=True, logger=True,
+        ping_interval=(10, 5), compression_threshold=2048, cors_allowed_origins=[],
+        serializer="msgpack", namespaces=["/a", "/b"],
+    )
+    assert {"/a", "/b"} <= set(sio._served)
+    assert sio.async_mode == "threading"
+    sio.shutdown()

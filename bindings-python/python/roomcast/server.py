@@ -238,6 +238,11 @@ class Server:
             return None
         return self._namespace_for(name, live.key)
 
+    def get_socket(self, sid: str) -> Socket | None:
+        """The connected socket ``sid`` of this server, whatever its namespace, or None
+        (socket ids are unique across namespaces)."""
+        return self._sockets.get(sid)
+
     def _namespace_for(self, name: str, key: int | None = None) -> Namespace:
         """The wrapper of namespace ``name``; ``key`` names the live core namespace, so a
         dynamic child that was removed and created again gets a fresh wrapper."""

@@ -14,16 +14,22 @@ from . import exceptions
 from .apps import ASGIApp, WSGIApp
 from .async_server import AsyncServer
 from .exceptions import ConnectionRefusedError
-from .managers import AsyncRedisManager, RedisManager
+from .managers import UNSUPPORTED_MANAGERS, AsyncRedisManager, RedisManager, _unsupported
 from .namespace import AsyncNamespace, Namespace
 from .server import Server
+
+KombuManager, KafkaManager, ZmqManager, AsyncAioPikaManager = (_unsupported(n) for n in UNSUPPORTED_MANAGERS)
 
 __all__ = [
     "ASGIApp",
     "AsyncNamespace",
     "AsyncRedisManager",
     "AsyncServer",
+    "AsyncAioPikaManager",
     "ConnectionRefusedError",
+    "KafkaManager",
+    "KombuManager",
+    "ZmqManager",
     "Namespace",
     "RedisManager",
     "Server",

@@ -36,6 +36,9 @@ Target = Union[str, Iterable[str], None]
 
 default_logger = logging.getLogger("socketio.server")
 
+# Connections between two sweeps of the state of clients that never finished connecting.
+_SWEEP_EVERY = 1024
+
 #: Events a catch-all handler never gets (python-socketio's ``reserved_events``).
 RESERVED = ("connect", "disconnect")
 
@@ -147,6 +150,8 @@ class BaseServer:
         self._sessions: dict[str, dict[str, Any]] = {}
         # Sockets whose connect handler runs: what is emitted to them waits for CONNECT.
         self._connecting: dict[str, list[tuple[str, tuple[Any, ...], Handler | None]]] = {}
+        self._connects = 0
+        self._background_tasks: set[Any] = set()
         for name in [namespaces] if isinstance(namespaces, str) else self.namespaces:
             self._serve(name)
 
@@ -239,7 +244,8 @@ class BaseServer:
     def _socket(self, sid: str, namespace: str | None = None) -> Socket | None:
         """The local socket ``sid`` (connected, or running its connect handler)."""
         io = self.io
-        socket = io._sockets.get(sid) or io._authorizing.get(sid)
+        # A client still in its connect handler is not connected yet: roomcast keeps it aside.
+        socket = io.get_socket(sid) or io._authorizing.get(sid)
         if socket is None or socket.nsp.name != (namespace or "/"):
             return None
         return socket
@@ -301,6 +307,9 @@ class BaseServer:
     def _authorize(self, socket: Socket) -> Any:
         """The roomcast middleware that runs python-socketio's connect handler."""
         sid = socket.id
+        self._connects += 1
+        if self._connects % _SWEEP_EVERY == 0:
+            self._sweep()
         self._connecting[sid] = []
         try:
             result = self._run_connect(socket)
@@ -330,6 +339,14 @@ class BaseServer:
             self._refused(sid)
             raise exceptions.ConnectionRefusedError()
 
+    def _sweep(self) -> None:
+        """Forgets the state of clients that left between their connect handler and their
+        connection (no disconnect event comes for them)."""
+        io = self.io
+        for table in (self._connecting, self._environ, self._sessions):
+            for sid in [s for s in table if s not in io._sockets and s not in io._authorizing]:
+                table.pop(sid, None)
+
     def _refused(self, sid: str) -> None:
         self._connecting.pop(sid, None)
         self._environ.pop(sid, None)
@@ -342,7 +359,7 @@ class BaseServer:
         socket.on("disconnect", partial(self._disconnected, socket))
         if self.always_connect:
             return self._connect_after(socket)
-        self._flush(sid)
+        self._flush(socket)
         return None
 
     def _connect_after(self, socket: Socket) -> Any:
@@ -366,12 +383,10 @@ class BaseServer:
         if result is False:
             socket.disconnect()
 
-    def _flush(self, sid: str) -> None:
+    def _flush(self, socket: Socket) -> None:
         """Sends what the connect handler emitted to the client, now that CONNECT is out."""
-        for event, args, callback in self._connecting.pop(sid, None) or ():
-            socket = self._socket(sid, None) or self.io._sockets.get(sid)
-            if socket is not None:
-                self._to_socket(socket, event, args, callback)
+        for event, args, callback in self._connecting.pop(socket.id, None) or ():
+            self._to_socket(socket, event, args, callback)
 
     def _disconnected(self, socket: Socket, reason: str) -> Any:
         sid = socket.id
@@ -416,7 +431,7 @@ class BaseServer:
             if pending is not None:
                 pending.append((event, args, callback))
                 return
-            socket = self.io._sockets.get(target)
+            socket = self.io.get_socket(target)
             if socket is not None and socket.nsp.name == (namespace or "/"):
                 self._to_socket(socket, event, args, callback)
                 return
@@ -530,6 +545,14 @@ class BaseServer:
         nsp = self._namespace(namespace)
         if nsp is not None:
             nsp.in_(sid).disconnect_sockets()
+
+    def attach(self, app: Any, socketio_path: str = "socket.io") -> None:
+        """python-socketio attaches to aiohttp, Sanic and Tornado apps; roomcast serves ASGI
+        and WSGI apps and its own listener."""
+        raise NotImplementedError(
+            f"attach({type(app).__name__}) is not supported by roomcast: mount the server with "
+            "ASGIApp / WSGIApp, or serve it on roomcast's listener (AsyncServer.serve)"
+        )
 
     def instrument(self, *args: Any, **kwargs: Any) -> Any:
         """The Socket.IO admin UI is not available in roomcast yet."""

@@ -98,10 +98,12 @@ class ASGIApp:
         if kind == "lifespan":
             await self._app(scope, self._lifespan_hooks(receive), send)
             return
-        if kind in ("http", "websocket"):
+        if kind in ("http", "websocket") and self._prefix != self._core_path:
             path = _rewrite(scope["path"], self._prefix, self._core_path)
-            if path is not None and path != scope["path"]:
-                scope = dict(scope, path=path, raw_path=path.encode("latin-1"))
+            if path is None:  # not Socket.IO here, even under the core's own path
+                await self._after_socketio(scope, receive, send)
+                return
+            scope = dict(scope, path=path, raw_path=path.encode("latin-1"))
         await self._app(scope, receive, send)
 
     def _lifespan_hooks(self, receive: Any) -> Any:
@@ -159,9 +161,11 @@ class WSGIApp:
         self._app = roomcast_wsgi.WSGIApp(socketio_app.io, self._after_socketio)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        core = _rewrite(path, self._prefix, self._core_path)
-        if core is not None and core != path:
+        if self._prefix != self._core_path:
+            path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+            core = _rewrite(path, self._prefix, self._core_path)
+            if core is None:  # not Socket.IO here, even under the core's own path
+                return self._after_socketio(environ, start_response)
             environ = dict(environ, SCRIPT_NAME="", PATH_INFO=core)
         return self._app(environ, start_response)
 

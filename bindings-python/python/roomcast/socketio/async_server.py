@@ -19,7 +19,6 @@ class AsyncServer(BaseServer):
     ``async def``) run on that event loop."""
 
     _is_async = True
-    _background_tasks: set[asyncio.Future[Any]] = set()
 
     async def emit(
         self,

@@ -17,7 +17,10 @@ from ._base import _args
 if TYPE_CHECKING:
     from ._base import BaseServer
 
-__all__ = ["RedisManager", "AsyncRedisManager"]
+__all__ = ["RedisManager", "AsyncRedisManager", "UNSUPPORTED_MANAGERS"]
+
+#: python-socketio's other message queues: roomcast's cluster speaks Redis only.
+UNSUPPORTED_MANAGERS = ("KombuManager", "KafkaManager", "ZmqManager", "AsyncAioPikaManager")
 
 # How long a write-only RedisManager.emit waits for Redis to take the message.
 _PUBLISH_TIMEOUT = 10.0
@@ -146,3 +149,13 @@ class AsyncRedisManager(_RedisManager):
     async def disconnect(self, sid: str, namespace: str | None = None, **kwargs: Any) -> None:
         """Disconnects client ``sid`` on whichever node has it."""
         await self._selection(namespace, sid, None).disconnect_sockets()
+
+
+def _unsupported(name: str) -> type:
+    def refuse(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError(
+            f"{name} is not supported by roomcast: its cluster runs on Redis "
+            "(RedisManager / AsyncRedisManager, compatible with @socket.io/redis-adapter)"
+        )
+
+    return type(name, (), {"__init__": refuse, "__doc__": f"{name}: not supported by roomcast (Redis only); raises."})
