@@ -172,6 +172,7 @@ class WSGIHost:
         if int(backlog) < 0:
             raise ValueError(f"wsgi_backlog must be 0 or more, not {backlog!r}")
         self.app = app
+        self.shutdown_grace = float(shutdown_grace)
         self.url_scheme = "http"
         self._queue: _native.HttpQueue = native_server.serve_http(int(threads), int(backlog), float(shutdown_grace))
         self._threads = [

@@ -497,7 +497,9 @@ class Server:
         else:
             future = asyncio.run_coroutine_threadsafe(self.aclose(), loop)
             try:
-                future.result(timeout=_CLOSE_GRACE + 5)
+                # Closing lets a mounted WSGI app's requests in flight finish first.
+                drain = self._wsgi.shutdown_grace if self._wsgi is not None else 0.0
+                future.result(timeout=_CLOSE_GRACE + 5 + drain)
             except Exception:
                 logger.exception("roomcast: closing on the event loop failed")
                 self._native.close()
