@@ -164,3 +164,70 @@ async fn a_full_request_queue_answers_503_at_once() {
     queue.close();
     io.close().await;
 }
+
+/// Answers `started;` at once and `done` after `release` fires.
+struct Held(Arc<tokio::sync::Notify>);
+
+impl HttpHost for Held {
+    fn handle(&self, _request: HostRequest, responder: Responder) {
+        let release = self.0.clone();
+        tokio::spawn(async move {
+            let Ok(out) = responder.start(200, vec![]) else {
+                return;
+            };
+            let _ = out.send(Bytes::from_static(b"started;")).await;
+            release.notified().await;
+            let _ = out.send(Bytes::from_static(b"done")).await;
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_lets_a_response_in_flight_finish() {
+    let io = Server::new(ServerConfig::default());
+    let release = Arc::new(tokio::sync::Notify::new());
+    io.set_http_host(Arc::new(Held(release.clone())), Duration::from_secs(5));
+    let addr = io.listen("127.0.0.1:0").await.expect("listen");
+    let (mut stream, mut reader) = blocking(move || connect(addr)).await;
+    let (stream, mut reader) = blocking(move || {
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nhost: t\r\n\r\n")
+            .expect("write");
+        // The head and the first chunk: the response is in flight.
+        let mut line = String::new();
+        while !line.starts_with("started;") {
+            line.clear();
+            reader.read_line(&mut line).expect("the response so far");
+        }
+        (stream, reader)
+    })
+    .await;
+    let mut closing = tokio::spawn({
+        let io = io.clone();
+        async move { io.close().await }
+    });
+    // Closing waits for the connection while the app has not finished.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut closing)
+            .await
+            .is_err(),
+        "close returned while a response was in flight"
+    );
+    release.notify_one();
+    let rest = blocking(move || {
+        let _keep = stream;
+        let mut rest = String::new();
+        let _ = reader.read_to_string(&mut rest);
+        rest
+    })
+    .await;
+    assert!(rest.contains("done"), "the response was cut: {rest:?}");
+    assert!(
+        rest.ends_with("0\r\n\r\n"),
+        "the response did not end: {rest:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(5), closing)
+        .await
+        .expect("close returns")
+        .expect("close did not panic");
+}
