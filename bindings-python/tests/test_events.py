@@ -276,3 +276,47 @@ async def test_disconnect_and_reasons(harness: Any, transport: str) -> None:
     reason = reasons[0][1]
     assert reason in ("client namespace disconnect", "transport close")
     assert [r[:2] for r in reasons] == [("disconnecting", reason), ("disconnect", reason)]
+
+
+async def test_async_handlers_that_never_await_keep_task_semantics(
+    harness: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An ``async def`` without await runs its only step at once (no task); what a task
+    would isolate stays isolated."""
+    import contextvars
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("test_var", default="unset")
+    io = harness.server()
+    seen: list[Any] = []
+
+    @io.on("connection")
+    def connect(socket: roomcast.Socket) -> None:
+        @socket.on("set")
+        async def set_var(value: str) -> list[Any]:
+            var.set(value)
+            return [roomcast.ack_requested(), var.get()]
+
+        @socket.on("get")
+        def get_var() -> str:
+            return var.get()
+
+        @socket.on("fail")
+        async def fail() -> None:
+            raise ValueError("no await, still logged")
+
+        @socket.on("note")
+        async def note(n: int) -> None:
+            seen.append(n)
+
+    url = await harness.start(io)
+    c = await harness.client(url)
+    assert await c.call("set", "x", timeout=5) == [True, "x"]
+    assert await c.call("get", timeout=5) == "unset"  # the handler's context did not leak
+    with caplog.at_level(logging.ERROR, logger="roomcast"):
+        with pytest.raises(Exception):
+            await c.call("fail", timeout=0.5)
+    assert "no await, still logged" in caplog.text
+    for n in range(5):
+        await c.emit("note", n)
+    assert await c.call("get", timeout=5) == "unset"
+    assert seen == [0, 1, 2, 3, 4]

@@ -363,3 +363,44 @@ async def test_msgpack_serializer_with_the_npm_msgpack_parser(served: Any) -> No
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 15)
     assert json.loads(out.decode().strip().splitlines()[-1]) == {"sum": 5, "bin": [1, 2]}
+
+
+async def test_state_of_a_client_that_left_during_its_connect_handler_is_dropped(
+    served: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import websockets
+
+    import roomcast._dispatch
+    import roomcast.socketio._base
+
+    monkeypatch.setattr(roomcast._dispatch, "_AUTHORIZED_TTL", 0.05)
+    monkeypatch.setattr(roomcast.socketio._base, "_SWEEP_EVERY", 1)
+    sio = socketio.AsyncServer()
+    entered = asyncio.Event()
+    release = asyncio.Event()
+    sids: list[str] = []
+
+    @sio.event
+    async def connect(sid: str, environ: dict[str, Any]) -> None:
+        sids.append(sid)
+        await sio.save_session(sid, {"big": "state"})
+        if len(sids) == 1:
+            entered.set()
+            await release.wait()
+
+    s = await served(sio)
+    async with websockets.connect(f"ws://127.0.0.1:{s.port}/socket.io/?EIO=4&transport=websocket") as ws:
+        assert (await within(ws.recv())).startswith("0{")
+        await ws.send("40")
+        await within(entered.wait())
+    # The client is gone; its connect handler finishes afterwards and nothing connects.
+    release.set()
+    gone = sids[0]
+    for _ in range(200):
+        if gone not in sio.io._authorizing:
+            break
+        await asyncio.sleep(0.01)
+    assert gone not in sio.io._authorizing
+    c = await s.client()  # the next CONNECT sweeps what the first one left
+    assert c.connected
+    assert gone not in sio._connecting and gone not in sio._sessions and gone not in sio._environ
