@@ -93,6 +93,45 @@ impl PyWebSocket {
         self.feeder.client_closed();
     }
 
+    /// The next messages for the client, waiting up to `timeout` seconds on the calling
+    /// thread without the GIL (an in-process test client): text as `str`, binary as
+    /// `bytes`; an empty list if none came, `None` once the server closed the WebSocket.
+    fn receive<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Option<Bound<'py, PyList>>> {
+        let outbound = self.outbound.clone();
+        let wait = std::time::Duration::from_secs_f64(timeout.max(0.0));
+        let runtime = self.runtime.clone();
+        let batch = py.detach(move || {
+            runtime.block_on(async move {
+                let mut rx = outbound.lock().await;
+                match tokio::time::timeout(wait, rx.next()).await {
+                    Err(_) => Some(Vec::new()),
+                    Ok(None) => None,
+                    Ok(Some(first)) => {
+                        let mut batch = vec![first];
+                        while batch.len() < WS_BATCH {
+                            match rx.try_recv() {
+                                Ok(m) => batch.push(m),
+                                Err(_) => break,
+                            }
+                        }
+                        Some(batch)
+                    }
+                }
+            })
+        });
+        let Some(batch) = batch else {
+            return Ok(None);
+        };
+        let out = PyList::empty(py);
+        for message in batch {
+            match message {
+                WsMessage::Text(t) => out.append(t)?,
+                WsMessage::Binary(b) => out.append(PyBytes::new(py, &b))?,
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// Asks for the next messages to send; they arrive as a completion with `token` (`None`
     /// once the server has closed the WebSocket). Ask again only after sending them, so a
     /// slow client holds the core's writer back instead of piling messages up here.

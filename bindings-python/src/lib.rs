@@ -19,6 +19,7 @@ mod runtime;
 mod server;
 mod socket;
 mod wake;
+mod web;
 
 use pyo3::prelude::*;
 
@@ -48,6 +49,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<reply::PyServerSideAck>()?;
     m.add_class::<bridge::PyWebSocket>()?;
     m.add_class::<emitter::PyEmitter>()?;
+    m.add_class::<web::PyHttpQueue>()?;
+    m.add_class::<web::PyExchange>()?;
     m.add_function(wrap_pyfunction!(enable_core_logging, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     for (name, value) in [

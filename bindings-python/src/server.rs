@@ -213,6 +213,23 @@ impl PyServer {
             .insert(path, (content_type, Bytes::from(body)));
     }
 
+    /// Hands every request outside the Socket.IO path (but the fixed content) on the native
+    /// listener to a queue for `workers` WSGI worker threads, `backlog` more may wait;
+    /// closing lets in-flight requests finish for up to `grace` seconds.
+    fn serve_http(&self, workers: usize, backlog: usize, grace: f64) -> crate::web::PyHttpQueue {
+        let queue = Arc::new(roomcast::transport::host_http::RequestQueue::new(
+            workers, backlog,
+        ));
+        self.server.set_http_host(
+            queue.clone(),
+            std::time::Duration::from_secs_f64(grace.max(0.0)),
+        );
+        crate::web::PyHttpQueue {
+            queue,
+            runtime: self.server.runtime().clone(),
+        }
+    }
+
     /// Whether a request path belongs to the Socket.IO server.
     fn handles_path(&self, path: &str) -> bool {
         self.server.handles_path(path)

@@ -8,6 +8,7 @@ use crate::host::{NamespaceListener, NamespaceMatcher, Pending};
 use crate::id::Sid;
 use crate::namespace::{Namespace, ParentNamespace};
 use crate::socket::DisconnectReason;
+use crate::transport::host_http::HttpHost;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use parking_lot::{Mutex, RwLock};
@@ -81,6 +82,9 @@ impl std::fmt::Debug for ServerConfig {
     }
 }
 
+/// How long closing waits for connections to flush, at the least.
+const DEFAULT_DRAIN_GRACE: Duration = Duration::from_secs(2);
+
 /// Answers HTTP requests outside the Socket.IO path (the native listener's fallback).
 pub type HttpFallback =
     Arc<dyn Fn(&http::request::Parts) -> Option<http::Response<Bytes>> + Send + Sync>;
@@ -126,6 +130,10 @@ pub(crate) struct ServerShared {
     namespace_listeners: RwLock<Vec<NamespaceListener>>,
     pub(crate) client_files: RwLock<Option<crate::transport::client_files::ClientFiles>>,
     pub(crate) fallback: RwLock<Option<HttpFallback>>,
+    /// The app answering other requests on the native listener, and how long closing
+    /// waits for its in-flight requests.
+    pub(crate) http_host: RwLock<Option<Arc<dyn HttpHost>>>,
+    http_grace: Mutex<Duration>,
     pub(crate) allow_request: RwLock<Option<AllowRequest>>,
     closing: AtomicBool,
     shutdown: watch::Sender<bool>,
@@ -203,6 +211,11 @@ impl ServerShared {
 
     pub(crate) fn is_closing(&self) -> bool {
         self.closing.load(Ordering::Acquire)
+    }
+
+    /// How long closing lets in-flight HTTP requests and queued writes finish.
+    pub(crate) fn drain_grace(&self) -> Duration {
+        *self.http_grace.lock()
     }
 
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
@@ -442,6 +455,8 @@ impl Server {
             namespace_listeners: RwLock::new(Vec::new()),
             client_files: RwLock::new(None),
             fallback: RwLock::new(None),
+            http_host: RwLock::new(None),
+            http_grace: Mutex::new(DEFAULT_DRAIN_GRACE),
             allow_request: RwLock::new(None),
             closing: AtomicBool::new(false),
             shutdown,
@@ -563,6 +578,14 @@ impl Server {
         *self.shared.fallback.write() = Some(Arc::new(f));
     }
 
+    /// Hands every request outside the Socket.IO path to `host` (a web app on the same
+    /// port, WebSocket included); [`Server::close`] lets its in-flight requests finish for up
+    /// to `grace`. Fixed content from [`Server::set_fallback`] is answered first.
+    pub fn set_http_host(&self, host: Arc<dyn HttpHost>, grace: Duration) {
+        *self.shared.http_host.write() = Some(host);
+        *self.shared.http_grace.lock() = grace.max(DEFAULT_DRAIN_GRACE);
+    }
+
     /// Vets every handshake before a session opens (by Origin, a token, an address...).
     /// The function may answer later ([`Pending::Later`]) without blocking anything.
     pub fn set_allow_request(
@@ -659,7 +682,7 @@ impl Server {
         tokio::pin!(done);
         done.as_mut().enable();
         if self.shared.live_connections.load(Ordering::Acquire) > 0 {
-            let _ = tokio::time::timeout(Duration::from_secs(2), done).await;
+            let _ = tokio::time::timeout(self.shared.drain_grace(), done).await;
         }
         for nsp in self.namespaces() {
             nsp.adapter().close();

@@ -5,7 +5,7 @@ driven by it. Arguments cross as JSON text (``str`` or UTF-8 ``bytes``) plus a l
 binary attachments referenced by ``{"_placeholder": true, "num": i}``.
 """
 
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Literal, Optional, Sequence, Union
 
 __version__: str
 
@@ -65,6 +65,8 @@ class Server:
     def serve_client(self, bundle: bytes) -> None: ...
     def add_static(self, path: str, content_type: str, body: bytes) -> None: ...
     def handles_path(self, path: str) -> bool: ...
+    def serve_http(self, workers: int, backlog: int, grace: float) -> HttpQueue:
+        """Queues the native listener's requests outside the Socket.IO path for WSGI workers."""
     def handle_http(
         self, token: int, method: str, target: str, headers: Headers, body: bytes, client: Client = None
     ) -> None:
@@ -176,6 +178,24 @@ class ServerSideAck:
 
     def send(self, json: Json, binaries: Binaries = None) -> bool: ...
 
+class HttpQueue:
+    """Requests waiting for a WSGI worker thread."""
+
+    def next(self, timeout: float) -> HttpExchange | None | Literal[False]:
+        """The next request; ``None``: none came in time; ``False``: closed and empty."""
+    def close(self) -> None: ...
+
+class HttpExchange:
+    """One request of the native listener and its streamed response."""
+
+    def take_head(
+        self,
+    ) -> tuple[str, bytes, bytes, str, list[tuple[bytes, bytes]], tuple[str, int] | None, tuple[str, int] | None]: ...
+    def read_chunk(self) -> bytes: ...
+    def start(self, status: int, headers: list[tuple[str, str]]) -> None: ...
+    def write(self, data: bytes) -> None: ...
+    def finish(self, broken: bool = False) -> None: ...
+
 class WebSocket:
     """A WebSocket whose framing the host (ASGI) does."""
 
@@ -183,6 +203,8 @@ class WebSocket:
     def push_bytes(self, data: bytes) -> None: ...
     def client_closed(self) -> None: ...
     def next_batch(self, token: int) -> None: ...
+    def receive(self, timeout: float) -> list[str | bytes] | None:
+        """The next messages, waiting up to ``timeout`` without the GIL; None once closed."""
 
 class Emitter:
     """The core's Redis emitter; `done(kind, message)` is called once published (both None)

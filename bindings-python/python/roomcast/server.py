@@ -200,6 +200,7 @@ class Server:
         self._thread: threading.Thread | None = None
         self._closing: asyncio.Future[None] | None = None
         self._close_waiters: list[asyncio.Future[None]] = []
+        self._wsgi: Any = None
         self._root = self._namespace_for("/")
 
     # ---- namespaces -------------------------------------------------------------------
@@ -366,6 +367,30 @@ class Server:
         data = body.encode() if isinstance(body, str) else bytes(body)
         self._native.add_static(url_path, content_type, data)
 
+    def mount_wsgi(
+        self,
+        app: Any,
+        *,
+        threads: int = 16,
+        backlog: int = 64,
+        shutdown_grace: float = 10.0,
+    ) -> None:
+        """Serves the WSGI app ``app`` (Flask, Django...) on the native listener, for every
+        request outside the Socket.IO path, so one port carries the web app and Socket.IO
+        with WebSocket. ``threads`` worker threads run the app; ``backlog`` more requests may
+        wait for one, past that a request is answered 503 at once. Request bodies are read
+        as the app asks for them, responses stream (chunked without a ``Content-Length``),
+        connections are kept alive. Closing (Ctrl-C under :meth:`listen`) stops accepting
+        and lets in-flight requests finish for up to ``shutdown_grace`` seconds."""
+        from ._wsgi_host import WSGIHost
+
+        with self._lock:
+            if self._wsgi is not None:
+                raise RuntimeError("a WSGI app is already mounted on this server")
+            if self.closed:
+                raise RuntimeError("the server is closed")
+            self._wsgi = WSGIHost(self._native, app, threads, backlog, shutdown_grace)
+
     # ---- running ----------------------------------------------------------------------
 
     async def start(self, host: str = "0.0.0.0", port: int = 0) -> int:
@@ -385,9 +410,14 @@ class Server:
         finally:
             await self.aclose()
 
-    def listen(self, port: int = 3000, host: str = "0.0.0.0") -> None:
+    def listen(self, port: int = 3000, host: str = "0.0.0.0", *, wsgi_app: Any = None, **wsgi_options: Any) -> None:
         """Serves on ``host:port`` until Ctrl-C (or :meth:`close` from another thread);
-        blocks, then closes the server cleanly."""
+        blocks, then closes the server cleanly. With ``wsgi_app``, the same port serves that
+        WSGI app too (see :meth:`mount_wsgi`, which takes ``wsgi_options``)."""
+        if wsgi_app is not None:
+            self.mount_wsgi(wsgi_app, **wsgi_options)
+        elif wsgi_options:
+            raise TypeError(f"{', '.join(wsgi_options)}: WSGI options need wsgi_app")
         try:
             asyncio.run(self.serve(host, port))
         except KeyboardInterrupt:
@@ -467,7 +497,9 @@ class Server:
         else:
             future = asyncio.run_coroutine_threadsafe(self.aclose(), loop)
             try:
-                future.result(timeout=_CLOSE_GRACE + 5)
+                # Closing lets a mounted WSGI app's requests in flight finish first.
+                drain = self._wsgi.shutdown_grace if self._wsgi is not None else 0.0
+                future.result(timeout=_CLOSE_GRACE + 5 + drain)
             except Exception:
                 logger.exception("roomcast: closing on the event loop failed")
                 self._native.close()
@@ -513,6 +545,9 @@ class Server:
         self._finish_close()
 
     def _finish_close(self) -> None:
+        if self._wsgi is not None:
+            # The core has let in-flight requests finish; idle workers stop now.
+            self._wsgi.close()
         self._dispatcher.fail_all(closed_error)
         if self._dispatcher.loop is not None and self._thread is None:
             self._dispatcher.detach()

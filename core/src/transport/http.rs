@@ -4,6 +4,7 @@
 
 use super::client_files::ClientFiles;
 use super::cors;
+use super::host_http::{HostBody, HostRequest, RequestBody, Responder};
 use super::limits::{ConnectionPermit, Refusal};
 use crate::engineio::error::EngineError;
 use crate::engineio::session::PollError;
@@ -14,7 +15,7 @@ use crate::socketio::client::Client;
 use bytes::Bytes;
 use futures_util::FutureExt as _;
 use http::{header, Method, Request, Response};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -25,6 +26,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub(crate) type Resp = Response<Full<Bytes>>;
+
+/// What the native listener answers: the core's own responses, or a host's streamed one.
+type ListenerResp = Response<Either<Full<Bytes>, HostBody>>;
 
 /// Resolves once the server is closing — also when that happened before this task first ran.
 async fn shutdown_requested(rx: &mut tokio::sync::watch::Receiver<bool>) {
@@ -66,6 +70,15 @@ async fn serve_connection(
     permit: ConnectionPermit,
 ) {
     let mut shutdown = server.shared().shutdown_signal();
+    // With a host's app on this listener, closing waits (within its grace) for the
+    // connection, so a response in flight is written out before the process exits.
+    let _live = server
+        .shared()
+        .http_host
+        .read()
+        .is_some()
+        .then(|| LiveConnection::new(server.shared().clone()));
+    let local = stream.local_addr().ok();
     let svc_server = server.clone();
     // Shared with the WebSocket task when the connection upgrades, so the place is held for
     // as long as the socket is open.
@@ -73,7 +86,11 @@ async fn serve_connection(
     let service = service_fn(move |req| {
         let server = svc_server.clone();
         let permit = permit.clone();
-        async move { Ok::<_, Infallible>(handle(server, req, Some(addr), Some(permit)).await) }
+        let peers = Peers {
+            remote: Some(addr),
+            local,
+        };
+        async move { Ok::<_, Infallible>(handle(server, req, peers, Some(permit)).await) }
     });
     let engine = server.shared().engine.clone();
     let mut builder = http1::Builder::new();
@@ -97,9 +114,27 @@ async fn serve_connection(
             }
         }
         _ = shutdown_requested(&mut shutdown) => {
+            // In-flight requests finish (a host's app may take a while), idle keep-alive
+            // connections close now.
             conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), conn).await;
+            let _ = tokio::time::timeout(server.shared().drain_grace(), conn).await;
         }
+    }
+}
+
+/// Counts a connection as live (see [`Server::close`]) until dropped.
+struct LiveConnection(Arc<crate::server::ServerShared>);
+
+impl LiveConnection {
+    fn new(shared: Arc<crate::server::ServerShared>) -> LiveConnection {
+        shared.connection_opened();
+        LiveConnection(shared)
+    }
+}
+
+impl Drop for LiveConnection {
+    fn drop(&mut self) {
+        self.0.connection_closed();
     }
 }
 
@@ -389,16 +424,74 @@ pub(crate) fn route(server: &Server, parts: &http::request::Parts) -> Route {
     Route::Handshake(cors_headers)
 }
 
-fn not_found(server: &Server, parts: &http::request::Parts) -> Resp {
+/// The two ends of a connection.
+#[derive(Clone, Copy)]
+struct Peers {
+    remote: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+}
+
+/// A request outside the Socket.IO path: fixed content, then the host's app, then 404.
+async fn outside(
+    server: &Server,
+    parts: http::request::Parts,
+    body: Incoming,
+    peers: Peers,
+) -> ListenerResp {
     let fallback = server.shared().fallback.read().clone();
-    if let Some(resp) = fallback.and_then(|f| f(parts)) {
+    if let Some(resp) = fallback.and_then(|f| f(&parts)) {
         let (p, b) = resp.into_parts();
-        return Response::from_parts(p, Full::new(b));
+        return Response::from_parts(p, Either::Left(Full::new(b)));
     }
-    text_response(404, "text/plain; charset=utf-8", "Not Found")
+    let host = server.shared().http_host.read().clone();
+    let Some(host) = host else {
+        return text_response(404, "text/plain; charset=utf-8", "Not Found").map(Either::Left);
+    };
+    let (responder, head) = Responder::new();
+    let chunk_timeout = server.shared().engine.http_body_timeout;
+    host.handle(
+        HostRequest {
+            method: parts.method,
+            uri: parts.uri,
+            version: parts.version,
+            headers: parts.headers,
+            remote: peers.remote,
+            local: peers.local,
+            body: RequestBody::new(body, chunk_timeout),
+        },
+        responder,
+    );
+    let Ok(head) = head.await else {
+        return empty_response(500).map(Either::Left);
+    };
+    let mut builder = Response::builder().status(head.status);
+    for (name, value) in &head.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    builder
+        .body(Either::Right(HostBody::new(head.body)))
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the app answered an invalid status or header");
+            empty_response(500).map(Either::Left)
+        })
 }
 
 async fn handle(
+    server: Server,
+    req: Request<Incoming>,
+    peers: Peers,
+    permit: Option<Arc<ConnectionPermit>>,
+) -> ListenerResp {
+    if !server.handles_path(req.uri().path()) {
+        let (parts, body) = req.into_parts();
+        return outside(&server, parts, body, peers).await;
+    }
+    handle_socketio(server, req, peers.remote, permit)
+        .await
+        .map(Either::Left)
+}
+
+async fn handle_socketio(
     server: Server,
     mut req: Request<Incoming>,
     remote: Option<SocketAddr>,
@@ -408,7 +501,7 @@ async fn handle(
     let (parts, body) = req.into_parts();
     match route(&server, &parts) {
         Route::Respond(resp) => resp,
-        Route::Fallback => not_found(&server, &parts),
+        Route::Fallback => text_response(404, "text/plain; charset=utf-8", "Not Found"),
         Route::Poll(session, cors) => with_headers(
             compress(poll(&session).await, &parts.headers, &session),
             &cors,

@@ -6,6 +6,7 @@ pub mod client_files;
 pub mod cors;
 pub(crate) mod engine_only;
 pub mod external;
+pub mod host_http;
 pub(crate) mod http;
 pub(crate) mod limits;
 pub mod permessage_deflate;
