@@ -610,13 +610,24 @@ impl Socket {
             self.client.disconnect_all();
             self.client.session.close(CloseReason::ForcedClose);
         } else {
-            let frame = self
-                .nsp
-                .parser()
-                .control(PacketKind::Disconnect, self.ns(), None);
-            self.queue_frames(&[frame], false);
-            self.on_close(DisconnectReason::ServerNamespaceDisconnect);
+            self.close_with_disconnect_packet();
         }
+    }
+
+    /// Leaves with reason "server namespace disconnect" after queuing DISCONNECT for the
+    /// client. The socket is marked closed before the packet is queued: a client that answers
+    /// the packet by closing its connection (socket.io-client does, for its last namespace) can
+    /// otherwise be seen closing first, and the socket would leave with "transport close".
+    pub(crate) fn close_with_disconnect_packet(self: &Arc<Self>) {
+        if !self.claim_close() {
+            return;
+        }
+        let frame = self
+            .nsp
+            .parser()
+            .control(PacketKind::Disconnect, self.ns(), None);
+        self.queue_frames(&[frame], false);
+        self.finish_close(DisconnectReason::ServerNamespaceDisconnect);
     }
 
     // ---- driven by the client / namespace ----
@@ -718,24 +729,36 @@ impl Socket {
     /// Leaves the namespace: `disconnecting` (rooms still there), then cleanup, then
     /// `disconnect`. Runs once.
     pub(crate) fn on_close(self: &Arc<Self>, reason: DisconnectReason) {
-        {
-            let mut st = self.state.lock();
-            if !st.connected {
-                return;
-            }
-            st.connected = false;
-            st.announcement = None;
-            st.backlog.clear();
-            st.backlog_bytes = 0;
-            // Pending acks fail as "disconnected" (futures see their sender dropped).
-            let waiters: Vec<AckWaiter> = st.acks.drain().map(|(_, w)| w).collect();
-            drop(st);
-            for w in waiters {
-                if let AckWaiter::Callback(cb) = w {
-                    cb(Err(AckError::Disconnected));
-                }
+        if self.claim_close() {
+            self.finish_close(reason);
+        }
+    }
+
+    /// Marks the socket closed; false when it already was (whoever closed it first finishes
+    /// the close with its reason). Pending acks fail as "disconnected".
+    fn claim_close(&self) -> bool {
+        let mut st = self.state.lock();
+        if !st.connected {
+            return false;
+        }
+        st.connected = false;
+        st.announcement = None;
+        st.backlog.clear();
+        st.backlog_bytes = 0;
+        // Futures waiting for an ack see their sender dropped.
+        let waiters: Vec<AckWaiter> = st.acks.drain().map(|(_, w)| w).collect();
+        drop(st);
+        for w in waiters {
+            if let AckWaiter::Callback(cb) = w {
+                cb(Err(AckError::Disconnected));
             }
         }
+        true
+    }
+
+    /// The rest of a close claimed by [`Socket::claim_close`]: leave the client, run the
+    /// host's `disconnecting` and `disconnect` steps, persist a recoverable session.
+    fn finish_close(self: &Arc<Self>, reason: DisconnectReason) {
         self.client.forget(self.ns());
         let handler = self.nsp.handler();
         let socket = self.clone();

@@ -105,9 +105,7 @@ impl Client {
             .map(|(_, s)| s.clone())
             .collect();
         for s in sockets {
-            let frame = self.parser().control(PacketKind::Disconnect, s.ns(), None);
-            s.queue_frames(&[frame], false);
-            s.on_close(DisconnectReason::ServerNamespaceDisconnect);
+            s.close_with_disconnect_packet();
         }
     }
 
