@@ -85,7 +85,7 @@ pub use socket::{
     AckError, AckSender, DisconnectReason, EmitError, IncomingEvent, Socket, SocketRef,
 };
 pub use socketio::parser::Parser;
-pub use transport::external::{WebSocketChannel, WebSocketFeeder, WsMessage};
+pub use transport::external::{InputWaiting, WebSocketChannel, WebSocketFeeder, WsMessage};
 
 #[doc(hidden)]
 pub use serde_json as __serde_json;

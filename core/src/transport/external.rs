@@ -151,6 +151,12 @@ async fn to_bytes_response(resp: native::Resp) -> http::Response<Bytes> {
     http::Response::from_parts(parts, bytes)
 }
 
+/// Tells whether bytes of a connection are waiting to be read, asking the kernel itself rather
+/// than the reactor's cached readiness. For a socket whose polls are read by another event loop
+/// (a Node `http.Server`): that loop can read a poll before this runtime's reactor has noticed
+/// the `5` the client sent earlier on the WebSocket.
+pub type InputWaiting = Box<dyn Fn() -> bool + Send + Sync>;
+
 impl Server {
     /// Whether a request path belongs to the Socket.IO server (its path, or the client bundle).
     pub fn handles_path(&self, path: &str) -> bool {
@@ -228,7 +234,23 @@ impl Server {
         &self,
         parts: http::request::Parts,
         remote: Option<SocketAddr>,
+        io: IO,
+    ) where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        self.serve_websocket_socket(parts, remote, io, None).await
+    }
+
+    /// [`Server::serve_websocket_io`] for a socket the host can peek at: `input_waiting`
+    /// says whether the client's bytes wait in the kernel (e.g. `recv` with `MSG_PEEK`), so
+    /// that a poll the host read on another connection is ordered after a `5` the client
+    /// sent before it, as on the native listener.
+    pub async fn serve_websocket_socket<IO>(
+        &self,
+        parts: http::request::Parts,
+        remote: Option<SocketAddr>,
         mut io: IO,
+        input_waiting: Option<InputWaiting>,
     ) where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -275,6 +297,7 @@ impl Server {
             server: self.clone(),
             target,
             info: native::request_info(&parts, remote),
+            input_waiting,
         });
         websocket::run_upgraded(io, deflate, opening).await;
     }
@@ -311,6 +334,7 @@ impl Server {
                 server,
                 target,
                 info,
+                input_waiting: None,
             });
             websocket::drive(Box::new(socket), opening).await;
         });
