@@ -612,8 +612,11 @@ impl Socket {
                 .nsp
                 .parser()
                 .control(PacketKind::Disconnect, self.ns(), None);
-            self.queue_frames(&[frame], false);
+            // Closed before the DISCONNECT is queued: a client that answers it by closing its
+            // connection (its last namespace) could otherwise be read first, and the host
+            // would see "transport close" instead of this reason.
             self.on_close(DisconnectReason::ServerNamespaceDisconnect);
+            self.queue_frames(&[frame], false);
         }
     }
 

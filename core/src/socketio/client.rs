@@ -106,8 +106,9 @@ impl Client {
             .collect();
         for s in sockets {
             let frame = self.parser().control(PacketKind::Disconnect, s.ns(), None);
-            s.queue_frames(&[frame], false);
+            // The reason first, as in `Socket::disconnect`.
             s.on_close(DisconnectReason::ServerNamespaceDisconnect);
+            s.queue_frames(&[frame], false);
         }
     }
 
