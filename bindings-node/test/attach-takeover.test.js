@@ -222,3 +222,46 @@ test("takeOverWebSockets: false pipes the WebSocket through Node as before", asy
     await io.close();
   }
 });
+
+/** A throwaway self-signed certificate, made with the openssl command line (null without it). */
+function selfSigned() {
+  const { spawnSync } = require("node:child_process");
+  const fs = require("node:fs");
+  const os = require("node:os");
+  const path = require("node:path");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roomcast-tls-"));
+  try {
+    const made = spawnSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+        "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")],
+      { stdio: "ignore" },
+    );
+    if (made.error || made.status !== 0) return null;
+    return { key: fs.readFileSync(path.join(dir, "key.pem")), cert: fs.readFileSync(path.join(dir, "cert.pem")) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("an https.Server keeps its WebSockets in Node (TLS cannot be taken over) and still serves them", async (t) => {
+  const tls = selfSigned();
+  if (!tls) return t.skip("no openssl command to make a certificate");
+  const https = require("node:https");
+  const httpsServer = https.createServer(tls);
+  const io = new Server(httpsServer);
+  await new Promise((resolve) => httpsServer.listen(0, "127.0.0.1", resolve));
+  try {
+    io.on("connection", (socket) => socket.on("double", (n, ack) => ack(n * 2)));
+    const base = `https://127.0.0.1:${httpsServer.address().port}`;
+    for (const mode of ["websocket", "upgrade"]) {
+      const client = await h.connect(base, { mode, rejectUnauthorized: false });
+      if (client.io.engine.transport.name !== "websocket") await h.once(client.io.engine, "upgrade");
+      assert.equal(await client.timeout(2000).emitWithAck("double", 3), 6);
+      client.disconnect();
+    }
+    assert.equal(takenOver(io), 0);
+  } finally {
+    await io.close();
+  }
+});
