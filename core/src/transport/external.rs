@@ -249,25 +249,51 @@ impl Server {
         &self,
         parts: http::request::Parts,
         remote: Option<SocketAddr>,
-        mut io: IO,
+        io: IO,
         input_waiting: Option<InputWaiting>,
     ) where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        // The handshake runs boxed, so the request head and the 101 are freed before the
+        // connection's long life: only what `run_upgraded` needs stays per connection.
+        let accepted = Box::pin(self.accept_websocket_io(parts, remote, io, input_waiting)).await;
+        if let Some((io, deflate, opening)) = accepted {
+            websocket::run_upgraded(io, deflate, opening).await;
+        }
+    }
+
+    /// Answers the upgrade request on `io`: the 101 and what the WebSocket runs with, or
+    /// None once a refusal is written.
+    async fn accept_websocket_io<IO>(
+        &self,
+        parts: http::request::Parts,
+        remote: Option<SocketAddr>,
+        mut io: IO,
+        input_waiting: Option<InputWaiting>,
+    ) -> Option<(
+        IO,
+        Option<super::server_websocket::Deflate>,
+        Box<websocket::Opening>,
+    )>
+    where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (existing, key) = match native::route(self, &parts) {
             Route::Upgrade(session) => (Some(session), websocket::accept_key(&parts.headers)),
             Route::WebSocket if !self.allows(&native::request_info(&parts, remote)).await => {
-                return write_response(
-                    &mut io,
-                    native::upgrade_error(crate::engineio::EngineError::Forbidden),
-                )
-                .await;
+                let resp = native::upgrade_error(crate::engineio::EngineError::Forbidden);
+                write_response(&mut io, resp).await;
+                return None;
             }
             Route::WebSocket => (None, websocket::accept_key(&parts.headers)),
-            Route::Respond(resp) => return write_response(&mut io, resp).await,
+            Route::Respond(resp) => {
+                write_response(&mut io, resp).await;
+                return None;
+            }
             _ => {
                 let resp = native::text_response(400, "text/plain; charset=utf-8", "Bad request");
-                return write_response(&mut io, resp).await;
+                write_response(&mut io, resp).await;
+                return None;
             }
         };
         let Some(key) = key else {
@@ -276,7 +302,8 @@ impl Server {
                 "text/plain; charset=utf-8",
                 "missing Sec-WebSocket-Key",
             );
-            return write_response(&mut io, resp).await;
+            write_response(&mut io, resp).await;
+            return None;
         };
         let target = websocket::Target::of(existing);
         let deflate = websocket::negotiate_deflate(self, &parts.headers);
@@ -291,7 +318,7 @@ impl Server {
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {key}\r\n{extensions}\r\n"
         );
         if io.write_all(head.as_bytes()).await.is_err() {
-            return;
+            return None;
         }
         let opening = Box::new(websocket::Opening {
             server: self.clone(),
@@ -299,7 +326,7 @@ impl Server {
             info: native::request_info(&parts, remote),
             input_waiting,
         });
-        websocket::run_upgraded(io, deflate, opening).await;
+        Some((io, deflate, opening))
     }
 
     /// Opens a message-level WebSocket for a host that does the framing itself (ASGI).
