@@ -214,6 +214,10 @@ export interface ServerOptions {
   destroyUpgrade: boolean;
   /** Milliseconds before such an upgrade request is ended. Default 1000. */
   destroyUpgradeTimeout: number;
+  /** roomcast, attached to an `http.Server`: run each WebSocket natively from a duplicate of
+   *  its socket's file descriptor (plain TCP or Unix sockets, not on Windows), so frames never
+   *  pass through JavaScript. False pipes every byte through the Node socket. Default true. */
+  takeOverWebSockets: boolean;
   /** roomcast: frames queued for one connection before it is disconnected as a slow consumer
    *  (reason "slow consumer"). Default 65536. */
   maxQueuedFrames: number;

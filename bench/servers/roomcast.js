@@ -1,15 +1,35 @@
 // roomcast from Node, implementing the bench wire contract (bench/README.md): join, fanout,
 // echo, chat. The same code as servers/socketio.js with roomcast's Server: fan-out in Rust.
 // Usage: PORT=3000 node bench/servers/roomcast.js (after `npm run build:release` in bindings-node)
+// ROOMCAST_MODE picks how the server meets its clients:
+//   listen (default)  io.listen(port): roomcast's own listener
+//   http              new Server(httpServer) on a plain http.Server (WebSockets taken over)
+//   express           new Server(httpServer) on an express app's http.Server
+//   http-piped        as http, with takeOverWebSockets: false (every frame through Node)
 "use strict";
 
+const http = require("node:http");
 const path = require("node:path");
 const { Server } = require(path.join(__dirname, "..", "..", "bindings-node"));
 
 const port = Number(process.env.PORT || 3000);
 const host = process.env.HOST || "127.0.0.1";
+const mode = process.env.ROOMCAST_MODE || "listen";
+const MODES = ["listen", "http", "express", "http-piped"];
+if (!MODES.includes(mode)) throw new Error(`ROOMCAST_MODE must be one of ${MODES.join(", ")}, got ${mode}`);
 
-const io = new Server({ transports: ["websocket"], serveClient: false, host });
+const opts = { transports: ["websocket"], serveClient: false, host };
+let httpServer = null;
+if (mode === "express") {
+  const express = require("express");
+  const app = express();
+  app.get("/", (req, res) => res.send("ok"));
+  httpServer = http.createServer(app);
+} else if (mode !== "listen") {
+  httpServer = http.createServer();
+}
+if (mode === "http-piped") opts.takeOverWebSockets = false;
+const io = httpServer ? new Server(httpServer, opts) : new Server(opts);
 
 io.on("connection", (socket) => {
   socket.on("join", (room, ack) => {
@@ -38,9 +58,13 @@ io.on("connection", (socket) => {
   });
 });
 
-Promise.resolve(io.listen(port)).then(() => {
-  console.log(`listening on ${io.address().port}`);
-});
+if (httpServer) {
+  httpServer.listen(port, host, () => console.log(`listening on ${httpServer.address().port}`));
+} else {
+  Promise.resolve(io.listen(port)).then(() => {
+    console.log(`listening on ${io.address().port}`);
+  });
+}
 
 for (const sig of ["SIGINT", "SIGTERM"]) {
   process.on(sig, () => {

@@ -2,8 +2,12 @@
 
 // Attaching to a Node http.Server (plain, or an express app's): requests under the Socket.IO
 // path and WebSocket upgrades go to roomcast, every other request to the listeners the server
-// already had. The core answers HTTP exactly as its own listener does; upgrades hand the raw
-// socket's bytes to the core, which does the WebSocket framing.
+// already had. The core answers HTTP exactly as its own listener does. A WebSocket upgrade
+// on a plain TCP or Unix socket is taken over: the core duplicates the socket's descriptor
+// and runs the connection as its own listener would, so frames never cross into JavaScript.
+// Where that is impossible (TLS, Windows, a socket without a descriptor, or
+// `takeOverWebSockets: false`) the raw socket's bytes are piped to the core, which still does
+// the WebSocket framing.
 
 function pathnameOf(url) {
   const q = url.indexOf("?");
@@ -18,6 +22,24 @@ function requestHead(req) {
     remoteAddress: req.socket.remoteAddress,
     remotePort: req.socket.remotePort,
   };
+}
+
+/**
+ * The descriptor the core may take over, or -1. A TLS socket's descriptor carries
+ * ciphertext whose session state lives in Node's TLS layer, so it must stay in Node.
+ */
+function descriptorOf(socket) {
+  if (process.platform === "win32" || socket.encrypted) return -1;
+  const handle = socket._handle;
+  if (!handle || typeof handle.fd !== "number" || handle.fd < 0) return -1;
+  return handle.fd;
+}
+
+/** `head` plus whatever Node buffered after it before the `upgrade` event. */
+function pendingBytes(socket, head) {
+  const more = socket.readableLength > 0 ? socket.read() : null;
+  if (!more || more.length === 0) return head && head.length ? head : undefined;
+  return head && head.length ? Buffer.concat([head, more]) : more;
 }
 
 function hasBody(status) {
@@ -35,6 +57,7 @@ class HttpBridge {
     this.httpServer = httpServer;
     this.destroyUpgrade = options.destroyUpgrade !== false;
     this.destroyUpgradeTimeout = options.destroyUpgradeTimeout;
+    this.takeOver = options.takeOverWebSockets !== false;
     this.responses = new Map();
     this.websockets = new Map();
     this.previous = httpServer.listeners("request").slice();
@@ -56,6 +79,15 @@ class HttpBridge {
   }
 
   handle(req, res) {
+    if (this.io._closed) {
+      // The core answers nothing any more, and a keep-alive connection may still bring a
+      // client's next poll: answer as engine.io does for a sid it no longer knows, and close.
+      req.resume();
+      res.shouldKeepAlive = false;
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end('{"code":1,"message":"Session ID unknown"}');
+      return;
+    }
     const native = this.io._native;
     const token = this.io._nextToken();
     let bodyDone = false;
@@ -114,6 +146,31 @@ class HttpBridge {
       }
       return;
     }
+    if (this.io._closed) {
+      socket.destroy();
+      return;
+    }
+    const bytes = pendingBytes(socket, head);
+    const fd = this.takeOver ? descriptorOf(socket) : -1;
+    if (fd >= 0 && this.takeOverSocket(fd, req, socket, bytes)) return;
+    this.pipe(req, socket, bytes);
+  }
+
+  /** True when the core now owns the connection and Node's side of it is closed. */
+  takeOverSocket(fd, req, socket, bytes) {
+    try {
+      this.io._native.takeOverWebSocket(fd, requestHead(req), bytes);
+    } catch (err) {
+      // Not a socket the core can run (it keeps nothing): the bytes go through Node.
+      return false;
+    }
+    // Closes only Node's descriptor: the core's duplicate keeps the connection open, and
+    // destroy() neither writes nor shuts the connection down.
+    socket.destroy();
+    return true;
+  }
+
+  pipe(req, socket, bytes) {
     const token = this.io._nextToken();
     const native = this.io._native;
     this.websockets.set(token, socket);
@@ -133,7 +190,7 @@ class HttpBridge {
       native.wsEnd(token);
     });
     try {
-      native.openWebSocket(token, requestHead(req), head && head.length ? head : undefined);
+      native.openWebSocket(token, requestHead(req), bytes);
     } catch (err) {
       this.websockets.delete(token);
       socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

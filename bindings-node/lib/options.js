@@ -19,6 +19,7 @@ const DEFAULTS = {
   perMessageDeflate: false,
   destroyUpgrade: true,
   destroyUpgradeTimeout: 1000,
+  takeOverWebSockets: true,
 };
 
 // Options socket.io has that change behaviour roomcast does not offer (yet). They are

@@ -24,4 +24,5 @@ mod replies;
 mod runtime;
 mod server;
 mod socket;
+mod takeover;
 mod websocket;

@@ -40,6 +40,8 @@ pub struct Shared {
     pub websockets: Mutex<HashMap<u64, websocket::Conn>>,
     /// The attached server's requests and WebSockets whose last record is still to come.
     pub in_flight: Arc<InFlight>,
+    /// WebSocket upgrades of the attached server whose descriptor the core took over.
+    pub taken_over: std::sync::atomic::AtomicU64,
     /// Handshakes waiting for JavaScript's `allowRequest` verdict.
     allow_requests: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
     next_allow_request: std::sync::atomic::AtomicU64,
@@ -67,6 +69,9 @@ pub struct Stats {
     pub refused_connections: f64,
     pub refused_sessions: f64,
     pub timed_out_requests: f64,
+    /// WebSocket upgrades of the attached `http.Server` run natively from their descriptor
+    /// since the start (the others are piped through JavaScript).
+    pub taken_over_web_sockets: f64,
 }
 
 #[napi]
@@ -116,6 +121,7 @@ impl NativeServer {
             http_bodies: Mutex::new(HashMap::new()),
             websockets: Mutex::new(HashMap::new()),
             in_flight: Arc::new(InFlight::default()),
+            taken_over: std::sync::atomic::AtomicU64::new(0),
             allow_requests: Mutex::new(HashMap::new()),
             next_allow_request: std::sync::atomic::AtomicU64::new(0),
         });
@@ -350,6 +356,11 @@ impl NativeServer {
             refused_connections: st.refused_connections as f64,
             refused_sessions: st.refused_sessions as f64,
             timed_out_requests: st.timed_out_requests as f64,
+            taken_over_web_sockets: self
+                .shared
+                .taken_over
+                .load(std::sync::atomic::Ordering::Relaxed)
+                as f64,
         }
     }
 

@@ -80,4 +80,4 @@ pub use socket::{
 };
 pub use socketio::parser::Parser;
 pub use transport::client_files::ClientFiles;
-pub use transport::external::{WebSocketChannel, WebSocketFeeder, WsMessage};
+pub use transport::external::{InputWaiting, WebSocketChannel, WebSocketFeeder, WsMessage};

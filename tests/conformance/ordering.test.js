@@ -52,11 +52,7 @@ describe("ordering on one session", () => {
     }
   });
 
-  // The Node flavour's scenario server is attached to an http.Server: the WebSocket's bytes
-  // reach the core through a pump task (bindings-node/src/websocket.rs) that the core cannot
-  // wait for, so this race is still lost there about once in 400 tries.
-  const pumped = process.env.ROOMCAST_SERVER === "node" && "WebSocket input pumped by a task on an attached http.Server";
-  test("a GET sent right after the WebSocket's `5` is refused as a transport mismatch", { skip: pumped }, async () => {
+  test("a GET sent right after the WebSocket's `5` is refused as a transport mismatch", async () => {
     for (let i = 0; i < TRIES; i++) {
       const session = await PollingSession.create(server);
       const ws = await WsClient.open(server, { sid: session.sid });

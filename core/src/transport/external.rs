@@ -151,6 +151,12 @@ async fn to_bytes_response(resp: native::Resp) -> http::Response<Bytes> {
     http::Response::from_parts(parts, bytes)
 }
 
+/// Tells whether bytes of a connection are waiting to be read, asking the kernel itself rather
+/// than the reactor's cached readiness. For a socket whose polls are read by another event loop
+/// (a Node `http.Server`): that loop can read a poll before this runtime's reactor has noticed
+/// the `5` the client sent earlier on the WebSocket.
+pub type InputWaiting = Box<dyn Fn() -> bool + Send + Sync>;
+
 impl Server {
     /// Whether a request path belongs to the Socket.IO server (its path, or the client bundle).
     pub fn handles_path(&self, path: &str) -> bool {
@@ -228,24 +234,66 @@ impl Server {
         &self,
         parts: http::request::Parts,
         remote: Option<SocketAddr>,
-        mut io: IO,
+        io: IO,
     ) where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        self.serve_websocket_socket(parts, remote, io, None).await
+    }
+
+    /// [`Server::serve_websocket_io`] for a socket the host can peek at: `input_waiting`
+    /// says whether the client's bytes wait in the kernel (e.g. `recv` with `MSG_PEEK`), so
+    /// that a poll the host read on another connection is ordered after a `5` the client
+    /// sent before it, as on the native listener.
+    pub async fn serve_websocket_socket<IO>(
+        &self,
+        parts: http::request::Parts,
+        remote: Option<SocketAddr>,
+        io: IO,
+        input_waiting: Option<InputWaiting>,
+    ) where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        // The handshake runs boxed, so the request head and the 101 are freed before the
+        // connection's long life: only what `run_upgraded` needs stays per connection.
+        let accepted = Box::pin(self.accept_websocket_io(parts, remote, io, input_waiting)).await;
+        if let Some((io, deflate, opening)) = accepted {
+            websocket::run_upgraded(io, deflate, opening).await;
+        }
+    }
+
+    /// Answers the upgrade request on `io`: the 101 and what the WebSocket runs with, or
+    /// None once a refusal is written.
+    async fn accept_websocket_io<IO>(
+        &self,
+        parts: http::request::Parts,
+        remote: Option<SocketAddr>,
+        mut io: IO,
+        input_waiting: Option<InputWaiting>,
+    ) -> Option<(
+        IO,
+        Option<super::server_websocket::Deflate>,
+        Box<websocket::Opening>,
+    )>
+    where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (existing, key) = match native::route(self, &parts) {
             Route::Upgrade(session) => (Some(session), websocket::accept_key(&parts.headers)),
             Route::WebSocket if !self.allows(&native::request_info(&parts, remote)).await => {
-                return write_response(
-                    &mut io,
-                    native::upgrade_error(crate::engineio::EngineError::Forbidden),
-                )
-                .await;
+                let resp = native::upgrade_error(crate::engineio::EngineError::Forbidden);
+                write_response(&mut io, resp).await;
+                return None;
             }
             Route::WebSocket => (None, websocket::accept_key(&parts.headers)),
-            Route::Respond(resp) => return write_response(&mut io, resp).await,
+            Route::Respond(resp) => {
+                write_response(&mut io, resp).await;
+                return None;
+            }
             _ => {
                 let resp = native::text_response(400, "text/plain; charset=utf-8", "Bad request");
-                return write_response(&mut io, resp).await;
+                write_response(&mut io, resp).await;
+                return None;
             }
         };
         let Some(key) = key else {
@@ -254,7 +302,8 @@ impl Server {
                 "text/plain; charset=utf-8",
                 "missing Sec-WebSocket-Key",
             );
-            return write_response(&mut io, resp).await;
+            write_response(&mut io, resp).await;
+            return None;
         };
         let target = websocket::Target::of(existing);
         let deflate = websocket::negotiate_deflate(self, &parts.headers);
@@ -269,14 +318,15 @@ impl Server {
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {key}\r\n{extensions}\r\n"
         );
         if io.write_all(head.as_bytes()).await.is_err() {
-            return;
+            return None;
         }
         let opening = Box::new(websocket::Opening {
             server: self.clone(),
             target,
             info: native::request_info(&parts, remote),
+            input_waiting,
         });
-        websocket::run_upgraded(io, deflate, opening).await;
+        Some((io, deflate, opening))
     }
 
     /// Opens a message-level WebSocket for a host that does the framing itself (ASGI).
@@ -311,6 +361,7 @@ impl Server {
                 server,
                 target,
                 info,
+                input_waiting: None,
             });
             websocket::drive(Box::new(socket), opening).await;
         });

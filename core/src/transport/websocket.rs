@@ -1,6 +1,7 @@
 //! The native WebSocket driver: the 101 handshake, the polling → WebSocket probe, then one
 //! task that reads packets into the session and writes its queued frames in batches.
 
+use super::external::InputWaiting;
 use super::permessage_deflate;
 use super::server_websocket::{Deflate, ServerWebSocket, WsSettings};
 use crate::engineio::packet::{decode_text, Frame, Inbound, PONG_PROBE};
@@ -40,6 +41,7 @@ pub(crate) fn accept(
         info: super::http::request_info(parts, remote),
         server,
         target,
+        input_waiting: None,
     });
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
@@ -80,6 +82,8 @@ pub(crate) struct Opening {
     pub server: Server,
     pub target: Target,
     pub info: crate::handshake::RequestInfo,
+    /// Whether the client's bytes wait in the kernel; see [`InputWaiting`].
+    pub input_waiting: Option<InputWaiting>,
 }
 
 /// What a new WebSocket is for.
@@ -153,6 +157,7 @@ where
         server,
         target,
         info,
+        input_waiting,
     } = *opening;
     match target {
         Target::Refused => {
@@ -161,7 +166,7 @@ where
             close_within(&mut ws).await;
             None
         }
-        Target::Probe(probe) => upgrade(probe, ws).await,
+        Target::Probe(probe) => upgrade(probe, ws, input_waiting).await,
         Target::Open => {
             let session = super::http::open_session(&server, TransportKind::WebSocket, info);
             if ws.send(to_message(session.open_frame())).await.is_ok() {
@@ -197,30 +202,46 @@ fn to_message_for(frame: Frame, protocol: u8) -> Message {
 
 /// The probe of an upgrade: `2probe` → `3probe`, then `5`. Anything else aborts the upgrade
 /// and the session stays on polling.
-async fn upgrade<S>(probe: Probe, mut ws: S) -> Option<(Arc<EngineSession>, S)>
+async fn upgrade<S>(
+    probe: Probe,
+    mut ws: S,
+    input_waiting: Option<InputWaiting>,
+) -> Option<(Arc<EngineSession>, S)>
 where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
 {
     let session = probe.session().clone();
     let timeout = session.config().upgrade_timeout;
+    let waiting = || input_waiting.as_ref().is_some_and(|f| f());
     let probed = tokio::time::timeout(timeout, async {
+        // A poll asked for a check: it is answered once nothing the client sent is unread.
+        let mut check_pending = false;
         loop {
+            if check_pending && !waiting() {
+                check_pending = false;
+                session.upgrade_checked();
+            }
             // Biased: what the client sent before a poll's check is read first (its bytes are
-            // already readable when the poll is), so a `5` wins over that poll.
+            // readable when the poll is, as far as this runtime's reactor knows), so a `5`
+            // wins over that poll.
             let message = tokio::select! {
                 biased;
                 message = ws.next() => message,
-                _ = session.upgrade_check_asked() => {
-                    session.upgrade_checked();
+                _ = session.upgrade_check_asked(), if !check_pending => {
+                    check_pending = true;
                     continue;
                 }
             };
             match message {
                 Some(Ok(Message::Text(t))) if t.as_str() == "2probe" => {
+                    // Upgrading before `3probe` leaves: once the client has it, it may send
+                    // `5` and a poll at once, and that poll must find the upgrade begun (and
+                    // ask this task to read the `5` first) rather than park and be released
+                    // with a noop when this task is scheduled again.
+                    session.start_upgrade();
                     if ws.send(to_message(PONG_PROBE)).await.is_err() {
                         return false;
                     }
-                    session.start_upgrade();
                 }
                 Some(Ok(Message::Text(t))) if t.as_str() == "5" => return true,
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
