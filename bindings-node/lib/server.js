@@ -11,7 +11,7 @@ const { loadClientBundle } = require("./client-bundle");
 const { DataSync } = require("./data");
 const { Namespace, ParentNamespace } = require("./namespace");
 const { normalize } = require("./options");
-const { report } = require("./report");
+const { report, warn } = require("./report");
 const { Socket, localEmit } = require("./socket");
 
 /** EventEmitter methods of the server act on the default namespace, as in socket.io. */
@@ -44,6 +44,7 @@ class Server {
     const { options, native: nativeOptions } = normalize(opts || {});
     this.opts = options;
     this._onHandlerError = options.onHandlerError;
+    this._catchHandlerErrors = Boolean(options.catchHandlerErrors);
     this._nativeOptions = nativeOptions;
     this._adapter = options.adapter;
     this._native = new native.NativeServer(nativeOptions);
@@ -408,7 +409,7 @@ class Server {
     channel.unref();
     channel.on("data", () => this._drain());
     channel.on("end", () => channel.destroy());
-    channel.on("error", (err) => report(this, err, "reading roomcast's wake-up channel"));
+    channel.on("error", (err) => warn(this, err, "reading roomcast's wake-up channel"));
     return channel;
   }
 
@@ -417,14 +418,14 @@ class Server {
     try {
       records = this._native.drain();
     } catch (err) {
-      report(this, err, "draining events");
+      warn(this, err, "draining events");
       return;
     }
     for (const record of records) {
       try {
         this._dispatch(record);
       } catch (err) {
-        report(this, err, `handling a "${record.kind}" event`);
+        warn(this, err, `handling a "${record.kind}" event`);
       }
     }
   }
@@ -461,7 +462,7 @@ class Server {
         if (!socket) continue;
         socket._onEvent(e[2], e[3], e[4], e.length > 5 ? binaries.slice(e[5], e[5] + e[6]) : undefined);
       } catch (err) {
-        report(this, err, `handling a "${e[2]}" event`);
+        warn(this, err, `handling a "${e[2]}" event`);
       }
     }
   }
@@ -521,7 +522,7 @@ class Server {
       case "allowRequest":
         return this._onAllowRequest(record);
       default:
-        report(this, new Error(`unknown record kind ${record.kind}`), "the dispatcher");
+        warn(this, new Error(`unknown record kind ${record.kind}`), "the dispatcher");
     }
   }
 

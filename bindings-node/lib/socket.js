@@ -7,7 +7,7 @@ const { EventEmitter } = require("node:events");
 const { encode, decode, withBinaries } = require("./codec");
 const { track } = require("./data");
 const { BroadcastOperator } = require("./operator");
-const { report, guarded } = require("./report");
+const { report, warn, guarded } = require("./report");
 const { runChain } = require("./chain");
 const { roomList } = require("./rooms");
 
@@ -305,7 +305,7 @@ class Socket extends EventEmitter {
     try {
       args = withBinaries(rawArgs, binaries);
     } catch (err) {
-      report(this.server, err, `decoding "${name}" for socket ${this.id}`);
+      warn(this.server, err, `decoding "${name}" for socket ${this.id}`);
       return;
     }
     if (typeof ackId === "string") {
@@ -364,7 +364,7 @@ class Socket extends EventEmitter {
     try {
       args = decode(record.args);
     } catch (err) {
-      report(this.server, err, `decoding outgoing "${record.name}" of socket ${this.id}`);
+      warn(this.server, err, `decoding outgoing "${record.name}" of socket ${this.id}`);
       return;
     }
     for (const listener of listeners.slice()) {
