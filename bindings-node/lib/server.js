@@ -42,6 +42,7 @@ class Server {
       srv = undefined;
     }
     const { options, native: nativeOptions } = normalize(opts || {});
+    this._userOptions = { ...(opts || {}) };
     this.opts = options;
     this._onHandlerError = options.onHandlerError;
     this._catchHandlerErrors = Boolean(options.catchHandlerErrors);
@@ -99,7 +100,16 @@ class Server {
       get clientsCount() {
         return io._native.stats().sessions;
       },
+      /** The options in effect (socket.io's names, attach()'s merged in). */
+      get opts() {
+        return io.opts;
+      },
     };
+  }
+
+  /** socket.io's other name for `engine`. */
+  get eio() {
+    return this.engine;
   }
 
   /** Server-wide native settings (set again when the native server is recreated). */
@@ -134,8 +144,22 @@ class Server {
           "call it right after new Server(), or pass { adapter } to the constructor",
       );
     }
-    const nativeOptions = { ...this._nativeOptions, redis };
+    this._rebuildNative({ ...this._nativeOptions, redis });
+    this._adapter = value;
+    return this;
+  }
+
+  /** A fresh native server with `nativeOptions`, the namespaces, middlewares and listeners
+   *  registered so far (only possible while nobody is served: before listening, or after
+   *  close()). Dynamic children are dropped: their parents create them again on demand. */
+  _rebuildNative(nativeOptions) {
     const fresh = new native.NativeServer(nativeOptions);
+    for (const [name, nsp] of this._nsps) {
+      if (nsp._parent) {
+        nsp._parent.children.delete(nsp);
+        this._nsps.delete(name);
+      }
+    }
     // Same handler ids, same order: the records of the new server reach the same objects.
     for (const [handlerId, handler] of this._handlers) {
       if (this._parentNsps.has(handlerId)) fresh.registerDynamic(handlerId);
@@ -147,11 +171,20 @@ class Server {
     this._wakeups.destroy();
     this._wakeups = this._watchWakeups(fresh);
     this._nativeOptions = nativeOptions;
-    this._adapter = value;
     this._configureNative();
-    // The replaced server never served anyone; closing it releases its namespaces at once.
-    old.close(0);
-    return this;
+    // The replaced server serves nobody; closing it releases its namespaces at once.
+    if (!this._closed) old.close(0);
+  }
+
+  /** After close() is done: a server that can listen or attach again, as socket.io's can. */
+  _reopen() {
+    this._rebuildNative(this._nativeOptions);
+    this._closing = null;
+    this._closed = false;
+    this._bridge = null;
+    this._port = null;
+    this._host = undefined;
+    this.httpServer = undefined;
   }
 
   // ---- namespaces ----
@@ -278,10 +311,11 @@ class Server {
    * others to the app.
    */
   attach(srv, opts) {
-    if (opts && Object.keys(opts).length) {
-      throw new Error("roomcast: pass options to new Server(...); attach()/listen() take none");
+    if (this._closed) this._reopen();
+    if (this._closing) {
+      throw new Error("roomcast: this server is closing; listen or attach again once close() has called back");
     }
-    if (this._closing) throw new Error("roomcast: this server is closed; create a new one");
+    if (opts !== undefined && opts !== null && typeof opts === "object" && Object.keys(opts).length) this._mergeOptions(opts);
     if (isPort(srv)) return this._listen(Number(srv));
     if (srv && typeof srv.on === "function" && typeof srv.listeners === "function") {
       if (this._bridge || this._port !== null) throw new Error("roomcast: this server is already attached or listening");
@@ -294,6 +328,20 @@ class Server {
 
   listen(srv, opts) {
     return this.attach(srv, opts);
+  }
+
+  /** `attach(srv, opts)`: opts are merged over the constructor's, as socket.io does. The native
+   *  server takes its options once, so it is rebuilt; that is only possible before it serves. */
+  _mergeOptions(opts) {
+    if (this._bridge || this._port !== null || this._native.stats().sessions > 0) {
+      throw new Error("roomcast: this server is already attached or listening");
+    }
+    const { options, native: nativeOptions } = normalize({ ...this._userOptions, ...opts });
+    this._userOptions = { ...this._userOptions, ...opts };
+    this.opts = options;
+    this._onHandlerError = options.onHandlerError;
+    this._catchHandlerErrors = Boolean(options.catchHandlerErrors);
+    this._rebuildNative({ ...nativeOptions, redis: this._nativeOptions.redis });
   }
 
   _listen(port) {
@@ -333,31 +381,50 @@ class Server {
    */
   close(fn) {
     if (!this._closing) {
+      // As socket.io's close(), before anything else happens: every socket is disconnected
+      // (its listeners run now, io.sockets.sockets is empty) and the attached http.Server stops
+      // listening, so a client that hears its disconnect finds the port free. The core frees
+      // its own listener's port before it tells any client.
+      this._disconnectAll("server shutting down");
+      // The attached http.Server no longer holds the process open: the close's own completion
+      // must, or a process with nothing else to do would exit halfway through it.
+      this._wakeups.ref();
+      const httpClosed = this._bridge ? new Promise((resolve) => this.httpServer.close((err) => resolve(err))) : undefined;
       this._closing = new Promise((resolve) => {
         const token = this._expect(() => resolve());
         this._native.close(token);
       })
         .then(() => this._allDisconnected())
-        .then(
-        () =>
-          new Promise((resolve) => {
-            this._closed = true;
-            // Every disconnect has been delivered (or the bounded wait is over): nothing is
-            // left for roomcast to deliver, so it no longer holds the process open.
-            this._wakeups.destroy();
-            if (!this._bridge) {
-              if (this.httpServer) this.httpServer._released();
-              return resolve(undefined);
-            }
-            this._bridge.dropLeftovers();
-            this.httpServer.close((err) => resolve(err));
-            if (typeof this.httpServer.closeIdleConnections === "function") this.httpServer.closeIdleConnections();
-          }),
-      );
+        .then(() => {
+          this._closed = true;
+          // Every disconnect has been delivered (or the bounded wait is over): nothing is
+          // left for roomcast to deliver, so it no longer holds the process open.
+          this._wakeups.destroy();
+          if (!this._bridge) {
+            if (this.httpServer) this.httpServer._released();
+            return undefined;
+          }
+          this._bridge.dropLeftovers();
+          if (typeof this.httpServer.closeIdleConnections === "function") this.httpServer.closeIdleConnections();
+          return httpClosed;
+        });
     }
     return this._closing.then((err) => {
       if (typeof fn === "function") fn(err);
     });
+  }
+
+  /** Runs every connected socket's `disconnecting` and `disconnect` listeners with `reason` and
+   *  removes it from its namespace now; the core's later records for it find nobody. */
+  _disconnectAll(reason) {
+    for (const nsp of this._nsps.values()) {
+      for (const socket of [...nsp.sockets.values()]) {
+        socket._onDisconnecting(reason);
+        nsp.sockets.delete(socket.id);
+        this._liveSockets -= 1;
+        socket._onDisconnect(reason);
+      }
+    }
   }
 
   /** Resolves once every socket's `disconnect` listeners have run (as socket.io's close()
@@ -570,7 +637,8 @@ class Server {
   }
 
   _onConnection(record) {
-    const nsp = this._namespaceOf(record);
+    // A socket admitted while close() ran is not announced: the core closes it unconnected.
+    const nsp = this._closing ? undefined : this._namespaceOf(record);
     if (!nsp) {
       this._native.answerDone(record.token);
       return;
