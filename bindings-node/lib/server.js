@@ -63,6 +63,11 @@ class Server {
     this._closing = null;
     this._closed = false;
     this._liveSockets = 0;
+    this._turnEnding = false;
+    this._endTurn = () => {
+      this._turnEnding = false;
+      native.endHostTurn();
+    };
     this._onAllDisconnected = null;
     this.httpServer = undefined;
     this.sockets = this.of("/");
@@ -451,6 +456,15 @@ class Server {
 
   // ---- plumbing ----
 
+  /** Something was sent in this event-loop turn: the core hears when the turn is over, so
+   *  a volatile packet sent in the same turn as another is dropped (engine.io's `writable`
+   *  only comes back in a later turn). */
+  _sent() {
+    if (this._turnEnding) return;
+    this._turnEnding = true;
+    setImmediate(this._endTurn);
+  }
+
   _nextToken() {
     this._lastToken += 1;
     return this._lastToken;
@@ -649,6 +663,7 @@ class Server {
     this._liveSockets += 1;
     // CONNECT goes out now, and the connection handler runs before anything else does.
     socket._native.announce();
+    this._sent();
     // The core holds this socket's events until the answer: none can miss a listener that
     // the connection handler registers, even after an await.
     const pending = nsp._connect(socket);

@@ -128,6 +128,7 @@ class Socket extends EventEmitter {
     }
     const { json, binaries } = encode(args);
     this._native.emit(event, json, binaries, flags.volatile === true);
+    this.server._sent();
     return true;
   }
 
@@ -151,6 +152,7 @@ class Socket extends EventEmitter {
     let sent;
     try {
       sent = this._native.emitWithAck(event, json, binaries, typeof timeout === "number" ? timeout : undefined, token);
+      server._sent();
     } catch (err) {
       server._forget(token);
       throw err;
@@ -315,6 +317,7 @@ class Socket extends EventEmitter {
         sent = true;
         const { json, binaries: attached } = encode(response);
         this._native.sendAck(ackId, json, attached);
+        this.server._sent();
       });
     }
     const packet = [name, ...args];

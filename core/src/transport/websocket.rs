@@ -313,6 +313,7 @@ where
                 session.close(CloseReason::TransportError);
                 return sink;
             }
+            session.wrote();
         }
         sink
     };
