@@ -13,6 +13,7 @@ const { Namespace, ParentNamespace } = require("./namespace");
 const { normalize } = require("./options");
 const { report, warn } = require("./report");
 const { Socket, localEmit } = require("./socket");
+const { Conn } = require("./conn");
 
 /** EventEmitter methods of the server act on the default namespace, as in socket.io. */
 const FORWARDED_EMITTER_METHODS = [
@@ -63,6 +64,8 @@ class Server {
     this._closing = null;
     this._closed = false;
     this._liveSockets = 0;
+    /** `socket.conn` objects by Engine.IO id, made on first access. */
+    this._conns = new Map();
     this._turnEnding = false;
     this._endTurn = () => {
       this._turnEnding = false;
@@ -502,6 +505,15 @@ class Server {
       warn(this, err, "draining events");
       return;
     }
+    // socket.io handles an event a tick after its packet arrived and drops it when the
+    // socket was disconnected meanwhile: an event a client sent right before leaving is not
+    // handled. The same here for every socket that leaves in this batch.
+    for (const record of records) {
+      if (record.kind === "disconnecting" || record.kind === "disconnect") {
+        const socket = this._socketOf(record);
+        if (socket) socket._leaving = true;
+      }
+    }
     for (const record of records) {
       try {
         this._dispatch(record);
@@ -525,6 +537,30 @@ class Server {
     this._nsps.set(name, child);
     localEmit.call(this.sockets, "new_namespace", child);
     return child;
+  }
+
+  /** The shared `conn` of a socket's connection. */
+  _connOf(socket) {
+    const id = socket._native.engineId();
+    let conn = this._conns.get(id);
+    if (!conn) {
+      conn = new Conn(this, socket);
+      this._conns.set(id, conn);
+    }
+    conn._add(socket);
+    return conn;
+  }
+
+  /** Every connected socket on the same connection as `socket`, by id (socket.io's
+   *  `client.sockets`). */
+  _socketsOnConn(socket) {
+    const id = socket._native.engineId();
+    const found = new Map();
+    for (const nsp of this._nsps.values()) {
+      for (const s of nsp.sockets.values()) if (s._native.engineId() === id) found.set(s.id, s);
+    }
+    if (!found.has(socket.id)) found.set(socket.id, socket);
+    return found;
   }
 
   _socketOf(record) {
@@ -552,6 +588,16 @@ class Server {
     switch (record.kind) {
       case "events":
         return this._onEvents(record);
+      case "conn": {
+        if (record.name === "error") {
+          const socket = this._socketOf(record) || this._authorizingSocket(record);
+          if (socket) socket._onProtocolError(record.reason);
+          return;
+        }
+        const conn = this._conns.get(record.engine);
+        if (conn) conn._fromCore(record.name, record.reason);
+        return;
+      }
       case "outgoing": {
         const socket = this._socketOf(record);
         if (socket) socket._onOutgoing(record);
@@ -605,6 +651,12 @@ class Server {
       default:
         warn(this, new Error(`unknown record kind ${record.kind}`), "the dispatcher");
     }
+  }
+
+  /** A socket whose middlewares passed and whose connection has not arrived yet. */
+  _authorizingSocket(record) {
+    const nsp = this._nsps.get(record.nsp);
+    return nsp && nsp._authorized.get(record.sid);
   }
 
   _onAuthorize(record) {

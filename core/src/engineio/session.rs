@@ -91,6 +91,9 @@ pub trait SessionHandler: Send + Sync + 'static {
     fn on_open(&self, _session: &Arc<EngineSession>) {}
     fn on_message(&self, session: &Arc<EngineSession>, message: Message<'_>);
     fn on_close(&self, session: &Arc<EngineSession>, reason: CloseReason);
+    /// A WebSocket started probing this polling session (`done` false), or took over as its
+    /// transport (`done` true).
+    fn on_upgrade(&self, _session: &Arc<EngineSession>, _done: bool) {}
 }
 
 /// Why a poll or post was refused; the driver answers 400 and the session is closed.
@@ -660,6 +663,9 @@ impl EngineSession {
     pub fn start_upgrade(self: &Arc<Self>) {
         self.state.lock().upgrading = true;
         self.wake.notify_waiters();
+        if let Some(h) = self.handler() {
+            h.on_upgrade(self, false);
+        }
     }
 
     /// For the probing WebSocket: resolves when a poll asks it to read what it has received.
@@ -695,6 +701,9 @@ impl EngineSession {
         }
         self.wake.notify_waiters();
         self.drained.notify_waiters();
+        if let Some(h) = self.handler() {
+            h.on_upgrade(self, true);
+        }
     }
 
     /// The probe ended before `5`: stay on polling, and let a later WebSocket probe again.
