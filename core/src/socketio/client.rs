@@ -426,7 +426,7 @@ impl Client {
 
 impl Client {
     /// The second half of a connection (see [`crate::Socket::announce`]): the socket enters
-    /// its namespace and rooms, then the client hears CONNECT and any missed packets.
+    /// its namespace and rooms, then the client hears any missed packets and CONNECT.
     pub(crate) fn announce(&self, socket: &SocketRef, announcement: Announcement) {
         let nsp = socket.namespace();
         {
@@ -443,6 +443,13 @@ impl Client {
             }
         }
         // Sent outside the lock: a full outbound queue closes the session, which takes it.
+        // A recovered session's missed packets go first, as socket.io sends them: the client
+        // buffers them and hands them over right before its `connect` (so they come before
+        // anything the connection handler emits, too).
+        let missed = announcement.restored.map(|r| r.missed).unwrap_or_default();
+        for (event, args) in missed {
+            socket.queue_frames(&self.parser().event(nsp.name(), None, &event, &args), false);
+        }
         if self.session.protocol == 3 {
             let _ = self
                 .session
@@ -457,11 +464,6 @@ impl Client {
                 nsp.name(),
                 Some(&reply),
             ));
-        }
-        if let Some(r) = announcement.restored {
-            for (event, args) in r.missed {
-                socket.queue_frames(&self.parser().event(nsp.name(), None, &event, &args), false);
-            }
         }
         socket.mark_announced();
     }
