@@ -192,6 +192,7 @@ class Server {
     this._bridge = null;
     this._port = null;
     this._host = undefined;
+    this._conns.clear();
     this.httpServer = undefined;
   }
 

@@ -70,11 +70,11 @@ h.test("socket.conn emits close when the client closes, after its socket left th
   assert.equal(socket.conn.readyState, "closed");
 });
 
-for (const [what, raw] of [
-  ["bad attachments", "5woooot"],
-  ["an empty binary packet", "5"],
-  ["an invalid payload", '2["a",'],
-  ["a CONNECT_ERROR from the client", '44["handle me please"]'],
+for (const [what, raw, message] of [
+  ["bad attachments", "5woooot", /Illegal attachments/],
+  ["an empty binary packet", "5", /Illegal attachments/],
+  ["an invalid payload", '2["a",', /./],
+  ["a CONNECT_ERROR from the client", '44["handle me please"]', /./],
 ]) {
   h.test(`a malformed packet (${what}) emits error on the socket, then the connection closes`, async () => {
     const io = h.startServer();
@@ -86,7 +86,7 @@ for (const [what, raw] of [
     client.io.engine.write(raw);
     const [err] = await errored;
     assert.ok(err instanceof Error);
-    assert.ok(err.message.length > 0);
+    assert.match(err.message, message);
     await gone;
   });
 }
