@@ -123,9 +123,6 @@ struct State {
     probing: bool,
     /// A poll has answered the close.
     close_delivered: bool,
-    /// The WebSocket writer took frames and has not finished writing them: engine.io's
-    /// transport is not `writable` then, and volatile packets are dropped.
-    writing: bool,
     /// The host turn (see `host_turn`) in which the last frame was queued.
     regular_turn: u64,
     closed_at: Option<Instant>,
@@ -197,7 +194,6 @@ impl EngineSession {
                 post_active: false,
                 probing: false,
                 close_delivered: false,
-                writing: false,
                 regular_turn: 0,
                 closed_at: None,
                 checks_asked: 0,
@@ -364,32 +360,21 @@ impl EngineSession {
     }
 
     /// Queues frames only if the transport can take them right now (socket.io's `volatile`):
-    /// nothing is waiting in the queue and the transport is idle — a WebSocket whose writer
-    /// has written everything it took, a poll waiting for data. A client with a backlog (a
-    /// slow reader, a poll not yet re-issued, a packet sent just before) misses the packet
-    /// instead of growing the backlog, as with socket.io.
+    /// nothing is waiting in the queue, i.e. the client is reading as fast as we write, and —
+    /// for a host that ends its turns (see `host_turn`) — nothing was queued in the host's
+    /// current turn. A client with a backlog (a slow reader, or a poll not yet re-issued after
+    /// a burst) misses the packet instead of growing the backlog.
     pub fn send_volatile(self: &Arc<Self>, frames: &[Frame]) -> bool {
         {
             let st = self.state.lock();
-            // As engine.io's `transport.writable`: a WebSocket that is still writing what was
-            // sent before, or a polling session without a waiting GET, cannot take it now.
-            let writable = match st.transport {
-                TransportKind::WebSocket => !st.writing,
-                TransportKind::Polling => st.poll_waiting && !st.upgrading,
-            };
             let turn = super::host_turn::current();
             let sent_this_turn = turn != 0 && st.regular_turn == turn;
-            if st.closed.is_some() || !st.queue.is_empty() || !writable || sent_this_turn {
+            if st.closed.is_some() || !st.queue.is_empty() || sent_this_turn {
                 return false;
             }
         }
         // A volatile packet that goes out makes the transport busy as a regular one does.
         self.send_all(frames).is_ok()
-    }
-
-    /// For the WebSocket writer: what `next_frames` gave it is written and flushed.
-    pub fn wrote(&self) {
-        self.state.lock().writing = false;
     }
 
     /// Feeds one inbound Engine.IO packet from any transport.
@@ -732,7 +717,6 @@ impl EngineSession {
                 if st.transport == TransportKind::WebSocket && !st.queue.is_empty() {
                     into.extend(st.queue.drain(..));
                     st.queued_bytes = 0;
-                    st.writing = true;
                     drop(st);
                     self.drained.notify_waiters();
                     return Some(());
@@ -892,26 +876,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn volatile_packets_wait_for_the_websocket_writer_to_finish() {
+    async fn volatile_packets_are_dropped_in_the_host_turn_of_another_packet() {
         let s = session(1000);
-        assert!(s.send_volatile(&[Frame::text("idle writer")]));
         let mut taken = Vec::new();
+        s.send(Frame::text("regular")).expect("queued");
         s.next_frames(&mut taken).await.expect("open");
-        // Taken but not yet written: engine.io's transport is not writable.
-        assert!(!s.send_volatile(&[Frame::text("while writing")]));
-        s.wrote();
-        assert!(s.send_volatile(&[Frame::text("written")]));
-    }
-
-    #[tokio::test]
-    async fn volatile_packets_need_a_waiting_poll() {
-        let config = Arc::new(EngineConfig::default());
-        let request = RequestInfo {
-            query: vec![("EIO".into(), "4".into())],
-            ..Default::default()
-        };
-        let s = EngineSession::new(config, TransportKind::Polling, request);
-        assert!(!s.send_volatile(&[Frame::text("no poll")]));
-        assert_eq!(s.queued(), 0);
+        // The writer took it, but the host has not ended its turn: engine.io's transport
+        // would not be writable yet.
+        super::super::host_turn::end_host_turn();
+        s.send(Frame::text("regular")).expect("queued");
+        s.next_frames(&mut taken).await.expect("open");
+        assert!(!s.send_volatile(&[Frame::text("same turn")]));
+        super::super::host_turn::end_host_turn();
+        assert!(s.send_volatile(&[Frame::text("next turn")]));
     }
 }

@@ -313,7 +313,6 @@ where
                 session.close(CloseReason::TransportError);
                 return sink;
             }
-            session.wrote();
         }
         sink
     };
