@@ -251,8 +251,13 @@ export interface ServerOptions {
   maxSessions: number;
   /** roomcast: the address `listen(port)` binds (default: every interface). */
   host: string;
-  /** roomcast: receives errors thrown (or rejected) by listeners and middlewares; default: printed on stderr. */
+  /** roomcast: catches errors thrown (or rejected) by listeners and middlewares and hands them
+   *  to this function, instead of letting them surface as uncaught exceptions (the default). */
   onHandlerError: (err: unknown, where: string) => void;
+  /** roomcast: catch errors thrown (or rejected) by listeners and middlewares and print them
+   *  on stderr (the socket stays connected); default false: they are uncaught exceptions, as
+   *  with socket.io. */
+  catchHandlerErrors: boolean;
   /** The adapter, from roomcast's `createAdapter()` (a Redis cluster). Default: in-memory. */
   adapter: RedisAdapter;
 }

@@ -6,7 +6,7 @@
 const { EventEmitter } = require("node:events");
 const { encode, decode } = require("./codec");
 const { BroadcastOperator } = require("./operator");
-const { report, guarded, isThenable } = require("./report");
+const { report, warn, guarded, isThenable } = require("./report");
 const { runChain } = require("./chain");
 const { runListeners, localEmit } = require("./socket");
 
@@ -212,7 +212,7 @@ class Namespace extends EventEmitter {
     try {
       args = decode(record.args);
     } catch (err) {
-      report(this.server, err, `decoding server-side event "${record.name}"`);
+      warn(this.server, err, `decoding server-side event "${record.name}"`);
       return;
     }
     if (record.serverAck) {

@@ -83,6 +83,7 @@ class BroadcastOperator {
     const namespaces = this._nsp._targets();
     if (!ack) {
       for (const nsp of namespaces) nsp._native.emit(this._target(), event, json, binaries);
+      this._nsp.server._sent();
       return true;
     }
     const server = this._nsp.server;
@@ -102,6 +103,7 @@ class BroadcastOperator {
       });
       try {
         nsp._native.emitWithAck(this._target(), event, json, binaries, token);
+        server._sent();
       } catch (err) {
         server._forget(token);
         throw err;

@@ -11,8 +11,9 @@ const { findClientDist } = require("./client-bundle");
 const { DataSync } = require("./data");
 const { Namespace, ParentNamespace } = require("./namespace");
 const { normalize } = require("./options");
-const { report } = require("./report");
+const { report, warn } = require("./report");
 const { Socket, localEmit } = require("./socket");
+const { Conn } = require("./conn");
 
 /** EventEmitter methods of the server act on the default namespace, as in socket.io. */
 const FORWARDED_EMITTER_METHODS = [
@@ -42,8 +43,10 @@ class Server {
       srv = undefined;
     }
     const { options, native: nativeOptions } = normalize(opts || {});
+    this._userOptions = { ...(opts || {}) };
     this.opts = options;
     this._onHandlerError = options.onHandlerError;
+    this._catchHandlerErrors = Boolean(options.catchHandlerErrors);
     this._nativeOptions = nativeOptions;
     this._adapter = options.adapter;
     this._native = new native.NativeServer(nativeOptions);
@@ -61,6 +64,13 @@ class Server {
     this._closing = null;
     this._closed = false;
     this._liveSockets = 0;
+    /** `socket.conn` objects by Engine.IO id, made on first access. */
+    this._conns = new Map();
+    this._turnEnding = false;
+    this._endTurn = () => {
+      this._turnEnding = false;
+      native.endHostTurn();
+    };
     this._onAllDisconnected = null;
     this.httpServer = undefined;
     this.sockets = this.of("/");
@@ -98,7 +108,16 @@ class Server {
       get clientsCount() {
         return io._native.stats().sessions;
       },
+      /** The options in effect (socket.io's names, attach()'s merged in). */
+      get opts() {
+        return io.opts;
+      },
     };
+  }
+
+  /** socket.io's other name for `engine`. */
+  get eio() {
+    return this.engine;
   }
 
   /** Server-wide native settings (set again when the native server is recreated). */
@@ -141,8 +160,22 @@ class Server {
           "call it right after new Server(), or pass { adapter } to the constructor",
       );
     }
-    const nativeOptions = { ...this._nativeOptions, redis };
+    this._rebuildNative({ ...this._nativeOptions, redis });
+    this._adapter = value;
+    return this;
+  }
+
+  /** A fresh native server with `nativeOptions`, the namespaces, middlewares and listeners
+   *  registered so far (only possible while nobody is served: before listening, or after
+   *  close()). Dynamic children are dropped: their parents create them again on demand. */
+  _rebuildNative(nativeOptions) {
     const fresh = new native.NativeServer(nativeOptions);
+    for (const [name, nsp] of this._nsps) {
+      if (nsp._parent) {
+        nsp._parent.children.delete(nsp);
+        this._nsps.delete(name);
+      }
+    }
     // Same handler ids, same order: the records of the new server reach the same objects.
     for (const [handlerId, handler] of this._handlers) {
       if (this._parentNsps.has(handlerId)) fresh.registerDynamic(handlerId);
@@ -154,11 +187,21 @@ class Server {
     this._wakeups.destroy();
     this._wakeups = this._watchWakeups(fresh);
     this._nativeOptions = nativeOptions;
-    this._adapter = value;
     this._configureNative();
-    // The replaced server never served anyone; closing it releases its namespaces at once.
-    old.close(0);
-    return this;
+    // The replaced server serves nobody; closing it releases its namespaces at once.
+    if (!this._closed) old.close(0);
+  }
+
+  /** After close() is done: a server that can listen or attach again, as socket.io's can. */
+  _reopen() {
+    this._rebuildNative(this._nativeOptions);
+    this._closing = null;
+    this._closed = false;
+    this._bridge = null;
+    this._port = null;
+    this._host = undefined;
+    this._conns.clear();
+    this.httpServer = undefined;
   }
 
   // ---- namespaces ----
@@ -293,10 +336,11 @@ class Server {
    * others to the app.
    */
   attach(srv, opts) {
-    if (opts && Object.keys(opts).length) {
-      throw new Error("roomcast: pass options to new Server(...); attach()/listen() take none");
+    if (this._closed) this._reopen();
+    if (this._closing) {
+      throw new Error("roomcast: this server is closing; listen or attach again once close() has called back");
     }
-    if (this._closing) throw new Error("roomcast: this server is closed; create a new one");
+    if (opts !== undefined && opts !== null && typeof opts === "object" && Object.keys(opts).length) this._mergeOptions(opts);
     if (isPort(srv)) return this._listen(Number(srv));
     if (srv && typeof srv.on === "function" && typeof srv.listeners === "function") {
       if (this._bridge || this._port !== null) throw new Error("roomcast: this server is already attached or listening");
@@ -309,6 +353,20 @@ class Server {
 
   listen(srv, opts) {
     return this.attach(srv, opts);
+  }
+
+  /** `attach(srv, opts)`: opts are merged over the constructor's, as socket.io does. The native
+   *  server takes its options once, so it is rebuilt; that is only possible before it serves. */
+  _mergeOptions(opts) {
+    if (this._bridge || this._port !== null || this._native.stats().sessions > 0) {
+      throw new Error("roomcast: this server is already attached or listening");
+    }
+    const { options, native: nativeOptions } = normalize({ ...this._userOptions, ...opts });
+    this._userOptions = { ...this._userOptions, ...opts };
+    this.opts = options;
+    this._onHandlerError = options.onHandlerError;
+    this._catchHandlerErrors = Boolean(options.catchHandlerErrors);
+    this._rebuildNative({ ...nativeOptions, redis: this._nativeOptions.redis });
   }
 
   _listen(port) {
@@ -348,31 +406,50 @@ class Server {
    */
   close(fn) {
     if (!this._closing) {
+      // As socket.io's close(), before anything else happens: every socket is disconnected
+      // (its listeners run now, io.sockets.sockets is empty) and the attached http.Server stops
+      // listening, so a client that hears its disconnect finds the port free. The core frees
+      // its own listener's port before it tells any client.
+      this._disconnectAll("server shutting down");
+      // The attached http.Server no longer holds the process open: the close's own completion
+      // must, or a process with nothing else to do would exit halfway through it.
+      this._wakeups.ref();
+      const httpClosed = this._bridge ? new Promise((resolve) => this.httpServer.close((err) => resolve(err))) : undefined;
       this._closing = new Promise((resolve) => {
         const token = this._expect(() => resolve());
         this._native.close(token);
       })
         .then(() => this._allDisconnected())
-        .then(
-        () =>
-          new Promise((resolve) => {
-            this._closed = true;
-            // Every disconnect has been delivered (or the bounded wait is over): nothing is
-            // left for roomcast to deliver, so it no longer holds the process open.
-            this._wakeups.destroy();
-            if (!this._bridge) {
-              if (this.httpServer) this.httpServer._released();
-              return resolve(undefined);
-            }
-            this._bridge.dropLeftovers();
-            this.httpServer.close((err) => resolve(err));
-            if (typeof this.httpServer.closeIdleConnections === "function") this.httpServer.closeIdleConnections();
-          }),
-      );
+        .then(() => {
+          this._closed = true;
+          // Every disconnect has been delivered (or the bounded wait is over): nothing is
+          // left for roomcast to deliver, so it no longer holds the process open.
+          this._wakeups.destroy();
+          if (!this._bridge) {
+            if (this.httpServer) this.httpServer._released();
+            return undefined;
+          }
+          this._bridge.dropLeftovers();
+          if (typeof this.httpServer.closeIdleConnections === "function") this.httpServer.closeIdleConnections();
+          return httpClosed;
+        });
     }
     return this._closing.then((err) => {
       if (typeof fn === "function") fn(err);
     });
+  }
+
+  /** Runs every connected socket's `disconnecting` and `disconnect` listeners with `reason` and
+   *  removes it from its namespace now; the core's later records for it find nobody. */
+  _disconnectAll(reason) {
+    for (const nsp of this._nsps.values()) {
+      for (const socket of [...nsp.sockets.values()]) {
+        socket._onDisconnecting(reason);
+        nsp.sockets.delete(socket.id);
+        this._liveSockets -= 1;
+        socket._onDisconnect(reason);
+      }
+    }
   }
 
   /** Resolves once every socket's `disconnect` listeners have run (as socket.io's close()
@@ -399,6 +476,15 @@ class Server {
 
   // ---- plumbing ----
 
+  /** Something was sent in this event-loop turn: the core hears when the turn is over, so
+   *  a volatile packet sent in the same turn as another is dropped (engine.io's `writable`
+   *  only comes back in a later turn). */
+  _sent() {
+    if (this._turnEnding) return;
+    this._turnEnding = true;
+    setImmediate(this._endTurn);
+  }
+
   _nextToken() {
     this._lastToken += 1;
     return this._lastToken;
@@ -424,7 +510,7 @@ class Server {
     channel.unref();
     channel.on("data", () => this._drain());
     channel.on("end", () => channel.destroy());
-    channel.on("error", (err) => report(this, err, "reading roomcast's wake-up channel"));
+    channel.on("error", (err) => warn(this, err, "reading roomcast's wake-up channel"));
     return channel;
   }
 
@@ -433,14 +519,23 @@ class Server {
     try {
       records = this._native.drain();
     } catch (err) {
-      report(this, err, "draining events");
+      warn(this, err, "draining events");
       return;
+    }
+    // socket.io handles an event a tick after its packet arrived and drops it when the
+    // socket was disconnected meanwhile: an event a client sent right before leaving is not
+    // handled. The same here for every socket that leaves in this batch.
+    for (const record of records) {
+      if (record.kind === "disconnecting" || record.kind === "disconnect") {
+        const socket = this._socketOf(record);
+        if (socket) socket._leaving = true;
+      }
     }
     for (const record of records) {
       try {
         this._dispatch(record);
       } catch (err) {
-        report(this, err, `handling a "${record.kind}" event`);
+        warn(this, err, `handling a "${record.kind}" event`);
       }
     }
   }
@@ -467,6 +562,30 @@ class Server {
     return child;
   }
 
+  /** The shared `conn` of a socket's connection. */
+  _connOf(socket) {
+    const id = socket._native.engineId();
+    let conn = this._conns.get(id);
+    if (!conn) {
+      conn = new Conn(this, socket);
+      this._conns.set(id, conn);
+    }
+    conn._add(socket);
+    return conn;
+  }
+
+  /** Every connected socket on the same connection as `socket`, by id (socket.io's
+   *  `client.sockets`). */
+  _socketsOnConn(socket) {
+    const id = socket._native.engineId();
+    const found = new Map();
+    for (const nsp of this._nsps.values()) {
+      for (const s of nsp.sockets.values()) if (s._native.engineId() === id) found.set(s.id, s);
+    }
+    if (!found.has(socket.id)) found.set(socket.id, socket);
+    return found;
+  }
+
   _socketOf(record) {
     const nsp = this._nsps.get(record.nsp);
     return nsp && nsp.sockets.get(record.sid);
@@ -483,7 +602,7 @@ class Server {
         if (!socket) continue;
         socket._onEvent(e[2], e[3], e[4], e.length > 5 ? binaries.slice(e[5], e[5] + e[6]) : undefined);
       } catch (err) {
-        report(this, err, `handling a "${e[2]}" event`);
+        warn(this, err, `handling a "${e[2]}" event`);
       }
     }
   }
@@ -492,6 +611,16 @@ class Server {
     switch (record.kind) {
       case "events":
         return this._onEvents(record);
+      case "conn": {
+        if (record.name === "error") {
+          const socket = this._socketOf(record) || this._authorizingSocket(record);
+          if (socket) socket._onProtocolError(record.reason);
+          return;
+        }
+        const conn = this._conns.get(record.engine);
+        if (conn) conn._fromCore(record.name, record.reason);
+        return;
+      }
       case "outgoing": {
         const socket = this._socketOf(record);
         if (socket) socket._onOutgoing(record);
@@ -543,8 +672,14 @@ class Server {
       case "allowRequest":
         return this._onAllowRequest(record);
       default:
-        report(this, new Error(`unknown record kind ${record.kind}`), "the dispatcher");
+        warn(this, new Error(`unknown record kind ${record.kind}`), "the dispatcher");
     }
+  }
+
+  /** A socket whose middlewares passed and whose connection has not arrived yet. */
+  _authorizingSocket(record) {
+    const nsp = this._nsps.get(record.nsp);
+    return nsp && nsp._authorized.get(record.sid);
   }
 
   _onAuthorize(record) {
@@ -594,7 +729,8 @@ class Server {
   }
 
   _onConnection(record) {
-    const nsp = this._namespaceOf(record);
+    // A socket admitted while close() ran is not announced: the core closes it unconnected.
+    const nsp = this._closing ? undefined : this._namespaceOf(record);
     if (!nsp) {
       this._native.answerDone(record.token);
       return;
@@ -606,6 +742,7 @@ class Server {
     this._liveSockets += 1;
     // CONNECT goes out now, and the connection handler runs before anything else does.
     socket._native.announce();
+    this._sent();
     // The core holds this socket's events until the answer: none can miss a listener that
     // the connection handler registers, even after an await.
     const pending = nsp._connect(socket);

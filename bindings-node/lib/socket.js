@@ -7,7 +7,7 @@ const { EventEmitter } = require("node:events");
 const { encode, decode, withBinaries } = require("./codec");
 const { track } = require("./data");
 const { BroadcastOperator } = require("./operator");
-const { report, guarded } = require("./report");
+const { report, warn, guarded } = require("./report");
 const { runChain } = require("./chain");
 const { roomList } = require("./rooms");
 
@@ -33,6 +33,8 @@ class Socket extends EventEmitter {
     this.flags = {};
     this._native = native;
     this._connected = false;
+    /** Disconnection is under way: events that arrive now are dropped, as socket.io does. */
+    this._leaving = false;
     /** Whether this connection resumed a dropped session (id, rooms and data restored). */
     this.recovered = native.recovered();
     this._data = this.recovered ? JSON.parse(native.data()) : {};
@@ -41,6 +43,7 @@ class Socket extends EventEmitter {
     this._fns = [];
     this._anyListeners = undefined;
     this._anyOutgoingListeners = undefined;
+    this._conn = undefined;
   }
 
   /** The first HTTP request of the connection, as socket.io describes it. */
@@ -78,24 +81,26 @@ class Socket extends EventEmitter {
     this.server._dataSync.mark(this);
   }
 
-  /** The underlying connection (a subset of engine.io's Socket). */
+  /** The underlying connection (engine.io's Socket, in part): an EventEmitter shared by the
+   *  connection's sockets (see lib/conn.js). */
   get conn() {
+    if (!this._conn) this._conn = this.server._connOf(this);
+    return this._conn;
+  }
+
+  /** socket.io's Client: the connection, its first request and its sockets. */
+  get client() {
     const socket = this;
     return {
-      get id() {
-        return socket._native.engineId();
+      get conn() {
+        return socket.conn;
       },
-      get transport() {
-        return { name: socket._native.transport() };
+      get request() {
+        return socket.request;
       },
-      get remoteAddress() {
-        return socket.handshake.address;
-      },
-      get readyState() {
-        return socket.connected ? "open" : "closed";
-      },
-      close() {
-        socket.disconnect(true);
+      /** The sockets of this connection, by id, in every namespace. */
+      get sockets() {
+        return socket.server._socketsOnConn(socket);
       },
     };
   }
@@ -128,6 +133,7 @@ class Socket extends EventEmitter {
     }
     const { json, binaries } = encode(args);
     this._native.emit(event, json, binaries, flags.volatile === true);
+    this.server._sent();
     return true;
   }
 
@@ -151,6 +157,7 @@ class Socket extends EventEmitter {
     let sent;
     try {
       sent = this._native.emitWithAck(event, json, binaries, typeof timeout === "number" ? timeout : undefined, token);
+      server._sent();
     } catch (err) {
       server._forget(token);
       throw err;
@@ -227,6 +234,7 @@ class Socket extends EventEmitter {
 
   /** Leaves the namespace; with `close`, the whole connection closes. */
   disconnect(close = false) {
+    this._leaving = true;
     if (this._connected) this._native.disconnect(Boolean(close));
     return this;
   }
@@ -290,6 +298,32 @@ class Socket extends EventEmitter {
     return this._anyOutgoingListeners ? this._anyOutgoingListeners.slice() : [];
   }
 
+  // An "error" listener asks the core for the connection's protocol errors (emitted here
+  // before the connection closes, as socket.io does); without one nobody pays for them.
+  on(event, listener) {
+    if (event === "error") this._native.setNotifyConn(true);
+    return super.on(event, listener);
+  }
+
+  addListener(event, listener) {
+    return this.on(event, listener);
+  }
+
+  once(event, listener) {
+    if (event === "error") this._native.setNotifyConn(true);
+    return super.once(event, listener);
+  }
+
+  prependListener(event, listener) {
+    if (event === "error") this._native.setNotifyConn(true);
+    return super.prependListener(event, listener);
+  }
+
+  prependOnceListener(event, listener) {
+    if (event === "error") this._native.setNotifyConn(true);
+    return super.prependOnceListener(event, listener);
+  }
+
   [Symbol.for("nodejs.rejection")](err, event) {
     report(this.server, err, `the "${String(event)}" listener of socket ${this.id} on ${this.nsp.name}`);
   }
@@ -301,11 +335,12 @@ class Socket extends EventEmitter {
    * for an acknowledgement, `binaries` its attachments.
    */
   _onEvent(name, rawArgs, ackId, binaries) {
+    if (this._leaving) return;
     let args;
     try {
       args = withBinaries(rawArgs, binaries);
     } catch (err) {
-      report(this.server, err, `decoding "${name}" for socket ${this.id}`);
+      warn(this.server, err, `decoding "${name}" for socket ${this.id}`);
       return;
     }
     if (typeof ackId === "string") {
@@ -315,6 +350,7 @@ class Socket extends EventEmitter {
         sent = true;
         const { json, binaries: attached } = encode(response);
         this._native.sendAck(ackId, json, attached);
+        this.server._sent();
       });
     }
     const packet = [name, ...args];
@@ -324,7 +360,7 @@ class Socket extends EventEmitter {
     }
     this._runMiddlewares(packet, (err) => {
       if (err) this._onPacketError(err);
-      else this._dispatch(packet);
+      else if (!this._leaving) this._dispatch(packet);
     });
   }
 
@@ -364,7 +400,7 @@ class Socket extends EventEmitter {
     try {
       args = decode(record.args);
     } catch (err) {
-      report(this.server, err, `decoding outgoing "${record.name}" of socket ${this.id}`);
+      warn(this.server, err, `decoding outgoing "${record.name}" of socket ${this.id}`);
       return;
     }
     for (const listener of listeners.slice()) {
@@ -378,8 +414,20 @@ class Socket extends EventEmitter {
     return runListeners(this, "disconnecting", [reason], `a "disconnecting" listener of socket ${this.id}`);
   }
 
+  /** The client broke the protocol (the connection closes right after): `error`, as
+   *  socket.io emits it. */
+  _onProtocolError(message) {
+    if (this.listenerCount("error") === 0) return;
+    try {
+      localEmit.call(this, "error", new Error(message));
+    } catch (err) {
+      report(this.server, err, `the "error" listener of socket ${this.id}`);
+    }
+  }
+
   _onDisconnect(reason) {
     this._connected = false;
+    if (this._conn) this._conn._socketGone(this, reason);
     runListeners(this, "disconnect", [reason], `a "disconnect" listener of socket ${this.id}`);
   }
 }

@@ -26,3 +26,11 @@ mod server;
 mod socket;
 mod takeover;
 mod websocket;
+
+/// Ends the current host turn: the JavaScript side calls it after each event-loop turn that
+/// sent something, so `volatile` drops a packet sent in the same turn as another, as
+/// engine.io's `writable` does (see the core's `host_turn`).
+#[napi_derive::napi]
+pub fn end_host_turn() {
+    roomcast::engineio::end_host_turn();
+}

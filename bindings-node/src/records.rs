@@ -11,7 +11,7 @@ use crate::socket::NativeSocket;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use parking_lot::Mutex;
-use roomcast::{Completion, HostEvent, Payload, RemoteSocket, ServerSideAck, SocketRef};
+use roomcast::{Completion, ConnEvent, HostEvent, Payload, RemoteSocket, ServerSideAck, SocketRef};
 
 /// Arguments of an event or an acknowledgement.
 #[napi(object)]
@@ -74,6 +74,8 @@ pub struct Record {
     /// The answer another server waits for (`serverSideEmit` with an ack).
     pub server_ack: Option<NativeServerAck>,
     pub reason: Option<String>,
+    /// The Engine.IO id of the connection a `conn` record is about.
+    pub engine: Option<String>,
     /// CONNECT payload (JSON text) for `match`.
     pub auth: Option<String>,
     pub namespace: Option<NativeNamespace>,
@@ -209,6 +211,24 @@ impl Shared {
                 args: Some(args.into()),
                 ..socket_record("outgoing", handler, &socket)
             },
+            HostEvent::Conn {
+                handler,
+                socket,
+                event,
+            } => {
+                let (name, reason) = match event {
+                    ConnEvent::Upgrading => ("upgrading", None),
+                    ConnEvent::Upgrade => ("upgrade", None),
+                    ConnEvent::Error(why) => ("error", Some(why)),
+                    ConnEvent::Close(why) => ("close", Some(why.to_string())),
+                };
+                Record {
+                    name: Some(name.to_string()),
+                    reason,
+                    engine: Some(socket.engine_sid().to_string()),
+                    ..socket_record("conn", handler, &socket)
+                }
+            }
             HostEvent::NewNamespace { name } => {
                 let nsp = self.io.namespaces().into_iter().find(|n| n.name() == name);
                 let parent = nsp

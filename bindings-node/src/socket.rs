@@ -155,6 +155,18 @@ impl NativeSocket {
         self.socket.set_notify_outgoing(on);
     }
 
+    /// Report what happens to this socket's connection (`socket.conn` listeners, `error`).
+    #[napi]
+    pub fn set_notify_conn(&self, on: bool) {
+        self.socket.set_notify_conn(on);
+    }
+
+    /// Engine.IO protocol revision of the connection (4, or 3 for socket.io v2 clients).
+    #[napi]
+    pub fn protocol(&self) -> u32 {
+        self.socket.engine_protocol() as u32
+    }
+
     /// Whether this connection resumed a dropped session (connection state recovery).
     #[napi]
     pub fn recovered(&self) -> bool {

@@ -1,6 +1,6 @@
 "use strict";
 
-// A throwing or rejecting listener is reported and isolated: the socket stays connected, the
+// With onHandlerError (or catchHandlerErrors) a throwing or rejecting listener is reported and isolated: the socket stays connected, the
 // other listeners and sockets carry on.
 
 const { before, after } = require("node:test");
@@ -81,12 +81,12 @@ test("a throwing connection listener does not stop the others nor the connection
   assert.equal(client.connected, true);
 });
 
-test("without onHandlerError, failures are printed on stderr with their stack", async () => {
+test("with catchHandlerErrors and without onHandlerError, failures are printed on stderr with their stack", async () => {
   const { spawnSync } = require("node:child_process");
   const script = `
     const { Server } = require("roomcast");
     const { io: connect } = require("socket.io-client");
-    const io = new Server(0);
+    const io = new Server(0, { catchHandlerErrors: true });
     io.on("connection", (socket) => socket.on("x", () => { throw new Error("printed failure"); }));
     const client = connect("http://127.0.0.1:" + io.address().port, { transports: ["websocket"] });
     client.on("connect", () => client.emit("x"));

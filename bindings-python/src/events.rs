@@ -153,6 +153,8 @@ fn convert<'py>(
                 .into_pyobject(py)?
                 .into_any()
         }
+        // Python sockets never ask for their connection's events.
+        HostEvent::Conn { .. } => return Ok(None),
         HostEvent::NewNamespace { name } => (EV_NEW_NAMESPACE, name).into_pyobject(py)?.into_any(),
         // (kind, handler, nsp, event, json, binaries, ack or None)
         HostEvent::ServerSideEmit {

@@ -83,8 +83,25 @@ pub trait NamespaceHandler: Send + Sync + 'static {
     /// An event is being sent to the socket; called only for sockets that asked for it with
     /// [`crate::Socket::set_notify_outgoing`] (`onAnyOutgoing`).
     fn outgoing(&self, _socket: &SocketRef, _event: &str, _args: &crate::Payload) {}
+    /// Something happened to the socket's connection; called only for sockets that asked for
+    /// it with [`crate::Socket::set_notify_conn`] (`socket.conn` listeners in Node).
+    fn conn_event(&self, _socket: &SocketRef, _event: ConnEvent) {}
     /// An event from another server of the cluster (`serverSideEmit`).
     fn server_side_event(&self, _nsp: &Arc<Namespace>, _event: ServerSideEvent) {}
+}
+
+/// What happens to a socket's connection (engine.io's `Socket` events, socket.io's socket
+/// `error` before a malformed packet closes the connection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnEvent {
+    /// A WebSocket started probing the polling session (`upgrading`).
+    Upgrading,
+    /// The WebSocket became the transport (`upgrade`).
+    Upgrade,
+    /// The client broke the protocol; the connection closes right after.
+    Error(String),
+    /// The connection closed, for this reason (`close`).
+    Close(&'static str),
 }
 
 /// An event another server sent with `serverSideEmit`.
@@ -214,6 +231,12 @@ pub enum HostEvent {
         socket: SocketRef,
         event: String,
         args: crate::Payload,
+    },
+    /// Something happened to the connection of a socket that asked to hear it.
+    Conn {
+        handler: u64,
+        socket: SocketRef,
+        event: ConnEvent,
     },
     /// A namespace was created (static or a dynamic child).
     NewNamespace { name: String },
@@ -485,6 +508,14 @@ impl NamespaceHandler for QueueHandler {
         self.queue.push(HostEvent::ServerSideEmit {
             handler: self.id,
             nsp: nsp.name().to_string(),
+            event,
+        });
+    }
+
+    fn conn_event(&self, socket: &SocketRef, event: ConnEvent) {
+        self.queue.push(HostEvent::Conn {
+            handler: self.id,
+            socket: socket.clone(),
             event,
         });
     }

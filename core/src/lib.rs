@@ -66,8 +66,8 @@ pub use adapter::{
 pub use engineio::config::{Cors, CorsOrigin, PerMessageDeflate, Transports};
 pub use engineio::{EngineConfig, EngineServer, EngineSession};
 pub use host::{
-    Completion, ConnectError, EventQueue, HostEvent, NamespaceHandler, NamespaceMatcher, Pending,
-    QueueHandler, QueueMatcher, Reply, ServerSideAck, ServerSideEvent,
+    Completion, ConnEvent, ConnectError, EventQueue, HostEvent, NamespaceHandler, NamespaceMatcher,
+    Pending, QueueHandler, QueueMatcher, Reply, ServerSideAck, ServerSideEvent,
 };
 pub use id::Sid;
 pub use namespace::{Namespace, ParentNamespace};

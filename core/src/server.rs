@@ -659,6 +659,14 @@ impl Server {
         if self.shared.closing.swap(true, Ordering::AcqRel) {
             return;
         }
+        // The ports are released before any client hears the goodbye: a client that saw its
+        // disconnect may bind the port at once (socket.io's close() frees it synchronously).
+        // The accept loops only accept; the connections they started run on their own tasks.
+        let listeners: Vec<_> = std::mem::take(&mut *self.shared.listeners.lock());
+        for l in listeners {
+            l.abort();
+            let _ = l.await;
+        }
         // Broadcasts the hosts handed off before closing go out before the goodbyes.
         self.shared.hand_off.flush().await;
         for nsp in self.namespaces() {
@@ -673,10 +681,6 @@ impl Server {
         }
         // Stored even with no receiver, so a listener started later still sees it.
         self.shared.shutdown.send_replace(true);
-        let listeners: Vec<_> = std::mem::take(&mut *self.shared.listeners.lock());
-        for l in listeners {
-            let _ = l.await;
-        }
         // Give writers a bounded moment to flush what was queued before the close.
         let done = self.shared.connections_done.notified();
         tokio::pin!(done);

@@ -242,6 +242,7 @@ pub struct Socket {
     state: Mutex<State>,
     host_slot: OnceLock<Box<dyn Any + Send + Sync>>,
     notify_outgoing: AtomicBool,
+    notify_conn: AtomicBool,
     /// CONNECT (and a recovered session's missed packets) is queued: from now on broadcasts
     /// may reach the socket. It enters its namespace a moment earlier, and a broadcast queued
     /// in between would reach the client before its CONNECT.
@@ -280,6 +281,7 @@ impl Socket {
             }),
             host_slot: OnceLock::new(),
             notify_outgoing: AtomicBool::new(false),
+            notify_conn: AtomicBool::new(false),
             announced: AtomicBool::new(false),
             host_bytes: std::sync::atomic::AtomicUsize::new(0),
         })
@@ -312,6 +314,11 @@ impl Socket {
     /// The Engine.IO session this socket rides on.
     pub fn engine_sid(&self) -> &Sid {
         &self.client.session.sid
+    }
+
+    /// Engine.IO protocol revision of the connection (4, or 3 for socket.io v2 clients).
+    pub fn engine_protocol(&self) -> u8 {
+        self.client.session.protocol
     }
 
     /// The transport the connection currently uses (`"polling"` or `"websocket"`).
@@ -367,6 +374,21 @@ impl Socket {
     /// (`onAnyOutgoing`); off by default because it costs a call per recipient.
     pub fn set_notify_outgoing(&self, on: bool) {
         self.notify_outgoing.store(on, Ordering::Relaxed);
+    }
+
+    /// Ask the core to report what happens to this socket's connection to its handler
+    /// ([`crate::host::ConnEvent`]); off by default, so nobody pays for events nobody hears.
+    pub fn set_notify_conn(self: &Arc<Self>, on: bool) {
+        self.notify_conn.store(on, Ordering::Relaxed);
+        if on {
+            self.client.watch(self);
+        }
+    }
+
+    pub(crate) fn conn_event(self: &Arc<Self>, event: crate::host::ConnEvent) {
+        if self.notify_conn.load(Ordering::Relaxed) {
+            self.nsp.handler().conn_event(self, event);
+        }
     }
 
     fn notify_outgoing(self: &Arc<Self>, event: &str, args: &Payload) {

@@ -48,10 +48,17 @@ for (const mode of ["websocket", "polling"]) {
     await h.emitWithAck(sender, "emit-to", { rooms: h.unique("elsewhere"), event: "tick", args: [99] });
 
     const missed = h.collect(socket, "tick", 3);
+    const order = [];
+    const onTick = (n) => order.push(n);
+    socket.on("tick", onTick);
+    socket.once("connect", () => order.push("connect"));
     socket.connect();
     await h.once(socket, "connect");
     // The client sees the offset as a last argument, as with socket.io.
     assert.deepEqual((await missed).map((args) => args[0]), [1, 2, 3]);
+    // socket.io sends the missed packets before CONNECT: the client hands them over first.
+    assert.deepEqual(order, [1, 2, 3, "connect"]);
+    socket.off("tick", onTick);
     assert.equal(socket.id, id);
     assert.equal(socket.recovered, true);
     assert.equal(await h.emitWithAck(socket, "recovered"), true);

@@ -91,6 +91,9 @@ pub trait SessionHandler: Send + Sync + 'static {
     fn on_open(&self, _session: &Arc<EngineSession>) {}
     fn on_message(&self, session: &Arc<EngineSession>, message: Message<'_>);
     fn on_close(&self, session: &Arc<EngineSession>, reason: CloseReason);
+    /// A WebSocket started probing this polling session (`done` false), or took over as its
+    /// transport (`done` true).
+    fn on_upgrade(&self, _session: &Arc<EngineSession>, _done: bool) {}
 }
 
 /// Why a poll or post was refused; the driver answers 400 and the session is closed.
@@ -120,6 +123,8 @@ struct State {
     probing: bool,
     /// A poll has answered the close.
     close_delivered: bool,
+    /// The host turn (see `host_turn`) in which the last frame was queued.
+    regular_turn: u64,
     closed_at: Option<Instant>,
     /// Polls that arrived during an upgrade ask the WebSocket to read what it has received
     /// (numbered); the WebSocket answers up to `checks_done`.
@@ -189,6 +194,7 @@ impl EngineSession {
                 post_active: false,
                 probing: false,
                 close_delivered: false,
+                regular_turn: 0,
                 closed_at: None,
                 checks_asked: 0,
                 checks_done: 0,
@@ -338,6 +344,7 @@ impl EngineSession {
             }
             st.queued_bytes += bytes;
             st.queue.extend(frames.iter().cloned());
+            st.regular_turn = super::host_turn::current();
         }
         // Every consumer drains the whole queue, so only the push that made it non-empty
         // needs to wake one; later pushes are picked up by that same wake-up.
@@ -353,16 +360,20 @@ impl EngineSession {
     }
 
     /// Queues frames only if the transport can take them right now (socket.io's `volatile`):
-    /// nothing is waiting in the queue, i.e. the client is reading as fast as we write. A
-    /// client with a backlog (a slow reader, or a poll not yet re-issued after a burst) misses
-    /// the packet instead of growing the backlog.
+    /// nothing is waiting in the queue, i.e. the client is reading as fast as we write, and —
+    /// for a host that ends its turns (see `host_turn`) — nothing was queued in the host's
+    /// current turn. A client with a backlog (a slow reader, or a poll not yet re-issued after
+    /// a burst) misses the packet instead of growing the backlog.
     pub fn send_volatile(self: &Arc<Self>, frames: &[Frame]) -> bool {
         {
             let st = self.state.lock();
-            if st.closed.is_some() || !st.queue.is_empty() {
+            let turn = super::host_turn::current();
+            let sent_this_turn = turn != 0 && st.regular_turn == turn;
+            if st.closed.is_some() || !st.queue.is_empty() || sent_this_turn {
                 return false;
             }
         }
+        // A volatile packet that goes out makes the transport busy as a regular one does.
         self.send_all(frames).is_ok()
     }
 
@@ -637,6 +648,9 @@ impl EngineSession {
     pub fn start_upgrade(self: &Arc<Self>) {
         self.state.lock().upgrading = true;
         self.wake.notify_waiters();
+        if let Some(h) = self.handler() {
+            h.on_upgrade(self, false);
+        }
     }
 
     /// For the probing WebSocket: resolves when a poll asks it to read what it has received.
@@ -672,6 +686,9 @@ impl EngineSession {
         }
         self.wake.notify_waiters();
         self.drained.notify_waiters();
+        if let Some(h) = self.handler() {
+            h.on_upgrade(self, true);
+        }
     }
 
     /// The probe ended before `5`: stay on polling, and let a later WebSocket probe again.
@@ -856,5 +873,21 @@ mod tests {
         s.send(Frame::text("backlog")).expect("queued");
         assert!(!s.send_volatile(&[Frame::text("volatile")]));
         assert_eq!(s.queued(), 1);
+    }
+
+    #[tokio::test]
+    async fn volatile_packets_are_dropped_in_the_host_turn_of_another_packet() {
+        let s = session(1000);
+        let mut taken = Vec::new();
+        s.send(Frame::text("regular")).expect("queued");
+        s.next_frames(&mut taken).await.expect("open");
+        // The writer took it, but the host has not ended its turn: engine.io's transport
+        // would not be writable yet.
+        super::super::host_turn::end_host_turn();
+        s.send(Frame::text("regular")).expect("queued");
+        s.next_frames(&mut taken).await.expect("open");
+        assert!(!s.send_volatile(&[Frame::text("same turn")]));
+        super::super::host_turn::end_host_turn();
+        assert!(s.send_volatile(&[Frame::text("next turn")]));
     }
 }

@@ -6,7 +6,7 @@ use super::parser::{decode_msgpack, Parser};
 use crate::admission::Admission;
 use crate::engineio::session::{Message, SessionHandler};
 use crate::engineio::{CloseReason, EngineSession};
-use crate::host::Pending;
+use crate::host::{ConnEvent, Pending};
 use crate::server::{Resolved, ServerShared};
 use crate::socket::{
     incoming_payload, Announcement, DisconnectReason, IncomingEvent, Socket, SocketRef,
@@ -28,6 +28,9 @@ struct State {
     connecting: HashSet<String>,
     partial: Option<Partial>,
     closed: bool,
+    /// Sockets that asked to hear about the connection ([`crate::host::ConnEvent`]); kept
+    /// after they leave their namespace, as the connection's `close` concerns them still.
+    watchers: Vec<SocketRef>,
 }
 
 /// One Engine.IO connection seen from Socket.IO.
@@ -52,6 +55,7 @@ impl Client {
                 connecting: HashSet::new(),
                 partial: None,
                 closed: false,
+                watchers: Vec::new(),
             }),
         });
         session.set_handler(client.clone());
@@ -83,7 +87,27 @@ impl Client {
 
     fn protocol_error(&self, why: &str) {
         tracing::debug!(sid = %self.session.sid, reason = why, "closing a client that broke the protocol");
+        // As socket.io: every socket of the connection hears the error, then it closes.
+        for s in self.watchers() {
+            if s.connected() {
+                s.conn_event(ConnEvent::Error(why.to_string()));
+            }
+        }
         self.session.close(CloseReason::ForcedClose);
+    }
+
+    /// `socket` hears about this connection from now on (once is enough).
+    pub(crate) fn watch(&self, socket: &SocketRef) {
+        let mut st = self.state.lock();
+        if !st.closed && !st.watchers.iter().any(|s| Arc::ptr_eq(s, socket)) {
+            st.watchers.push(socket.clone());
+        }
+    }
+
+    /// Nobody pays for this when nobody listens: an empty list is one lock, once per upgrade
+    /// or close.
+    fn watchers(&self) -> Vec<SocketRef> {
+        self.state.lock().watchers.clone()
     }
 
     fn parser(&self) -> Parser {
@@ -400,7 +424,7 @@ impl Client {
 
 impl Client {
     /// The second half of a connection (see [`crate::Socket::announce`]): the socket enters
-    /// its namespace and rooms, then the client hears CONNECT and any missed packets.
+    /// its namespace and rooms, then the client hears any missed packets and CONNECT.
     pub(crate) fn announce(&self, socket: &SocketRef, announcement: Announcement) {
         let nsp = socket.namespace();
         {
@@ -417,6 +441,13 @@ impl Client {
             }
         }
         // Sent outside the lock: a full outbound queue closes the session, which takes it.
+        // A recovered session's missed packets go first, as socket.io sends them: the client
+        // buffers them and hands them over right before its `connect` (so they come before
+        // anything the connection handler emits, too).
+        let missed = announcement.restored.map(|r| r.missed).unwrap_or_default();
+        for (event, args) in missed {
+            socket.queue_frames(&self.parser().event(nsp.name(), None, &event, &args), false);
+        }
         if self.session.protocol == 3 {
             let _ = self
                 .session
@@ -432,11 +463,6 @@ impl Client {
                 Some(&reply),
             ));
         }
-        if let Some(r) = announcement.restored {
-            for (event, args) in r.missed {
-                socket.queue_frames(&self.parser().event(nsp.name(), None, &event, &args), false);
-            }
-        }
         socket.mark_announced();
     }
 }
@@ -449,6 +475,17 @@ impl SessionHandler for Client {
         }
     }
 
+    fn on_upgrade(&self, _session: &Arc<EngineSession>, done: bool) {
+        let event = if done {
+            ConnEvent::Upgrade
+        } else {
+            ConnEvent::Upgrading
+        };
+        for s in self.watchers() {
+            s.conn_event(event.clone());
+        }
+    }
+
     fn on_close(&self, session: &Arc<EngineSession>, reason: CloseReason) {
         let sockets: Vec<SocketRef> = {
             let mut st = self.state.lock();
@@ -458,6 +495,10 @@ impl SessionHandler for Client {
         };
         for s in sockets {
             s.on_close(reason.into());
+        }
+        let watchers = std::mem::take(&mut self.state.lock().watchers);
+        for s in watchers {
+            s.conn_event(ConnEvent::Close(DisconnectReason::from(reason).as_str()));
         }
         if let Some(server) = self.server.upgrade() {
             server.release_session(session, reason);

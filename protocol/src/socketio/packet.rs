@@ -69,7 +69,7 @@ pub enum ParseError {
     Empty,
     #[error("unknown Socket.IO packet type")]
     UnknownType,
-    #[error("illegal attachment count")]
+    #[error("Illegal attachments (a count that is not a number, or a binary packet without attachments)")]
     BadAttachments,
     #[error("too many binary attachments (at most {MAX_ATTACHMENTS})")]
     TooManyAttachments,

@@ -1,0 +1,122 @@
+"use strict";
+
+// socket.conn is an EventEmitter shared by the sockets of a connection (upgrading, upgrade,
+// close; transport, readyState, protocol, request); socket.client has conn, request and
+// sockets; a malformed packet emits `error` on the socket before the connection closes.
+
+const assert = require("node:assert/strict");
+const { after } = require("node:test");
+const h = require("./helpers");
+
+after(() => h.cleanup());
+
+h.test("upgrade listeners added in the connection handler hear the upgrade", { timeout: 30000 }, async () => {
+  const io = h.startServer();
+  const events = [];
+  io.on("connection", (socket) => {
+    assert.equal(socket.conn, socket.conn, "one object per connection");
+    assert.equal(socket.conn.readyState, "open");
+    assert.equal(socket.conn.protocol, 4);
+    assert.equal(typeof socket.conn.request.headers, "object");
+    events.push(`connection:${socket.conn.transport.name}`);
+    socket.conn.on("upgrading", () => events.push("upgrading"));
+    socket.conn.on("upgrade", (t) => {
+      events.push(`upgrade:${t.name}`);
+      socket.emit("upgraded", socket.conn.transport.name);
+    });
+  });
+  const client = h.client(io, { transports: ["polling", "websocket"] });
+  const [name] = await h.once(client, "upgraded", 5000);
+  assert.equal(name, "websocket");
+  // The client may start its probe before the connection handler runs: `upgrading` is then
+  // over before anyone listens.
+  const expected = events.includes("upgrading")
+    ? ["connection:polling", "upgrading", "upgrade:websocket"]
+    : ["connection:polling", "upgrade:websocket"];
+  assert.deepEqual(events, expected);
+});
+
+h.test("socket.client: conn, request, and the connection's sockets in every namespace", async () => {
+  const io = h.startServer();
+  const sockets = {};
+  const both = new Promise((resolve) => {
+    const seen = (name) => (s) => {
+      sockets[name] = s;
+      if (sockets["/"] && sockets["/chat"]) resolve();
+    };
+    io.on("connection", seen("/"));
+    io.of("/chat").on("connection", seen("/chat"));
+  });
+  const main = await h.connect(io);
+  const chat = main.io.socket("/chat");
+  chat.connect();
+  await h.within(both, "both namespaces");
+  const root = sockets["/"];
+  assert.equal(root.client.conn, root.conn);
+  assert.equal(root.client.conn, sockets["/chat"].conn, "one conn for the connection");
+  assert.equal(typeof root.client.request.headers, "object");
+  assert.deepEqual([...root.client.sockets.keys()].sort(), [sockets["/"].id, sockets["/chat"].id].sort());
+  chat.disconnect();
+});
+
+h.test("socket.conn emits close when the client closes, after its socket left the namespace", async () => {
+  const io = h.startServer();
+  const connection = h.nextConnection(io);
+  const client = await h.connect(io);
+  const socket = await connection;
+  const closed = h.once(socket.conn, "close");
+  client.close();
+  assert.deepEqual(await closed, ["transport close"]);
+  assert.equal(socket.conn.readyState, "closed");
+});
+
+for (const [what, raw, message] of [
+  ["bad attachments", "5woooot", /Illegal attachments/],
+  ["an empty binary packet", "5", /Illegal attachments/],
+  ["an invalid payload", '2["a",', /./],
+  ["a CONNECT_ERROR from the client", '44["handle me please"]', /./],
+]) {
+  h.test(`a malformed packet (${what}) emits error on the socket, then the connection closes`, async () => {
+    const io = h.startServer();
+    const connection = h.nextConnection(io);
+    const client = await h.connect(io);
+    const socket = await connection;
+    const errored = h.once(socket, "error");
+    const gone = h.once(socket, "disconnect");
+    client.io.engine.write(raw);
+    const [err] = await errored;
+    assert.ok(err instanceof Error);
+    assert.match(err.message, message);
+    await gone;
+  });
+}
+
+h.test("without an error listener a malformed packet closes the connection quietly", async () => {
+  const io = h.startServer();
+  const connection = h.nextConnection(io);
+  const client = await h.connect(io);
+  const socket = await connection;
+  const gone = h.once(socket, "disconnect");
+  client.io.engine.write("5woooot");
+  await gone;
+});
+
+h.test("a middleware's conn close listener hears a client that went away during it", async () => {
+  const io = h.startServer();
+  let entered;
+  const inMiddleware = new Promise((resolve) => (entered = resolve));
+  const closed = new Promise((resolve) => {
+    io.use((socket, next) => {
+      socket.client.conn.on("close", (reason) => {
+        resolve(reason);
+        next();
+      });
+      entered();
+    });
+  });
+  const client = h.client(io);
+  await h.within(inMiddleware, "the middleware");
+  // The client leaves while the middleware holds its CONNECT.
+  client.io.engine.close();
+  assert.equal(await h.within(closed, "close in the middleware"), "transport close");
+});
