@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import unquote_to_bytes
 
@@ -181,15 +182,20 @@ class WSGIHost:
         for t in self._threads:
             t.start()
 
-    def close(self, timeout: float | None = None) -> None:
-        """Takes no more requests; with ``timeout``, waits that long for the workers to
-        finish the requests they hold."""
+    def close(self, join: bool = False) -> None:
+        """Takes no more requests; with ``join``, waits for the workers to stop: at once when
+        idle (the closed queue wakes them), else up to the shutdown grace for the request a
+        worker still holds."""
         self._queue.close()
-        if timeout is None:
+        if not join:
             return
+        deadline = time.monotonic() + self.shutdown_grace + 2 * _IDLE_WAIT
         for t in self._threads:
             if t is not threading.current_thread():
-                t.join(timeout)
+                t.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in self._threads if t.is_alive() and t is not threading.current_thread()]
+        if stuck:
+            logger.warning("roomcast: WSGI workers still busy after the shutdown grace: %s", ", ".join(stuck))
 
     def _work(self) -> None:
         while True:

@@ -546,8 +546,10 @@ class Server:
 
     def _finish_close(self) -> None:
         if self._wsgi is not None:
-            # The core has let in-flight requests finish; idle workers stop now.
-            self._wsgi.close()
+            # The core has let in-flight requests finish; idle workers stop now. They are
+            # joined: a worker still inside the native wait when the interpreter finalizes
+            # would be killed mid-call on waking, which crashes the process at exit.
+            self._wsgi.close(join=True)
         self._dispatcher.fail_all(closed_error)
         if self._dispatcher.loop is not None and self._thread is None:
             self._dispatcher.detach()
