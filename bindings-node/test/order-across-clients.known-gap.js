@@ -56,6 +56,7 @@ const connected = (c) =>
 
 async function closeAll(clients) {
   await Promise.all(clients.map((c) => {
+    if (!c.connected) return void c.close();
     const gone = new Promise((resolve) => c.once("disconnect", resolve));
     c.disconnect();
     return gone;
@@ -67,7 +68,6 @@ const SETUPS = [
   ["own listener", ["polling", "websocket"]],
   ["attached", ["websocket"]],
 ];
-const ROUND_TRIP_SETUPS = new Set(["websocket"]);
 
 for (const [where, transports] of SETUPS) {
   const label = `[${where}, ${transports.join("+")}]`;
@@ -87,7 +87,6 @@ for (const [where, transports] of SETUPS) {
     assert.deepEqual(wrong, [], `out of order in ${wrong.length} of ${ROUNDS} rounds`);
   });
 
-  if (!ROUND_TRIP_SETUPS.has(transports.join("+"))) continue;
   // The shape of socket.io's "broadcasts to rooms" test: the second client's join must be
   // handled before the third client's broadcast, which it sends after its own join's ack.
   h.test(`${label} a client's event comes before another client's later join → ack → emit (${ROUNDS} rounds)`, { timeout: 60000 }, async () => {
