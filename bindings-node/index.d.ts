@@ -142,6 +142,29 @@ type ReservedOrUserListener<Reserved extends EventsMap, User extends EventsMap, 
     Ev extends EventNames<Reserved> ? Reserved[Ev] : Ev extends EventNames<User> ? User[Ev] : never
   >;
 
+/** An Engine.IO packet, as `socket.conn`'s `packet` and `packetCreate` listeners get it. */
+export interface EnginePacket {
+  type: "open" | "close" | "ping" | "pong" | "message" | "upgrade" | "noop";
+  data?: string | Buffer;
+  /** On `packetCreate` only. */
+  options?: { compress: boolean };
+}
+
+/** The connection under a socket: a subset of engine.io's socket. */
+export interface Conn extends EventEmitter {
+  readonly id: string;
+  readonly transport: { name: string };
+  readonly remoteAddress: string;
+  readonly readyState: string;
+  readonly protocol: number;
+  close(): this;
+  on(event: "packet" | "packetCreate", listener: (packet: EnginePacket) => void): this;
+  on(event: "drain", listener: () => void): this;
+  on(event: "upgrading" | "upgrade", listener: (transport: { name: string }) => void): this;
+  on(event: "close", listener: (reason: string) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
 /** socket.io's disconnect reasons (those roomcast produces, plus socket.io's others). */
 export type DisconnectReason =
   | "transport error"
@@ -424,7 +447,7 @@ export class Socket<
   /** Synced to the server as JSON after every change (fetchSockets() sees it). */
   data: SocketData;
   /** A subset of engine.io's socket. */
-  readonly conn: { readonly id: string; readonly transport: { name: string }; readonly remoteAddress: string; readonly readyState: string; close(): void };
+  readonly conn: Conn;
   /** A description of the first HTTP request (not a live IncomingMessage). */
   readonly request: { headers: Record<string, string>; url: string; method: string };
 

@@ -2,11 +2,13 @@
 
 // `socket.conn`: the connection under a socket (engine.io's Socket, in part), one object per
 // connection shared by its sockets in every namespace. Created on first access only; the
-// core reports `upgrading` / `upgrade` only for connections with such listeners.
+// core reports `upgrading` / `upgrade` only for connections with such listeners, and each
+// Engine.IO packet (`packet`, `packetCreate`, `drain`) only for connections listening to those.
 
 const { EventEmitter } = require("node:events");
 
 const FROM_CORE = new Set(["upgrading", "upgrade", "close"]);
+const PACKETS = new Set(["packet", "packetCreate", "drain"]);
 
 /** Disconnect reasons that end the socket, not the connection. */
 const NAMESPACE_ONLY = new Set(["client namespace disconnect", "server namespace disconnect"]);
@@ -17,12 +19,19 @@ class Conn extends EventEmitter {
     this._server = server;
     this._sockets = new Set();
     this._watching = false;
+    this._watchingPackets = false;
     this._upgradingSeen = false;
     this._upgraded = false;
     this._first = socket;
     this.id = socket._native.engineId();
     this.readyState = "open";
     this.on("newListener", (event) => {
+      if (PACKETS.has(event) && !this._watchingPackets) {
+        this._watchingPackets = true;
+        this._watching = true;
+        for (const s of this._sockets) s._native.setNotifyPackets(true);
+        return;
+      }
       if (this._watching || !FROM_CORE.has(event)) return;
       this._watching = true;
       for (const s of this._sockets) s._native.setNotifyConn(true);
@@ -32,7 +41,8 @@ class Conn extends EventEmitter {
   _add(socket) {
     if (this._sockets.has(socket)) return;
     this._sockets.add(socket);
-    if (this._watching) socket._native.setNotifyConn(true);
+    if (this._watchingPackets) socket._native.setNotifyPackets(true);
+    else if (this._watching) socket._native.setNotifyConn(true);
   }
 
   get transport() {
@@ -62,7 +72,17 @@ class Conn extends EventEmitter {
 
   /** From the core, through each of the connection's watching sockets: emitted once per
    *  connection. */
-  _fromCore(event, reason) {
+  _fromCore(event, reason, args) {
+    if (PACKETS.has(event)) {
+      if (event === "drain") return void this.emit("drain");
+      // As engine.io: `{ type, data }`, data only when the packet has some; a created packet
+      // also has its send options.
+      const packet = { type: reason };
+      const data = args && args.binaries ? args.binaries[0] : args ? JSON.parse(args.json) : null;
+      if (data !== null) packet.data = data;
+      if (event === "packetCreate") packet.options = { compress: true };
+      return void this.emit(event, packet);
+    }
     if (event === "close") {
       this._closed(reason);
       return;

@@ -618,7 +618,7 @@ class Server {
           return;
         }
         const conn = this._conns.get(record.engine);
-        if (conn) conn._fromCore(record.name, record.reason);
+        if (conn) conn._fromCore(record.name, record.reason, record.args);
         return;
       }
       case "outgoing": {

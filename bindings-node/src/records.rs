@@ -11,6 +11,7 @@ use crate::socket::NativeSocket;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use parking_lot::Mutex;
+use roomcast::engineio::PacketData;
 use roomcast::{Completion, ConnEvent, HostEvent, Payload, RemoteSocket, ServerSideAck, SocketRef};
 
 /// Arguments of an event or an acknowledgement.
@@ -216,15 +217,32 @@ impl Shared {
                 socket,
                 event,
             } => {
+                let mut packet = None;
                 let (name, reason) = match event {
                     ConnEvent::Upgrading => ("upgrading", None),
                     ConnEvent::Upgrade => ("upgrade", None),
                     ConnEvent::Error(why) => ("error", Some(why)),
                     ConnEvent::Close(why) => ("close", Some(why.to_string())),
+                    ConnEvent::Drain => ("drain", None),
+                    ConnEvent::Packet(p) => {
+                        packet = Some(p);
+                        ("packet", None)
+                    }
+                    ConnEvent::PacketCreate(p) => {
+                        packet = Some(p);
+                        ("packetCreate", None)
+                    }
+                };
+                // A packet's type travels in `reason`, its data in `args` (JSON text, or one
+                // Buffer).
+                let (reason, args) = match packet {
+                    Some(p) => (Some(p.kind.to_string()), Some(packet_args(p.data))),
+                    None => (reason, None),
                 };
                 Record {
                     name: Some(name.to_string()),
                     reason,
+                    args,
                     engine: Some(socket.engine_sid().to_string()),
                     ..socket_record("conn", handler, &socket)
                 }
@@ -313,6 +331,23 @@ fn completed(token: u64, completion: Completion) -> Record {
 }
 
 /// Converts one binding delivery.
+fn packet_args(data: PacketData) -> Args {
+    match data {
+        PacketData::None => Args {
+            json: "null".to_string(),
+            binaries: None,
+        },
+        PacketData::Text(t) => Args {
+            json: serde_json::to_string(&t).unwrap_or_else(|_| "null".to_string()),
+            binaries: None,
+        },
+        PacketData::Binary(b) => Args {
+            json: "null".to_string(),
+            binaries: Some(vec![Buffer::from(b.to_vec())]),
+        },
+    }
+}
+
 pub(crate) fn delivery(d: Delivery) -> Record {
     match d {
         Delivery::Http {

@@ -161,6 +161,13 @@ impl NativeSocket {
         self.socket.set_notify_conn(on);
     }
 
+    /// Also report every Engine.IO packet of the connection and each drain (`socket.conn`
+    /// `packet`, `packetCreate` and `drain` listeners).
+    #[napi]
+    pub fn set_notify_packets(&self, on: bool) {
+        self.socket.set_notify_packets(on);
+    }
+
     /// Engine.IO protocol revision of the connection (4, or 3 for socket.io v2 clients).
     #[napi]
     pub fn protocol(&self) -> u32 {

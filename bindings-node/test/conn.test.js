@@ -1,7 +1,7 @@
 "use strict";
 
 // socket.conn is an EventEmitter shared by the sockets of a connection (upgrading, upgrade,
-// close; transport, readyState, protocol, request); socket.client has conn, request and
+// close, packet, packetCreate, drain; transport, readyState, protocol, request); socket.client has conn, request and
 // sockets; a malformed packet emits `error` on the socket before the connection closes.
 
 const assert = require("node:assert/strict");
@@ -120,3 +120,38 @@ h.test("a middleware's conn close listener hears a client that went away during 
   client.io.engine.close();
   assert.equal(await h.within(closed, "close in the middleware"), "transport close");
 });
+
+for (const mode of ["websocket", "polling"]) {
+  h.test(`[${mode}] socket.conn reports each Engine.IO packet received (packet), sent (packetCreate) and drain`, async () => {
+    const io = h.startServer();
+    const seen = { packet: [], packetCreate: [], drain: 0 };
+    const gotBinary = new Promise((resolve) => {
+      io.on("connection", (socket) => {
+        socket.conn.on("packet", (p) => {
+          seen.packet.push(p);
+          if (Buffer.isBuffer(p.data)) resolve();
+        });
+        socket.conn.on("packetCreate", (p) => seen.packetCreate.push(p));
+        socket.conn.on("drain", () => (seen.drain += 1));
+        socket.on("hello", (text, fn) => fn(text.toUpperCase()));
+        socket.emit("woot", "hi");
+      });
+    });
+    const client = h.client(io, { transports: [mode] });
+    const [woot] = await h.once(client, "woot");
+    assert.equal(woot, "hi");
+    assert.equal(await h.within(client.emitWithAck("hello", "abc"), "ack"), "ABC");
+    client.emit("bin", Buffer.from([1, 2, 3]));
+    await h.within(gotBinary, "the binary attachment as a packet");
+
+    assert.deepEqual(seen.packetCreate[0], { type: "message", data: '2["woot","hi"]', options: { compress: true } });
+    assert.ok(
+      seen.packetCreate.some((p) => p.type === "message" && p.data === '30["ABC"]'),
+      `the ack was created: ${JSON.stringify(seen.packetCreate)}`,
+    );
+    assert.ok(seen.drain >= 1, "the transport drained");
+    assert.deepEqual(seen.packet[0], { type: "message", data: '20["hello","abc"]' });
+    assert.deepEqual(seen.packet[1], { type: "message", data: '51-["bin",{"_placeholder":true,"num":0}]' });
+    assert.deepEqual(seen.packet[2], { type: "message", data: Buffer.from([1, 2, 3]) });
+  });
+}

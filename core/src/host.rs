@@ -102,6 +102,13 @@ pub enum ConnEvent {
     Error(String),
     /// The connection closed, for this reason (`close`).
     Close(&'static str),
+    /// An Engine.IO packet from the client (`packet`); with
+    /// [`crate::Socket::set_notify_packets`] only, like the two below.
+    Packet(crate::engineio::EnginePacket),
+    /// An Engine.IO packet queued for the client (`packetCreate`).
+    PacketCreate(crate::engineio::EnginePacket),
+    /// The transport took everything queued (`drain`).
+    Drain,
 }
 
 /// An event another server sent with `serverSideEmit`.

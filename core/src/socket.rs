@@ -385,6 +385,16 @@ impl Socket {
         }
     }
 
+    /// Also report every Engine.IO packet of the connection, received and sent, and each
+    /// drain ([`crate::host::ConnEvent::Packet`] and the next two); implies
+    /// [`Socket::set_notify_conn`]. Off by default: each report copies a packet.
+    pub fn set_notify_packets(self: &Arc<Self>, on: bool) {
+        if on {
+            self.set_notify_conn(true);
+        }
+        self.client.session.set_notify_packets(on);
+    }
+
     pub(crate) fn conn_event(self: &Arc<Self>, event: crate::host::ConnEvent) {
         if self.notify_conn.load(Ordering::Relaxed) {
             self.nsp.handler().conn_event(self, event);

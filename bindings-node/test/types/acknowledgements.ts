@@ -129,6 +129,9 @@ io.on("connection", (socket) => {
   socket.on("disconnect", (reason) => {
     assertType<Equal<typeof reason, DisconnectReason>>();
   });
+  socket.conn.on("packetCreate", (packet) => {
+    assertType<Equal<typeof packet.options, { compress: boolean } | undefined>>();
+  });
   // @ts-expect-error: "chat" gets (string, number)
   socket.on("chat", (text: number) => void text);
   // @ts-expect-error: "notice" is an event the server sends, not one it receives

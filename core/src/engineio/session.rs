@@ -6,6 +6,7 @@
 //! with [`EngineSession::poll`] (long-polling) or [`EngineSession::next_frames`] (WebSocket).
 
 use super::packet::{Frame, Inbound, NOOP, PING};
+use super::packet_events::{EnginePacket, PacketEvent};
 use super::payload;
 use super::EngineConfig;
 use crate::handshake::RequestInfo;
@@ -13,6 +14,7 @@ use crate::id::Sid;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -94,6 +96,9 @@ pub trait SessionHandler: Send + Sync + 'static {
     /// A WebSocket started probing this polling session (`done` false), or took over as its
     /// transport (`done` true).
     fn on_upgrade(&self, _session: &Arc<EngineSession>, _done: bool) {}
+    /// A packet came or went, or the transport drained; only for sessions that asked with
+    /// [`EngineSession::set_notify_packets`].
+    fn on_packet_event(&self, _session: &Arc<EngineSession>, _event: PacketEvent) {}
 }
 
 /// Why a poll or post was refused; the driver answers 400 and the session is closed.
@@ -157,6 +162,9 @@ pub struct EngineSession {
     /// Shared with the heartbeat task so it need not keep the session alive while it waits.
     pong: Arc<Notify>,
     handler: Mutex<Option<Arc<dyn SessionHandler>>>,
+    /// Report packets to the handler ([`SessionHandler::on_packet_event`]); off unless a host
+    /// listens, as each report copies a packet.
+    notify_packets: AtomicBool,
 }
 
 impl EngineSession {
@@ -206,6 +214,7 @@ impl EngineSession {
             closed: Notify::new(),
             pong: Arc::new(Notify::new()),
             handler: Mutex::new(None),
+            notify_packets: AtomicBool::new(false),
         });
         session.spawn_heartbeat(created);
         session
@@ -346,6 +355,11 @@ impl EngineSession {
             st.queue.extend(frames.iter().cloned());
             st.regular_turn = super::host_turn::current();
         }
+        if self.notify_packets.load(Ordering::Relaxed) {
+            for frame in frames {
+                self.report(PacketEvent::Created(EnginePacket::sent(frame)));
+            }
+        }
         // Every consumer drains the whole queue, so only the push that made it non-empty
         // needs to wake one; later pushes are picked up by that same wake-up.
         if was_empty && !super::wake_batch::defer(self) {
@@ -379,6 +393,9 @@ impl EngineSession {
 
     /// Feeds one inbound Engine.IO packet from any transport.
     pub fn on_packet(self: &Arc<Self>, packet: Inbound<'_>) {
+        if self.notify_packets.load(Ordering::Relaxed) {
+            self.report(PacketEvent::Received(EnginePacket::received(&packet)));
+        }
         match packet {
             Inbound::Pong(_) if self.protocol == 3 => self.close(CloseReason::TransportError),
             Inbound::Pong(_) => {
@@ -409,6 +426,24 @@ impl EngineSession {
             }
             Inbound::Close => self.close(CloseReason::TransportClose),
             Inbound::Open | Inbound::Upgrade | Inbound::Noop => {}
+        }
+    }
+
+    /// Reports every packet received and queued, and each drain, to the handler from now on.
+    pub fn set_notify_packets(&self, on: bool) {
+        self.notify_packets.store(on, Ordering::Relaxed);
+    }
+
+    fn report(self: &Arc<Self>, event: PacketEvent) {
+        if let Some(h) = self.handler() {
+            h.on_packet_event(self, event);
+        }
+    }
+
+    /// After a transport took the queue.
+    fn drained_by_transport(self: &Arc<Self>) {
+        if self.notify_packets.load(Ordering::Relaxed) {
+            self.report(PacketEvent::Drain);
         }
     }
 
@@ -491,6 +526,7 @@ impl EngineSession {
                     guard.done = true;
                     drop(st);
                     self.drained.notify_waiters();
+                    self.drained_by_transport();
                     return Ok(self.encode_payload(&frames));
                 }
                 if let Some(reason) = st.closed {
@@ -719,6 +755,7 @@ impl EngineSession {
                     st.queued_bytes = 0;
                     drop(st);
                     self.drained.notify_waiters();
+                    self.drained_by_transport();
                     return Some(());
                 }
                 if st.closed.is_some() {

@@ -5,6 +5,7 @@ use super::packet::{self, PacketKind};
 use super::parser::{decode_msgpack, Parser};
 use crate::admission::Admission;
 use crate::engineio::session::{Message, SessionHandler};
+use crate::engineio::PacketEvent;
 use crate::engineio::{CloseReason, EngineSession};
 use crate::host::{ConnEvent, Pending};
 use crate::server::{Resolved, ServerShared};
@@ -484,6 +485,18 @@ impl SessionHandler for Client {
         for s in self.watchers() {
             s.conn_event(event.clone());
         }
+    }
+
+    fn on_packet_event(&self, _session: &Arc<EngineSession>, event: PacketEvent) {
+        // One report per connection: the host's `conn` object is shared by its sockets.
+        let Some(watcher) = self.state.lock().watchers.first().cloned() else {
+            return;
+        };
+        watcher.conn_event(match event {
+            PacketEvent::Received(p) => ConnEvent::Packet(p),
+            PacketEvent::Created(p) => ConnEvent::PacketCreate(p),
+            PacketEvent::Drain => ConnEvent::Drain,
+        });
     }
 
     fn on_close(&self, session: &Arc<EngineSession>, reason: CloseReason) {

@@ -1,0 +1,119 @@
+"use strict";
+
+// Order across clients, as a socket.io suite relies on it: clients created in one tick are
+// handed to `connection` in the order they connected, and what one client sent before a
+// second client's whole join → ack → emit round trip reaches JavaScript before it.
+//
+// KNOWN GAP, not in the default run (`npm test` takes test/*.test.js): roomcast fails it.
+// socket.io passes every round because its single thread answers handshakes, reads CONNECTs
+// and writes CONNECT replies in arrival order. roomcast runs each connection as its own task
+// on a work-stealing runtime, and the order is lost at three points before and after the
+// host: the handshake answers (the `open` packet) leave in task-scheduling order (tokio's
+// LIFO slot reorders even one worker), CONNECTs read on different workers reach the host in
+// any order, and the CONNECT replies the host queued in order are written by per-connection
+// writer tasks in any order. Run it by hand: node --test test/order-across-clients.known-gap.js
+
+const assert = require("node:assert/strict");
+const http = require("node:http");
+const { after } = require("node:test");
+const { io: ioClient } = require("socket.io-client");
+const { Server } = require("roomcast");
+const h = require("./helpers");
+
+const ROUNDS = 20;
+const CLIENTS = 3;
+
+const servers = [];
+after(async () => {
+  await h.cleanup();
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(() => resolve()))));
+});
+
+async function start(where) {
+  if (where === "own listener") return { io: h.startServer(), base: h.urlOf };
+  const httpServer = http.createServer();
+  const io = new Server(httpServer);
+  await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  servers.push(httpServer);
+  return { io, base: () => `http://127.0.0.1:${httpServer.address().port}` };
+}
+
+/** `CLIENTS` clients created in one tick, each naming itself in its auth. */
+function clientsInOneTick(url, transports) {
+  const clients = [];
+  for (let i = 0; i < CLIENTS; i++) {
+    clients.push(ioClient(url, { transports, forceNew: true, reconnection: false, auth: { i } }));
+  }
+  return clients;
+}
+
+const connected = (c) =>
+  h.within(new Promise((resolve, reject) => {
+    if (c.connected) return resolve();
+    c.once("connect", resolve);
+    c.once("connect_error", reject);
+  }), "connect");
+
+async function closeAll(clients) {
+  await Promise.all(clients.map((c) => {
+    if (!c.connected) return void c.close();
+    const gone = new Promise((resolve) => c.once("disconnect", resolve));
+    c.disconnect();
+    return gone;
+  }));
+}
+
+const SETUPS = [
+  ["own listener", ["websocket"]],
+  ["own listener", ["polling", "websocket"]],
+  ["attached", ["websocket"]],
+];
+
+for (const [where, transports] of SETUPS) {
+  const label = `[${where}, ${transports.join("+")}]`;
+
+  h.test(`${label} connection handlers run in the order the clients connected (${ROUNDS} rounds)`, { timeout: 60000 }, async () => {
+    const { io, base } = await start(where);
+    let order = [];
+    io.on("connection", (socket) => order.push(socket.handshake.auth.i));
+    const wrong = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      order = [];
+      const clients = clientsInOneTick(base(io), transports);
+      await Promise.all(clients.map(connected));
+      if (order.join() !== "0,1,2") wrong.push(order.join());
+      await closeAll(clients);
+    }
+    assert.deepEqual(wrong, [], `out of order in ${wrong.length} of ${ROUNDS} rounds`);
+  });
+
+  // The shape of socket.io's "broadcasts to rooms" test: the second client's join must be
+  // handled before the third client's broadcast, which it sends after its own join's ack.
+  h.test(`${label} a client's event comes before another client's later join → ack → emit (${ROUNDS} rounds)`, { timeout: 60000 }, async () => {
+    const { io, base } = await start(where);
+    const missed = [];
+    let round = 0;
+    let broadcasted;
+    io.on("connection", (socket) => {
+      socket.on("join", (room, fn) => {
+        socket.join(room);
+        if (fn) fn();
+      });
+      socket.on("broadcast", () => {
+        const room = io.sockets.adapter.rooms.get(`test${round}`);
+        if (!room || room.size !== 2) missed.push(round);
+        broadcasted();
+      });
+    });
+    for (; round < ROUNDS; round++) {
+      const done = h.within(new Promise((resolve) => (broadcasted = resolve)), "broadcast");
+      const [c0, c1, c2] = clientsInOneTick(base(io), transports);
+      c0.emit("join", `woot${round}`);
+      c1.emit("join", `test${round}`);
+      c2.emit("join", `test${round}`, () => c2.emit("broadcast"));
+      await done;
+      await closeAll([c0, c1, c2]);
+    }
+    assert.deepEqual(missed, [], `the join came late in ${missed.length} of ${ROUNDS} rounds`);
+  });
+}
