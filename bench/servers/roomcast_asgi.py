@@ -1,6 +1,6 @@
 """roomcast from Python inside uvicorn through `roomcast.ASGIApp`, implementing the bench
-wire contract (bench/README.md): join, fanout, echo, chat. The same handlers as
-roomcast_python.py; uvicorn is configured as for python_socketio.py, so the two ASGI rows
+wire contract (bench/README.md): join, fanout, echo, chat. The handlers are
+roomcast_python.py's; uvicorn is configured as for python_socketio.py, so the two ASGI rows
 differ only in the Socket.IO server.
 
 Usage: PORT=3000 bench/.venv/bin/python bench/servers/roomcast_asgi.py
@@ -12,31 +12,11 @@ import warnings
 import roomcast
 import uvicorn
 
-io = roomcast.Server(transports=["websocket"])
+# The same server and handlers as the native-listener row (this folder is on sys.path when
+# the file runs as a script), so the two rows differ only in who owns the sockets.
+from roomcast_python import io
+
 app = roomcast.ASGIApp(io)
-
-
-@io.on("connection")
-def on_connection(socket):
-    @socket.on("join")
-    def join(room):
-        socket.join(room)
-        return room
-
-    @socket.on("fanout")
-    def fanout(req):
-        op = io.to(req["room"])
-        event = req.get("event") or "tick"
-        for i in range(int(req.get("count") or 0)):
-            op.emit(event, {"i": i})
-
-    @socket.on("echo")
-    def echo(data):
-        return data
-
-    @socket.on("chat")
-    def chat(msg):
-        io.to(msg["room"]).emit("chat", msg)
 
 
 class _Server(uvicorn.Server):
