@@ -54,7 +54,7 @@ function copy(from, to) {
 }
 
 /** The library crates the addon is built from, lowest layer first. */
-const NATIVE_CRATES = ["protocol", "core", "redis"];
+const NATIVE_CRATES = ["protocol", "engineio", "core", "redis"];
 
 /** The repository's workspace manifest, narrowed to the crates the addon needs. */
 function nativeWorkspaceManifest() {

@@ -14,17 +14,12 @@
 use crate::host_wake::HostWaker;
 use crate::namespace::Namespace;
 use crate::socket::{DisconnectReason, IncomingEvent, SocketRef};
-use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
-/// A value that is either available now or will be produced by the host later.
-pub enum Pending<T> {
-    Ready(T),
-    Later(BoxFuture<'static, T>),
-}
+pub use roomcast_engineio::Pending;
 
 /// A middleware's refusal, sent to the client as CONNECT_ERROR `{message, data}`.
 #[derive(Debug, Clone, PartialEq, Eq)]

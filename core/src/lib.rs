@@ -30,12 +30,12 @@
 //!
 //! ## Layers
 //!
-//! - [`transport`]: the native listener (hyper for HTTP, our WebSocket message layer over
-//!   tungstenite's frame codec, permessage-deflate); drivers only move bytes.
 //! - `roomcast-protocol` (re-exported as [`engineio::packet`], [`socketio::packet`],
 //!   [`Payload`], …): the wire codecs, with no runtime.
-//! - [`engineio`]: sessions, heartbeat, upgrade;
-//!   [`EngineServer`] serves Engine.IO alone, without Socket.IO.
+//! - `roomcast-engineio` (re-exported as [`engineio`], with [`transport`]): sessions,
+//!   heartbeat, upgrade, the native listener and the host-driven transports;
+//!   [`EngineServer`] serves Engine.IO alone, without Socket.IO. A [`Server`] is an
+//!   [`EngineServer`] whose [`SessionAcceptor`] gives each session a Socket.IO client.
 //! - [`socketio`]: the per-connection client.
 //! - [`Namespace`], [`Socket`], [`BroadcastOperator`]: the socket.io API.
 //! - [`Adapter`]: rooms and fan-out ([`MemoryAdapter`] by default).
@@ -44,13 +44,10 @@
 
 pub mod adapter;
 mod admission;
-pub mod engineio;
 pub mod hand_off;
 pub mod handlers;
-pub mod handshake;
 pub mod host;
 pub mod host_wake;
-pub mod id;
 pub mod namespace;
 pub mod operator;
 pub mod recovery;
@@ -58,13 +55,16 @@ pub mod runtime;
 pub mod server;
 pub mod socket;
 pub mod socketio;
-pub mod transport;
+
+/// The Engine.IO layer (the `roomcast-engineio` crate): sessions, transports, the listener.
+pub use roomcast_engineio as engineio;
+pub use roomcast_engineio::{handshake, id, transport};
 
 pub use adapter::{
     Adapter, AdapterError, AdapterFactory, BroadcastFlags, BroadcastOptions, MemoryAdapter, Room,
 };
 pub use engineio::config::{Cors, CorsOrigin, PerMessageDeflate, Transports};
-pub use engineio::{EngineConfig, EngineServer, EngineSession};
+pub use engineio::{EngineConfig, EngineServer, EngineSession, SessionAcceptor};
 pub use host::{
     Completion, ConnEvent, ConnectError, EventQueue, HostEvent, NamespaceHandler, NamespaceMatcher,
     Pending, QueueHandler, QueueMatcher, Reply, ServerSideAck, ServerSideEvent,

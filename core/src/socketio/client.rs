@@ -6,7 +6,7 @@ use super::parser::{decode_msgpack, Parser};
 use crate::admission::Admission;
 use crate::engineio::session::{Message, SessionHandler};
 use crate::engineio::PacketEvent;
-use crate::engineio::{CloseReason, EngineSession};
+use crate::engineio::{CloseReason, EngineServer, EngineSession, SessionAcceptor};
 use crate::host::{ConnEvent, Pending};
 use crate::server::{Resolved, ServerShared};
 use crate::socket::{
@@ -32,6 +32,31 @@ struct State {
     /// Sockets that asked to hear about the connection ([`crate::host::ConnEvent`]); kept
     /// after they leave their namespace, as the connection's `close` concerns them still.
     watchers: Vec<SocketRef>,
+}
+
+/// Gives every new Engine.IO session of the server a Socket.IO client.
+pub(crate) fn acceptor(server: Weak<ServerShared>) -> Arc<dyn SessionAcceptor> {
+    Arc::new(ClientAcceptor { server })
+}
+
+struct ClientAcceptor {
+    server: Weak<ServerShared>,
+}
+
+impl SessionAcceptor for ClientAcceptor {
+    fn accept(&self, session: &Arc<EngineSession>, engine: &EngineServer) {
+        match self.server.upgrade() {
+            Some(server) => {
+                Client::attach(session, &server);
+            }
+            // The Socket.IO server is gone while its listener still answers: nothing can
+            // serve this session.
+            None => {
+                session.close(CloseReason::ServerShuttingDown);
+                engine.release_session(session, CloseReason::ServerShuttingDown);
+            }
+        }
+    }
 }
 
 /// One Engine.IO connection seen from Socket.IO.
@@ -514,7 +539,7 @@ impl SessionHandler for Client {
             s.conn_event(ConnEvent::Close(DisconnectReason::from(reason).as_str()));
         }
         if let Some(server) = self.server.upgrade() {
-            server.release_session(session, reason);
+            server.engine.release_session(session, reason);
         }
     }
 }

@@ -108,8 +108,8 @@ fn flush(batch: Batch) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engineio::{EngineConfig, Frame, TransportKind};
     use crate::handshake::RequestInfo;
+    use crate::{EngineConfig, Frame, TransportKind};
     use std::time::Duration;
 
     fn deferred() -> usize {
@@ -164,7 +164,7 @@ mod tests {
         session.send(Frame::text("c")).expect("open session");
         close_batch();
         assert_eq!(wait(1), vec![Frame::text("c")]);
-        session.close(crate::engineio::CloseReason::ServerShuttingDown);
+        session.close(crate::CloseReason::ServerShuttingDown);
     }
 
     #[test]

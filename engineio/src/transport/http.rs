@@ -6,12 +6,11 @@ use super::client_files::ClientFiles;
 use super::cors;
 use super::host_http::{HostBody, HostRequest, RequestBody, Responder};
 use super::limits::{ConnectionPermit, Refusal};
-use crate::engineio::error::EngineError;
-use crate::engineio::session::PollError;
-use crate::engineio::{CloseReason, EngineSession, TransportKind};
+use crate::error::EngineError;
 use crate::handshake::RequestInfo;
-use crate::server::Server;
-use crate::socketio::client::Client;
+use crate::server::EngineServer;
+use crate::session::PollError;
+use crate::{CloseReason, EngineSession, TransportKind};
 use bytes::Bytes;
 use futures_util::FutureExt as _;
 use http::{header, Method, Request, Response};
@@ -35,7 +34,7 @@ async fn shutdown_requested(rx: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = rx.wait_for(|closing| *closing).await;
 }
 
-pub(crate) async fn accept_loop(server: Server, listener: tokio::net::TcpListener) {
+pub(crate) async fn accept_loop(server: EngineServer, listener: tokio::net::TcpListener) {
     let mut shutdown = server.shared().shutdown_signal();
     loop {
         tokio::select! {
@@ -64,7 +63,7 @@ pub(crate) async fn accept_loop(server: Server, listener: tokio::net::TcpListene
 }
 
 async fn serve_connection(
-    server: Server,
+    server: EngineServer,
     stream: tokio::net::TcpStream,
     addr: SocketAddr,
     permit: ConnectionPermit,
@@ -92,7 +91,7 @@ async fn serve_connection(
         };
         async move { Ok::<_, Infallible>(handle(server, req, peers, Some(permit)).await) }
     });
-    let engine = server.shared().engine.clone();
+    let engine = server.shared().config.clone();
     let mut builder = http1::Builder::new();
     builder
         .max_buf_size(64 * 1024)
@@ -122,11 +121,11 @@ async fn serve_connection(
     }
 }
 
-/// Counts a connection as live (see [`Server::close`]) until dropped.
-struct LiveConnection(Arc<crate::server::ServerShared>);
+/// Counts a connection as live (see [`EngineServer::close`]) until dropped.
+struct LiveConnection(Arc<crate::server::EngineShared>);
 
 impl LiveConnection {
-    fn new(shared: Arc<crate::server::ServerShared>) -> LiveConnection {
+    fn new(shared: Arc<crate::server::EngineShared>) -> LiveConnection {
         shared.connection_opened();
         LiveConnection(shared)
     }
@@ -238,7 +237,7 @@ fn client_file(
     files: &ClientFiles,
     name: &str,
     parts: &http::request::Parts,
-    cors_config: &crate::Cors,
+    cors_config: &crate::config::Cors,
 ) -> Resp {
     let cors_headers = cors::response_headers(cors_config, &parts.headers);
     let if_none_match = parts
@@ -297,8 +296,8 @@ pub(crate) enum Route {
     WebSocket,
 }
 
-pub(crate) fn route(server: &Server, parts: &http::request::Parts) -> Route {
-    let engine = server.shared().engine.clone();
+pub(crate) fn route(server: &EngineServer, parts: &http::request::Parts) -> Route {
+    let engine = server.shared().config.clone();
     let path = parts.uri.path();
     let base = engine.path.as_str();
     let base_trimmed = base.trim_end_matches('/');
@@ -433,7 +432,7 @@ struct Peers {
 
 /// A request outside the Socket.IO path: fixed content, then the host's app, then 404.
 async fn outside(
-    server: &Server,
+    server: &EngineServer,
     parts: http::request::Parts,
     body: Incoming,
     peers: Peers,
@@ -448,7 +447,7 @@ async fn outside(
         return text_response(404, "text/plain; charset=utf-8", "Not Found").map(Either::Left);
     };
     let (responder, head) = Responder::new();
-    let chunk_timeout = server.shared().engine.http_body_timeout;
+    let chunk_timeout = server.shared().config.http_body_timeout;
     host.handle(
         HostRequest {
             method: parts.method,
@@ -477,7 +476,7 @@ async fn outside(
 }
 
 async fn handle(
-    server: Server,
+    server: EngineServer,
     req: Request<Incoming>,
     peers: Peers,
     permit: Option<Arc<ConnectionPermit>>,
@@ -492,7 +491,7 @@ async fn handle(
 }
 
 async fn handle_socketio(
-    server: Server,
+    server: EngineServer,
     mut req: Request<Incoming>,
     remote: Option<SocketAddr>,
     permit: Option<Arc<ConnectionPermit>>,
@@ -547,11 +546,11 @@ fn with_headers(mut resp: Resp, headers: &[(&'static str, String)]) -> Resp {
 }
 
 pub(crate) fn handshake(
-    server: &Server,
+    server: &EngineServer,
     parts: &http::request::Parts,
     remote: Option<SocketAddr>,
 ) -> Resp {
-    let session = open_session(server, TransportKind::Polling, request_info(parts, remote));
+    let session = server.open_session(TransportKind::Polling, request_info(parts, remote));
     polling_response(session.encode_payload(&[session.open_frame()]))
 }
 
@@ -567,27 +566,6 @@ pub(crate) fn is_binary_body(headers: &http::HeaderMap) -> bool {
         v.as_bytes()
             .eq_ignore_ascii_case(b"application/octet-stream")
     })
-}
-
-/// Creates and registers a session with its Socket.IO client (or the Engine.IO handler).
-pub(crate) fn open_session(
-    server: &Server,
-    transport: TransportKind,
-    info: RequestInfo,
-) -> Arc<EngineSession> {
-    let shared = server.shared();
-    let session = EngineSession::new(shared.engine.clone(), transport, info);
-    match &shared.engine_handler {
-        Some(handler) => {
-            shared.add_session(&session);
-            super::engine_only::attach(&session, handler.clone(), shared);
-        }
-        None => {
-            Client::attach(&session, shared);
-            shared.add_session(&session);
-        }
-    }
-    session
 }
 
 fn polling_response((body, binary): (Vec<u8>, bool)) -> Resp {

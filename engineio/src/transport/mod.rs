@@ -4,7 +4,6 @@
 
 pub mod client_files;
 pub mod cors;
-pub(crate) mod engine_only;
 pub mod external;
 pub mod host_http;
 pub(crate) mod http;

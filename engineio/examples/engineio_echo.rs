@@ -2,16 +2,15 @@
 //! and binary alike) — the server the official Engine.IO v3 and v4 protocol test suites expect.
 //!
 //! ```text
-//! cargo run -p roomcast-demo --example engineio_echo -- --port 3000 --path /engine.io/ \
+//! cargo run -p roomcast-engineio --example engineio_echo -- --port 3000 --path /engine.io/ \
 //!     --ping-interval 300 --ping-timeout 200 --max-payload 1000000 --allow-eio3
 //! ```
 //!
 //! Every option can also come from the environment: `PORT`, `ENGINEIO_PATH`,
 //! `PING_INTERVAL` / `PING_TIMEOUT` (ms), `MAX_PAYLOAD` (bytes), `ALLOW_EIO3=1`.
 
-use roomcast::engineio::session::{Message, SessionHandler};
-use roomcast::engineio::{CloseReason, Frame};
-use roomcast::{EngineConfig, EngineServer, EngineSession};
+use roomcast_engineio::session::{Message, SessionHandler};
+use roomcast_engineio::{CloseReason, EngineConfig, EngineServer, EngineSession, Frame};
 use std::sync::Arc;
 use std::time::Duration;
 

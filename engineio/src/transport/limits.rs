@@ -1,5 +1,5 @@
 //! Caps on what peers can hold open on the native listener: TCP connections per server and
-//! per address, and the count of refusals and timeouts that [`crate::Server::stats`] reports.
+//! per address, and the count of refusals and timeouts that [`crate::EngineServer::stats`] reports.
 //!
 //! A connection is admitted once, when it is accepted, and holds a [`ConnectionPermit`] for
 //! as long as its socket is open (through a WebSocket upgrade too), so the caps bound file

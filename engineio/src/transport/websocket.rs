@@ -4,9 +4,9 @@
 use super::external::InputWaiting;
 use super::permessage_deflate;
 use super::server_websocket::{Deflate, ServerWebSocket, WsSettings};
-use crate::engineio::packet::{decode_text, Frame, Inbound, PONG_PROBE};
-use crate::engineio::{CloseReason, EngineSession, Probe, TransportKind};
-use crate::server::Server;
+use crate::packet::{decode_text, Frame, Inbound, PONG_PROBE};
+use crate::server::EngineServer;
+use crate::{CloseReason, EngineSession, Probe, TransportKind};
 use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use http::{header, Response, StatusCode};
@@ -22,7 +22,7 @@ use tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 /// Answers the upgrade request and continues on the upgraded connection in a task.
 pub(crate) fn accept(
-    server: Server,
+    server: EngineServer,
     parts: &http::request::Parts,
     on_upgrade: hyper::upgrade::OnUpgrade,
     existing: Option<Arc<EngineSession>>,
@@ -67,8 +67,11 @@ pub(crate) fn accept(
 
 /// The compression of a new WebSocket: on when the server enables permessage-deflate and
 /// the client offers parameters it can accept.
-pub(crate) fn negotiate_deflate(server: &Server, headers: &http::HeaderMap) -> Option<Deflate> {
-    let pmd = server.shared().engine.per_message_deflate?;
+pub(crate) fn negotiate_deflate(
+    server: &EngineServer,
+    headers: &http::HeaderMap,
+) -> Option<Deflate> {
+    let pmd = server.shared().config.per_message_deflate?;
     permessage_deflate::accepts(headers).then_some(Deflate {
         threshold: pmd.threshold,
         level: pmd.level.min(9),
@@ -79,7 +82,7 @@ pub(crate) fn negotiate_deflate(server: &Server, headers: &http::HeaderMap) -> O
 /// an idle connection does not carry it (an async task keeps room for its arguments for as
 /// long as it lives).
 pub(crate) struct Opening {
-    pub server: Server,
+    pub server: EngineServer,
     pub target: Target,
     pub info: crate::handshake::RequestInfo,
     /// Whether the client's bytes wait in the kernel; see [`InputWaiting`].
@@ -116,7 +119,7 @@ where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
     let settings = WsSettings {
-        max_message_size: opening.server.shared().engine.max_http_buffer_size,
+        max_message_size: opening.server.shared().config.max_http_buffer_size,
         deflate,
     };
     // Boxed for the same reason as `Opening`: the framing state is then one pointer in each
@@ -168,7 +171,7 @@ where
         }
         Target::Probe(probe) => upgrade(probe, ws, input_waiting).await,
         Target::Open => {
-            let session = super::http::open_session(&server, TransportKind::WebSocket, info);
+            let session = server.open_session(TransportKind::WebSocket, info);
             if ws.send(to_message(session.open_frame())).await.is_ok() {
                 Some((session, ws))
             } else {

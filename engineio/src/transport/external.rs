@@ -1,10 +1,10 @@
-//! Transports driven by a host's own server: an ASGI app, a Node `http.Server`, a WSGI
+//! Transports driven by a host's own server: an ASGI app, a Node `http.EngineServer`, a WSGI
 //! bridge. The host parses HTTP (and, for ASGI, WebSocket framing); the core decides and
 //! answers exactly as the native listener does, over the same sessions.
 
 use super::http::{self as native, Route};
 use super::websocket;
-use crate::server::Server;
+use crate::server::EngineServer;
 use bytes::Bytes;
 use futures_channel::mpsc;
 use futures_util::{Sink, Stream, StreamExt};
@@ -153,14 +153,14 @@ async fn to_bytes_response(resp: native::Resp) -> http::Response<Bytes> {
 
 /// Tells whether bytes of a connection are waiting to be read, asking the kernel itself rather
 /// than the reactor's cached readiness. For a socket whose polls are read by another event loop
-/// (a Node `http.Server`): that loop can read a poll before this runtime's reactor has noticed
+/// (a Node `http.EngineServer`): that loop can read a poll before this runtime's reactor has noticed
 /// the `5` the client sent earlier on the WebSocket.
 pub type InputWaiting = Box<dyn Fn() -> bool + Send + Sync>;
 
-impl Server {
+impl EngineServer {
     /// Whether a request path belongs to the Socket.IO server (its path, or the client bundle).
     pub fn handles_path(&self, path: &str) -> bool {
-        let base = self.shared().engine.path.as_str();
+        let base = self.shared().config.path.as_str();
         path == base.trim_end_matches('/') || path.starts_with(base)
     }
 
@@ -168,7 +168,7 @@ impl Server {
     /// handshake, long-polling GET and POST, CORS and errors. A polling GET resolves when
     /// there is something to send. `None`: the request is outside the Socket.IO path.
     ///
-    /// WebSocket upgrades go to [`Server::serve_websocket_io`] or [`Server::open_websocket`].
+    /// WebSocket upgrades go to [`EngineServer::serve_websocket_io`] or [`EngineServer::open_websocket`].
     pub async fn handle_http(
         &self,
         parts: http::request::Parts,
@@ -179,7 +179,7 @@ impl Server {
             .await
     }
 
-    /// Like [`Server::handle_http`], with a body that may still be arriving (Node's request
+    /// Like [`EngineServer::handle_http`], with a body that may still be arriving (Node's request
     /// stream, ASGI's `http.request` messages). A polling POST counts as in progress from its
     /// head on, so an overlapping POST is refused while the first body is incomplete, and an
     /// oversized body is refused without being buffered — as on the native listener.
@@ -215,7 +215,7 @@ impl Server {
                 if self.allows(&native::request_info(&parts, remote)).await {
                     with(native::handshake(self, &parts, remote), &cors)
                 } else {
-                    native::error_response(crate::engineio::EngineError::Forbidden, &cors)
+                    native::error_response(crate::EngineError::Forbidden, &cors)
                 }
             }
             Route::Upgrade(_) | Route::WebSocket => native::text_response(
@@ -241,7 +241,7 @@ impl Server {
         self.serve_websocket_socket(parts, remote, io, None).await
     }
 
-    /// [`Server::serve_websocket_io`] for a socket the host can peek at: `input_waiting`
+    /// [`EngineServer::serve_websocket_io`] for a socket the host can peek at: `input_waiting`
     /// says whether the client's bytes wait in the kernel (e.g. `recv` with `MSG_PEEK`), so
     /// that a poll the host read on another connection is ordered after a `5` the client
     /// sent before it, as on the native listener.
@@ -281,7 +281,7 @@ impl Server {
         let (existing, key) = match native::route(self, &parts) {
             Route::Upgrade(session) => (Some(session), websocket::accept_key(&parts.headers)),
             Route::WebSocket if !self.allows(&native::request_info(&parts, remote)).await => {
-                let resp = native::upgrade_error(crate::engineio::EngineError::Forbidden);
+                let resp = native::upgrade_error(crate::EngineError::Forbidden);
                 write_response(&mut io, resp).await;
                 return None;
             }
@@ -347,7 +347,7 @@ impl Server {
         let (out_tx, out_rx) = mpsc::channel(64);
         let socket = ChannelSocket {
             inbound: in_rx,
-            max_message_size: self.shared().engine.max_http_buffer_size,
+            max_message_size: self.shared().config.max_http_buffer_size,
             outbound: out_tx,
         };
         let info = native::request_info(parts, remote);

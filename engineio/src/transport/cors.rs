@@ -1,7 +1,7 @@
 //! CORS headers for the polling transport, following the `cors` middleware socket.io uses,
 //! and the origin check on WebSocket handshakes that browsers leave to the server.
 
-use crate::engineio::config::{Cors, CorsOrigin};
+use crate::config::{Cors, CorsOrigin};
 use http::HeaderMap;
 
 /// Headers for a regular (non-preflight) response.
