@@ -53,7 +53,7 @@ impl From<RemoteSocket> for FoundSocket {
             handshake: s.handshake.to_string(),
             rooms: s.rooms.iter().map(|r| r.to_string()).collect(),
             data: s.data,
-            local: s.local.is_some(),
+            local: s.local,
         }
     }
 }

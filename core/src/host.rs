@@ -19,6 +19,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
+pub use crate::adapter::{ServerSideAck, ServerSideEvent};
 pub use roomcast_engineio::Pending;
 
 /// A middleware's refusal, sent to the client as CONNECT_ERROR `{message, data}`.
@@ -104,37 +105,6 @@ pub enum ConnEvent {
     PacketCreate(crate::engineio::EnginePacket),
     /// The transport took everything queued (`drain`).
     Drain,
-}
-
-/// An event another server sent with `serverSideEmit`.
-pub struct ServerSideEvent {
-    pub name: String,
-    pub args: crate::Payload,
-    /// Present when the sender waits for an answer (only the first argument is sent back).
-    pub ack: Option<ServerSideAck>,
-}
-
-impl std::fmt::Debug for ServerSideEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerSideEvent")
-            .field("name", &self.name)
-            .field("args", &self.args.json)
-            .field("ack", &self.ack.is_some())
-            .finish()
-    }
-}
-
-/// Answers a server-side event; consuming, so it answers once.
-pub struct ServerSideAck(Box<dyn FnOnce(crate::Payload) + Send + 'static>);
-
-impl ServerSideAck {
-    pub fn new(f: impl FnOnce(crate::Payload) + Send + 'static) -> ServerSideAck {
-        ServerSideAck(Box::new(f))
-    }
-
-    pub fn send(self, args: crate::Payload) {
-        (self.0)(args)
-    }
 }
 
 /// Decides whether a dynamic namespace accepts a name (`io.of(regex | predicate)`).

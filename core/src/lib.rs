@@ -44,6 +44,7 @@
 
 pub mod adapter;
 mod admission;
+pub mod disconnect_reason;
 pub mod hand_off;
 pub mod handlers;
 pub mod host;

@@ -1,6 +1,7 @@
 //! `BroadcastOperator`: `to` / `in` / `except` / flags, then `emit`, `emit_with_ack`,
 //! `fetch_sockets`, `sockets_join`, `sockets_leave` and `disconnect_sockets`.
 
+pub use crate::adapter::RemoteSocket;
 use crate::adapter::{AdapterError, BroadcastOptions, BroadcastPacket, Room};
 use crate::engineio::with_batched_wakes;
 use crate::hand_off;
@@ -122,10 +123,14 @@ impl BroadcastOperator {
             let op = self.clone();
             self.nsp
                 .hand_off()
-                .run(move || op.nsp.adapter().broadcast(&op.nsp, &packet, &op.opts));
+                .run(move || op.nsp.adapter().broadcast(&*op.nsp, &packet, &op.opts));
             return Ok(());
         }
-        self.deliver(|| self.nsp.adapter().broadcast(&self.nsp, &packet, &self.opts));
+        self.deliver(|| {
+            self.nsp
+                .adapter()
+                .broadcast(&*self.nsp, &packet, &self.opts)
+        });
         Ok(())
     }
 
@@ -169,7 +174,7 @@ impl BroadcastOperator {
         let mut expected = self.deliver(|| {
             self.nsp
                 .adapter()
-                .broadcast_with_ack(&self.nsp, &packet, &self.opts, &collector)
+                .broadcast_with_ack(&*self.nsp, &packet, &self.opts, &collector)
         });
         drop(collector);
         let timeout = self.opts.flags.timeout;
@@ -208,7 +213,7 @@ impl BroadcastOperator {
     pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
         self.nsp
             .adapter()
-            .fetch_sockets(&self.nsp, &self.opts)
+            .fetch_sockets(&*self.nsp, &self.opts)
             .await
     }
 
@@ -222,7 +227,7 @@ impl BroadcastOperator {
         let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
         self.nsp
             .adapter()
-            .add_sockets(&self.nsp, &self.opts, &rooms);
+            .add_sockets(&*self.nsp, &self.opts, &rooms);
     }
 
     /// Makes the selected sockets leave rooms.
@@ -235,7 +240,7 @@ impl BroadcastOperator {
         let rooms: Vec<Room> = rooms.into_iter().map(Into::into).collect();
         self.nsp
             .adapter()
-            .del_sockets(&self.nsp, &self.opts, &rooms);
+            .del_sockets(&*self.nsp, &self.opts, &rooms);
     }
 
     /// Disconnects the selected sockets; with `close`, their whole connections.
@@ -243,22 +248,8 @@ impl BroadcastOperator {
         crate::hand_off::barrier();
         self.nsp
             .adapter()
-            .disconnect_sockets(&self.nsp, &self.opts, close);
+            .disconnect_sockets(&*self.nsp, &self.opts, close);
     }
-}
-
-/// A socket as `fetch_sockets` returns it: possibly on another node of a cluster.
-#[derive(Debug, Clone)]
-pub struct RemoteSocket {
-    pub id: String,
-    pub nsp: String,
-    /// The handshake as a JSON object.
-    pub handshake: serde_json::Value,
-    pub rooms: Vec<Room>,
-    /// `socket.data` as JSON text.
-    pub data: String,
-    /// The socket itself when it lives on this node.
-    pub local: Option<SocketRef>,
 }
 
 impl RemoteSocket {
@@ -269,7 +260,7 @@ impl RemoteSocket {
             handshake: s.handshake(),
             rooms: s.rooms(),
             data: s.data(),
-            local: Some(s.clone()),
+            local: true,
         }
     }
 }

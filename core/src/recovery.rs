@@ -6,8 +6,8 @@
 //! learns it); packets with acks and volatile packets are not stored, as in socket.io.
 
 use crate::adapter::{BroadcastOptions, Room};
+use crate::disconnect_reason::DisconnectReason;
 use crate::id::Sid;
-use crate::socket::DisconnectReason;
 use crate::Payload;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};

@@ -1,6 +1,8 @@
 //! A socket: one client's connection to one namespace.
 
+pub use crate::adapter::{AckCollector, AckResponse};
 use crate::adapter::{BroadcastOptions, Room};
+pub use crate::disconnect_reason::DisconnectReason;
 use crate::engineio::{CloseReason, Frame};
 use crate::host::Pending;
 use crate::id::Sid;
@@ -17,67 +19,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// A shared handle to a socket; cheap to clone and safe to use from any thread.
 pub type SocketRef = Arc<Socket>;
-
-/// Why a socket left its namespace, with the reference server's reason strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DisconnectReason {
-    /// The client called `socket.disconnect()`.
-    ClientNamespaceDisconnect,
-    /// The server called `socket.disconnect()`.
-    ServerNamespaceDisconnect,
-    TransportClose,
-    TransportError,
-    PingTimeout,
-    ParseError,
-    ForcedClose,
-    ServerShuttingDown,
-    /// The client did not read fast enough and its outbound queue passed its bound.
-    SlowConsumer,
-    /// The client sent faster than the language host handled its events.
-    HostBacklogFull,
-}
-
-impl DisconnectReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
-            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
-            DisconnectReason::TransportClose => "transport close",
-            DisconnectReason::TransportError => "transport error",
-            DisconnectReason::PingTimeout => "ping timeout",
-            DisconnectReason::ParseError => "parse error",
-            DisconnectReason::ForcedClose => "forced close",
-            DisconnectReason::ServerShuttingDown => "server shutting down",
-            DisconnectReason::SlowConsumer => "slow consumer",
-            DisconnectReason::HostBacklogFull => "host backlog full",
-        }
-    }
-}
-
-impl fmt::Display for DisconnectReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl From<CloseReason> for DisconnectReason {
-    fn from(r: CloseReason) -> Self {
-        match r {
-            CloseReason::TransportClose => DisconnectReason::TransportClose,
-            CloseReason::TransportError => DisconnectReason::TransportError,
-            CloseReason::PingTimeout => DisconnectReason::PingTimeout,
-            CloseReason::ParseError => DisconnectReason::ParseError,
-            CloseReason::ForcedClose => DisconnectReason::ForcedClose,
-            CloseReason::ServerShuttingDown => DisconnectReason::ServerShuttingDown,
-            CloseReason::SlowConsumer => DisconnectReason::SlowConsumer,
-            CloseReason::HostBacklogFull => DisconnectReason::HostBacklogFull,
-        }
-    }
-}
 
 /// An event received from a client.
 pub struct IncomingEvent {
@@ -160,44 +105,6 @@ pub fn check_event(event: &str, args: &Payload) -> Result<(), EmitError> {
         return Err(EmitError::TooManyAttachments(args.binaries.len()));
     }
     Ok(())
-}
-
-/// Shared by every recipient of a broadcast with acks: each answer arrives here.
-#[derive(Clone)]
-pub struct AckCollector {
-    tx: mpsc::UnboundedSender<AckResponse>,
-}
-
-/// One answer to a broadcast with acks, or a count of recipients found by another node.
-#[derive(Debug)]
-pub enum AckResponse {
-    Response(Payload),
-    /// `n` more nodes will report how many of their clients got the broadcast.
-    ServersPending(usize),
-    /// One node reported its client count.
-    ServerCount(usize),
-}
-
-impl AckCollector {
-    pub fn new() -> (AckCollector, mpsc::UnboundedReceiver<AckResponse>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (AckCollector { tx }, rx)
-    }
-
-    pub fn respond(&self, args: Payload) {
-        let _ = self.tx.send(AckResponse::Response(args));
-    }
-
-    /// Announces `n` more nodes whose client counts must arrive before the broadcast is
-    /// complete (a cluster adapter, before it knows or hears from them).
-    pub fn servers_pending(&self, n: usize) {
-        let _ = self.tx.send(AckResponse::ServersPending(n));
-    }
-
-    /// One node's count of clients that got the broadcast.
-    pub fn server_count(&self, clients: usize) {
-        let _ = self.tx.send(AckResponse::ServerCount(clients));
-    }
 }
 
 /// Called once with an acknowledgement's arguments or the reason it did not come.

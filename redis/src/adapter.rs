@@ -7,13 +7,9 @@ use super::wire::{self, Request, Response};
 use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
 use roomcast::adapter::{
-    deliver_local, local_sockets, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, Room,
-    RoomIndex,
+    AckCollector, AckResponse, Adapter, AdapterError, BroadcastOptions, BroadcastPacket,
+    LocalNamespace, RemoteSocket, Room, RoomIndex, ServerSideAck, ServerSideEvent,
 };
-use roomcast::host::{ServerSideAck, ServerSideEvent};
-use roomcast::namespace::Namespace;
-use roomcast::operator::RemoteSocket;
-use roomcast::socket::{AckCollector, AckResponse};
 use roomcast::Payload;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, Weak};
@@ -46,7 +42,7 @@ pub struct RedisAdapter {
     index: RoomIndex,
     node: Arc<RedisNode>,
     me: Weak<RedisAdapter>,
-    nsp: OnceLock<Weak<Namespace>>,
+    nsp: OnceLock<Weak<dyn LocalNamespace>>,
     requests: Mutex<HashMap<String, Pending>>,
     ack_requests: Mutex<HashMap<String, AckCollector>>,
 }
@@ -65,7 +61,7 @@ impl RedisAdapter {
         })
     }
 
-    fn namespace(&self) -> Option<Arc<Namespace>> {
+    fn namespace(&self) -> Option<Arc<dyn LocalNamespace>> {
         self.nsp.get().and_then(Weak::upgrade)
     }
 
@@ -143,7 +139,7 @@ impl RedisAdapter {
         }
         let Some(nsp) = self.namespace() else { return };
         let packet = BroadcastPacket::new(nsp.parser(), &msg.nsp, &msg.event, msg.args, None);
-        deliver_local(&nsp, &self.index, &packet, &msg.opts);
+        nsp.deliver(&packet, &msg.opts);
     }
 
     pub(crate) fn on_request(&self, bytes: &[u8]) {
@@ -163,9 +159,10 @@ impl RedisAdapter {
                     rooms,
                     ..Default::default()
                 };
-                let ids = local_sockets(&nsp, &self.index, &opts)
-                    .iter()
-                    .map(|s| serde_json::Value::String(s.id().to_string()))
+                let ids = nsp
+                    .fetch(&opts)
+                    .into_iter()
+                    .map(|s| serde_json::Value::String(s.id))
                     .collect();
                 self.publish_response(wire::encode_sockets_response(&request_id, ids));
             }
@@ -180,21 +177,13 @@ impl RedisAdapter {
             }
             // Every node applies these when they come back from Redis, the sender included.
             Request::RemoteJoin { opts, rooms, .. } => {
-                for s in local_sockets(&nsp, &self.index, &opts) {
-                    s.join(rooms.iter().cloned());
-                }
+                nsp.join(&opts, &rooms);
             }
             Request::RemoteLeave { opts, rooms, .. } => {
-                for s in local_sockets(&nsp, &self.index, &opts) {
-                    for r in &rooms {
-                        s.leave(r);
-                    }
-                }
+                nsp.leave(&opts, &rooms);
             }
             Request::RemoteDisconnect { opts, close, .. } => {
-                for s in local_sockets(&nsp, &self.index, &opts) {
-                    s.disconnect(close);
-                }
+                nsp.disconnect(&opts, close);
             }
             Request::RemoteFetch {
                 request_id, opts, ..
@@ -202,12 +191,13 @@ impl RedisAdapter {
                 if self.requests.lock().contains_key(&request_id) {
                     return;
                 }
-                let sockets = local_sockets(&nsp, &self.index, &opts)
-                    .iter()
+                let sockets = nsp
+                    .fetch(&opts)
+                    .into_iter()
                     .map(|s| {
-                        let data: serde_json::Value = serde_json::from_str(&s.data()).unwrap_or(serde_json::Value::Null);
-                        let rooms: Vec<String> = s.rooms().iter().map(|r| r.to_string()).collect();
-                        serde_json::json!({"id": s.id().as_str(), "handshake": s.handshake(), "rooms": rooms, "data": data})
+                        let data: serde_json::Value = serde_json::from_str(&s.data).unwrap_or(serde_json::Value::Null);
+                        let rooms: Vec<String> = s.rooms.iter().map(|r| r.to_string()).collect();
+                        serde_json::json!({"id": s.id, "handshake": s.handshake, "rooms": rooms, "data": data})
                     })
                     .collect();
                 self.publish_response(wire::encode_sockets_response(&request_id, sockets));
@@ -255,7 +245,7 @@ impl RedisAdapter {
     /// forward each client's answer.
     fn answer_broadcast_with_ack(
         &self,
-        nsp: &Arc<Namespace>,
+        nsp: &Arc<dyn LocalNamespace>,
         request_id: String,
         event: &str,
         args: Payload,
@@ -272,13 +262,7 @@ impl RedisAdapter {
         let count = {
             let mut local_opts = opts.clone();
             local_opts.flags.local = true;
-            roomcast::adapter::local_broadcast_with_ack(
-                nsp,
-                &self.index,
-                &packet,
-                &local_opts,
-                &collector,
-            )
+            nsp.deliver_with_ack(&packet, &local_opts, &collector)
         };
         drop(collector);
         self.publish_response(wire::encode_client_count(&request_id, count));
@@ -411,7 +395,7 @@ fn remote_socket(nsp: &str, v: &serde_json::Value) -> Option<RemoteSocket> {
         data: v
             .get("data")
             .map_or_else(|| "null".to_string(), |d| d.to_string()),
-        local: None,
+        local: false,
     })
 }
 
@@ -420,7 +404,7 @@ impl Adapter for RedisAdapter {
         &self.index
     }
 
-    fn init(&self, nsp: &Arc<Namespace>) {
+    fn init(&self, nsp: &Arc<dyn LocalNamespace>) {
         let _ = self.nsp.set(Arc::downgrade(nsp));
         if let Some(me) = self.me.upgrade() {
             self.node.register(&me, nsp.runtime());
@@ -431,7 +415,12 @@ impl Adapter for RedisAdapter {
         self.node.unregister(&self.nsp_name, &self.uid);
     }
 
-    fn broadcast(&self, nsp: &Arc<Namespace>, packet: &BroadcastPacket, opts: &BroadcastOptions) {
+    fn broadcast(
+        &self,
+        nsp: &dyn LocalNamespace,
+        packet: &BroadcastPacket,
+        opts: &BroadcastOptions,
+    ) {
         if !opts.flags.local {
             match wire::encode_broadcast(&self.uid, nsp.name(), &packet.event, &packet.args, opts) {
                 Ok(bytes) => self.node.publish(
@@ -441,12 +430,12 @@ impl Adapter for RedisAdapter {
                 Err(e) => tracing::warn!(error = %e, "cannot encode a broadcast for redis"),
             }
         }
-        deliver_local(nsp, &self.index, packet, opts);
+        nsp.deliver(packet, opts);
     }
 
     fn broadcast_with_ack(
         &self,
-        nsp: &Arc<Namespace>,
+        nsp: &dyn LocalNamespace,
         packet: &BroadcastPacket,
         opts: &BroadcastOptions,
         collector: &AckCollector,
@@ -490,18 +479,15 @@ impl Adapter for RedisAdapter {
                 }
             });
         }
-        roomcast::adapter::local_broadcast_with_ack(nsp, &self.index, packet, opts, collector)
+        nsp.deliver_with_ack(packet, opts, collector)
     }
 
     fn fetch_sockets(
         &self,
-        nsp: &Arc<Namespace>,
+        nsp: &dyn LocalNamespace,
         opts: &BroadcastOptions,
     ) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>> {
-        let mut local: Vec<RemoteSocket> = local_sockets(nsp, &self.index, opts)
-            .iter()
-            .map(RemoteSocket::from_local)
-            .collect();
+        let mut local = nsp.fetch(opts);
         let Some(me) = self.me.upgrade() else {
             return Box::pin(async move { Ok(local) });
         };
@@ -531,11 +517,9 @@ impl Adapter for RedisAdapter {
         })
     }
 
-    fn add_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions, rooms: &[Room]) {
+    fn add_sockets(&self, nsp: &dyn LocalNamespace, opts: &BroadcastOptions, rooms: &[Room]) {
         if opts.flags.local {
-            for s in local_sockets(nsp, &self.index, opts) {
-                s.join(rooms.iter().cloned());
-            }
+            nsp.join(opts, rooms);
             return;
         }
         self.publish_request(&Request::RemoteJoin {
@@ -545,13 +529,9 @@ impl Adapter for RedisAdapter {
         });
     }
 
-    fn del_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions, rooms: &[Room]) {
+    fn del_sockets(&self, nsp: &dyn LocalNamespace, opts: &BroadcastOptions, rooms: &[Room]) {
         if opts.flags.local {
-            for s in local_sockets(nsp, &self.index, opts) {
-                for r in rooms {
-                    s.leave(r);
-                }
-            }
+            nsp.leave(opts, rooms);
             return;
         }
         self.publish_request(&Request::RemoteLeave {
@@ -561,11 +541,9 @@ impl Adapter for RedisAdapter {
         });
     }
 
-    fn disconnect_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions, close: bool) {
+    fn disconnect_sockets(&self, nsp: &dyn LocalNamespace, opts: &BroadcastOptions, close: bool) {
         if opts.flags.local {
-            for s in local_sockets(nsp, &self.index, opts) {
-                s.disconnect(close);
-            }
+            nsp.disconnect(opts, close);
             return;
         }
         self.publish_request(&Request::RemoteDisconnect {
@@ -605,7 +583,7 @@ impl Adapter for RedisAdapter {
 
     fn server_side_emit(
         &self,
-        _nsp: &Arc<Namespace>,
+        _nsp: &dyn LocalNamespace,
         event: &str,
         args: &Payload,
     ) -> Result<(), AdapterError> {
@@ -620,7 +598,7 @@ impl Adapter for RedisAdapter {
 
     fn server_side_emit_with_ack(
         &self,
-        _nsp: &Arc<Namespace>,
+        _nsp: &dyn LocalNamespace,
         event: &str,
         args: &Payload,
     ) -> BoxFuture<'static, Result<Vec<Payload>, AdapterError>> {

@@ -1,18 +1,20 @@
 //! Adapters keep a namespace's rooms and carry broadcasts to their recipients.
 //!
 //! Every adapter owns a local [`RoomIndex`]; the trait's default methods implement the
-//! in-memory behaviour on it, so the Redis adapter only overrides what crosses nodes.
+//! in-memory behaviour on it, so the Redis adapter only overrides what crosses nodes. An
+//! adapter sees its namespace through [`LocalNamespace`] only.
 
+mod cluster;
+mod local;
 mod memory;
 mod rooms;
 
+pub use cluster::{AckCollector, AckResponse, RemoteSocket, ServerSideAck, ServerSideEvent};
+pub use local::LocalNamespace;
 pub use memory::MemoryAdapter;
 pub use rooms::{Room, RoomIndex};
 
 use crate::engineio::Frame;
-use crate::id::Sid;
-use crate::namespace::Namespace;
-use crate::operator::RemoteSocket;
 use crate::Payload;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -77,16 +79,22 @@ pub trait Adapter: Send + Sync + 'static {
     /// This node's rooms of the namespace.
     fn index(&self) -> &RoomIndex;
 
-    /// Called once when the namespace is created.
-    fn init(&self, _nsp: &Arc<Namespace>) {}
+    /// Called once when the namespace is created (keep a `Weak` of it: the namespace owns
+    /// its adapter).
+    fn init(&self, _nsp: &Arc<dyn LocalNamespace>) {}
 
     /// Called when the namespace or the server closes.
     fn close(&self) {}
 
     /// Delivers `packet` to the local recipients selected by `opts`; a cluster adapter also
     /// forwards it unless `opts.flags.local`.
-    fn broadcast(&self, nsp: &Arc<Namespace>, packet: &BroadcastPacket, opts: &BroadcastOptions) {
-        deliver_local(nsp, self.index(), packet, opts);
+    fn broadcast(
+        &self,
+        nsp: &dyn LocalNamespace,
+        packet: &BroadcastPacket,
+        opts: &BroadcastOptions,
+    ) {
+        nsp.deliver(packet, opts);
     }
 
     /// Like [`Adapter::broadcast`] but every recipient gets the packet's ack id registered to
@@ -94,54 +102,43 @@ pub trait Adapter: Send + Sync + 'static {
     /// counts through `collector` as they arrive.
     fn broadcast_with_ack(
         &self,
-        nsp: &Arc<Namespace>,
+        nsp: &dyn LocalNamespace,
         packet: &BroadcastPacket,
         opts: &BroadcastOptions,
-        collector: &crate::socket::AckCollector,
+        collector: &AckCollector,
     ) -> usize {
-        local_broadcast_with_ack(nsp, self.index(), packet, opts, collector)
+        nsp.deliver_with_ack(packet, opts, collector)
     }
 
     /// Sockets selected by `opts`, with their rooms and data, on every node.
     fn fetch_sockets(
         &self,
-        nsp: &Arc<Namespace>,
+        nsp: &dyn LocalNamespace,
         opts: &BroadcastOptions,
     ) -> BoxFuture<'static, Result<Vec<RemoteSocket>, AdapterError>> {
-        let list = local_sockets(nsp, self.index(), opts)
-            .into_iter()
-            .map(|s| RemoteSocket::from_local(&s))
-            .collect();
+        let list = nsp.fetch(opts);
         Box::pin(async move { Ok(list) })
     }
 
     /// Makes the selected sockets join `rooms`, on every node.
-    fn add_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions, rooms: &[Room]) {
-        for s in local_sockets(nsp, self.index(), opts) {
-            s.join(rooms.iter().cloned());
-        }
+    fn add_sockets(&self, nsp: &dyn LocalNamespace, opts: &BroadcastOptions, rooms: &[Room]) {
+        nsp.join(opts, rooms);
     }
 
     /// Makes the selected sockets leave `rooms`, on every node.
-    fn del_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions, rooms: &[Room]) {
-        for s in local_sockets(nsp, self.index(), opts) {
-            for r in rooms {
-                s.leave(r);
-            }
-        }
+    fn del_sockets(&self, nsp: &dyn LocalNamespace, opts: &BroadcastOptions, rooms: &[Room]) {
+        nsp.leave(opts, rooms);
     }
 
     /// Disconnects the selected sockets, on every node.
-    fn disconnect_sockets(&self, nsp: &Arc<Namespace>, opts: &BroadcastOptions, close: bool) {
-        for s in local_sockets(nsp, self.index(), opts) {
-            s.disconnect(close);
-        }
+    fn disconnect_sockets(&self, nsp: &dyn LocalNamespace, opts: &BroadcastOptions, close: bool) {
+        nsp.disconnect(opts, close);
     }
 
     /// Sends an event to the other servers of the cluster (nothing to do on one node).
     fn server_side_emit(
         &self,
-        _nsp: &Arc<Namespace>,
+        _nsp: &dyn LocalNamespace,
         _event: &str,
         _args: &Payload,
     ) -> Result<(), AdapterError> {
@@ -151,7 +148,7 @@ pub trait Adapter: Send + Sync + 'static {
     /// Sends an event to the other servers and collects one answer from each.
     fn server_side_emit_with_ack(
         &self,
-        _nsp: &Arc<Namespace>,
+        _nsp: &dyn LocalNamespace,
         _event: &str,
         _args: &Payload,
     ) -> BoxFuture<'static, Result<Vec<Payload>, AdapterError>> {
@@ -176,63 +173,6 @@ pub enum AdapterError {
     },
     #[error("adapter unavailable: {0}")]
     Unavailable(String),
-}
-
-/// Queues `packet` to every local socket `opts` selects. Shared by every adapter.
-pub fn deliver_local(
-    nsp: &Arc<Namespace>,
-    index: &RoomIndex,
-    packet: &BroadcastPacket,
-    opts: &BroadcastOptions,
-) -> usize {
-    local_sockets(nsp, index, opts)
-        .iter()
-        .filter(|socket| socket.deliver_broadcast(packet, opts.flags.volatile))
-        .count()
-}
-
-/// Queues a broadcast with acks to the local sockets `opts` selects, registering the
-/// packet's ack id to `collector` on each; returns how many got it.
-pub fn local_broadcast_with_ack(
-    nsp: &Arc<Namespace>,
-    index: &RoomIndex,
-    packet: &BroadcastPacket,
-    opts: &BroadcastOptions,
-    collector: &crate::socket::AckCollector,
-) -> usize {
-    let mut count = 0;
-    for socket in local_sockets(nsp, index, opts) {
-        if let Some(id) = packet.ack_id {
-            socket.register_collector(id, collector.clone());
-        }
-        if socket.deliver_broadcast(packet, opts.flags.volatile) {
-            count += 1;
-        }
-    }
-    count
-}
-
-/// The local sockets `opts` selects.
-pub fn local_sockets(
-    nsp: &Arc<Namespace>,
-    index: &RoomIndex,
-    opts: &BroadcastOptions,
-) -> Vec<crate::SocketRef> {
-    // One pass under the namespace's and the index's read locks (nothing takes them in the
-    // other order, nor holds one while writing the other): a broadcast to a large room copies
-    // each recipient's handle once and looks nothing up twice. Delivery happens after both
-    // locks are released.
-    let mut out = Vec::new();
-    nsp.with_sockets(|sockets| {
-        index.for_each_target(opts, |sid: &Sid| {
-            // A socket whose CONNECT is not queued yet does not exist for the client: a
-            // packet queued now would precede it (socket.io adds and announces in one tick).
-            if let Some(s) = sockets.get(sid).filter(|s| s.announced()) {
-                out.push(s.clone());
-            }
-        })
-    });
-    out
 }
 
 /// Creates the adapter of each namespace.

@@ -1,10 +1,13 @@
 //! Namespaces: static (`of("/chat")`) and dynamic children of a [`ParentNamespace`].
 
-use crate::adapter::{Adapter, Room};
+mod local;
+
+use crate::adapter::RemoteSocket;
+use crate::adapter::{Adapter, LocalNamespace, Room};
 use crate::handlers::Handlers;
 use crate::host::{NamespaceHandler, NamespaceMatcher};
 use crate::id::Sid;
-use crate::operator::{BroadcastOperator, RemoteSocket};
+use crate::operator::BroadcastOperator;
 use crate::server::ServerShared;
 use crate::socket::{EmitError, SocketRef};
 use crate::Payload;
@@ -16,6 +19,7 @@ use tokio::runtime::Handle;
 
 /// A namespace: its connected sockets, its adapter (rooms) and its handler.
 pub struct Namespace {
+    me: Weak<Namespace>,
     name: String,
     server: Weak<ServerShared>,
     runtime: Handle,
@@ -62,7 +66,8 @@ impl Namespace {
             Some(p) if p.host_decides_child_middlewares.load(Ordering::Acquire) => UNDECIDED,
             _ => NO_MIDDLEWARES,
         };
-        let nsp = Arc::new(Namespace {
+        let nsp = Arc::new_cyclic(|me| Namespace {
+            me: me.clone(),
             name: name.to_string(),
             server: Arc::downgrade(server),
             runtime: server.runtime.clone(),
@@ -87,7 +92,8 @@ impl Namespace {
             ever_joined: AtomicBool::new(false),
             own_middlewares: AtomicU8::new(own_middlewares),
         });
-        nsp.adapter.init(&nsp);
+        let view: Arc<dyn LocalNamespace> = nsp.clone();
+        nsp.adapter.init(&view);
         nsp
     }
 
@@ -329,7 +335,7 @@ impl Namespace {
     /// (`nsp.serverSideEmit`); a no-op with the in-memory adapter.
     pub fn server_side_emit(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
         crate::socket::check_event(event, &args)?;
-        if let Err(e) = self.adapter.server_side_emit(self, event, &args) {
+        if let Err(e) = self.adapter.server_side_emit(&**self, event, &args) {
             tracing::warn!(nsp = %self.name, error = %e, "serverSideEmit failed");
         }
         Ok(())
@@ -345,7 +351,9 @@ impl Namespace {
         EmitError,
     > {
         crate::socket::check_event(event, &args)?;
-        Ok(self.adapter.server_side_emit_with_ack(self, event, &args))
+        Ok(self
+            .adapter
+            .server_side_emit_with_ack(&**self, event, &args))
     }
 
     /// Handles an event sent by another server with `serverSideEmit` (Rust API).

@@ -1,0 +1,111 @@
+//! The namespace as its adapter sees it ([`LocalNamespace`]): this node's sockets, selected by
+//! room from the adapter's index.
+
+use super::Namespace;
+use crate::adapter::{
+    AckCollector, BroadcastOptions, BroadcastPacket, LocalNamespace, RemoteSocket, Room,
+    ServerSideEvent,
+};
+use crate::id::Sid;
+use crate::socket::SocketRef;
+use crate::socketio::parser::Parser;
+use tokio::runtime::Handle;
+
+impl Namespace {
+    /// The local sockets `opts` selects.
+    pub(crate) fn select_local(&self, opts: &BroadcastOptions) -> Vec<SocketRef> {
+        // One pass under the namespace's and the index's read locks (nothing takes them in
+        // the other order, nor holds one while writing the other): a broadcast to a large room
+        // copies each recipient's handle once and looks nothing up twice. Delivery happens
+        // after both locks are released.
+        let index = self.adapter().index();
+        let mut out = Vec::new();
+        self.with_sockets(|sockets| {
+            index.for_each_target(opts, |sid: &Sid| {
+                // A socket whose CONNECT is not queued yet does not exist for the client: a
+                // packet queued now would precede it (socket.io adds and announces in one
+                // tick).
+                if let Some(s) = sockets.get(sid).filter(|s| s.announced()) {
+                    out.push(s.clone());
+                }
+            })
+        });
+        out
+    }
+}
+
+impl LocalNamespace for Namespace {
+    fn name(&self) -> &str {
+        Namespace::name(self)
+    }
+
+    fn parser(&self) -> Parser {
+        Namespace::parser(self)
+    }
+
+    fn runtime(&self) -> &Handle {
+        Namespace::runtime(self)
+    }
+
+    fn next_ack_id(&self) -> u64 {
+        Namespace::next_ack_id(self)
+    }
+
+    fn deliver(&self, packet: &BroadcastPacket, opts: &BroadcastOptions) -> usize {
+        self.select_local(opts)
+            .iter()
+            .filter(|socket| socket.deliver_broadcast(packet, opts.flags.volatile))
+            .count()
+    }
+
+    fn deliver_with_ack(
+        &self,
+        packet: &BroadcastPacket,
+        opts: &BroadcastOptions,
+        collector: &AckCollector,
+    ) -> usize {
+        let mut count = 0;
+        for socket in self.select_local(opts) {
+            if let Some(id) = packet.ack_id {
+                socket.register_collector(id, collector.clone());
+            }
+            if socket.deliver_broadcast(packet, opts.flags.volatile) {
+                count += 1;
+            }
+        }
+        count
+    }
+
+    fn fetch(&self, opts: &BroadcastOptions) -> Vec<RemoteSocket> {
+        self.select_local(opts)
+            .iter()
+            .map(RemoteSocket::from_local)
+            .collect()
+    }
+
+    fn join(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        for s in self.select_local(opts) {
+            s.join(rooms.iter().cloned());
+        }
+    }
+
+    fn leave(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        for s in self.select_local(opts) {
+            for r in rooms {
+                s.leave(r);
+            }
+        }
+    }
+
+    fn disconnect(&self, opts: &BroadcastOptions, close: bool) {
+        for s in self.select_local(opts) {
+            s.disconnect(close);
+        }
+    }
+
+    fn deliver_server_side(&self, event: ServerSideEvent) {
+        if let Some(me) = self.me.upgrade() {
+            me.handler().server_side_event(&me, event);
+        }
+    }
+}
