@@ -1,0 +1,187 @@
+//! Sending to one socket: events, volatile events, events awaiting an acknowledgement, and
+//! the frames of a broadcast the adapter hands over.
+
+use super::{check_event, AckCollector, AckError, EmitError};
+use super::{AckWaiter, Socket, State};
+use crate::engineio::Frame;
+use crate::operator::BroadcastOperator;
+use crate::socketio::packet;
+use crate::Payload;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+impl Socket {
+    fn notify_outgoing(self: &Arc<Self>, event: &str, args: &Payload) {
+        if self.notify_outgoing.load(Ordering::Relaxed) {
+            self.nsp.handler().outgoing(self, event, args);
+        }
+    }
+
+    /// Queues a broadcast's frames to this socket (outgoing listeners see it first).
+    pub(crate) fn deliver_broadcast(
+        self: &Arc<Self>,
+        packet: &crate::adapter::BroadcastPacket,
+        volatile: bool,
+    ) -> bool {
+        self.notify_outgoing(&packet.event, &packet.args);
+        self.queue_frames(&packet.frames, volatile)
+    }
+
+    /// Answers the acknowledgement the client asked for with id `id` (prefer the
+    /// [`AckSender`] of the event, which answers once; this is for hosts that keep only the
+    /// id). An id the client is not waiting for is ignored by the client.
+    pub fn send_ack(&self, id: u64, args: Payload) {
+        let frames = self.nsp.parser().ack(self.ns(), id, &args);
+        self.send_frames(&frames, false);
+    }
+
+    /// Sends an event to this client.
+    pub fn emit(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
+        crate::hand_off::barrier();
+        check_event(event, &args)?;
+        if self.nsp.recovery().is_some() {
+            // Through the room named by the id, so the packet is kept for replay (as socket.io).
+            return BroadcastOperator::new(self.nsp.clone())
+                .to([self.id.as_str()])
+                .emit(event, args);
+        }
+        self.notify_outgoing(event, &args);
+        if args.binaries.len() > packet::MAX_ATTACHMENTS {
+            return Err(EmitError::TooManyAttachments(args.binaries.len()));
+        }
+        let frames = self.nsp.parser().event(self.ns(), None, event, &args);
+        if self.queue_frames(&frames, false) {
+            Ok(())
+        } else {
+            Err(EmitError::Disconnected)
+        }
+    }
+
+    /// Sends an event only if the transport can take it now (socket.io's `volatile`).
+    pub fn emit_volatile(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
+        crate::hand_off::barrier();
+        check_event(event, &args)?;
+        self.notify_outgoing(event, &args);
+        let frames = self.nsp.parser().event(self.ns(), None, event, &args);
+        self.queue_frames(&frames, true);
+        Ok(())
+    }
+
+    /// Sends an event and waits for the client's acknowledgement, up to `timeout`
+    /// (no timeout: until the socket disconnects).
+    pub fn emit_with_ack(
+        self: &Arc<Self>,
+        event: &str,
+        args: Payload,
+        timeout: Option<Duration>,
+    ) -> Result<
+        impl std::future::Future<Output = Result<Payload, AckError>> + Send + 'static,
+        EmitError,
+    > {
+        crate::hand_off::barrier();
+        check_event(event, &args)?;
+        let id = self.nsp.next_ack_id();
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut st = self.state.lock();
+            if !st.connected {
+                return Err(EmitError::Disconnected);
+            }
+            self.check_pending_acks(&st)?;
+            st.acks.insert(id, AckWaiter::One(tx));
+        }
+        self.notify_outgoing(event, &args);
+        let frames = self.nsp.parser().event(self.ns(), Some(id), event, &args);
+        self.queue_frames(&frames, false);
+        let socket = self.clone();
+        Ok(async move {
+            let result = match timeout {
+                Some(t) => match tokio::time::timeout(t, rx).await {
+                    Ok(r) => r.map_err(|_| AckError::Disconnected),
+                    Err(_) => Err(AckError::Timeout),
+                },
+                None => rx.await.map_err(|_| AckError::Disconnected),
+            };
+            if result.is_err() {
+                socket.state.lock().acks.remove(&id);
+            }
+            result
+        })
+    }
+
+    /// Sends an event and calls `callback` with the client's acknowledgement — inline, when
+    /// the ack packet is read, so it runs in order with the socket's incoming events — or
+    /// with [`AckError::Timeout`] / [`AckError::Disconnected`].
+    pub fn emit_with_ack_callback(
+        self: &Arc<Self>,
+        event: &str,
+        args: Payload,
+        timeout: Option<Duration>,
+        callback: impl FnOnce(Result<Payload, AckError>) + Send + 'static,
+    ) -> Result<(), EmitError> {
+        crate::hand_off::barrier();
+        check_event(event, &args)?;
+        let id = self.nsp.next_ack_id();
+        {
+            let mut st = self.state.lock();
+            if !st.connected {
+                return Err(EmitError::Disconnected);
+            }
+            self.check_pending_acks(&st)?;
+            st.acks.insert(id, AckWaiter::Callback(Box::new(callback)));
+        }
+        self.notify_outgoing(event, &args);
+        let frames = self.nsp.parser().event(self.ns(), Some(id), event, &args);
+        self.queue_frames(&frames, false);
+        if let Some(t) = timeout {
+            let weak = Arc::downgrade(self);
+            self.nsp.runtime().spawn(async move {
+                tokio::time::sleep(t).await;
+                if let Some(socket) = weak.upgrade() {
+                    let waiter = socket.state.lock().acks.remove(&id);
+                    if let Some(AckWaiter::Callback(cb)) = waiter {
+                        cb(Err(AckError::Timeout));
+                    }
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// A client that never answers must not make the server hold waiters without end (an
+    /// emit without a timeout waits until the socket disconnects).
+    fn check_pending_acks(&self, st: &State) -> Result<(), EmitError> {
+        let limit = self.nsp.max_pending_acks();
+        if st.acks.len() >= limit {
+            return Err(EmitError::TooManyPendingAcks(limit));
+        }
+        Ok(())
+    }
+
+    /// Broadcasts with acks always have a timeout, so their waiters are not counted against
+    /// `max_pending_acks`: the broadcast is already on its way to this socket.
+    pub(crate) fn register_collector(&self, id: u64, collector: AckCollector) {
+        let mut st = self.state.lock();
+        if st.connected {
+            st.acks.insert(id, AckWaiter::Collect(collector));
+        }
+    }
+
+    /// Queues encoded frames; false when dropped (volatile) or the connection is closed.
+    pub fn send_frames(&self, frames: &[Frame], volatile: bool) -> bool {
+        crate::hand_off::barrier();
+        self.queue_frames(frames, volatile)
+    }
+
+    /// [`Socket::send_frames`] for callers that have passed the barrier already (or run on
+    /// the runtime): a broadcast calls it once per recipient.
+    pub(crate) fn queue_frames(&self, frames: &[Frame], volatile: bool) -> bool {
+        if volatile {
+            self.client.session.send_volatile(frames)
+        } else {
+            self.client.session.send_all(frames).is_ok()
+        }
+    }
+}
