@@ -158,7 +158,7 @@ def test_bad_arguments_are_clear_errors() -> None:
             io.mount_wsgi(lambda e, s: [], threads=0)
         with pytest.raises(ValueError, match="backlog must be 0 or more"):
             io.mount_wsgi(lambda e, s: [], backlog=-1)
-        with pytest.raises(TypeError, match="need wsgi_app"):
+        with pytest.raises(TypeError, match="need wsgi_app or asgi_app"):
             io.listen(0, threads=2)
         io.mount_wsgi(lambda e, s: [])
         with pytest.raises(RuntimeError, match="already mounted"):

@@ -1,7 +1,12 @@
-"""A chat room with FastAPI and roomcast on one port, under uvicorn.
+"""A chat room with FastAPI and roomcast on one port, two ways.
 
     pip install roomcast fastapi uvicorn[standard]
-    uvicorn fastapi_chat:app --app-dir examples/python --port 8000
+    uvicorn fastapi_chat:app --app-dir examples/python --port 8000   # under uvicorn (ASGIApp)
+    python examples/python/fastapi_chat.py                           # on roomcast's listener
+
+On roomcast's own listener (``io.listen(port, asgi_app=api)``) FastAPI gets every request
+outside ``/socket.io/`` while Socket.IO keeps the native listener's speed: its WebSocket frames
+never cross ASGI. Under uvicorn every frame does (slower, but uvicorn's other features apply).
 
 Open http://127.0.0.1:8000/ in two tabs. ``POST /announce`` (a plain FastAPI route) speaks
 to every chat room at once::
@@ -89,3 +94,7 @@ PAGE = """<!doctype html>
   socket.on("connect", join);
 </script>
 """
+
+if __name__ == "__main__":
+    # roomcast's listener serves Socket.IO itself and hands every other request to FastAPI.
+    io.listen(int(os.environ.get("PORT", "8000")), asgi_app=api)

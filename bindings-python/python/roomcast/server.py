@@ -201,6 +201,7 @@ class Server:
         self._closing: asyncio.Future[None] | None = None
         self._close_waiters: list[asyncio.Future[None]] = []
         self._wsgi: Any = None
+        self._asgi: Any = None
         self._root = self._namespace_for("/")
 
     # ---- namespaces -------------------------------------------------------------------
@@ -385,11 +386,37 @@ class Server:
         from ._wsgi_host import WSGIHost
 
         with self._lock:
-            if self._wsgi is not None:
-                raise RuntimeError("a WSGI app is already mounted on this server")
-            if self.closed:
-                raise RuntimeError("the server is closed")
+            self._check_mountable()
             self._wsgi = WSGIHost(self._native, app, threads, backlog, shutdown_grace)
+
+    def mount_asgi(
+        self,
+        app: Any,
+        *,
+        concurrency: int = 256,
+        backlog: int = 256,
+        shutdown_grace: float = 10.0,
+    ) -> None:
+        """Serves the ASGI app ``app`` (FastAPI, Starlette...) on the native listener, for
+        every HTTP request outside the Socket.IO path, so one port carries the web app and
+        Socket.IO at the native listener's speed (its frames never cross ASGI). Requests run
+        as tasks on the server's event loop (the handlers' loop); at most ``concurrency`` at
+        once, ``backlog`` more may wait, past that a request is answered 503 at once. The
+        app's lifespan startup runs before the port opens, its shutdown at close; closing
+        lets requests in flight finish for up to ``shutdown_grace`` seconds. WebSocket
+        routes of the app are not served this way (run it under uvicorn with
+        :class:`~roomcast.ASGIApp` for those)."""
+        from ._asgi_host import ASGIHost
+
+        with self._lock:
+            self._check_mountable()
+            self._asgi = ASGIHost(self._native, app, concurrency, backlog, shutdown_grace)
+
+    def _check_mountable(self) -> None:
+        if self._wsgi is not None or self._asgi is not None:
+            raise RuntimeError("a web app is already mounted on this server")
+        if self.closed:
+            raise RuntimeError("the server is closed")
 
     # ---- running ----------------------------------------------------------------------
 
@@ -397,6 +424,8 @@ class Server:
         """Binds the native listener and starts handling events on the running loop;
         returns the bound port (useful with ``port=0``). Returns at once."""
         self._dispatcher.attach()
+        if self._asgi is not None:
+            await self._asgi.start()
         return self._native.listen(host, int(port))
 
     async def serve(self, host: str = "0.0.0.0", port: int = 3000) -> None:
@@ -410,14 +439,27 @@ class Server:
         finally:
             await self.aclose()
 
-    def listen(self, port: int = 3000, host: str = "0.0.0.0", *, wsgi_app: Any = None, **wsgi_options: Any) -> None:
+    def listen(
+        self,
+        port: int = 3000,
+        host: str = "0.0.0.0",
+        *,
+        wsgi_app: Any = None,
+        asgi_app: Any = None,
+        **app_options: Any,
+    ) -> None:
         """Serves on ``host:port`` until Ctrl-C (or :meth:`close` from another thread);
-        blocks, then closes the server cleanly. With ``wsgi_app``, the same port serves that
-        WSGI app too (see :meth:`mount_wsgi`, which takes ``wsgi_options``)."""
+        blocks, then closes the server cleanly. With ``wsgi_app`` or ``asgi_app``, the same
+        port serves that app too (see :meth:`mount_wsgi` and :meth:`mount_asgi`, which take
+        ``app_options``)."""
+        if wsgi_app is not None and asgi_app is not None:
+            raise TypeError("give wsgi_app or asgi_app, not both")
         if wsgi_app is not None:
-            self.mount_wsgi(wsgi_app, **wsgi_options)
-        elif wsgi_options:
-            raise TypeError(f"{', '.join(wsgi_options)}: WSGI options need wsgi_app")
+            self.mount_wsgi(wsgi_app, **app_options)
+        elif asgi_app is not None:
+            self.mount_asgi(asgi_app, **app_options)
+        elif app_options:
+            raise TypeError(f"{', '.join(app_options)}: these options need wsgi_app or asgi_app")
         try:
             asyncio.run(self.serve(host, port))
         except KeyboardInterrupt:
@@ -441,6 +483,8 @@ class Server:
                 asyncio.set_event_loop(loop)
                 try:
                     self._dispatcher.attach(loop)
+                    if self._asgi is not None:
+                        loop.run_until_complete(self._asgi.start())
                     if port is not None:
                         box["port"] = self._native.listen(host, int(port))
                 except BaseException as e:  # reported to the caller below
@@ -497,8 +541,9 @@ class Server:
         else:
             future = asyncio.run_coroutine_threadsafe(self.aclose(), loop)
             try:
-                # Closing lets a mounted WSGI app's requests in flight finish first.
-                drain = self._wsgi.shutdown_grace if self._wsgi is not None else 0.0
+                # Closing lets a mounted app's requests in flight finish first.
+                host = self._wsgi or self._asgi
+                drain = 2 * host.shutdown_grace if host is not None else 0.0
                 future.result(timeout=_CLOSE_GRACE + 5 + drain)
             except Exception:
                 logger.exception("roomcast: closing on the event loop failed")
@@ -542,6 +587,8 @@ class Server:
             except asyncio.TimeoutError:
                 logger.warning("roomcast: %d socket(s) still closing after %ss", len(self._sockets), _CLOSE_GRACE)
         dispatcher.flush()
+        if self._asgi is not None:
+            await self._asgi.stop()
         self._finish_close()
 
     def _finish_close(self) -> None:
@@ -550,6 +597,8 @@ class Server:
             # joined: a worker still inside the native wait when the interpreter finalizes
             # would be killed mid-call on waking, which crashes the process at exit.
             self._wsgi.close(join=True)
+        if self._asgi is not None:
+            self._asgi.close()
         self._dispatcher.fail_all(closed_error)
         if self._dispatcher.loop is not None and self._thread is None:
             self._dispatcher.detach()
