@@ -335,3 +335,44 @@ def test_the_fastapi_example_runs_on_the_native_listener_and_stops_on_ctrl_c() -
             code = proc.wait(5)
         output = proc.stdout.read() if proc.stdout else ""
     assert code == 0, output
+
+
+def test_a_python_socketio_app_moves_to_one_port_with_its_fastapi_app() -> None:
+    import roomcast.socketio as rsio
+
+    sio = rsio.AsyncServer()
+    api = FastAPI()
+
+    @sio.event
+    async def connect(sid: str, environ: dict[str, Any]) -> None:
+        await sio.enter_room(sid, "news")
+        await sio.emit("joined", to=sid)
+
+    @api.post("/news")
+    async def news() -> dict[str, bool]:
+        await sio.emit("news", "fresh", room="news")
+        return {"ok": True}
+
+    sio.io.mount_asgi(api)
+    port = sio.io.start_background(port=0, host="127.0.0.1")
+    joined, heard = threading.Event(), threading.Event()
+    texts: list[str] = []
+    client = socketio.Client(reconnection=False)
+    client.on("joined", lambda: joined.set())
+
+    @client.on("news")
+    def on_news(text: str) -> None:
+        texts.append(text)
+        heard.set()
+
+    try:
+        client.connect(f"http://127.0.0.1:{port}", transports=["websocket"], wait_timeout=WAIT)
+        assert joined.wait(WAIT)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+        conn.request("POST", "/news")
+        assert conn.getresponse().status == 200
+        conn.close()
+        assert heard.wait(WAIT) and texts == ["fresh"]
+    finally:
+        client.disconnect()
+        sio.io.close()
