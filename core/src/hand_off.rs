@@ -10,7 +10,7 @@
 //! What an inline call guarantees still holds, because every later operation of the same
 //! thread that could be seen to overtake a pending broadcast — queuing frames (emits, ack
 //! answers), joining or leaving rooms, disconnecting, answering the core — first
-//! calls [`barrier`], which waits until the thread's handed-off broadcasts have run (closing
+//! calls `barrier`, which waits until the thread's handed-off broadcasts have run (closing
 //! the server waits for every queued one). Those
 //! entry points take no lock before the barrier, and a broadcast takes only the core's own
 //! locks, so the wait cannot deadlock; it blocks a host's thread on the runtime, never the

@@ -30,7 +30,7 @@ impl Socket {
     }
 
     /// Answers the acknowledgement the client asked for with id `id` (prefer the
-    /// [`AckSender`] of the event, which answers once; this is for hosts that keep only the
+    /// [`super::AckSender`] of the event, which answers once; this is for hosts that keep only the
     /// id). An id the client is not waiting for is ignored by the client.
     pub fn send_ack(&self, id: u64, args: Payload) {
         let frames = self.nsp.parser().ack(self.ns(), id, &args);

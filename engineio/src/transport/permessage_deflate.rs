@@ -3,7 +3,7 @@
 //! roomcast always answers with `server_no_context_takeover; client_no_context_takeover`.
 //! Every message is then compressed on its own with the same parameters for every client, so
 //! a broadcast is compressed once and the same bytes go to all recipients (see
-//! [`deflate_shared`]), and no connection keeps a 32 KiB compression window alive between
+//! `deflate_shared`), and no connection keeps a 32 KiB compression window alive between
 //! messages: the (de)compressors are per thread, reset for each message.
 
 use bytes::Bytes;
