@@ -157,11 +157,42 @@ export interface Conn extends EventEmitter {
   readonly remoteAddress: string;
   readonly readyState: string;
   readonly protocol: number;
+  /** The first HTTP request, described (headers, url, _query); a listener may delete it. */
+  request?: EngineRequest;
   close(): this;
   on(event: "packet" | "packetCreate", listener: (packet: EnginePacket) => void): this;
   on(event: "drain", listener: () => void): this;
   on(event: "upgrading" | "upgrade", listener: (transport: { name: string }) => void): this;
   on(event: "close", listener: (reason: string) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/** A request as `io.engine`'s listeners see it: a description, not a live IncomingMessage. */
+export interface EngineRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  _query: Record<string, string>;
+  socket: { remoteAddress: string };
+  connection: { remoteAddress: string };
+}
+
+/** engine.io's `connection_error`: `code` 0 unknown transport, 1 unknown sid, 2 bad handshake
+ *  method, 3 bad request, 4 forbidden, 5 unsupported protocol version (6: `maxSessions`). */
+export interface EngineConnectionError {
+  req: EngineRequest;
+  code: number;
+  message: string;
+  context: Record<string, unknown>;
+}
+
+/** A subset of engine.io's server: `clientsCount`, `opts` and its connection events. */
+export interface Engine extends EventEmitter {
+  readonly clientsCount: number;
+  readonly opts: ServerOptions;
+  on(event: "connection", listener: (conn: Conn) => void): this;
+  on(event: "connection_error", listener: (err: EngineConnectionError) => void): this;
+  on(event: "initial_headers" | "headers", listener: (headers: Record<string, string | string[]>, req: EngineRequest) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
@@ -588,7 +619,7 @@ export class Server<
   /** The attached http.Server; on roomcast's own listener, an object answering address(), listening, "listening"/"close" and close(). */
   readonly httpServer: HttpServer | HttpsServer | undefined;
   /** A subset of engine.io's server. */
-  readonly engine: { readonly clientsCount: number };
+  readonly engine: Engine;
   readonly opts: ServerOptions;
 
   on<Ev extends ReservedOrUserEventNames<ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(

@@ -14,7 +14,9 @@ const PACKETS = new Set(["packet", "packetCreate", "drain"]);
 const NAMESPACE_ONLY = new Set(["client namespace disconnect", "server namespace disconnect"]);
 
 class Conn extends EventEmitter {
-  constructor(server, socket) {
+  /** `first`: the socket it was first asked from; null for one made at the session's start
+   *  (`io.engine`'s `connection`), whose `session` describes it until a socket joins. */
+  constructor(server, id, first, session) {
     super();
     this._server = server;
     this._sockets = new Set();
@@ -22,9 +24,21 @@ class Conn extends EventEmitter {
     this._watchingPackets = false;
     this._upgradingSeen = false;
     this._upgraded = false;
-    this._first = socket;
-    this.id = socket._native.engineId();
+    this._first = first;
+    this._session = session;
+    this.id = id;
     this.readyState = "open";
+    // An own property, as engine.io's: a listener may delete or replace it (socket.io then
+    // builds the handshake without a request).
+    if (session) this.request = session.request;
+    else {
+      Object.defineProperty(this, "request", {
+        configurable: true,
+        enumerable: true,
+        get: () => this._first.request,
+        set: (value) => Object.defineProperty(this, "request", { value, writable: true, configurable: true, enumerable: true }),
+      });
+    }
     this.on("newListener", (event) => {
       if (PACKETS.has(event) && !this._watchingPackets) {
         this._watchingPackets = true;
@@ -41,32 +55,31 @@ class Conn extends EventEmitter {
   _add(socket) {
     if (this._sockets.has(socket)) return;
     this._sockets.add(socket);
+    if (!this._first) this._first = socket;
     if (this._watchingPackets) socket._native.setNotifyPackets(true);
     else if (this._watching) socket._native.setNotifyConn(true);
   }
 
   get transport() {
-    return { name: this._first._native.transport() };
+    return { name: this._first ? this._first._native.transport() : this._session.transport };
   }
 
   /** Engine.IO protocol revision: 4, or 3 for socket.io v2 clients. */
   get protocol() {
-    return this._first._native.protocol();
-  }
-
-  /** A description of the first HTTP request (headers, url), as `socket.request`. */
-  get request() {
-    return this._first.request;
+    return this._first ? this._first._native.protocol() : this._session.protocol;
   }
 
   get remoteAddress() {
-    return this._first.handshake.address;
+    return this._session ? this._session.address : this._first.handshake.address;
   }
 
   /** Closes the connection: every socket on it disconnects. */
   close() {
     for (const s of [...this._sockets]) s.disconnect(true);
-    if (this._sockets.size === 0) this._first.disconnect(true);
+    if (this._sockets.size === 0) {
+      if (this._session) this._server._native.closeEngineSession(this.id);
+      else this._first.disconnect(true);
+    }
     return this;
   }
 
@@ -102,8 +115,9 @@ class Conn extends EventEmitter {
   _socketGone(socket, reason) {
     this._sockets.delete(socket);
     if (!NAMESPACE_ONLY.has(reason)) this._closed(reason);
-    // Without watchers the core will not say when the connection closes: forget it now.
-    else if (this._sockets.size === 0 && !this._watching) this._server._conns.delete(this.id);
+    // Without watchers the core will not say when the connection closes: forget it now
+    // (`io.engine`'s own connections hear it from the core).
+    else if (this._sockets.size === 0 && !this._watching && !this._session) this._server._conns.delete(this.id);
   }
 
   _closed(reason) {

@@ -14,6 +14,7 @@ const { normalize } = require("./options");
 const { report, warn } = require("./report");
 const { Socket, localEmit } = require("./socket");
 const { Conn } = require("./conn");
+const { Engine, describeRequest } = require("./engine");
 
 /** EventEmitter methods of the server act on the default namespace, as in socket.io. */
 const FORWARDED_EMITTER_METHODS = [
@@ -73,6 +74,7 @@ class Server {
     };
     this._onAllDisconnected = null;
     this.httpServer = undefined;
+    this._engine = new Engine(this);
     this.sockets = this.of("/");
     this._clientDist = options.serveClient ? findClientDist() : null;
     this._configureNative();
@@ -101,18 +103,10 @@ class Server {
     return this.opts.connectTimeout;
   }
 
-  /** A small part of engine.io's server: the number of open connections. */
+  /** engine.io's Server, in part: `clientsCount`, `opts` and its connection events (see
+   *  lib/engine.js). */
   get engine() {
-    const io = this;
-    return {
-      get clientsCount() {
-        return io._native.stats().sessions;
-      },
-      /** The options in effect (socket.io's names, attach()'s merged in). */
-      get opts() {
-        return io.opts;
-      },
-    };
+    return this._engine;
   }
 
   /** socket.io's other name for `engine`. */
@@ -123,6 +117,7 @@ class Server {
   /** Server-wide native settings (set again when the native server is recreated). */
   _configureNative() {
     if (typeof this.opts.allowRequest === "function") this._native.enableAllowRequest();
+    this._engine._configure(this._native);
     if (this._clientDist) {
       try {
         this._native.serveClientDist(this._clientDist.dir, this._clientDist.version);
@@ -562,12 +557,24 @@ class Server {
     return child;
   }
 
+  /** The `conn` of a new Engine.IO session (`io.engine`'s `connection`); its sockets share it. */
+  _engineConn(record, request) {
+    const conn = new Conn(this, record.engine, null, {
+      transport: record.transport,
+      protocol: record.protocol,
+      address: record.address,
+      request,
+    });
+    this._conns.set(record.engine, conn);
+    return conn;
+  }
+
   /** The shared `conn` of a socket's connection. */
   _connOf(socket) {
     const id = socket._native.engineId();
     let conn = this._conns.get(id);
     if (!conn) {
-      conn = new Conn(this, socket);
+      conn = new Conn(this, id, socket);
       this._conns.set(id, conn);
     }
     conn._add(socket);
@@ -671,6 +678,11 @@ class Server {
         return;
       case "allowRequest":
         return this._onAllowRequest(record);
+      case "engineConnection":
+      case "engineClose":
+      case "engineError":
+      case "engineHeaders":
+        return this._engine._dispatch(record);
       default:
         warn(this, new Error(`unknown record kind ${record.kind}`), "the dispatcher");
     }
@@ -739,6 +751,8 @@ class Server {
     let socket = nsp._authorized.get(record.sid);
     if (socket) nsp._authorized.delete(record.sid);
     else socket = new Socket(nsp, record.socket);
+    // A connection `io.engine` announced learns of its sockets (for its events and `close`).
+    if (this._conns.size > 0 && this._conns.has(socket._native.engineId())) void socket.conn;
     this._liveSockets += 1;
     // CONNECT goes out now, and the connection handler runs before anything else does.
     socket._native.announce();
@@ -774,18 +788,7 @@ class Server {
   /** socket.io's `allowRequest(req, callback)`; `req` describes the handshake request (its
    *  headers, url and address), it is not a live IncomingMessage. */
   _onAllowRequest(record) {
-    const headers = {};
-    for (let i = 0; i + 1 < record.headers.length; i += 2) headers[record.headers[i]] = record.headers[i + 1];
-    const url = record.url;
-    const query = Object.fromEntries(new URL(url, "http://localhost").searchParams);
-    const req = {
-      method: "GET",
-      url,
-      headers,
-      _query: query,
-      socket: { remoteAddress: record.address },
-      connection: { remoteAddress: record.address },
-    };
+    const req = describeRequest(record);
     let answered = false;
     const answer = (err, success) => {
       if (answered) return;

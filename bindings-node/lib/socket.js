@@ -24,6 +24,18 @@ function runListeners(emitter, event, args, where) {
   return pending.length ? Promise.all(pending) : null;
 }
 
+/** socket.io builds the handshake from `conn.request`: when an `io.engine` `connection`
+ *  listener removed it (as for a WebTransport session, which has none), the handshake has no
+ *  headers and no query, and counts as secure. */
+function withoutRequest(handshake, socket) {
+  const conns = socket.server._conns;
+  if (conns.size === 0) return handshake;
+  const conn = conns.get(socket._native.engineId());
+  const removed = conn && (!Object.prototype.hasOwnProperty.call(conn, "request") || (conn._session && conn.request == null));
+  if (!removed) return handshake;
+  return { ...handshake, headers: {}, query: {}, xdomain: false, secure: true, url: undefined };
+}
+
 class Socket extends EventEmitter {
   constructor(nsp, native) {
     super({ captureRejections: true });
@@ -48,7 +60,7 @@ class Socket extends EventEmitter {
 
   /** The first HTTP request of the connection, as socket.io describes it. */
   get handshake() {
-    if (!this._handshake) this._handshake = JSON.parse(this._native.handshake());
+    if (!this._handshake) this._handshake = withoutRequest(JSON.parse(this._native.handshake()), this);
     return this._handshake;
   }
 

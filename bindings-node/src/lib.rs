@@ -13,6 +13,7 @@
 
 mod args;
 mod emitter;
+mod engine_events;
 mod event_batch;
 mod http;
 mod in_flight;

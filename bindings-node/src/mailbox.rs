@@ -39,6 +39,8 @@ pub enum Delivery {
         token: u64,
         request: roomcast::handshake::RequestInfo,
     },
+    /// An `io.engine` event JavaScript listens to.
+    Engine(crate::engine_events::EngineEvent),
 }
 
 pub struct Waker {

@@ -2,6 +2,7 @@
 //! `kind` says which fields are set; questions carry a `token` JavaScript answers with.
 
 use crate::args::to_buffers;
+use crate::engine_events::EngineEvent;
 use crate::event_batch::EventBatch;
 use crate::mailbox::Delivery;
 use crate::namespace::NativeNamespace;
@@ -12,6 +13,7 @@ use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use parking_lot::Mutex;
 use roomcast::engineio::PacketData;
+use roomcast::handshake::RequestInfo;
 use roomcast::{Completion, ConnEvent, HostEvent, Payload, RemoteSocket, ServerSideAck, SocketRef};
 
 /// Arguments of an event or an acknowledgement.
@@ -94,6 +96,15 @@ pub struct Record {
     pub url: Option<String>,
     /// The peer address of `allowRequest`.
     pub address: Option<String>,
+    /// `engineConnection`: the transport name and Engine.IO protocol revision.
+    pub transport: Option<String>,
+    pub protocol: Option<u32>,
+    /// `engineError` / `engineHeaders`: the request's method; `engineError`: its context
+    /// (JSON text).
+    pub method: Option<String>,
+    pub context: Option<String>,
+    /// `engineHeaders`: whether the response answers a handshake.
+    pub initial: Option<bool>,
 }
 
 /// The answer to another server's `serverSideEmit` with an ack; answers once.
@@ -394,16 +405,69 @@ pub(crate) fn delivery(d: Delivery) -> Record {
         },
         Delivery::AllowRequest { token, request } => Record {
             token: Some(token as f64),
-            headers: Some(
-                request
-                    .headers
-                    .iter()
-                    .flat_map(|(k, v)| [k.clone(), v.clone()])
-                    .collect(),
-            ),
-            url: Some(request.url.clone()),
-            address: Some(request.address()),
-            ..kind("allowRequest")
+            ..request_record("allowRequest", &request)
+        },
+        Delivery::Engine(event) => engine_record(event),
+    }
+}
+
+/// A record carrying a request's headers (flat), url and peer address.
+fn request_record(kind_name: &str, request: &RequestInfo) -> Record {
+    Record {
+        headers: Some(
+            request
+                .headers
+                .iter()
+                .flat_map(|(k, v)| [k.clone(), v.clone()])
+                .collect(),
+        ),
+        url: Some(request.url.clone()),
+        address: Some(request.address()),
+        ..kind(kind_name)
+    }
+}
+
+fn engine_record(event: EngineEvent) -> Record {
+    match event {
+        EngineEvent::Connection {
+            sid,
+            transport,
+            protocol,
+            request,
+        } => Record {
+            engine: Some(sid),
+            transport: Some(transport.to_string()),
+            protocol: Some(protocol.into()),
+            ..request_record("engineConnection", &request)
+        },
+        EngineEvent::Close { sid, reason } => Record {
+            engine: Some(sid),
+            reason: Some(reason.to_string()),
+            ..kind("engineClose")
+        },
+        EngineEvent::Error {
+            code,
+            message,
+            context,
+            method,
+            request,
+        } => Record {
+            status: Some(code.into()),
+            error: Some(message),
+            context: Some(context),
+            method: Some(method),
+            ..request_record("engineError", &request)
+        },
+        EngineEvent::Headers {
+            token,
+            initial,
+            method,
+            request,
+        } => Record {
+            token: Some(token as f64),
+            initial: Some(initial),
+            method: Some(method),
+            ..request_record("engineHeaders", &request)
         },
     }
 }

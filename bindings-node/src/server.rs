@@ -1,5 +1,6 @@
 //! `NativeServer`: one roomcast server, its event queue, and the questions JavaScript answers.
 
+use crate::engine_events::{EngineEvent, EngineEvents, NodeObserver};
 use crate::event_batch::EventBatch;
 use crate::in_flight::InFlight;
 use crate::mailbox::{Delivery, Mailbox, Waker};
@@ -45,6 +46,9 @@ pub struct Shared {
     /// Handshakes waiting for JavaScript's `allowRequest` verdict.
     allow_requests: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
     next_allow_request: std::sync::atomic::AtomicU64,
+    /// `io.engine`'s events; the core reports them once the first is enabled.
+    engine_events: Arc<EngineEvents>,
+    engine_observed: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -124,6 +128,8 @@ impl NativeServer {
             taken_over: std::sync::atomic::AtomicU64::new(0),
             allow_requests: Mutex::new(HashMap::new()),
             next_allow_request: std::sync::atomic::AtomicU64::new(0),
+            engine_events: Arc::new(EngineEvents::default()),
+            engine_observed: std::sync::atomic::AtomicBool::new(false),
         });
         Ok(NativeServer { shared })
     }
@@ -212,8 +218,19 @@ impl NativeServer {
             }
         }
         out.extend(run.take());
-        out.extend(deliveries.into_iter().map(records::delivery));
-        out
+        // A session's `engineConnection` goes before the events of this batch: one of them
+        // may already be its first socket's, which JavaScript must see after it.
+        let (first, rest): (Vec<Delivery>, Vec<Delivery>) = deliveries
+            .into_iter()
+            .partition(|d| matches!(d, Delivery::Engine(EngineEvent::Connection { .. })));
+        if first.is_empty() {
+            out.extend(rest.into_iter().map(records::delivery));
+            return out;
+        }
+        let mut ordered: Vec<Record> = first.into_iter().map(records::delivery).collect();
+        ordered.append(&mut out);
+        ordered.extend(rest.into_iter().map(records::delivery));
+        ordered
     }
 
     /// A middleware chain's verdict: no message means the socket may connect.
@@ -271,6 +288,49 @@ impl NativeServer {
             // A verdict that never comes (the server was dropped) refuses.
             Pending::Later(Box::pin(async move { rx.await.unwrap_or(false) }))
         });
+    }
+
+    /// Reports one of `io.engine`'s events (`connection` with the session's close,
+    /// `connection_error`, `initial_headers`, `headers`) as `engine*` records from now on.
+    /// The core reports nothing of the kind before the first call.
+    #[napi]
+    pub fn enable_engine_event(&self, event: String) -> napi::Result<()> {
+        if !self.shared.engine_events.enable(&event) {
+            return Err(napi::Error::from_reason(format!(
+                "roomcast: io.engine has no \"{event}\" event to report"
+            )));
+        }
+        if !self
+            .shared
+            .engine_observed
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            self.shared.io.set_engine_observer(Arc::new(NodeObserver {
+                events: self.shared.engine_events.clone(),
+                mailbox: Arc::downgrade(&self.shared.mailbox),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Closes Engine.IO session `sid` ("forced close"), with every socket on it.
+    #[napi]
+    pub fn close_engine_session(&self, sid: String) {
+        if let Some(session) = self.shared.io.engine().session(&sid) {
+            session.close(roomcast::engineio::CloseReason::ForcedClose);
+        }
+    }
+
+    /// The headers `headers` / `initial_headers` listeners set, as `[name, value, ...]`.
+    #[napi]
+    pub fn answer_engine_headers(&self, token: f64, headers: Vec<String>) {
+        let pairs = headers
+            .chunks_exact(2)
+            .map(|kv| (kv[0].clone(), kv[1].clone()))
+            .collect();
+        self.shared
+            .engine_events
+            .answer_headers(token_of(token), pairs);
     }
 
     #[napi]

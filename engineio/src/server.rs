@@ -7,6 +7,7 @@
 
 use crate::handshake::RequestInfo;
 use crate::id::Sid;
+use crate::observer::{ContextValue, EngineObserver, ExtraHeaders, RefusedRequest};
 use crate::pending::Pending;
 use crate::session::{CloseReason, EngineSession, SessionHandler, TransportKind};
 use crate::transport::client_files::ClientFiles;
@@ -66,6 +67,7 @@ pub(crate) struct EngineShared {
     pub(crate) http_host: RwLock<Option<Arc<dyn HttpHost>>>,
     http_grace: Mutex<Duration>,
     allow_request: RwLock<Option<AllowRequest>>,
+    observer: RwLock<Option<Arc<dyn EngineObserver>>>,
     closing: AtomicBool,
     shutdown: watch::Sender<bool>,
     listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -165,6 +167,7 @@ impl EngineServer {
                 http_host: RwLock::new(None),
                 http_grace: Mutex::new(DEFAULT_DRAIN_GRACE),
                 allow_request: RwLock::new(None),
+                observer: RwLock::new(None),
                 closing: AtomicBool::new(false),
                 shutdown,
                 listeners: Mutex::new(Vec::new()),
@@ -197,6 +200,9 @@ impl EngineServer {
             .insert(session.sid.clone(), session.clone());
         let acceptor = self.shared.acceptor.clone();
         acceptor.accept(&session, self);
+        if let Some(observer) = self.observer() {
+            observer.connection(&session);
+        }
         session
     }
 
@@ -206,6 +212,9 @@ impl EngineServer {
     /// vanished client cannot pin the sid); after the client's own close, the noop for a poll
     /// it sent with it (see [`EngineSession::client_close_settled`]).
     pub fn release_session(&self, session: &Arc<EngineSession>, reason: CloseReason) {
+        if let Some(observer) = self.observer() {
+            observer.closed(session, reason);
+        }
         let config = session.config();
         let bound = match reason {
             _ if session.transport() != TransportKind::Polling => None,
@@ -228,6 +237,11 @@ impl EngineServer {
             let _ = tokio::time::timeout(bound, session.close_delivered()).await;
             shared.remove_session(&session.sid);
         });
+    }
+
+    /// The open session `sid`, if any.
+    pub fn session(&self, sid: &str) -> Option<Arc<EngineSession>> {
+        self.shared.session(sid)
     }
 
     /// Serves the client files at the Engine.IO path (socket.io's `serveClient`).
@@ -256,9 +270,71 @@ impl EngineServer {
     /// Whether the `allowRequest` hook (if any) lets this handshake through.
     pub async fn allows(&self, info: &RequestInfo) -> bool {
         let hook = self.shared.allow_request.read().clone();
-        match hook {
+        let allowed = match hook {
             None => true,
             Some(f) => f(info).resolve().await,
+        };
+        if !allowed {
+            if let Some(observer) = self.observer() {
+                observer.connection_error(RefusedRequest {
+                    error: crate::EngineError::Forbidden,
+                    method: "GET".into(),
+                    request: info.clone(),
+                    context: vec![("message", ContextValue::Absent)],
+                });
+            }
+        }
+        allowed
+    }
+
+    /// Reports the server's connections, refusals and response headers to `observer`
+    /// (engine.io's server events); replaces the previous one.
+    pub fn set_observer(&self, observer: Arc<dyn EngineObserver>) {
+        *self.shared.observer.write() = Some(observer);
+    }
+
+    pub(crate) fn observer(&self) -> Option<Arc<dyn EngineObserver>> {
+        self.shared.observer.read().clone()
+    }
+
+    /// Tells the observer (if any) that a request was refused.
+    pub(crate) fn report_refusal(
+        &self,
+        parts: &http::request::Parts,
+        remote: Option<SocketAddr>,
+        error: crate::EngineError,
+        context: impl FnOnce() -> Vec<(&'static str, ContextValue)>,
+    ) {
+        if let Some(observer) = self.observer() {
+            observer.connection_error(RefusedRequest {
+                error,
+                method: parts.method.to_string(),
+                request: crate::transport::http::request_info(parts, remote),
+                context: context(),
+            });
+        }
+    }
+
+    /// The headers the observer adds to a successful response: none, at once, unless it
+    /// listens.
+    pub(crate) async fn extra_headers(
+        &self,
+        parts: &http::request::Parts,
+        remote: Option<SocketAddr>,
+    ) -> ExtraHeaders {
+        let initial = !parts
+            .uri
+            .query()
+            .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "sid"));
+        match self.observer() {
+            Some(observer) if observer.wants_headers(initial) => {
+                let info = crate::transport::http::request_info(parts, remote);
+                observer
+                    .headers(info, parts.method.as_str(), initial)
+                    .resolve()
+                    .await
+            }
+            _ => Vec::new(),
         }
     }
 

@@ -128,6 +128,10 @@ struct State {
     probing: bool,
     /// A poll has answered the close.
     close_delivered: bool,
+    /// The close found a poll waiting and nothing queued: that poll answers it alone (`1`).
+    /// A close that must wait for the next poll is answered after a noop (`6␞1`), as
+    /// engine.io's polling transport flushes a buffered close.
+    close_found_poll: bool,
     /// The host turn (see `host_turn`) in which the last frame was queued.
     regular_turn: u64,
     closed_at: Option<Instant>,
@@ -202,6 +206,7 @@ impl EngineSession {
                 post_active: false,
                 probing: false,
                 close_delivered: false,
+                close_found_poll: false,
                 regular_turn: 0,
                 closed_at: None,
                 checks_asked: 0,
@@ -469,6 +474,7 @@ impl EngineSession {
             }
             st.closed = Some(reason);
             st.closed_at = Some(Instant::now());
+            st.close_found_poll = st.poll_waiting && st.queue.is_empty();
         }
         self.wake.notify_waiters();
         self.closed.notify_waiters();
@@ -533,14 +539,18 @@ impl EngineSession {
                     st.poll_waiting = false;
                     st.close_delivered = true;
                     guard.done = true;
+                    let found_poll = st.close_found_poll;
                     drop(st);
                     self.drained.notify_waiters();
-                    let last = if reason == CloseReason::TransportClose {
-                        NOOP
-                    } else {
-                        super::packet::CLOSE
+                    let last: Vec<Frame> = match reason {
+                        CloseReason::TransportClose => vec![NOOP],
+                        // engine.io discards the transport on shutdown and sends nothing to
+                        // a later poll; a close packet tells the client more.
+                        CloseReason::ServerShuttingDown => vec![super::packet::CLOSE],
+                        _ if found_poll => vec![super::packet::CLOSE],
+                        _ => vec![NOOP, super::packet::CLOSE],
                     };
-                    return Ok(self.encode_payload(&[last]));
+                    return Ok(self.encode_payload(&last));
                 }
                 let upgraded = st.transport != TransportKind::Polling;
                 if upgraded && check.is_some() {
@@ -872,6 +882,10 @@ mod tests {
     use super::*;
 
     fn session(max_queued_bytes: usize) -> Arc<EngineSession> {
+        session_on(TransportKind::WebSocket, max_queued_bytes)
+    }
+
+    fn session_on(transport: TransportKind, max_queued_bytes: usize) -> Arc<EngineSession> {
         let config = EngineConfig {
             max_queued_bytes,
             ..EngineConfig::default()
@@ -880,7 +894,42 @@ mod tests {
             query: vec![("EIO".into(), "4".into())],
             ..Default::default()
         };
-        EngineSession::new(Arc::new(config), TransportKind::WebSocket, request)
+        EngineSession::new(Arc::new(config), transport, request)
+    }
+
+    async fn poll_text(s: &Arc<EngineSession>) -> String {
+        let (body, _) = s.poll().await.expect("a poll answer");
+        String::from_utf8(body).expect("text payload")
+    }
+
+    #[tokio::test]
+    async fn a_close_that_waits_for_a_poll_is_answered_after_a_noop() {
+        // As engine.io's polling transport: a close buffered while no GET is pending goes out
+        // as `6␞1` on the next one, also after the packets queued before it.
+        let s = session_on(TransportKind::Polling, 1000);
+        s.send(Frame::message("0{}")).expect("queued");
+        s.close(CloseReason::ForcedClose);
+        assert_eq!(poll_text(&s).await, "40{}");
+        assert_eq!(poll_text(&s).await, "6\u{1e}1");
+
+        let s = session_on(TransportKind::Polling, 1000);
+        s.close(CloseReason::ForcedClose);
+        assert_eq!(poll_text(&s).await, "6\u{1e}1");
+    }
+
+    #[tokio::test]
+    async fn a_close_that_finds_a_poll_waiting_answers_it_alone() {
+        let s = session_on(TransportKind::Polling, 1000);
+        let waiting = tokio::spawn({
+            let s = s.clone();
+            async move { poll_text(&s).await }
+        });
+        // The poll parks once it has nothing to answer.
+        while !s.state.lock().poll_waiting {
+            tokio::task::yield_now().await;
+        }
+        s.close(CloseReason::ForcedClose);
+        assert_eq!(waiting.await.expect("the poll"), "1");
     }
 
     #[tokio::test]

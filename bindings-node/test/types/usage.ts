@@ -124,3 +124,21 @@ void emitter.serverSideEmit("ping");
 void emitter.emit("welcome", 1);
 const untyped = new Emitter("redis://localhost:6379", { key: "socket.io" });
 void untyped.emit("anything", Buffer.from([1]), { n: 1 });
+
+// io.engine: engine.io's connection events
+standalone.engine.on("connection", (conn) => {
+  const url: string | undefined = conn.request?.url;
+  void url;
+  delete conn.request;
+  conn.on("close", (reason: string) => void reason);
+});
+standalone.engine.on("connection_error", (err) => {
+  const code: number = err.code;
+  void [code, err.message, err.context, err.req.headers];
+});
+standalone.engine.on("initial_headers", (headers, req) => {
+  headers["set-cookie"] = ["a=1"];
+  void req.url;
+});
+const clientsCount: number = standalone.engine.clientsCount;
+void clientsCount;

@@ -269,6 +269,13 @@ impl Server {
         self.shared.engine.set_allow_request(Arc::new(f));
     }
 
+    /// Reports Engine.IO connections, their close, refused requests and the headers a host
+    /// adds to responses (engine.io's `connection`, `connection_error`, `initial_headers`
+    /// and `headers` events) to `observer`. Nothing is reported without one.
+    pub fn set_engine_observer(&self, observer: Arc<dyn crate::engineio::EngineObserver>) {
+        self.shared.engine.set_observer(observer);
+    }
+
     /// Whether the `allowRequest` hook (if any) lets this handshake through.
     pub async fn allows(&self, info: &crate::handshake::RequestInfo) -> bool {
         self.shared.engine.allows(info).await

@@ -193,7 +193,7 @@ impl EngineServer {
         B: hyper::body::Body,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
-        let resp = match native::route(self, &parts) {
+        let resp = match native::route(self, &parts, remote) {
             Route::Fallback => return None,
             Route::Respond(resp) => resp,
             Route::Poll(session, cors) => {
@@ -201,19 +201,25 @@ impl EngineServer {
                 // it now lets the host's feed fail fast instead of queueing whatever a client
                 // streams meanwhile.
                 drop(body);
-                with(
+                let extra = self.extra_headers(&parts, remote).await;
+                let resp = with(
                     native::compress(native::poll(&session).await, &parts.headers, &session),
                     &cors,
-                )
+                );
+                native::with_extra_headers(resp, &extra)
             }
             Route::Post(session, cors) => {
                 let declared = native::declared_length(&parts.headers);
                 let binary = native::is_binary_body(&parts.headers);
-                with(native::post(&session, body, declared, binary).await, &cors)
+                let extra = self.extra_headers(&parts, remote).await;
+                let resp = with(native::post(&session, body, declared, binary).await, &cors);
+                native::with_extra_headers(resp, &extra)
             }
             Route::Handshake(cors) => {
                 if self.allows(&native::request_info(&parts, remote)).await {
-                    with(native::handshake(self, &parts, remote), &cors)
+                    let extra = self.extra_headers(&parts, remote).await;
+                    let resp = with(native::handshake(self, &parts, remote), &cors);
+                    native::with_extra_headers(resp, &extra)
                 } else {
                     native::error_response(crate::EngineError::Forbidden, &cors)
                 }
@@ -278,7 +284,7 @@ impl EngineServer {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let (existing, key) = match native::route(self, &parts) {
+        let (existing, key) = match native::route(self, &parts, remote) {
             Route::Upgrade(session) => (Some(session), websocket::accept_key(&parts.headers)),
             Route::WebSocket if !self.allows(&native::request_info(&parts, remote)).await => {
                 let resp = native::upgrade_error(crate::EngineError::Forbidden);
@@ -314,8 +320,17 @@ impl EngineServer {
             ),
             None => String::new(),
         };
+        let mut extra = String::new();
+        for (name, value) in self.extra_headers(&parts, remote).await {
+            // A listener's header goes out only if it cannot break the response head.
+            if http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && http::HeaderValue::from_str(&value).is_ok()
+            {
+                extra.push_str(&format!("{name}: {value}\r\n"));
+            }
+        }
         let head = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {key}\r\n{extensions}\r\n"
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {key}\r\n{extensions}{extra}\r\n"
         );
         if io.write_all(head.as_bytes()).await.is_err() {
             return None;
@@ -336,7 +351,7 @@ impl EngineServer {
         parts: &http::request::Parts,
         remote: Option<SocketAddr>,
     ) -> Result<WebSocketChannel, u16> {
-        let existing = match native::route(self, parts) {
+        let existing = match native::route(self, parts, remote) {
             Route::Upgrade(session) => Some(session),
             Route::WebSocket => None,
             Route::Respond(resp) => return Err(resp.status().as_u16()),

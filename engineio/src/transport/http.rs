@@ -8,6 +8,7 @@ use super::host_http::{HostBody, HostRequest, RequestBody, Responder};
 use super::limits::{ConnectionPermit, Refusal};
 use crate::error::EngineError;
 use crate::handshake::RequestInfo;
+use crate::observer::ContextValue;
 use crate::server::EngineServer;
 use crate::session::PollError;
 use crate::{CloseReason, EngineSession, TransportKind};
@@ -296,7 +297,11 @@ pub(crate) enum Route {
     WebSocket,
 }
 
-pub(crate) fn route(server: &EngineServer, parts: &http::request::Parts) -> Route {
+pub(crate) fn route(
+    server: &EngineServer,
+    parts: &http::request::Parts,
+    remote: Option<SocketAddr>,
+) -> Route {
     let engine = server.shared().config.clone();
     let path = parts.uri.path();
     let base = engine.path.as_str();
@@ -341,7 +346,9 @@ pub(crate) fn route(server: &EngineServer, parts: &http::request::Parts) -> Rout
     };
     // With WebSocket disabled, engine.io has no upgrade handler: the request is plain HTTP.
     let upgrade = engine.transports.websocket && is_websocket_upgrade(&parts.headers);
-    let refuse = |err: EngineError| {
+    // Each refusal is reported with engine.io's context (its `connection_error` event).
+    let refuse = |err: EngineError, context: Vec<(&'static str, ContextValue)>| {
+        server.report_refusal(parts, remote, err, || context);
         Route::Respond(if upgrade {
             upgrade_error(err)
         } else {
@@ -351,16 +358,37 @@ pub(crate) fn route(server: &EngineServer, parts: &http::request::Parts) -> Rout
     let transport = match param("transport") {
         Some("polling") if engine.transports.polling => TransportKind::Polling,
         Some("websocket") if engine.transports.websocket => TransportKind::WebSocket,
-        _ => return refuse(EngineError::UnknownTransport),
+        other => {
+            return refuse(
+                EngineError::UnknownTransport,
+                vec![("transport", ContextValue::text(other))],
+            )
+        }
     };
     if parts
         .headers
         .get(header::ORIGIN)
         .is_some_and(has_invalid_header_chars)
     {
-        return refuse(EngineError::BadRequest);
+        let origin = parts
+            .headers
+            .get(header::ORIGIN)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        return refuse(
+            EngineError::BadRequest,
+            vec![
+                ("name", ContextValue::Text("INVALID_ORIGIN".into())),
+                ("origin", ContextValue::text(origin.as_deref())),
+            ],
+        );
     }
     if upgrade && transport != TransportKind::WebSocket {
+        server.report_refusal(parts, remote, EngineError::BadRequest, || {
+            vec![
+                ("name", ContextValue::Text("TRANSPORT_MISMATCH".into())),
+                ("transport", ContextValue::Text(transport.name().into())),
+            ]
+        });
         return Route::Respond(upgrade_error(EngineError::BadRequest));
     }
     if upgrade {
@@ -369,6 +397,12 @@ pub(crate) fn route(server: &EngineServer, parts: &http::request::Parts) -> Rout
                 origin,
                 "WebSocket refused: its Origin is not in the CORS origin list"
             );
+            server.report_refusal(parts, remote, EngineError::Forbidden, || {
+                vec![
+                    ("name", ContextValue::Text("ORIGIN_NOT_ALLOWED".into())),
+                    ("origin", ContextValue::Text(origin.to_string())),
+                ]
+            });
             return Route::Respond(text_response(
                 EngineError::Forbidden.status(),
                 "text/plain; charset=utf-8",
@@ -381,14 +415,33 @@ pub(crate) fn route(server: &EngineServer, parts: &http::request::Parts) -> Rout
     let protocol = if param("EIO") == Some("4") { 4 } else { 3 };
     if let Some(sid) = param("sid") {
         let Some(session) = server.shared().session(sid) else {
-            return refuse(EngineError::UnknownSid);
+            return refuse(
+                EngineError::UnknownSid,
+                vec![("sid", ContextValue::Text(sid.into()))],
+            );
         };
         let current = session.transport();
         if !upgrade && current != transport {
-            return refuse(EngineError::BadRequest);
+            return refuse(
+                EngineError::BadRequest,
+                vec![
+                    ("name", ContextValue::Text("TRANSPORT_MISMATCH".into())),
+                    ("transport", ContextValue::Text(transport.name().into())),
+                    (
+                        "previousTransport",
+                        ContextValue::Text(current.name().into()),
+                    ),
+                ],
+            );
         }
         if protocol != session.protocol {
-            return refuse(EngineError::BadRequest);
+            return refuse(
+                EngineError::BadRequest,
+                vec![
+                    ("name", ContextValue::Text("PROTOCOL_MISMATCH".into())),
+                    ("protocol", ContextValue::Number(protocol.into())),
+                ],
+            );
         }
         if upgrade {
             return Route::Upgrade(session);
@@ -402,20 +455,38 @@ pub(crate) fn route(server: &EngineServer, parts: &http::request::Parts) -> Rout
     }
 
     if parts.method != Method::GET {
-        return refuse(EngineError::BadHandshakeMethod);
+        return refuse(
+            EngineError::BadHandshakeMethod,
+            vec![("method", ContextValue::Text(parts.method.to_string()))],
+        );
     }
     if transport == TransportKind::WebSocket && !upgrade {
-        return refuse(EngineError::BadRequest);
+        return refuse(
+            EngineError::BadRequest,
+            vec![(
+                "name",
+                ContextValue::Text("TRANSPORT_HANDSHAKE_ERROR".into()),
+            )],
+        );
     }
     if protocol == 3 && !(engine.allow_eio3 && matches!(param("EIO"), Some("3") | None)) {
-        return refuse(EngineError::UnsupportedProtocolVersion);
+        return refuse(
+            EngineError::UnsupportedProtocolVersion,
+            vec![("protocol", ContextValue::Number(3))],
+        );
     }
     if server.is_closed() {
-        return refuse(EngineError::BadRequest);
+        return refuse(
+            EngineError::BadRequest,
+            vec![("name", ContextValue::Text("SERVER_CLOSED".into()))],
+        );
     }
     if !server.shared().has_room_for_session() {
         server.shared().refusals.note(Refusal::SessionsFull, None);
-        return refuse(EngineError::ServerFull);
+        return refuse(
+            EngineError::ServerFull,
+            vec![("name", ContextValue::Text("MAX_SESSIONS".into()))],
+        );
     }
     if upgrade {
         return Route::WebSocket;
@@ -498,14 +569,19 @@ async fn handle_socketio(
 ) -> Resp {
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (parts, body) = req.into_parts();
-    match route(&server, &parts) {
+    match route(&server, &parts, remote) {
         Route::Respond(resp) => resp,
         Route::Fallback => text_response(404, "text/plain; charset=utf-8", "Not Found"),
-        Route::Poll(session, cors) => with_headers(
-            compress(poll(&session).await, &parts.headers, &session),
-            &cors,
-        ),
+        Route::Poll(session, cors) => {
+            let extra = server.extra_headers(&parts, remote).await;
+            let resp = with_headers(
+                compress(poll(&session).await, &parts.headers, &session),
+                &cors,
+            );
+            with_extra_headers(resp, &extra)
+        }
         Route::Post(session, cors) => {
+            let extra = server.extra_headers(&parts, remote).await;
             let content_length = declared_length(&parts.headers);
             let binary = is_binary_body(&parts.headers);
             let resp = match session.config().http_body_timeout {
@@ -520,24 +596,59 @@ async fn handle_socketio(
                 }
                 None => post(&session, body, content_length, binary).await,
             };
-            with_headers(resp, &cors)
+            with_extra_headers(with_headers(resp, &cors), &extra)
         }
         Route::Handshake(cors) => {
             if !server.allows(&request_info(&parts, remote)).await {
                 return error_response(EngineError::Forbidden, &cors);
             }
-            with_headers(handshake(&server, &parts, remote), &cors)
+            // Asked before the session opens: engine.io emits `initial_headers` before
+            // `connection`.
+            let extra = server.extra_headers(&parts, remote).await;
+            with_extra_headers(
+                with_headers(handshake(&server, &parts, remote), &cors),
+                &extra,
+            )
         }
         Route::Upgrade(session) => {
-            super::websocket::accept(server, &parts, on_upgrade, Some(session), remote, permit)
+            let extra = server.extra_headers(&parts, remote).await;
+            let resp =
+                super::websocket::accept(server, &parts, on_upgrade, Some(session), remote, permit);
+            with_extra_headers(resp, &extra)
         }
         Route::WebSocket => {
             if !server.allows(&request_info(&parts, remote)).await {
                 return upgrade_error(EngineError::Forbidden);
             }
-            super::websocket::accept(server, &parts, on_upgrade, None, remote, permit)
+            let extra = server.extra_headers(&parts, remote).await;
+            let resp = super::websocket::accept(server, &parts, on_upgrade, None, remote, permit);
+            with_extra_headers(resp, &extra)
         }
     }
+}
+
+/// Adds the headers a host's `headers` listeners set: a name replaces the response's own
+/// header of that name, and repeats of it add lines (`Set-Cookie`); an invalid name or value
+/// is skipped.
+pub(crate) fn with_extra_headers(mut resp: Resp, extra: &[(String, String)]) -> Resp {
+    let mut set: Vec<http::HeaderName> = Vec::new();
+    for (name, value) in extra {
+        match (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                if set.contains(&name) {
+                    resp.headers_mut().append(name, value);
+                } else {
+                    resp.headers_mut().insert(name.clone(), value);
+                    set.push(name);
+                }
+            }
+            _ => tracing::warn!(name, "skipped an invalid response header set by a listener"),
+        }
+    }
+    resp
 }
 
 fn with_headers(mut resp: Resp, headers: &[(&'static str, String)]) -> Resp {
