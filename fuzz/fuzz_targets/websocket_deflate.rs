@@ -3,7 +3,7 @@
 //! `Sec-WebSocket-Extensions` offer parser on the same input read as text.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use roomcast::transport::{permessage_deflate, server_websocket};
+use roomcast_engineio::transport::{permessage_deflate, server_websocket};
 
 fuzz_target!(|data: &[u8]| {
     let _ = server_websocket::decode_client_bytes(data, 64 * 1024);

@@ -5,12 +5,11 @@
 //! bytes: they hand inbound packets to [`EngineSession::on_packet`] and drain outbound frames
 //! with [`EngineSession::poll`] (long-polling) or [`EngineSession::next_frames`] (WebSocket).
 
-use super::packet::{Frame, Inbound, NOOP, PING};
 use super::packet_events::{EnginePacket, PacketEvent};
-use super::payload;
 use super::EngineConfig;
 use crate::handshake::RequestInfo;
 use crate::id::Sid;
+use crate::packet::{Frame, Inbound, PING};
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
@@ -231,7 +230,7 @@ impl EngineSession {
             TransportKind::Polling if self.config.transports.websocket => &["websocket"],
             _ => &[],
         };
-        super::packet::open_packet(
+        crate::packet::open_packet(
             self.sid.as_str(),
             upgrades,
             self.config.ping_interval.as_millis() as u64,
@@ -358,7 +357,7 @@ impl EngineSession {
             }
             st.queued_bytes += bytes;
             st.queue.extend(frames.iter().cloned());
-            st.regular_turn = super::host_turn::current();
+            st.regular_turn = crate::host_turn::current();
         }
         if self.notify_packets.load(Ordering::Relaxed) {
             for frame in frames {
@@ -367,7 +366,7 @@ impl EngineSession {
         }
         // Every consumer drains the whole queue, so only the push that made it non-empty
         // needs to wake one; later pushes are picked up by that same wake-up.
-        if was_empty && !super::wake_batch::defer(self) {
+        if was_empty && !crate::wake_batch::defer(self) {
             self.wake_writer();
         }
         Ok(())
@@ -386,7 +385,7 @@ impl EngineSession {
     pub fn send_volatile(self: &Arc<Self>, frames: &[Frame]) -> bool {
         {
             let st = self.state.lock();
-            let turn = super::host_turn::current();
+            let turn = crate::host_turn::current();
             let sent_this_turn = turn != 0 && st.regular_turn == turn;
             if st.closed.is_some() || !st.queue.is_empty() || sent_this_turn {
                 return false;
@@ -483,389 +482,9 @@ impl EngineSession {
         }
     }
 
-    // ---- long-polling ----
-
-    /// Answers a polling GET: the queued frames, parking until there are some.
-    /// After close it answers the `close` packet.
-    /// The body is binary (`application/octet-stream`) only for v3 clients that take binary.
-    pub async fn poll(self: &Arc<Self>) -> Result<(Vec<u8>, bool), PollError> {
-        let check;
-        {
-            let mut st = self.state.lock();
-            self.check_alive(&mut st)?;
-            if st.transport != TransportKind::Polling {
-                return Err(PollError::WrongTransport);
-            }
-            if st.poll_waiting {
-                drop(st);
-                self.close(CloseReason::TransportError);
-                return Err(PollError::Overlap);
-            }
-            st.poll_waiting = true;
-            // The client's `5` may already be on the WebSocket, unread by its task: that
-            // task reads what it has before it answers this check.
-            check = st.upgrading.then(|| {
-                st.checks_asked += 1;
-                (st.checks_asked, Instant::now() + UPGRADE_CHECK_BOUND)
-            });
-        }
-        if check.is_some() {
-            self.upgrade_check.notify_one();
-        }
-        // If the client gives up on the request, the session is dead (the reference closes
-        // it with "transport error").
-        let mut guard = PollGuard {
-            session: self,
-            done: false,
-        };
-        loop {
-            let notified = self.wake.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let holding;
-            {
-                let mut st = self.state.lock();
-                if !st.queue.is_empty() {
-                    let frames: Vec<Frame> = st.queue.drain(..).collect();
-                    st.queued_bytes = 0;
-                    st.poll_waiting = false;
-                    guard.done = true;
-                    drop(st);
-                    self.drained.notify_waiters();
-                    self.drained_by_transport();
-                    return Ok(self.encode_payload(&frames));
-                }
-                if let Some(reason) = st.closed {
-                    st.poll_waiting = false;
-                    st.close_delivered = true;
-                    guard.done = true;
-                    let found_poll = st.close_found_poll;
-                    drop(st);
-                    self.drained.notify_waiters();
-                    let last: Vec<Frame> = match reason {
-                        CloseReason::TransportClose => vec![NOOP],
-                        // engine.io discards the transport on shutdown and sends nothing to
-                        // a later poll; a close packet tells the client more.
-                        CloseReason::ServerShuttingDown => vec![super::packet::CLOSE],
-                        _ if found_poll => vec![super::packet::CLOSE],
-                        _ => vec![NOOP, super::packet::CLOSE],
-                    };
-                    return Ok(self.encode_payload(&last));
-                }
-                let upgraded = st.transport != TransportKind::Polling;
-                if upgraded && check.is_some() {
-                    // The client's `5` came before this poll: polling is over for it.
-                    st.poll_waiting = false;
-                    guard.done = true;
-                    return Err(PollError::WrongTransport);
-                }
-                let checking = check.is_some_and(|(ticket, bound)| {
-                    st.checks_done < ticket && Instant::now() < bound
-                });
-                if (st.upgrading && !checking) || upgraded {
-                    // Releases the pending GET so the client can finish the upgrade.
-                    st.poll_waiting = false;
-                    guard.done = true;
-                    return Ok(self.encode_payload(&[NOOP]));
-                }
-                holding = st.upgrading && checking;
-            }
-            match check {
-                Some((_, bound)) if holding => {
-                    tokio::select! {
-                        _ = notified => {}
-                        _ = tokio::time::sleep_until(bound.into()) => {}
-                    }
-                }
-                _ => notified.await,
-            }
-        }
-    }
-
-    /// Refuses a request to a session that has ended for the client, though its sid may
-    /// still be routable: a poll took the close, the heartbeat deadline passed before the
-    /// request was read, or the client's own close was answered.
-    fn check_alive(
-        self: &Arc<Self>,
-        st: &mut parking_lot::MutexGuard<'_, State>,
-    ) -> Result<(), PollError> {
-        if self.heartbeat_expired(st) {
-            parking_lot::MutexGuard::unlocked(st, || self.close(CloseReason::PingTimeout));
-            return Err(PollError::Gone);
-        }
-        let client_close_over = st.closed == Some(CloseReason::TransportClose)
-            && st
-                .closed_at
-                .is_some_and(|at| at.elapsed() >= CLIENT_CLOSE_GRACE);
-        if st.close_delivered || client_close_over {
-            return Err(PollError::Gone);
-        }
-        Ok(())
-    }
-
-    /// After a POST that carried the client's close: waits until a poll the client sent
-    /// with it has taken the noop, or the grace for one has passed, so the POST's answer
-    /// comes after both and a poll sent after that answer finds the session gone.
-    pub async fn client_close_settled(&self) {
-        let deadline = {
-            let st = self.state.lock();
-            match (st.closed, st.closed_at) {
-                (Some(CloseReason::TransportClose), Some(at))
-                    if st.transport == TransportKind::Polling && !st.close_delivered =>
-                {
-                    at + CLIENT_CLOSE_GRACE
-                }
-                _ => return,
-            }
-        };
-        let _ = tokio::time::timeout_at(deadline.into(), self.close_delivered()).await;
-    }
-
-    /// Marks a polling POST as in progress (before its body is read). A second POST while
-    /// one is in progress closes the session, as in engine.io.
-    pub fn begin_post(self: &Arc<Self>) -> Result<PostGuard<'_>, PollError> {
-        {
-            let mut st = self.state.lock();
-            self.check_alive(&mut st)?;
-            if st.transport != TransportKind::Polling && !st.upgrading {
-                return Err(PollError::WrongTransport);
-            }
-            if st.post_active {
-                drop(st);
-                self.close(CloseReason::TransportError);
-                return Err(PollError::Overlap);
-            }
-            st.post_active = true;
-        }
-        Ok(PostGuard { session: self })
-    }
-
-    /// Encodes frames as a polling response body for this session's protocol.
-    pub fn encode_payload(&self, frames: &[Frame]) -> (Vec<u8>, bool) {
-        if self.protocol == 3 {
-            super::payload_v3::encode(frames, self.supports_binary)
-        } else {
-            (payload::encode(frames), false)
-        }
-    }
-
-    /// Handles a polling POST body (bounded by the driver). `binary` is a v3 client's
-    /// `application/octet-stream` payload.
-    pub fn post(self: &Arc<Self>, body: &[u8], binary: bool) {
-        let decoded = match (self.protocol, binary) {
-            (3, true) => super::payload_v3::decode_binary_payload(body),
-            (3, false) => std::str::from_utf8(body)
-                .map_err(|_| super::packet::PacketError::BadLength)
-                .and_then(super::payload_v3::decode_text_payload),
-            _ => std::str::from_utf8(body)
-                .map_err(|_| super::packet::PacketError::Empty)
-                .and_then(payload::decode),
-        };
-        match decoded {
-            Ok(packets) => {
-                for p in packets {
-                    self.on_packet(p);
-                }
-            }
-            Err(e) => {
-                tracing::debug!(sid = %self.sid, error = %e, "malformed polling payload");
-                self.close(CloseReason::ParseError);
-            }
-        }
-    }
-
-    /// A WebSocket may start probing this session: it is on polling and no other probe runs.
-    /// The claim ends when the returned [`Probe`] finishes the upgrade or is dropped.
-    pub fn try_begin_probe(self: &Arc<Self>) -> Option<Probe> {
-        let mut st = self.state.lock();
-        if st.transport != TransportKind::Polling || st.probing || st.closed.is_some() {
-            return None;
-        }
-        st.probing = true;
-        Some(Probe {
-            session: self.clone(),
-            finished: false,
-        })
-    }
-
-    // ---- WebSocket ----
-
-    /// The client sent `2probe` on a new WebSocket: from now on a parked poll is released.
-    pub fn start_upgrade(self: &Arc<Self>) {
-        self.state.lock().upgrading = true;
-        self.wake.notify_waiters();
-        if let Some(h) = self.handler() {
-            h.on_upgrade(self, false);
-        }
-    }
-
-    /// For the probing WebSocket: resolves when a poll asks it to read what it has received.
-    pub async fn upgrade_check_asked(&self) {
-        self.upgrade_check.notified().await;
-    }
-
-    /// The probing WebSocket has read everything it had received, without a `5`: the polls
-    /// that asked so far may be answered.
-    pub fn upgrade_checked(&self) {
-        {
-            let mut st = self.state.lock();
-            st.checks_done = st.checks_asked;
-        }
-        self.wake.notify_waiters();
-    }
-
-    /// The client sent `5`: the WebSocket becomes the transport and takes over the queue.
-    ///
-    /// Also when the session closed during the probe: the client paused polling for the
-    /// upgrade and now reads only the WebSocket, so whatever the close left queued (a
-    /// DISCONNECT) goes out there before it closes, as engine.io flushes its write buffer on
-    /// the new transport. No poll will fetch the close any more, so the sid need not wait
-    /// for one.
-    fn finish_upgrade(self: &Arc<Self>) {
-        {
-            let mut st = self.state.lock();
-            st.upgrading = false;
-            st.transport = TransportKind::WebSocket;
-            if st.closed.is_some() {
-                st.close_delivered = true;
-            }
-        }
-        self.wake.notify_waiters();
-        self.drained.notify_waiters();
-        if let Some(h) = self.handler() {
-            h.on_upgrade(self, true);
-        }
-    }
-
-    /// The probe ended before `5`: stay on polling, and let a later WebSocket probe again.
-    fn abort_upgrade(self: &Arc<Self>) {
-        {
-            let mut st = self.state.lock();
-            if st.transport != TransportKind::Polling {
-                return;
-            }
-            st.upgrading = false;
-            st.probing = false;
-        }
-        // A poll held for the probe's check need not wait for a WebSocket that is gone.
-        self.wake.notify_waiters();
-    }
-
-    /// For the WebSocket writer: waits for queued frames and takes them all. `None` once the
-    /// session is closed and drained.
-    pub async fn next_frames(self: &Arc<Self>, into: &mut Vec<Frame>) -> Option<()> {
-        loop {
-            let notified = self.wake.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut st = self.state.lock();
-                if st.transport == TransportKind::WebSocket && !st.queue.is_empty() {
-                    into.extend(st.queue.drain(..));
-                    st.queued_bytes = 0;
-                    drop(st);
-                    self.drained.notify_waiters();
-                    self.drained_by_transport();
-                    return Some(());
-                }
-                if st.closed.is_some() {
-                    return None;
-                }
-            }
-            notified.await;
-        }
-    }
-
-    /// Resolves once a closed polling session has answered its last poll (the queued packets,
-    /// then the close), so its sid must stay routable until then.
-    pub async fn close_delivered(&self) {
-        loop {
-            let notified = self.drained.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.state.lock().close_delivered {
-                return;
-            }
-            notified.await;
-        }
-    }
-
-    /// Resolves once the session is closed because its peer stopped reading or answering
-    /// (slow consumer, ping timeout); never for other reasons, whose writers finish normally.
-    pub async fn stalled(&self) {
-        loop {
-            let notified = self.closed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            match self.state.lock().closed {
-                Some(CloseReason::SlowConsumer | CloseReason::PingTimeout) => return,
-                Some(_) => break,
-                None => {}
-            }
-            notified.await;
-        }
-        std::future::pending().await
-    }
-
     /// The reason the session closed, if it did.
     pub fn close_reason(&self) -> Option<CloseReason> {
         self.state.lock().closed
-    }
-}
-
-/// Ends a POST's in-progress mark when dropped.
-pub struct PostGuard<'a> {
-    session: &'a Arc<EngineSession>,
-}
-
-impl Drop for PostGuard<'_> {
-    fn drop(&mut self) {
-        self.session.state.lock().post_active = false;
-    }
-}
-
-/// A WebSocket's claim on the upgrade of a polling session (only one exists at a time).
-///
-/// Dropped without [`Probe::finish`] — the 101 never reached the client, the WebSocket closed
-/// or erred before `5`, the upgrade timed out, or its task ended — it gives the claim back,
-/// so the session goes on over polling and the client can probe again.
-pub struct Probe {
-    session: Arc<EngineSession>,
-    finished: bool,
-}
-
-impl Probe {
-    pub fn session(&self) -> &Arc<EngineSession> {
-        &self.session
-    }
-
-    /// The client sent `5`: the WebSocket becomes the transport (see `finish_upgrade`).
-    pub fn finish(mut self) -> Arc<EngineSession> {
-        self.finished = true;
-        self.session.finish_upgrade();
-        self.session.clone()
-    }
-}
-
-impl Drop for Probe {
-    fn drop(&mut self) {
-        if !self.finished {
-            self.session.abort_upgrade();
-        }
-    }
-}
-
-struct PollGuard<'a> {
-    session: &'a Arc<EngineSession>,
-    done: bool,
-}
-
-impl Drop for PollGuard<'_> {
-    fn drop(&mut self) {
-        if !self.done {
-            self.session.state.lock().poll_waiting = false;
-            self.session.close(CloseReason::TransportError);
-        }
     }
 }
 
@@ -877,103 +496,10 @@ impl std::fmt::Debug for EngineSession {
     }
 }
 
+mod polling;
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests;
+mod websocket;
 
-    fn session(max_queued_bytes: usize) -> Arc<EngineSession> {
-        session_on(TransportKind::WebSocket, max_queued_bytes)
-    }
-
-    fn session_on(transport: TransportKind, max_queued_bytes: usize) -> Arc<EngineSession> {
-        let config = EngineConfig {
-            max_queued_bytes,
-            ..EngineConfig::default()
-        };
-        let request = RequestInfo {
-            query: vec![("EIO".into(), "4".into())],
-            ..Default::default()
-        };
-        EngineSession::new(Arc::new(config), transport, request)
-    }
-
-    async fn poll_text(s: &Arc<EngineSession>) -> String {
-        let (body, _) = s.poll().await.expect("a poll answer");
-        String::from_utf8(body).expect("text payload")
-    }
-
-    #[tokio::test]
-    async fn a_close_that_waits_for_a_poll_is_answered_after_a_noop() {
-        // As engine.io's polling transport: a close buffered while no GET is pending goes out
-        // as `6␞1` on the next one, also after the packets queued before it.
-        let s = session_on(TransportKind::Polling, 1000);
-        s.send(Frame::message("0{}")).expect("queued");
-        s.close(CloseReason::ForcedClose);
-        assert_eq!(poll_text(&s).await, "40{}");
-        assert_eq!(poll_text(&s).await, "6\u{1e}1");
-
-        let s = session_on(TransportKind::Polling, 1000);
-        s.close(CloseReason::ForcedClose);
-        assert_eq!(poll_text(&s).await, "6\u{1e}1");
-    }
-
-    #[tokio::test]
-    async fn a_close_that_finds_a_poll_waiting_answers_it_alone() {
-        let s = session_on(TransportKind::Polling, 1000);
-        let waiting = tokio::spawn({
-            let s = s.clone();
-            async move { poll_text(&s).await }
-        });
-        // The poll parks once it has nothing to answer.
-        while !s.state.lock().poll_waiting {
-            tokio::task::yield_now().await;
-        }
-        s.close(CloseReason::ForcedClose);
-        assert_eq!(waiting.await.expect("the poll"), "1");
-    }
-
-    #[tokio::test]
-    async fn the_queue_is_bounded_by_bytes() {
-        let s = session(1000);
-        // One message larger than the bound fits an empty queue: the client can read it.
-        s.send(Frame::text("x".repeat(1500)))
-            .expect("first message");
-        let mut taken = Vec::new();
-        s.next_frames(&mut taken).await.expect("open");
-        // Drained: the bound applies to what waits, not to what was sent.
-        s.send(Frame::text("x".repeat(600)))
-            .expect("under the bound");
-        s.send(Frame::text("x".repeat(400)))
-            .expect("exactly the bound");
-        assert_eq!(
-            s.send(Frame::text("x")),
-            Err(CloseReason::SlowConsumer),
-            "one byte past the bound"
-        );
-        assert_eq!(s.close_reason(), Some(CloseReason::SlowConsumer));
-    }
-
-    #[tokio::test]
-    async fn volatile_packets_are_dropped_behind_a_backlog() {
-        let s = session(1000);
-        s.send(Frame::text("backlog")).expect("queued");
-        assert!(!s.send_volatile(&[Frame::text("volatile")]));
-        assert_eq!(s.queued(), 1);
-    }
-
-    #[tokio::test]
-    async fn volatile_packets_are_dropped_in_the_host_turn_of_another_packet() {
-        let s = session(1000);
-        let mut taken = Vec::new();
-        s.send(Frame::text("regular")).expect("queued");
-        s.next_frames(&mut taken).await.expect("open");
-        // The writer took it, but the host has not ended its turn: engine.io's transport
-        // would not be writable yet.
-        super::super::host_turn::end_host_turn();
-        s.send(Frame::text("regular")).expect("queued");
-        s.next_frames(&mut taken).await.expect("open");
-        assert!(!s.send_volatile(&[Frame::text("same turn")]));
-        super::super::host_turn::end_host_turn();
-        assert!(s.send_volatile(&[Frame::text("next turn")]));
-    }
-}
+pub use polling::PostGuard;
+pub use websocket::Probe;
