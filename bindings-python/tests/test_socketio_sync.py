@@ -74,13 +74,14 @@ async def test_sync_server_under_wsgi_app_with_polling() -> None:
             await c.connect(url, transports=["polling"], wait_timeout=5)
             assert await wait(1) == [{"data": "Connected"}]
             assert await c.call("whoami", timeout=5) == ("/socket.io/", "polling")
-            await c.emit("join", {"room": "r1"})
-            await c.emit("my_room_event", {"room": "r1", "data": "hello"})
+            # Each event's handler runs on a thread of its own: call() waits for one to finish.
+            await c.call("join", {"room": "r1"}, timeout=5)
+            await c.call("my_room_event", {"room": "r1", "data": "hello"}, timeout=5)
             await c.emit("ask_back")
             items = await wait(4)
             assert items[1:] == [{"data": "Entered room: r1"}, {"data": "hello"}, {"data": "answer q!"}]
-            with pytest.raises(RuntimeError, match="cannot wait inside a handler"):
-                # What a handler would get; here from the loop thread via a handler-less probe.
+            with pytest.raises(RuntimeError, match="cannot wait on roomcast's event loop thread"):
+                # What a handler gets with async_handlers=False; here from the loop thread.
                 await asyncio.wrap_future(_on_loop_thread(sio, lambda: sio.call("x", to=c.get_sid())))
         finally:
             await c.disconnect()

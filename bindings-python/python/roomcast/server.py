@@ -201,6 +201,8 @@ class Server:
         self._closing: asyncio.Future[None] | None = None
         self._close_waiters: list[asyncio.Future[None]] = []
         self._wsgi: Any = None
+        # Called once the server is closed (front doors release what they hold: threads).
+        self._close_callbacks: list[Callable[[], None]] = []
         self._root = self._namespace_for("/")
 
     # ---- namespaces -------------------------------------------------------------------
@@ -554,6 +556,9 @@ class Server:
         if self._dispatcher.loop is not None and self._thread is None:
             self._dispatcher.detach()
         self._closed.set()
+        callbacks, self._close_callbacks = self._close_callbacks, []
+        for callback in callbacks:
+            callback()
         for w in self._closed_waiters():
             if not w.done():
                 w.get_loop().call_soon_threadsafe(_set_done, w)

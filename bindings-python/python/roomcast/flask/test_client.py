@@ -7,7 +7,9 @@ Flask-SocketIO runs handlers synchronously inside ``emit``; roomcast runs them o
 loop thread. So that ``get_received()`` right after ``emit()`` sees what the handler sent,
 each call ends with a barrier: an internal event acknowledged by the server after the
 client's earlier events were handled (one client's events are handled in order, and its
-packets reach it in order).
+packets reach it in order). For that order, a test client turns the server's
+``async_handlers`` off, as Flask-SocketIO's does: handlers no longer run on threads of
+their own.
 """
 
 from __future__ import annotations
@@ -134,6 +136,8 @@ class SocketIOTestClient:
         self._ws: Any = None
         self._pending: _Packet | None = None
         self._connect_answers: dict[str, _Packet] = {}
+        # As Flask-SocketIO's test client: events are handled one by one, in order.
+        server.async_handlers = False
         if not server.io._dispatcher.attached:
             try:
                 server.io.start_background()
