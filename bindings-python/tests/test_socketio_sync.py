@@ -123,6 +123,37 @@ async def test_sync_server_on_roomcast_listener_with_websocket() -> None:
     await within(asyncio.sleep(0))
 
 
+async def test_disconnect_handlers_have_the_session_saved_or_not() -> None:
+    sio = socketio.Server()
+    sessions: dict[str, Any] = {}
+    done = threading.Event()
+
+    @sio.event
+    def keep(sid: str, value: int) -> None:
+        sio.save_session(sid, {"value": value})
+
+    @sio.event
+    def disconnect(sid: str) -> None:
+        with sio.session(sid) as session:
+            sessions[sid] = dict(session)
+        if len(sessions) == 2:
+            done.set()
+
+    port = sio.io.start_background(port=0, host="127.0.0.1")
+    a, b = Client(reconnection=False), Client(reconnection=False)
+    try:
+        for c in (a, b):
+            await c.connect(f"http://127.0.0.1:{port}", transports=["websocket"], wait_timeout=5)
+        await a.call("keep", 7, timeout=5)
+        a_sid, b_sid = a.get_sid(), b.get_sid()
+        await a.disconnect()
+        await b.disconnect()
+        assert await asyncio.to_thread(done.wait, 5)
+        assert sessions == {a_sid: {"value": 7}, b_sid: {}}
+    finally:
+        sio.shutdown()
+
+
 def test_sync_server_refuses_what_it_cannot_honour() -> None:
     with pytest.raises(ValueError, match="async_mode='eventlet'.*eventlet or gevent"):
         socketio.Server(async_mode="eventlet")

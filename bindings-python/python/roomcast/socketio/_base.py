@@ -481,6 +481,9 @@ class BaseServer:
         sid = socket.id
         handler = self._lookup("disconnect", socket.nsp.name, sid)
         reason = REASONS.get(reason, reason)
+        # The socket is gone from roomcast already; python-socketio's handler still has the
+        # client's session (empty if none was saved) until it returns.
+        self._sessions.setdefault(sid, {})
         if handler is not None and self._threaded(handler):
             return self._disconnected_async(sid, self._in_thread(call_with, handler, (reason,), 1))
         try:
@@ -625,7 +628,7 @@ class BaseServer:
         return session
 
     def _save_session(self, sid: str, session: dict[str, Any], namespace: str | None) -> None:
-        if self._socket(sid, namespace) is None:
+        if sid not in self._sessions and self._socket(sid, namespace) is None:
             raise KeyError(f"no session for {sid!r}: no such client on this server")
         self._sessions[sid] = session
 
