@@ -283,7 +283,19 @@ class SocketIOTestClient:
                 return
         ack = next(self._ids)
         self._send(_encode(_EVENT, namespace, [SYNC_EVENT], ack))
-        self._wait_for(lambda: self.acks.pop(ack, None))
+        gone = namespace
+
+        def answered() -> Any:
+            if ack in self.acks:
+                return self.acks.pop(ack)
+            # A handler disconnected the client: nothing more comes for the namespace.
+            return None if self.connected.get(gone) else False
+
+        # The barrier may reach the server after a handler disconnected its namespace; the
+        # server then closes the connection, as socket.io does for a packet of a namespace
+        # the client is not in. The client is disconnected either way, as Flask-SocketIO's
+        # would be after such a handler.
+        self._wait_for(answered, closed_is_an_answer=True)
 
     def _send(self, messages: list[str | bytes]) -> None:
         for m in messages:
@@ -292,7 +304,7 @@ class SocketIOTestClient:
             else:
                 self._ws.push_bytes(m)
 
-    def _wait_for(self, found: Any) -> Any:
+    def _wait_for(self, found: Any, closed_is_an_answer: bool = False) -> Any:
         deadline = time.monotonic() + _WAIT
         while True:
             value = found()
@@ -302,6 +314,8 @@ class SocketIOTestClient:
             if remaining <= 0:
                 raise TimeoutError(f"the server did not answer the test client within {_WAIT}s")
             if not self._pump(remaining):
+                if closed_is_an_answer:
+                    return None
                 raise ConnectionError("the server closed the test client's connection")
 
     def _pump(self, timeout: float) -> bool:
