@@ -338,6 +338,21 @@ def test_flask_test_client_runs_handlers_inline_as_flask_socketio() -> None:
         sock.stop()
 
 
+def test_flask_socketio_takes_async_handlers_and_handler_threads() -> None:
+    threaded = SocketIO(Flask(__name__), handler_threads=3)
+    inline = SocketIO(Flask(__name__), async_handlers=False)
+    try:
+        assert threaded.server is not None and inline.server is not None
+        assert threaded.server.async_handlers is True and threaded.server._pool is not None
+        assert threaded.server._pool.size == 3
+        assert inline.server.async_handlers is False
+    finally:
+        threaded.stop()
+        inline.stop()
+    with pytest.raises(ValueError, match="handler_threads"):
+        SocketIO(Flask(__name__), handler_threads="many")
+
+
 # ---- roomcast.socketio.AsyncServer ---------------------------------------------------------
 
 
