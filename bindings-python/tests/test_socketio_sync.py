@@ -74,13 +74,14 @@ async def test_sync_server_under_wsgi_app_with_polling() -> None:
             await c.connect(url, transports=["polling"], wait_timeout=5)
             assert await wait(1) == [{"data": "Connected"}]
             assert await c.call("whoami", timeout=5) == ("/socket.io/", "polling")
-            await c.emit("join", {"room": "r1"})
-            await c.emit("my_room_event", {"room": "r1", "data": "hello"})
+            # Each event's handler runs on a thread of its own: call() waits for one to finish.
+            await c.call("join", {"room": "r1"}, timeout=5)
+            await c.call("my_room_event", {"room": "r1", "data": "hello"}, timeout=5)
             await c.emit("ask_back")
             items = await wait(4)
             assert items[1:] == [{"data": "Entered room: r1"}, {"data": "hello"}, {"data": "answer q!"}]
-            with pytest.raises(RuntimeError, match="cannot wait inside a handler"):
-                # What a handler would get; here from the loop thread via a handler-less probe.
+            with pytest.raises(RuntimeError, match="cannot wait on roomcast's event loop thread"):
+                # What a handler gets with async_handlers=False; here from the loop thread.
                 await asyncio.wrap_future(_on_loop_thread(sio, lambda: sio.call("x", to=c.get_sid())))
         finally:
             await c.disconnect()
@@ -120,6 +121,37 @@ async def test_sync_server_on_roomcast_listener_with_websocket() -> None:
         await c.disconnect()
         sio.shutdown()
     await within(asyncio.sleep(0))
+
+
+async def test_disconnect_handlers_have_the_session_saved_or_not() -> None:
+    sio = socketio.Server()
+    sessions: dict[str, Any] = {}
+    done = threading.Event()
+
+    @sio.event
+    def keep(sid: str, value: int) -> None:
+        sio.save_session(sid, {"value": value})
+
+    @sio.event
+    def disconnect(sid: str) -> None:
+        with sio.session(sid) as session:
+            sessions[sid] = dict(session)
+        if len(sessions) == 2:
+            done.set()
+
+    port = sio.io.start_background(port=0, host="127.0.0.1")
+    a, b = Client(reconnection=False), Client(reconnection=False)
+    try:
+        for c in (a, b):
+            await c.connect(f"http://127.0.0.1:{port}", transports=["websocket"], wait_timeout=5)
+        await a.call("keep", 7, timeout=5)
+        a_sid, b_sid = a.get_sid(), b.get_sid()
+        await a.disconnect()
+        await b.disconnect()
+        assert await asyncio.to_thread(done.wait, 5)
+        assert sessions == {a_sid: {"value": 7}, b_sid: {}}
+    finally:
+        sio.shutdown()
 
 
 def test_sync_server_refuses_what_it_cannot_honour() -> None:

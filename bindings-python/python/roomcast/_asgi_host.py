@@ -206,9 +206,15 @@ class ASGIHost:
                 logger.warning("roomcast: the ASGI app's lifespan shutdown took longer than %ss", self.shutdown_grace)
 
     def close(self) -> None:
-        """Stops taking requests, without the lifespan shutdown (the loop is gone)."""
-        if self._queue is not None:
-            self._queue.close()
+        """Stops taking requests (without the lifespan shutdown when :meth:`stop` did not
+        run: the loop is gone). The thread taking requests is joined: one still inside the
+        native wait when the interpreter finalizes would crash the process at exit."""
+        if self._queue is None:
+            return
+        self._queue.close()
+        taker = self._taker
+        if taker is not None and taker is not threading.current_thread():
+            taker.join(_IDLE_WAIT * 2)
 
     def _take(self, loop: asyncio.AbstractEventLoop) -> None:
         while True:

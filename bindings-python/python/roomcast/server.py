@@ -202,6 +202,8 @@ class Server:
         self._close_waiters: list[asyncio.Future[None]] = []
         self._wsgi: Any = None
         self._asgi: Any = None
+        # Called once the server is closed (front doors release what they hold: threads).
+        self._close_callbacks: list[Callable[[], None]] = []
         self._root = self._namespace_for("/")
 
     # ---- namespaces -------------------------------------------------------------------
@@ -603,6 +605,9 @@ class Server:
         if self._dispatcher.loop is not None and self._thread is None:
             self._dispatcher.detach()
         self._closed.set()
+        callbacks, self._close_callbacks = self._close_callbacks, []
+        for callback in callbacks:
+            callback()
         for w in self._closed_waiters():
             if not w.done():
                 w.get_loop().call_soon_threadsafe(_set_done, w)

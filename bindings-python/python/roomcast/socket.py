@@ -115,6 +115,9 @@ class Socket:
         # when an event arrives: ``resolver(event)`` -> a callable taking the event's
         # arguments, or None when nothing handles it.
         self._resolver: Callable[[str], Callable[..., Any] | None] | None = None
+        # Front doors that run handlers elsewhere (roomcast.socketio.Server: on threads)
+        # replace ``Dispatcher.run`` for this socket's events; same arguments.
+        self._run: Callable[..., None] | None = None
 
     # ---- state ----------------------------------------------------------------------
 
@@ -395,7 +398,7 @@ class Socket:
         then = None if ack is None else _ack_sender(ack)
         token = ACK_REQUESTED.set(ack is not None)
         try:
-            dispatcher.run(handler, args, then, f"handler of {name!r}:")
+            (self._run or dispatcher.run)(handler, args, then, f"handler of {name!r}:")
         finally:
             ACK_REQUESTED.reset(token)
 

@@ -46,7 +46,6 @@ Handler = Callable[..., Any]
 
 #: Flask-SocketIO options roomcast accepts and ignores, with the reason.
 IGNORED = {
-    "async_handlers": "each client's events run in order on roomcast's event loop thread",
     "monitor_clients": "the core always watches heartbeats",
     "engineio_logger": "roomcast.enable_core_logging() prints the core's transport diagnostics",
 }
@@ -82,7 +81,9 @@ class SocketIO:
     Options: ``manage_session`` (True), ``message_queue`` (``"redis://..."``: several
     processes share rooms and broadcasts; without an app the instance only emits),
     ``channel``, ``path`` / ``resource`` (``"socket.io"``), and python-socketio's server
-    options (see :class:`roomcast.socketio.Server`). An option roomcast does not know is a
+    options (see :class:`roomcast.socketio.Server`): with ``async_handlers=True`` (the
+    default) each event's handler runs on a thread of its own, from a pool of
+    ``handler_threads`` (64). An option roomcast does not know is a
     ``TypeError``; one it cannot honour is a ``ValueError`` that names it.
     """
 
@@ -264,8 +265,8 @@ class SocketIO:
         self.server.emit(event, data, to=to, skip_sid=skip_sid, namespace=namespace, callback=callback)
 
     def call(self, event: str, *args: Any, **kwargs: Any) -> Any:
-        """Emits to one client and waits for its acknowledgement (``timeout``, 60 s). Not
-        from a handler: call it from a background task or a view."""
+        """Emits to one client and waits for its acknowledgement (``timeout``, 60 s): from
+        a handler (with ``async_handlers=True``, the default), a background task or a view."""
         namespace = kwargs.pop("namespace", None) or "/"
         to = kwargs.pop("to", None) or kwargs.pop("room", None)
         timeout = kwargs.pop("timeout", 60)

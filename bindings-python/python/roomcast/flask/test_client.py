@@ -7,7 +7,9 @@ Flask-SocketIO runs handlers synchronously inside ``emit``; roomcast runs them o
 loop thread. So that ``get_received()`` right after ``emit()`` sees what the handler sent,
 each call ends with a barrier: an internal event acknowledged by the server after the
 client's earlier events were handled (one client's events are handled in order, and its
-packets reach it in order).
+packets reach it in order). For that order, a test client turns the server's
+``async_handlers`` off, as Flask-SocketIO's does: handlers no longer run on threads of
+their own.
 """
 
 from __future__ import annotations
@@ -134,6 +136,8 @@ class SocketIOTestClient:
         self._ws: Any = None
         self._pending: _Packet | None = None
         self._connect_answers: dict[str, _Packet] = {}
+        # As Flask-SocketIO's test client: events are handled one by one, in order.
+        server.async_handlers = False
         if not server.io._dispatcher.attached:
             try:
                 server.io.start_background()
@@ -279,7 +283,19 @@ class SocketIOTestClient:
                 return
         ack = next(self._ids)
         self._send(_encode(_EVENT, namespace, [SYNC_EVENT], ack))
-        self._wait_for(lambda: self.acks.pop(ack, None))
+        gone = namespace
+
+        def answered() -> Any:
+            if ack in self.acks:
+                return self.acks.pop(ack)
+            # A handler disconnected the client: nothing more comes for the namespace.
+            return None if self.connected.get(gone) else False
+
+        # The barrier may reach the server after a handler disconnected its namespace; the
+        # server then closes the connection, as socket.io does for a packet of a namespace
+        # the client is not in. The client is disconnected either way, as Flask-SocketIO's
+        # would be after such a handler.
+        self._wait_for(answered, closed_is_an_answer=True)
 
     def _send(self, messages: list[str | bytes]) -> None:
         for m in messages:
@@ -288,7 +304,7 @@ class SocketIOTestClient:
             else:
                 self._ws.push_bytes(m)
 
-    def _wait_for(self, found: Any) -> Any:
+    def _wait_for(self, found: Any, closed_is_an_answer: bool = False) -> Any:
         deadline = time.monotonic() + _WAIT
         while True:
             value = found()
@@ -298,6 +314,8 @@ class SocketIOTestClient:
             if remaining <= 0:
                 raise TimeoutError(f"the server did not answer the test client within {_WAIT}s")
             if not self._pump(remaining):
+                if closed_is_an_answer:
+                    return None
                 raise ConnectionError("the server closed the test client's connection")
 
     def _pump(self, timeout: float) -> bool:

@@ -8,14 +8,19 @@ an event arrives, the WSGI-style ``environ`` built from the handshake, and user 
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+import concurrent.futures
+import contextvars
+import inspect
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Union
 from urllib.parse import unquote
 
 from .. import _codec
-from .._dispatch import _resolve
+from .._dispatch import _name, _resolve
+from .._dispatch import logger as handler_logger
 from ..errors import ConnectionRefused
 from ..namespace import DynamicNamespace
 from ..namespace import Namespace as RoomcastNamespace
@@ -23,9 +28,11 @@ from ..server import Server as RoomcastServer
 from . import exceptions
 from ._handlers import REASONS, call_with, check
 from ._options import translate
+from ._ordered import InOrder
 
 if TYPE_CHECKING:
     from ..socket import Socket
+    from ._pool import HandlerPool
     from .managers import _RedisManager
     from .namespace import _BaseNamespace
 
@@ -61,6 +68,19 @@ def _answer(args: list[Any]) -> Any:
     return tuple(args)
 
 
+def _given(value: Any) -> Any:
+    return value
+
+
+async def _settled(awaitable: Awaitable[Any]) -> Any:
+    """The result of ``awaitable``, awaiting it once more when a sync function returned a
+    coroutine (an ``async def`` method behind a class-based namespace's trigger_event)."""
+    result = await awaitable
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
 def environ_from_handshake(handshake: dict[str, Any]) -> dict[str, Any]:
     """A WSGI-style environ of the connection's first request, as python-socketio hands to
     ``connect`` handlers (the handshake itself is under ``"roomcast.handshake"``)."""
@@ -93,6 +113,8 @@ class BaseServer:
 
     reserved_events = list(RESERVED)
     _is_async = False
+    #: The threads of sync handlers (:class:`Server`); None runs them on the loop.
+    _pool: HandlerPool | None = None
 
     def __init__(
         self,
@@ -288,6 +310,61 @@ class BaseServer:
 
         return resolve
 
+    # ---- where handlers run -------------------------------------------------------------
+
+    def _threaded(self, handler: Handler) -> bool:
+        """Whether ``handler`` runs on a pool thread: a sync handler of :class:`Server` with
+        ``async_handlers`` (read at each event: the Flask test client turns it off)."""
+        return self._pool is not None and self.async_handlers and not inspect.iscoroutinefunction(handler)
+
+    def _run_event(self, fn: Handler, args: Iterable[Any], then: Callable[[Any], None] | None, what: str) -> None:
+        """Runs an event handler as python-socketio does in threading mode, each event on a
+        thread of its own, started in arrival order; the return value answers the ack from
+        that thread. The context (``roomcast.ack_requested()``) goes with it."""
+        dispatcher = self.io._dispatcher
+        pool = self._pool
+        if pool is None or not self._threaded(fn):
+            dispatcher.run(fn, args, then, what)
+            return
+        context = contextvars.copy_context()
+
+        def job() -> None:
+            try:
+                result = context.run(fn, *args)
+            except Exception:
+                handler_logger.exception("roomcast: %s %s raised", what, _name(fn))
+                return
+            if inspect.isawaitable(result):
+                # An ``async def on_<event>`` behind a sync trigger_event: the loop awaits it.
+                loop = dispatcher.loop
+                if loop is not None:
+                    loop.call_soon_threadsafe(dispatcher.run, partial(_given, result), (), then, what)
+                return
+            if then is not None:
+                try:
+                    then(result)
+                except Exception:
+                    handler_logger.exception("roomcast: the answer of %s %s failed", what, _name(fn))
+
+        pool.submit(job)
+
+    def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+        """``fn(*args)`` on a pool thread, awaited on the loop (its exception included)."""
+        assert self._pool is not None
+        context = contextvars.copy_context()
+        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def job() -> None:
+            if not done.set_running_or_notify_cancel():
+                return
+            try:
+                done.set_result(context.run(fn, *args))
+            except BaseException as e:
+                done.set_exception(e)
+
+        self._pool.submit(job)
+        return _settled(asyncio.wrap_future(done, loop=self.io._dispatcher.loop))
+
     # ---- connection lifecycle ---------------------------------------------------------
 
     def _environ_of(self, socket: Socket) -> dict[str, Any]:
@@ -297,10 +374,17 @@ class BaseServer:
         return environ
 
     def _run_connect(self, socket: Socket) -> Any:
-        """Calls the connect handler; its result (or awaitable) says whether to accept."""
+        """Calls the connect handler; its result (or awaitable) says whether to accept. On a
+        pool thread when the server runs handlers there: python-socketio runs it on the
+        client's own thread, so a slow one holds up that client only."""
         handler = self._lookup("connect", socket.nsp.name, socket.id)
         if handler is None:
             return True
+        if self._threaded(handler):
+            return self._in_thread(self._call_connect, handler, socket)
+        return self._call_connect(handler, socket)
+
+    def _call_connect(self, handler: Handler, socket: Socket) -> Any:
         auth = socket.handshake.get("auth") or None
         return call_with(handler, (self._environ_of(socket), auth), optional=1)
 
@@ -344,7 +428,8 @@ class BaseServer:
         connection (no disconnect event comes for them)."""
         io = self.io
         for table in (self._connecting, self._environ, self._sessions):
-            for sid in [s for s in table if s not in io._sockets and s not in io._authorizing]:
+            # A snapshot: handler threads add sessions meanwhile.
+            for sid in [s for s in list(table) if s not in io._sockets and s not in io._authorizing]:
                 table.pop(sid, None)
 
     def _refused(self, sid: str) -> None:
@@ -356,6 +441,10 @@ class BaseServer:
         """roomcast's connection handler: events now reach python-socketio's handlers."""
         sid = socket.id
         socket._resolver = self._resolver(sid, socket.nsp.name)
+        if self._pool is not None:
+            socket._run = self._run_event
+        elif not self.async_handlers:
+            socket._run = InOrder(self.io._dispatcher)
         socket.on("disconnect", partial(self._disconnected, socket))
         if self.always_connect:
             return self._connect_after(socket)
@@ -391,8 +480,14 @@ class BaseServer:
     def _disconnected(self, socket: Socket, reason: str) -> Any:
         sid = socket.id
         handler = self._lookup("disconnect", socket.nsp.name, sid)
+        reason = REASONS.get(reason, reason)
+        # The socket is gone from roomcast already; python-socketio's handler still has the
+        # client's session (empty if none was saved) until it returns.
+        self._sessions.setdefault(sid, {})
+        if handler is not None and self._threaded(handler):
+            return self._disconnected_async(sid, self._in_thread(call_with, handler, (reason,), 1))
         try:
-            result = None if handler is None else call_with(handler, (REASONS.get(reason, reason),), optional=1)
+            result = None if handler is None else call_with(handler, (reason,), optional=1)
         except BaseException:
             self._forget(sid)
             raise
@@ -533,7 +628,7 @@ class BaseServer:
         return session
 
     def _save_session(self, sid: str, session: dict[str, Any], namespace: str | None) -> None:
-        if self._socket(sid, namespace) is None:
+        if sid not in self._sessions and self._socket(sid, namespace) is None:
             raise KeyError(f"no session for {sid!r}: no such client on this server")
         self._sessions[sid] = session
 

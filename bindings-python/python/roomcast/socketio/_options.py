@@ -14,7 +14,6 @@ __all__ = ["translate", "NO_OPS"]
 #: Accepted and ignored, with the reason (shown in the migration guide).
 NO_OPS = {
     "monitor_clients": "the core always watches heartbeats",
-    "async_handlers": "handlers always run on one event loop, each socket's events in order",
     "engineio_logger": "roomcast.enable_core_logging() prints the core's transport diagnostics",
 }
 

@@ -16,7 +16,9 @@ class AsyncServer(BaseServer):
     """python-socketio's ``socketio.AsyncServer``: same constructor options, handlers and
     coroutine methods. Serve it with :class:`ASGIApp` under any ASGI server, or on
     roomcast's own listener with :meth:`serve` / :meth:`start`. Handlers (``def`` or
-    ``async def``) run on that event loop."""
+    ``async def``) run on that event loop; with ``async_handlers=True`` (the default) each
+    event's handler runs as a task of its own, as in python-socketio, and with ``False`` a
+    client's next event waits until its running handler has finished."""
 
     _is_async = True
 

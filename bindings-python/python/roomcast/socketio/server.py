@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from ._base import BaseServer, Handler, Target, _answer
+from ._pool import DEFAULT_HANDLER_THREADS, HandlerPool
 from . import exceptions
 
 __all__ = ["Server"]
@@ -16,12 +17,23 @@ __all__ = ["Server"]
 class Server(BaseServer):
     """python-socketio's ``socketio.Server``: same constructor options, handlers and methods.
 
-    Handlers run on roomcast's event loop thread (started by :class:`WSGIApp` on the first
-    request, or with ``sio.io.start_background(port)`` for roomcast's own listener with
-    WebSocket); each socket's events are handled in order. Methods are safe from any thread.
+    With ``async_handlers=True`` (the default), as in python-socketio, every event's handler
+    runs on a thread of its own, so one that blocks holds up no other event: the threads
+    come from a pool of ``handler_threads`` (64), taken in the order the events arrived;
+    connect and disconnect handlers run there too. With ``async_handlers=False`` handlers
+    run one after another on roomcast's event loop thread, each client's events in order.
+    The loop is started by :class:`WSGIApp` on the first request, or with
+    ``sio.io.start_background(port)`` for roomcast's own listener with WebSocket. Methods
+    are safe from any thread.
     """
 
     _is_async = False
+
+    def __init__(self, *args: Any, handler_threads: int = DEFAULT_HANDLER_THREADS, **kwargs: Any) -> None:
+        pool = HandlerPool(handler_threads)
+        super().__init__(*args, **kwargs)
+        self._pool = pool
+        self.io._close_callbacks.append(pool.close)
 
     def emit(
         self,
@@ -65,15 +77,16 @@ class Server(BaseServer):
         """Emits to one client and returns its acknowledgement (None, the value, or a tuple
         for several); raises ``exceptions.TimeoutError`` after ``timeout`` seconds.
 
-        Not from a handler: handlers run on the loop that delivers the answer (use a
-        background task, or :class:`AsyncServer`)."""
+        From a handler only with ``async_handlers=True``: with ``False`` handlers run on the
+        thread that delivers the answer (python-socketio refuses it then too)."""
         target = to or sid
         if target is None:
             raise ValueError("Cannot use call() to broadcast.")
         if self.io._dispatcher.on_loop_thread():
             raise RuntimeError(
-                "Server.call() cannot wait inside a handler: the handler's thread delivers the "
-                "answer. Call it from sio.start_background_task(...) or use AsyncServer"
+                "Server.call() cannot wait on roomcast's event loop thread, which delivers the "
+                "answer: with async_handlers=False handlers run there. Leave async_handlers on, "
+                "or call it from sio.start_background_task(...)"
             )
         done = threading.Event()
         answer: list[tuple[Any, ...]] = []
