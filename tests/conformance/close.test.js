@@ -4,6 +4,7 @@
 // types) over long-polling, and closing the websocket itself.
 
 const assert = require("node:assert/strict");
+const net = require("node:net");
 const {
   test,
   describe,
@@ -54,6 +55,24 @@ describe("client-initiated close", () => {
     const session = await PollingSession.create(server);
     await session.send(["1", "40"]);
     await session.expectGone();
+  });
+
+  test("polling: a GET whose connection closes before its answer ends the session", async () => {
+    // reference: engine.io closes the session when a pending poll's request closes ("poll
+    // connection closed prematurely"). The request and the FIN are sent together, so the
+    // server often reads both at once, before it started to handle the request: that
+    // request counts as received all the same. Several sessions, as that is a race.
+    for (let i = 0; i < 20; i++) {
+      const session = await PollingSession.create(server);
+      const socket = net.connect({ host: "127.0.0.1", port: server.port });
+      const closed = new Promise((resolve) => socket.on("close", resolve));
+      socket.on("error", () => {});
+      socket.on("connect", () => {
+        socket.end(`GET ${session.path()} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      });
+      await within(closed, 3000, "the server closing the aborted connection");
+      await session.expectEnded();
+    }
   });
 
   test("websocket: a close packet `1` from the client is ignored", async () => {

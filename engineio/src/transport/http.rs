@@ -90,7 +90,9 @@ async fn serve_connection(
             remote: Some(addr),
             local,
         };
-        async move { Ok::<_, Infallible>(handle(server, req, peers, Some(permit)).await) }
+        super::arrived::Arrived::new(async move {
+            Ok::<_, Infallible>(handle(server, req, peers, Some(permit)).await)
+        })
     });
     let engine = server.shared().config.clone();
     let mut builder = http1::Builder::new();
