@@ -1,0 +1,277 @@
+//! The native HTTP driver: hyper serves long-polling and hands WebSocket upgrades to
+//! [`super::websocket`]. Request checks follow engine.io's `verify()` in the same order, so
+//! clients see the same error codes.
+
+use super::client_files::ClientFiles;
+use super::cors;
+use super::host_http::{HostBody, HostRequest, RequestBody, Responder};
+use super::limits::{ConnectionPermit, Refusal};
+use crate::error::EngineError;
+use crate::handshake::RequestInfo;
+use crate::observer::ContextValue;
+use crate::server::EngineServer;
+use crate::session::PollError;
+use crate::{CloseReason, EngineSession, TransportKind};
+use bytes::Bytes;
+use futures_util::FutureExt as _;
+use http::{header, Method, Request, Response};
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+mod polling;
+mod response;
+mod route;
+
+pub(crate) use polling::*;
+pub(crate) use response::*;
+pub(crate) use route::*;
+
+/// Resolves once the server is closing — also when that happened before this task first ran.
+async fn shutdown_requested(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|closing| *closing).await;
+}
+
+pub(crate) async fn accept_loop(server: EngineServer, listener: tokio::net::TcpListener) {
+    let mut shutdown = server.shared().shutdown_signal();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => {
+                    let shared = server.shared();
+                    match shared.connection_limits.admit(addr.ip()) {
+                        Ok(permit) => {
+                            let _ = stream.set_nodelay(true);
+                            tokio::spawn(serve_connection(server.clone(), stream, addr, permit));
+                        }
+                        // Dropping the stream closes it: a refused peer costs no task and
+                        // holds its descriptor only for this instant.
+                        Err(why) => shared.refusals.note(why, Some(addr.ip())),
+                    }
+                }
+                Err(e) => {
+                    // Usually EMFILE: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            },
+            _ = shutdown_requested(&mut shutdown) => break,
+        }
+    }
+}
+
+async fn serve_connection(
+    server: EngineServer,
+    stream: tokio::net::TcpStream,
+    addr: SocketAddr,
+    permit: ConnectionPermit,
+) {
+    let mut shutdown = server.shared().shutdown_signal();
+    // With a host's app on this listener, closing waits (within its grace) for the
+    // connection, so a response in flight is written out before the process exits.
+    let _live = server
+        .shared()
+        .http_host
+        .read()
+        .is_some()
+        .then(|| LiveConnection::new(server.shared().clone()));
+    let local = stream.local_addr().ok();
+    let svc_server = server.clone();
+    // Shared with the WebSocket task when the connection upgrades, so the place is held for
+    // as long as the socket is open.
+    let permit = Arc::new(permit);
+    let service = service_fn(move |req| {
+        let server = svc_server.clone();
+        let permit = permit.clone();
+        let peers = Peers {
+            remote: Some(addr),
+            local,
+        };
+        super::arrived::Arrived::new(async move {
+            Ok::<_, Infallible>(handle(server, req, peers, Some(permit)).await)
+        })
+    });
+    let engine = server.shared().config.clone();
+    let mut builder = http1::Builder::new();
+    builder
+        .max_buf_size(64 * 1024)
+        .timer(TokioTimer::new())
+        .header_read_timeout(engine.http_header_timeout);
+    let (stream, mid_request) = super::watched_io::WatchedIo::new(stream);
+    let conn = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                // A keep-alive connection idle past the timeout is closed quietly; one whose
+                // request stopped halfway is a slow (or hostile) peer.
+                if e.is_timeout() && mid_request.load(Ordering::Relaxed) {
+                    server.shared().refusals.note(Refusal::HeaderTimeout, Some(addr.ip()));
+                }
+            }
+        }
+        _ = shutdown_requested(&mut shutdown) => {
+            // In-flight requests finish (a host's app may take a while), idle keep-alive
+            // connections close now.
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(server.shared().drain_grace(), conn).await;
+        }
+    }
+}
+
+/// Counts a connection as live (see [`EngineServer::close`]) until dropped.
+struct LiveConnection(Arc<crate::server::EngineShared>);
+
+impl LiveConnection {
+    fn new(shared: Arc<crate::server::EngineShared>) -> LiveConnection {
+        shared.connection_opened();
+        LiveConnection(shared)
+    }
+}
+
+impl Drop for LiveConnection {
+    fn drop(&mut self) {
+        self.0.connection_closed();
+    }
+}
+
+/// The two ends of a connection.
+#[derive(Clone, Copy)]
+struct Peers {
+    remote: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+}
+
+/// A request outside the Socket.IO path: fixed content, then the host's app, then 404.
+async fn outside(
+    server: &EngineServer,
+    parts: http::request::Parts,
+    body: Incoming,
+    peers: Peers,
+) -> ListenerResp {
+    let fallback = server.shared().fallback.read().clone();
+    if let Some(resp) = fallback.and_then(|f| f(&parts)) {
+        let (p, b) = resp.into_parts();
+        return Response::from_parts(p, Either::Left(Full::new(b)));
+    }
+    let host = server.shared().http_host.read().clone();
+    let Some(host) = host else {
+        return text_response(404, "text/plain; charset=utf-8", "Not Found").map(Either::Left);
+    };
+    let (responder, head) = Responder::new();
+    let chunk_timeout = server.shared().config.http_body_timeout;
+    host.handle(
+        HostRequest {
+            method: parts.method,
+            uri: parts.uri,
+            version: parts.version,
+            headers: parts.headers,
+            remote: peers.remote,
+            local: peers.local,
+            body: RequestBody::new(body, chunk_timeout),
+        },
+        responder,
+    );
+    let Ok(head) = head.await else {
+        return empty_response(500).map(Either::Left);
+    };
+    let mut builder = Response::builder().status(head.status);
+    for (name, value) in &head.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    builder
+        .body(Either::Right(HostBody::new(head.body)))
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the app answered an invalid status or header");
+            empty_response(500).map(Either::Left)
+        })
+}
+
+async fn handle(
+    server: EngineServer,
+    req: Request<Incoming>,
+    peers: Peers,
+    permit: Option<Arc<ConnectionPermit>>,
+) -> ListenerResp {
+    if !server.handles_path(req.uri().path()) {
+        let (parts, body) = req.into_parts();
+        return outside(&server, parts, body, peers).await;
+    }
+    handle_socketio(server, req, peers.remote, permit)
+        .await
+        .map(Either::Left)
+}
+
+async fn handle_socketio(
+    server: EngineServer,
+    mut req: Request<Incoming>,
+    remote: Option<SocketAddr>,
+    permit: Option<Arc<ConnectionPermit>>,
+) -> Resp {
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (parts, body) = req.into_parts();
+    match route(&server, &parts, remote) {
+        Route::Respond(resp) => resp,
+        Route::Fallback => text_response(404, "text/plain; charset=utf-8", "Not Found"),
+        Route::Poll(session, cors) => {
+            let extra = server.extra_headers(&parts, remote).await;
+            let resp = with_headers(
+                compress(poll(&session).await, &parts.headers, &session),
+                &cors,
+            );
+            with_extra_headers(resp, &extra)
+        }
+        Route::Post(session, cors) => {
+            let extra = server.extra_headers(&parts, remote).await;
+            let content_length = declared_length(&parts.headers);
+            let binary = is_binary_body(&parts.headers);
+            let resp = match session.config().http_body_timeout {
+                Some(limit) => {
+                    tokio::time::timeout(limit, post(&session, body, content_length, binary))
+                        .await
+                        .unwrap_or_else(|_| {
+                            let peer = remote.map(|r| r.ip());
+                            server.shared().refusals.note(Refusal::BodyTimeout, peer);
+                            request_timeout()
+                        })
+                }
+                None => post(&session, body, content_length, binary).await,
+            };
+            with_extra_headers(with_headers(resp, &cors), &extra)
+        }
+        Route::Handshake(cors) => {
+            if !server.allows(&request_info(&parts, remote)).await {
+                return error_response(EngineError::Forbidden, &cors);
+            }
+            // Asked before the session opens: engine.io emits `initial_headers` before
+            // `connection`.
+            let extra = server.extra_headers(&parts, remote).await;
+            with_extra_headers(
+                with_headers(handshake(&server, &parts, remote), &cors),
+                &extra,
+            )
+        }
+        Route::Upgrade(session) => {
+            let extra = server.extra_headers(&parts, remote).await;
+            let resp =
+                super::websocket::accept(server, &parts, on_upgrade, Some(session), remote, permit);
+            with_extra_headers(resp, &extra)
+        }
+        Route::WebSocket => {
+            if !server.allows(&request_info(&parts, remote)).await {
+                return upgrade_error(EngineError::Forbidden);
+            }
+            let extra = server.extra_headers(&parts, remote).await;
+            let resp = super::websocket::accept(server, &parts, on_upgrade, None, remote, permit);
+            with_extra_headers(resp, &extra)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Long-polling over HTTP: the handshake, a GET that takes the session's queue, a POST that
+//! brings packets in.
+
+use super::*;
+
+pub(crate) fn handshake(
+    server: &EngineServer,
+    parts: &http::request::Parts,
+    remote: Option<SocketAddr>,
+) -> Resp {
+    let session = server.open_session(TransportKind::Polling, request_info(parts, remote));
+    polling_response(session.encode_payload(&[session.open_frame()]))
+}
+
+pub(crate) fn declared_length(headers: &http::HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+pub(crate) fn is_binary_body(headers: &http::HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes()
+            .eq_ignore_ascii_case(b"application/octet-stream")
+    })
+}
+
+pub(crate) async fn poll(session: &Arc<EngineSession>) -> Resp {
+    match session.poll().await {
+        Ok(body) => polling_response(body),
+        Err(PollError::Overlap) => empty_response(400),
+        Err(PollError::WrongTransport) => error_response(EngineError::BadRequest, &[]),
+        Err(PollError::Gone) => error_response(EngineError::UnknownSid, &[]),
+    }
+}
+
+pub(crate) async fn post<B>(
+    session: &Arc<EngineSession>,
+    body: B,
+    declared: Option<usize>,
+    binary_body: bool,
+) -> Resp
+where
+    B: hyper::body::Body,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let _in_progress = match session.begin_post() {
+        Ok(guard) => guard,
+        Err(PollError::Overlap) => return empty_response(400),
+        Err(PollError::WrongTransport) => return error_response(EngineError::BadRequest, &[]),
+        Err(PollError::Gone) => return error_response(EngineError::UnknownSid, &[]),
+    };
+    // v4 payloads are text; binary travels base64-encoded inside them.
+    if binary_body && session.protocol == 4 {
+        session.close(CloseReason::TransportError);
+        return empty_response(400);
+    }
+    // Too large: 413 and the body is dropped; the session itself stays usable.
+    let limit = session.config().max_http_buffer_size;
+    if declared.is_some_and(|n| n > limit) {
+        return empty_response(413);
+    }
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return empty_response(413);
+        }
+        Err(_) => {
+            session.close(CloseReason::TransportError);
+            return empty_response(400);
+        }
+    };
+    session.post(&body, binary_body);
+    session.client_close_settled().await;
+    text_response(200, "text/html", "ok")
+}
