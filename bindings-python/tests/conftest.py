@@ -4,13 +4,14 @@ no test leaks a thread, a port or a socket."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import os
 import shutil
 import socket as pysocket
 import threading
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 import engineio.payload
 import pytest
@@ -178,3 +179,39 @@ def collector() -> tuple[list[Any], Callable[[int], Awaitable[list[Any]]], Calla
 
 def node_available() -> bool:
     return shutil.which("node") is not None and (NODE_MODULES / "socket.io-client").is_dir()
+
+
+class MountedApp:
+    """A server on a free port of roomcast's listener serving a web app beside Socket.IO
+    (``kind`` "wsgi" or "asgi": ``io.mount_wsgi`` / ``io.mount_asgi``)."""
+
+    def __init__(self, kind: str, app: Any, **options: Any) -> None:
+        self.io = roomcast.Server()
+        getattr(self.io, f"mount_{kind}")(app, **options)
+        self.port = self.io.start_background(port=0, host="127.0.0.1")
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def mounted_apps() -> Iterator[Callable[..., MountedApp]]:
+    """``make(kind, app, **options)``; every server made is closed after the test."""
+    made: list[MountedApp] = []
+
+    def make(kind: str, app: Any, **options: Any) -> MountedApp:
+        m = MountedApp(kind, app, **options)
+        made.append(m)
+        return m
+
+    yield make
+    for m in made:
+        m.io.close()

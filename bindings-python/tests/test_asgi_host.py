@@ -23,38 +23,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
 import roomcast
+from conftest import MountedApp
 
 WAIT = 10
 
 
-class Mounted:
-    def __init__(self, app: Any, **options: Any) -> None:
-        self.io = roomcast.Server()
-        self.io.mount_asgi(app, **options)
-        self.port = self.io.start_background(port=0, host="127.0.0.1")
-
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=WAIT)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            r = conn.getresponse()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-        finally:
-            conn.close()
-
-
 @pytest.fixture
-def mount() -> Iterator[Callable[..., Mounted]]:
-    mounted: list[Mounted] = []
-
-    def make(app: Any, **options: Any) -> Mounted:
-        m = Mounted(app, **options)
-        mounted.append(m)
-        return m
-
-    yield make
-    for m in mounted:
-        m.io.close()
+def mount(mounted_apps: Any) -> Callable[..., MountedApp]:
+    return lambda app, **options: mounted_apps("asgi", app, **options)
 
 
 def test_a_fastapi_app_and_socketio_share_the_port(mount: Any) -> None:

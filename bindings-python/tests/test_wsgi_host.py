@@ -12,38 +12,14 @@ from typing import Any, Callable, Iterator
 import pytest
 
 import roomcast
+from conftest import MountedApp
 
 App = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 
-class Mounted:
-    def __init__(self, app: App, **options: Any) -> None:
-        self.io = roomcast.Server()
-        self.io.mount_wsgi(app, **options)
-        self.port = self.io.start_background(port=0, host="127.0.0.1")
-
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            r = conn.getresponse()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-        finally:
-            conn.close()
-
-
 @pytest.fixture
-def mount() -> Iterator[Callable[..., Mounted]]:
-    mounted: list[Mounted] = []
-
-    def make(app: App, **options: Any) -> Mounted:
-        m = Mounted(app, **options)
-        mounted.append(m)
-        return m
-
-    yield make
-    for m in mounted:
-        m.io.close()
+def mount(mounted_apps: Any) -> Callable[..., MountedApp]:
+    return lambda app, **options: mounted_apps("wsgi", app, **options)
 
 
 def test_the_environ_follows_pep_3333(mount: Any) -> None:
