@@ -24,13 +24,16 @@
 //! timeout until it is back.
 
 mod adapter;
+mod cluster;
 mod emitter;
 mod node;
+pub mod streams;
 pub mod wire;
 
 pub use adapter::RedisAdapter;
 pub use emitter::{Emitter, EmitterError};
 pub use node::RedisNode;
+pub use streams::{RedisStreamsAdapter, RedisStreamsAdapterFactory, RedisStreamsConfig};
 
 use roomcast::adapter::{Adapter, AdapterFactory};
 use std::sync::Arc;
