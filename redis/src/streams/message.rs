@@ -386,3 +386,125 @@ impl Message {
 fn base64_error(_: base64::DecodeError) -> &'static str {
     "data is neither JSON nor base64"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use std::sync::Arc;
+
+    // Captured from socket.io 4.8.1 with @socket.io/redis-streams-adapter 0.3.1 (uid
+    // 4bad4314121717cc): `XRANGE socket.io - +` and the pub/sub channel `socket.io#/#`.
+    const UID: &str = "4bad4314121717cc";
+    const ROOM_BROADCAST: &str = r#"{"packet":{"type":2,"data":["x"]},"opts":{"rooms":["r1"],"except":[],"flags":{}}}"#;
+    const BINARY_BROADCAST: &str =
+        "gqZwYWNrZXSCpHR5cGUCpGRhdGGToWLEAwECA4GhYQGkb3B0c4Olcm9vbXOQpmV4Y2VwdJGicjKlZmxhZ3OA";
+    const SOCKETS_JOIN: &str =
+        r#"{"opts":{"rooms":["r1"],"except":[],"flags":{}},"rooms":["r9"]}"#;
+    const SERVER_SIDE_EMIT: &str = "84a47479706509a46461746181a67061636b657492a268692aa3756964b034626164343331343132313731376363a36e7370a12f";
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn entry(kind: &str, data: &str) -> Message {
+        let fields = [("uid", UID), ("nsp", "/"), ("type", kind), ("data", data)];
+        Message::from_stream_fields(fields).unwrap().unwrap()
+    }
+
+    #[test]
+    fn decodes_the_npm_adapters_stream_entries() {
+        let m = entry("3", ROOM_BROADCAST);
+        assert_eq!((m.uid.as_str(), m.nsp.as_str()), (UID, "/"));
+        let Body::Broadcast {
+            request_id: None,
+            event,
+            args,
+            opts,
+        } = m.body
+        else {
+            panic!("not a broadcast: {m:?}")
+        };
+        assert_eq!((event.as_str(), args.json.as_str()), ("x", "[]"));
+        assert_eq!(opts.rooms, vec![Arc::from("r1")]);
+
+        let Body::Broadcast { event, args, opts, .. } = entry("3", BINARY_BROADCAST).body else {
+            panic!("not a broadcast")
+        };
+        assert_eq!(event, "b");
+        assert_eq!(args.json, r#"[{"_placeholder":true,"num":0},{"a":1}]"#);
+        assert_eq!(args.binaries, vec![Bytes::from_static(&[1, 2, 3])]);
+        assert_eq!(opts.except, vec![Arc::from("r2")]);
+
+        assert_eq!(
+            entry("4", SOCKETS_JOIN).body,
+            Body::SocketsJoin {
+                opts: BroadcastOptions {
+                    rooms: vec![Arc::from("r1")],
+                    ..Default::default()
+                },
+                rooms: vec![Arc::from("r9")],
+            }
+        );
+    }
+
+    #[test]
+    fn entries_are_json_unless_binary_then_base64_msgpack() {
+        let mut args = Payload::from_json(r#"[{"_placeholder":true,"num":0},{"a":1}]"#);
+        args.binaries.push(Bytes::from_static(&[1, 2, 3]));
+        let m = Message {
+            uid: UID.into(),
+            nsp: "/".into(),
+            body: Body::Broadcast {
+                request_id: None,
+                event: "b".into(),
+                args,
+                opts: BroadcastOptions {
+                    except: vec![Arc::from("r2")],
+                    ..Default::default()
+                },
+            },
+        };
+        let fields = m.to_stream_fields().unwrap();
+        let names: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, ["uid", "nsp", "type", "data"]);
+        assert_eq!(fields[2].1, "3");
+        assert!(!fields[3].1.starts_with('{'));
+        let back = Message::from_stream_fields(fields.iter().map(|(k, v)| (*k, v.as_str())));
+        assert_eq!(back.unwrap().unwrap(), m);
+
+        let join = entry("4", SOCKETS_JOIN);
+        let fields = join.to_stream_fields().unwrap();
+        let ours: Json = serde_json::from_str(&fields[3].1).unwrap();
+        assert_eq!(ours, serde_json::from_str::<Json>(SOCKETS_JOIN).unwrap());
+    }
+
+    #[test]
+    fn pub_sub_messages_match_the_npm_adapter_byte_for_byte() {
+        let m = Message::from_msgpack(&hex(SERVER_SIDE_EMIT)).unwrap();
+        assert_eq!(
+            m.body,
+            Body::ServerSideEmit {
+                request_id: None,
+                event: "hi".into(),
+                args: Payload::from_json("[42]"),
+            }
+        );
+        assert_eq!(m.to_msgpack().unwrap(), hex(SERVER_SIDE_EMIT));
+        assert!(m.body.is_ephemeral());
+    }
+
+    #[test]
+    fn malformed_entries_are_errors_and_foreign_ones_are_skipped() {
+        let no_nsp = Message::from_stream_fields([("uid", "u"), ("type", "3")]).unwrap();
+        assert!(no_nsp.is_none());
+        for (kind, data) in [("x", "{}"), ("3", "{not json"), ("3", "!!"), ("99", "{}")] {
+            let fields = [("nsp", "/"), ("type", kind), ("data", data)];
+            assert!(Message::from_stream_fields(fields).is_err(), "{kind} {data}");
+        }
+        assert!(Message::from_msgpack(b"\x80").is_err());
+    }
+}
