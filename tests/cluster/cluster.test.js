@@ -203,10 +203,14 @@ for (const [flavourA, flavourB] of PAIRS) {
       const onB = await h.connect(b);
       const senderA = await h.connect(a);
       await redis.stop();
-      // Redis is down: a broadcast from A still reaches A's own clients.
-      const local = h.once(onA, "while-down");
-      await h.emitWithAck(senderA, "emit-to", { event: "while-down", args: [1] });
-      assert.deepEqual(await local, [1]);
+      // Redis is down: a broadcast from A still reaches A's own clients. (Not from a Node node
+      // on @socket.io/redis-streams-adapter: its ClusterAdapter delivers locally only once the
+      // XADD settles, which waits for Redis.)
+      if (!(STREAMS && flavourA === "reference")) {
+        const local = h.once(onA, "while-down");
+        await h.emitWithAck(senderA, "emit-to", { event: "while-down", args: [1] });
+        assert.deepEqual(await local, [1]);
+      }
       await redis.restart();
       await eventually(async () => {
         // awaited together: while the adapter reconnects the ack can take longer than the

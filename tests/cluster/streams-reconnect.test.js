@@ -3,7 +3,8 @@
 // The Redis Streams adapter's promise: a broadcast appended while a node's connections to Redis
 // are cut reaches that node's clients once it reconnects (it reads the stream from the last id
 // it saw). Node B reaches Redis through a TCP proxy the test cuts and restores; node A and the
-// test's own Redis client go direct. STREAMS_FLAVOURS picks B's flavour (default rust).
+// test's own Redis client go direct. STREAMS_FLAVOURS picks B's flavours (default: the
+// CLUSTER_URL_FLAVOUR the binding suites set, else rust).
 
 const { describe, before, after } = require("node:test");
 const assert = require("node:assert/strict");
@@ -12,7 +13,7 @@ const h = require("../harness");
 const { startRedis } = require("../harness/redis");
 const { createClient } = require("redis");
 
-const FLAVOURS = (process.env.STREAMS_FLAVOURS || "rust").split(",").map((f) => f.trim()).filter(Boolean);
+const FLAVOURS = (process.env.STREAMS_FLAVOURS || process.env.CLUSTER_URL_FLAVOUR || "rust").split(",").map((f) => f.trim()).filter(Boolean);
 
 /** A TCP proxy to `port` that can drop every connection and refuse new ones until restored. */
 function cuttableProxy(port) {

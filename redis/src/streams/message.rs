@@ -396,11 +396,11 @@ mod tests {
     // Captured from socket.io 4.8.1 with @socket.io/redis-streams-adapter 0.3.1 (uid
     // 4bad4314121717cc): `XRANGE socket.io - +` and the pub/sub channel `socket.io#/#`.
     const UID: &str = "4bad4314121717cc";
-    const ROOM_BROADCAST: &str = r#"{"packet":{"type":2,"data":["x"]},"opts":{"rooms":["r1"],"except":[],"flags":{}}}"#;
+    const ROOM_BROADCAST: &str =
+        r#"{"packet":{"type":2,"data":["x"]},"opts":{"rooms":["r1"],"except":[],"flags":{}}}"#;
     const BINARY_BROADCAST: &str =
         "gqZwYWNrZXSCpHR5cGUCpGRhdGGToWLEAwECA4GhYQGkb3B0c4Olcm9vbXOQpmV4Y2VwdJGicjKlZmxhZ3OA";
-    const SOCKETS_JOIN: &str =
-        r#"{"opts":{"rooms":["r1"],"except":[],"flags":{}},"rooms":["r9"]}"#;
+    const SOCKETS_JOIN: &str = r#"{"opts":{"rooms":["r1"],"except":[],"flags":{}},"rooms":["r9"]}"#;
     const SERVER_SIDE_EMIT: &str = "84a47479706509a46461746181a67061636b657492a268692aa3756964b034626164343331343132313731376363a36e7370a12f";
 
     fn hex(s: &str) -> Vec<u8> {
@@ -431,7 +431,10 @@ mod tests {
         assert_eq!((event.as_str(), args.json.as_str()), ("x", "[]"));
         assert_eq!(opts.rooms, vec![Arc::from("r1")]);
 
-        let Body::Broadcast { event, args, opts, .. } = entry("3", BINARY_BROADCAST).body else {
+        let Body::Broadcast {
+            event, args, opts, ..
+        } = entry("3", BINARY_BROADCAST).body
+        else {
             panic!("not a broadcast")
         };
         assert_eq!(event, "b");
@@ -503,7 +506,10 @@ mod tests {
         assert!(no_nsp.is_none());
         for (kind, data) in [("x", "{}"), ("3", "{not json"), ("3", "!!"), ("99", "{}")] {
             let fields = [("nsp", "/"), ("type", kind), ("data", data)];
-            assert!(Message::from_stream_fields(fields).is_err(), "{kind} {data}");
+            assert!(
+                Message::from_stream_fields(fields).is_err(),
+                "{kind} {data}"
+            );
         }
         assert!(Message::from_msgpack(b"\x80").is_err());
     }
