@@ -4,8 +4,8 @@
 //! the whole `{type, data, uid, nsp}` object in msgpack.
 
 use crate::wire::{
-    decode, encode, event_data, get, opts_from_mp, opts_to_mp, packet_from_mp, packet_to_mp,
-    rooms_from_mp, rooms_to_mp, split_data, WireError,
+    decode, encode, event_data, get, opts_from_mp, opts_to_mp, packet_from_mp, rooms_from_mp,
+    rooms_to_mp, split_data, WireError,
 };
 use base64::Engine;
 use rmpv::Value as Mp;
@@ -141,7 +141,7 @@ fn as_payload(v: Option<&Mp>) -> Payload {
 }
 
 /// `data` in the key order of socket.io-adapter's objects.
-fn data_to_mp(body: &Body, nsp: &str) -> Result<Option<Mp>, WireError> {
+fn data_to_mp(body: &Body) -> Result<Option<Mp>, WireError> {
     let id = |s: &str| entry("requestId", Mp::from(s));
     Ok(Some(Mp::Map(match body {
         Body::Presence(_) => return Ok(None),
@@ -151,7 +151,12 @@ fn data_to_mp(body: &Body, nsp: &str) -> Result<Option<Mp>, WireError> {
             args,
             opts,
         } => {
-            let mut m = vec![entry("packet", packet_to_mp(nsp, event, args)?)];
+            // socket.io 4.8 leaves `nsp` out of a broadcast packet (the message carries it).
+            let packet = Mp::Map(vec![
+                entry("type", Mp::from(2)),
+                entry("data", Mp::Array(event_data(event, args)?)),
+            ]);
+            let mut m = vec![entry("packet", packet)];
             if let Some(r) = request_id {
                 m.push(id(r));
             }
@@ -299,7 +304,7 @@ impl Message {
             ("nsp", self.nsp.clone()),
             ("type", kind.to_string()),
         ];
-        if let Some(data) = data_to_mp(&self.body, &self.nsp)? {
+        if let Some(data) = data_to_mp(&self.body)? {
             let text = if contains_binary(&data) {
                 base64::engine::general_purpose::STANDARD.encode(encode(&data))
             } else {
@@ -354,7 +359,7 @@ impl Message {
     /// The pub/sub form: `{type, data, uid, nsp}` in msgpack.
     pub fn to_msgpack(&self) -> Result<Vec<u8>, WireError> {
         let mut m = vec![entry("type", Mp::from(self.body.kind()))];
-        if let Some(data) = data_to_mp(&self.body, &self.nsp)? {
+        if let Some(data) = data_to_mp(&self.body)? {
             m.push(entry("data", data));
         }
         m.push(entry("uid", Mp::from(self.uid.as_str())));
@@ -479,6 +484,14 @@ mod tests {
         let back = Message::from_stream_fields(fields.iter().map(|(k, v)| (*k, v.as_str())));
         assert_eq!(back.unwrap().unwrap(), m);
 
+        for (kind, captured) in [
+            ("3", ROOM_BROADCAST),
+            ("3", BINARY_BROADCAST),
+            ("4", SOCKETS_JOIN),
+        ] {
+            let fields = entry(kind, captured).to_stream_fields().unwrap();
+            assert_eq!(fields[3].1, captured, "re-encoding the npm adapter's entry");
+        }
         let join = entry("4", SOCKETS_JOIN);
         let fields = join.to_stream_fields().unwrap();
         let ours: Json = serde_json::from_str(&fields[3].1).unwrap();
