@@ -312,8 +312,8 @@ export interface ServerOptions {
    *  on stderr (the socket stays connected); default false: they are uncaught exceptions, as
    *  with socket.io. */
   catchHandlerErrors: boolean;
-  /** The adapter, from roomcast's `createAdapter()` (a Redis cluster). Default: in-memory. */
-  adapter: RedisAdapter;
+  /** The adapter, from roomcast's `createAdapter()` or `createStreamsAdapter()` (a Redis cluster). Default: in-memory. */
+  adapter: RedisAdapter | RedisStreamsAdapter;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,6 +339,33 @@ export class RedisAdapter {
 /** The Redis adapter for `io.adapter(...)` or the `adapter` option. */
 export function createAdapter(url: string, opts?: Omit<RedisAdapterOptions, "url">): RedisAdapter;
 export function createAdapter(opts: RedisAdapterOptions): RedisAdapter;
+
+export interface RedisStreamsAdapterOptions {
+  /** `redis://[:password@]host[:port][/db]`, or `rediss://` for TLS. */
+  url: string;
+  /** The stream. Default `"socket.io"`. */
+  streamName?: string;
+  /** The prefix of the pub/sub channels. Default `"socket.io"`. */
+  channelPrefix?: string;
+  /** The stream is trimmed to about this many entries (`XADD MAXLEN ~`). Default 10000. */
+  maxLen?: number;
+  /** Milliseconds fetchSockets and serverSideEmit with an ack wait for every node. Default 5000. */
+  requestsTimeout?: number;
+}
+
+/** The Redis Streams adapter (wire-compatible with @socket.io/redis-streams-adapter 0.3), as `createStreamsAdapter()` describes it. */
+export class RedisStreamsAdapter {
+  private constructor();
+  readonly url: string;
+  readonly streamName: string;
+  readonly channelPrefix: string;
+  readonly maxLen: number;
+  readonly requestsTimeout: number;
+}
+
+/** The Redis Streams adapter for `io.adapter(...)` or the `adapter` option: broadcasts sent while a server's connection to Redis is down reach it when it reconnects. */
+export function createStreamsAdapter(url: string, opts?: Omit<RedisStreamsAdapterOptions, "url">): RedisStreamsAdapter;
+export function createStreamsAdapter(opts: RedisStreamsAdapterOptions): RedisStreamsAdapter;
 
 export interface EmitterOptions {
   /** `redis://[:password@]host[:port][/db]`, or `rediss://` for TLS. */
@@ -641,9 +668,9 @@ export class Server<
   /** Where `listen(port)` bound, like net.Server#address(). */
   address(): { address: string; family: string; port: number } | null;
   /** The current adapter (undefined: in-memory). */
-  adapter(): RedisAdapter | undefined;
+  adapter(): RedisAdapter | RedisStreamsAdapter | undefined;
   /** Sets the adapter; before the server listens or serves its first client. */
-  adapter(adapter: RedisAdapter): this;
+  adapter(adapter: RedisAdapter | RedisStreamsAdapter): this;
   /** Disconnects everyone ("server shutting down") and releases every resource. */
   close(fn?: (err?: Error) => void): Promise<void>;
 

@@ -7,7 +7,7 @@ const { Server } = require("./lib/server");
 const { Namespace, ParentNamespace } = require("./lib/namespace");
 const { Socket } = require("./lib/socket");
 const { BroadcastOperator, RemoteSocket } = require("./lib/operator");
-const { createAdapter, RedisAdapter } = require("./lib/adapter");
+const { createAdapter, RedisAdapter, createStreamsAdapter, RedisStreamsAdapter } = require("./lib/adapter");
 const { Emitter } = require("./lib/emitter");
 
 // As socket.io's CommonJS entry, the module itself is callable:
@@ -25,5 +25,7 @@ module.exports = Object.assign(roomcast, {
   RemoteSocket,
   createAdapter,
   RedisAdapter,
+  createStreamsAdapter,
+  RedisStreamsAdapter,
   Emitter,
 });

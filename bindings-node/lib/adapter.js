@@ -50,14 +50,70 @@ function createAdapter(urlOrOptions, maybeOptions) {
   return new RedisAdapter(opts.url, key, timeout);
 }
 
+/** What `createStreamsAdapter` returns: the Redis Streams adapter, wire-compatible with
+ *  @socket.io/redis-streams-adapter 0.3. Immutable. */
+class RedisStreamsAdapter {
+  constructor(url, streamName, channelPrefix, maxLen, requestsTimeout) {
+    this.url = url;
+    this.streamName = streamName;
+    this.channelPrefix = channelPrefix;
+    this.maxLen = maxLen;
+    this.requestsTimeout = requestsTimeout;
+    Object.freeze(this);
+  }
+
+  _native() {
+    return {
+      url: this.url,
+      key: this.channelPrefix,
+      requestsTimeout: this.requestsTimeout,
+      streams: true,
+      streamName: this.streamName,
+      maxLen: this.maxLen,
+    };
+  }
+}
+
+/**
+ * `createStreamsAdapter("redis://localhost:6379")` or `createStreamsAdapter({ url,
+ * streamName = "socket.io", channelPrefix = "socket.io", maxLen = 10000, requestsTimeout = 5000 })`.
+ */
+function createStreamsAdapter(urlOrOptions, maybeOptions) {
+  const opts =
+    typeof urlOrOptions === "string" ? { ...(maybeOptions || {}), url: urlOrOptions } : { ...(urlOrOptions || {}) };
+  const what = "createStreamsAdapter()";
+  if (typeof opts.url !== "string" || !/^rediss?:\/\//.test(opts.url)) {
+    throw new TypeError(`roomcast: ${what} needs a redis:// or rediss:// URL (the core opens its own connections), got ${JSON.stringify(opts.url)}`);
+  }
+  const text = (name, fallback) => {
+    const v = opts[name] === undefined ? fallback : opts[name];
+    if (typeof v !== "string" || v === "") throw new TypeError(`roomcast: ${what} option "${name}" must be a non-empty string`);
+    return v;
+  };
+  const count = (name, fallback, min) => {
+    const v = opts[name] === undefined ? fallback : opts[name];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
+      throw new TypeError(`roomcast: ${what} option "${name}" must be a number >= ${min}, got ${String(v)}`);
+    }
+    return v;
+  };
+  return new RedisStreamsAdapter(
+    opts.url,
+    text("streamName", DEFAULT_KEY),
+    text("channelPrefix", DEFAULT_KEY),
+    Math.floor(count("maxLen", 10000, 1)),
+    count("requestsTimeout", DEFAULT_REQUESTS_TIMEOUT, 0),
+  );
+}
+
 /** The native options of an `adapter` value (undefined: the in-memory adapter). */
 function nativeAdapter(value) {
   if (value === undefined || value === null) return undefined;
-  if (value instanceof RedisAdapter) return value._native();
+  if (value instanceof RedisAdapter || value instanceof RedisStreamsAdapter) return value._native();
   throw new TypeError(
-    "roomcast: the adapter must come from roomcast's createAdapter() " +
+    "roomcast: the adapter must come from roomcast's createAdapter() or createStreamsAdapter() " +
       "(const { createAdapter } = require(\"roomcast\")); socket.io adapter classes cannot run inside roomcast",
   );
 }
 
-module.exports = { createAdapter, RedisAdapter, nativeAdapter };
+module.exports = { createAdapter, RedisAdapter, createStreamsAdapter, RedisStreamsAdapter, nativeAdapter };

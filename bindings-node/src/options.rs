@@ -4,7 +4,9 @@
 use napi_derive::napi;
 use roomcast::socketio::parser::Parser;
 use roomcast::{Cors, CorsOrigin, PerMessageDeflate, RecoveryConfig, ServerConfig, Transports};
-use roomcast_redis::{RedisAdapterConfig, RedisAdapterFactory};
+use roomcast_redis::{
+    RedisAdapterConfig, RedisAdapterFactory, RedisStreamsAdapterFactory, RedisStreamsConfig,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +73,10 @@ pub struct NativeRedis {
     pub key: String,
     /// Milliseconds cluster-wide requests wait for every node.
     pub requests_timeout: f64,
+    /// The Redis Streams adapter (`createStreamsAdapter`); `key` is then its channel prefix.
+    pub streams: Option<bool>,
+    pub stream_name: Option<String>,
+    pub max_len: Option<f64>,
 }
 
 /// A timeout in milliseconds where 0 turns it off.
@@ -185,13 +191,33 @@ impl NativeOptions {
             c.parser = Parser::MsgPack;
         }
         if let Some(redis) = &self.redis {
-            let mut config = RedisAdapterConfig::new(redis.url.clone());
-            config.key = redis.key.clone();
-            config.requests_timeout = millis(redis.requests_timeout);
-            let factory = RedisAdapterFactory::new(config)
-                .map_err(|e| napi::Error::from_reason(format!("roomcast: {e}")))?;
-            c.adapter = Arc::new(factory);
+            c.adapter = redis.factory()?;
         }
         Ok(c)
+    }
+}
+
+impl NativeRedis {
+    fn factory(&self) -> napi::Result<Arc<dyn roomcast::adapter::AdapterFactory>> {
+        let setup =
+            |e: roomcast_redis::RedisSetupError| napi::Error::from_reason(format!("roomcast: {e}"));
+        if self.streams == Some(true) {
+            let mut config = RedisStreamsConfig::new(self.url.clone());
+            config.channel_prefix = self.key.clone();
+            config.requests_timeout = millis(self.requests_timeout);
+            if let Some(name) = &self.stream_name {
+                config.stream_name = name.clone();
+            }
+            if let Some(n) = self.max_len {
+                config.max_len = n.max(1.0) as usize;
+            }
+            return Ok(Arc::new(
+                RedisStreamsAdapterFactory::new(config).map_err(setup)?,
+            ));
+        }
+        let mut config = RedisAdapterConfig::new(self.url.clone());
+        config.key = self.key.clone();
+        config.requests_timeout = millis(self.requests_timeout);
+        Ok(Arc::new(RedisAdapterFactory::new(config).map_err(setup)?))
     }
 }

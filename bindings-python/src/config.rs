@@ -6,7 +6,9 @@ use crate::socket::duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use roomcast::{Cors, CorsOrigin, Parser, PerMessageDeflate, RecoveryConfig, ServerConfig};
-use roomcast_redis::{RedisAdapterConfig, RedisAdapterFactory};
+use roomcast_redis::{
+    RedisAdapterConfig, RedisAdapterFactory, RedisStreamsAdapterFactory, RedisStreamsConfig,
+};
 use std::sync::Arc;
 
 fn get<'py, T: pyo3::conversion::FromPyObjectOwned<'py>>(
@@ -161,17 +163,46 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
         c.connection_state_recovery = Some(recovery);
     }
     if let Some(redis) = get::<Bound<'_, PyDict>>(d, "redis")? {
-        let url = get::<String>(&redis, "url")?
-            .ok_or_else(|| invalid("the Redis adapter needs a url"))?;
-        let mut config = RedisAdapterConfig::new(url);
-        if let Some(key) = get::<String>(&redis, "key")? {
-            config.key = key;
-        }
-        if let Some(s) = get::<f64>(&redis, "requests_timeout")? {
-            config.requests_timeout = duration(s)?;
-        }
-        let factory = RedisAdapterFactory::new(config).map_err(|e| invalid(e.to_string()))?;
-        c.adapter = Arc::new(factory);
+        c.adapter = redis_adapter(&redis)?;
     }
     Ok(c)
+}
+
+/// `RedisAdapter._config()` or `RedisStreamsAdapter._config()` (with `streams: True`).
+fn redis_adapter(
+    redis: &Bound<'_, PyDict>,
+) -> PyResult<Arc<dyn roomcast::adapter::AdapterFactory>> {
+    let url =
+        get::<String>(redis, "url")?.ok_or_else(|| invalid("the Redis adapter needs a url"))?;
+    let key = get::<String>(redis, "key")?;
+    let timeout = get::<f64>(redis, "requests_timeout")?
+        .map(duration)
+        .transpose()?;
+    if get::<bool>(redis, "streams")?.unwrap_or(false) {
+        let mut config = RedisStreamsConfig::new(url);
+        if let Some(key) = key {
+            config.channel_prefix = key;
+        }
+        if let Some(name) = get::<String>(redis, "stream_name")? {
+            config.stream_name = name;
+        }
+        if let Some(n) = get::<usize>(redis, "max_len")? {
+            config.max_len = n;
+        }
+        if let Some(t) = timeout {
+            config.requests_timeout = t;
+        }
+        let factory =
+            RedisStreamsAdapterFactory::new(config).map_err(|e| invalid(e.to_string()))?;
+        return Ok(Arc::new(factory));
+    }
+    let mut config = RedisAdapterConfig::new(url);
+    if let Some(key) = key {
+        config.key = key;
+    }
+    if let Some(t) = timeout {
+        config.requests_timeout = t;
+    }
+    let factory = RedisAdapterFactory::new(config).map_err(|e| invalid(e.to_string()))?;
+    Ok(Arc::new(factory))
 }

@@ -1,39 +1,18 @@
 //! The Redis adapter of one namespace: local rooms in a [`RoomIndex`], broadcasts and
 //! requests to and from the other nodes through [`RedisNode`].
 
+use super::cluster::{self, Pending, Requests};
 use super::node::RedisNode;
 use super::short_id;
 use super::wire::{self, Request, Response};
 use futures_util::future::BoxFuture;
-use parking_lot::Mutex;
 use roomcast::adapter::{
-    AckCollector, AckResponse, Adapter, AdapterError, BroadcastOptions, BroadcastPacket,
-    LocalNamespace, RemoteSocket, Room, RoomIndex, ServerSideAck, ServerSideEvent,
+    AckCollector, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalNamespace,
+    RemoteSocket, Room, RoomIndex, ServerSideAck, ServerSideEvent,
 };
 use roomcast::Payload;
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, Weak};
 use tokio::sync::oneshot;
-
-enum Pending {
-    Fetch {
-        expected: usize,
-        received: usize,
-        sockets: Vec<RemoteSocket>,
-        done: Option<oneshot::Sender<Vec<RemoteSocket>>>,
-    },
-    Rooms {
-        expected: usize,
-        received: usize,
-        rooms: Vec<Room>,
-        done: Option<oneshot::Sender<Vec<Room>>>,
-    },
-    ServerSide {
-        expected: usize,
-        responses: Vec<Payload>,
-        done: Option<oneshot::Sender<Vec<Payload>>>,
-    },
-}
 
 /// The Redis adapter of one namespace.
 pub struct RedisAdapter {
@@ -43,8 +22,7 @@ pub struct RedisAdapter {
     node: Arc<RedisNode>,
     me: Weak<RedisAdapter>,
     nsp: OnceLock<Weak<dyn LocalNamespace>>,
-    requests: Mutex<HashMap<String, Pending>>,
-    ack_requests: Mutex<HashMap<String, AckCollector>>,
+    requests: Arc<Requests>,
 }
 
 impl RedisAdapter {
@@ -56,8 +34,7 @@ impl RedisAdapter {
             node,
             me: me.clone(),
             nsp: OnceLock::new(),
-            requests: Mutex::new(HashMap::new()),
-            ack_requests: Mutex::new(HashMap::new()),
+            requests: Arc::default(),
         })
     }
 
@@ -96,31 +73,12 @@ impl RedisAdapter {
             .num_sub(&self.nsp_name)
             .await
             .map_err(|e| AdapterError::Unavailable(e.to_string()))?;
-        if nodes <= 1 {
-            return Ok(None);
-        }
-        let request_id = short_id();
-        let (tx, rx) = oneshot::channel();
+        let limits = (nodes, self.node.config.requests_timeout);
         self.requests
-            .lock()
-            .insert(request_id.clone(), make(nodes - 1, tx));
-        self.publish_request(&request(request_id.clone()));
-        match tokio::time::timeout(self.node.config.requests_timeout, rx).await {
-            Ok(Ok(v)) => Ok(Some(v)),
-            _ => {
-                let received = match self.requests.lock().remove(&request_id) {
-                    Some(Pending::Fetch { received, .. })
-                    | Some(Pending::Rooms { received, .. }) => received,
-                    Some(Pending::ServerSide { responses, .. }) => responses.len(),
-                    None => 0,
-                };
-                Err(AdapterError::Timeout {
-                    operation,
-                    received: received + 1,
-                    expected: nodes,
-                })
-            }
-        }
+            .gather(operation, limits, short_id(), make, |id| {
+                self.publish_request(&request(id))
+            })
+            .await
     }
 
     pub(crate) fn on_broadcast(&self, room: &str, bytes: &[u8]) {
@@ -152,7 +110,7 @@ impl RedisAdapter {
             Request::Sockets {
                 request_id, rooms, ..
             } => {
-                if self.requests.lock().contains_key(&request_id) {
+                if self.requests.is_ours(&request_id) {
                     return;
                 }
                 let opts = BroadcastOptions {
@@ -167,7 +125,7 @@ impl RedisAdapter {
                 self.publish_response(wire::encode_sockets_response(&request_id, ids));
             }
             Request::AllRooms { request_id, .. } => {
-                if self.requests.lock().contains_key(&request_id) {
+                if self.requests.is_ours(&request_id) {
                     return;
                 }
                 self.publish_response(wire::encode_rooms_response(
@@ -188,18 +146,10 @@ impl RedisAdapter {
             Request::RemoteFetch {
                 request_id, opts, ..
             } => {
-                if self.requests.lock().contains_key(&request_id) {
+                if self.requests.is_ours(&request_id) {
                     return;
                 }
-                let sockets = nsp
-                    .fetch(&opts)
-                    .into_iter()
-                    .map(|s| {
-                        let data: serde_json::Value = serde_json::from_str(&s.data).unwrap_or(serde_json::Value::Null);
-                        let rooms: Vec<String> = s.rooms.iter().map(|r| r.to_string()).collect();
-                        serde_json::json!({"id": s.id, "handshake": s.handshake, "rooms": rooms, "data": data})
-                    })
-                    .collect();
+                let sockets = nsp.fetch(&opts).iter().map(cluster::socket_json).collect();
                 self.publish_response(wire::encode_sockets_response(&request_id, sockets));
             }
             Request::ServerSideEmit {
@@ -233,7 +183,7 @@ impl RedisAdapter {
                 opts,
                 ..
             } => {
-                if self.ack_requests.lock().contains_key(&request_id) || name != *self.nsp_name {
+                if self.requests.is_our_ack(&request_id) || name != *self.nsp_name {
                     return;
                 }
                 self.answer_broadcast_with_ack(&nsp, request_id, &event, args, opts);
@@ -251,44 +201,25 @@ impl RedisAdapter {
         args: Payload,
         opts: BroadcastOptions,
     ) {
-        let packet = BroadcastPacket::new(
-            nsp.parser(),
-            nsp.name(),
-            event,
-            args,
-            Some(nsp.next_ack_id()),
-        );
-        let (collector, mut rx) = AckCollector::new();
-        let count = {
-            let mut local_opts = opts.clone();
-            local_opts.flags.local = true;
-            nsp.deliver_with_ack(&packet, &local_opts, &collector)
-        };
-        drop(collector);
-        self.publish_response(wire::encode_client_count(&request_id, count));
-        let me = self.me.clone();
         let timeout = opts
             .flags
             .timeout
             .unwrap_or(self.node.config.requests_timeout);
-        nsp.runtime().spawn(async move {
-            let forward = async {
-                let mut answered = 0;
-                while answered < count {
-                    match rx.recv().await {
-                        Some(AckResponse::Response(p)) => {
-                            answered += 1;
-                            if let Some(a) = me.upgrade() {
-                                a.publish_response(wire::encode_ack_response(&request_id, &p));
-                            }
-                        }
-                        Some(_) => {}
-                        None => break,
-                    }
+        let me = self.me.clone();
+        let count_id = request_id.clone();
+        cluster::answer_broadcast_with_ack(
+            nsp,
+            event,
+            args,
+            opts,
+            timeout,
+            |count| self.publish_response(wire::encode_client_count(&count_id, count)),
+            move |p| {
+                if let Some(a) = me.upgrade() {
+                    a.publish_response(wire::encode_ack_response(&request_id, &p));
                 }
-            };
-            let _ = tokio::time::timeout(timeout, forward).await;
-        });
+            },
+        );
     }
 
     pub(crate) fn on_response(&self, bytes: &[u8]) {
@@ -300,103 +231,22 @@ impl RedisAdapter {
         };
         match resp {
             Response::ClientCount { request_id, count } => {
-                if let Some(c) = self.ack_requests.lock().get(&request_id) {
-                    c.server_count(count as usize);
-                }
+                self.requests.on_client_count(&request_id, count as usize)
             }
-            Response::Ack { request_id, arg } => {
-                if let Some(c) = self.ack_requests.lock().get(&request_id) {
-                    c.respond(arg);
-                }
-            }
+            Response::Ack { request_id, arg } => self.requests.on_ack(&request_id, arg),
             Response::Sockets {
                 request_id,
                 sockets,
-            } => {
-                let mut requests = self.requests.lock();
-                let Some(Pending::Fetch {
-                    expected,
-                    received,
-                    sockets: list,
-                    done,
-                }) = requests.get_mut(&request_id)
-                else {
-                    return;
-                };
-                *received += 1;
-                list.extend(
-                    sockets
-                        .iter()
-                        .filter_map(|s| remote_socket(&self.nsp_name, s)),
-                );
-                if *received >= *expected {
-                    if let Some(tx) = done.take() {
-                        let _ = tx.send(std::mem::take(list));
-                    }
-                    requests.remove(&request_id);
-                }
-            }
-            Response::Rooms { request_id, rooms } => {
-                let mut requests = self.requests.lock();
-                let Some(Pending::Rooms {
-                    expected,
-                    received,
-                    rooms: list,
-                    done,
-                }) = requests.get_mut(&request_id)
-                else {
-                    return;
-                };
-                *received += 1;
-                list.extend(rooms);
-                if *received >= *expected {
-                    if let Some(tx) = done.take() {
-                        let _ = tx.send(std::mem::take(list));
-                    }
-                    requests.remove(&request_id);
-                }
-            }
+            } => self
+                .requests
+                .on_sockets(&self.nsp_name, &request_id, &sockets),
+            Response::Rooms { request_id, rooms } => self.requests.on_rooms(&request_id, rooms),
             Response::ServerSideAck { request_id, data } => {
-                let mut requests = self.requests.lock();
-                let Some(Pending::ServerSide {
-                    expected,
-                    responses,
-                    done,
-                }) = requests.get_mut(&request_id)
-                else {
-                    return;
-                };
-                responses.push(data);
-                if responses.len() >= *expected {
-                    if let Some(tx) = done.take() {
-                        let _ = tx.send(std::mem::take(responses));
-                    }
-                    requests.remove(&request_id);
-                }
+                self.requests.on_server_side(&request_id, data)
             }
             Response::Done { .. } => {}
         }
     }
-}
-
-fn remote_socket(nsp: &str, v: &serde_json::Value) -> Option<RemoteSocket> {
-    Some(RemoteSocket {
-        id: v.get("id")?.as_str()?.to_string(),
-        nsp: nsp.to_string(),
-        handshake: v
-            .get("handshake")
-            .cloned()
-            .unwrap_or(serde_json::Value::Null),
-        rooms: v
-            .get("rooms")
-            .and_then(|r| r.as_array())
-            .map(|a| a.iter().filter_map(|r| r.as_str().map(Arc::from)).collect())
-            .unwrap_or_default(),
-        data: v
-            .get("data")
-            .map_or_else(|| "null".to_string(), |d| d.to_string()),
-        local: false,
-    })
 }
 
 impl Adapter for RedisAdapter {
@@ -450,34 +300,19 @@ impl Adapter for RedisAdapter {
                 args: packet.args.clone(),
                 opts: opts.clone(),
             };
-            self.ack_requests
-                .lock()
-                .insert(request_id.clone(), collector.clone());
-            // Until NUMSUB answers, one pending "server" holds the broadcast open.
-            collector.servers_pending(1);
-            self.publish_request(&req);
-            let me = self.me.clone();
-            let collector = collector.clone();
             let timeout = opts
                 .flags
                 .timeout
                 .unwrap_or(self.node.config.requests_timeout);
-            let node = self.node.clone();
-            let name = self.nsp_name.clone();
-            nsp.runtime().spawn(async move {
-                let others = node
-                    .num_sub(&name)
-                    .await
-                    .map(|n| n.saturating_sub(1))
-                    .unwrap_or(0);
-                collector.servers_pending(others);
-                collector.server_count(0);
-                drop(collector);
-                tokio::time::sleep(timeout).await;
-                if let Some(a) = me.upgrade() {
-                    a.ack_requests.lock().remove(&request_id);
-                }
-            });
+            let (node, name) = (self.node.clone(), self.nsp_name.clone());
+            self.requests.track_broadcast_with_ack(
+                nsp.runtime(),
+                request_id,
+                collector,
+                timeout,
+                async move { node.num_sub(&name).await.unwrap_or(1) },
+            );
+            self.publish_request(&req);
         }
         nsp.deliver_with_ack(packet, opts, collector)
     }
@@ -497,20 +332,13 @@ impl Adapter for RedisAdapter {
         let wire_opts = opts.clone();
         Box::pin(async move {
             let remote = me
-                .gather(
-                    "fetchSockets",
-                    |expected, done| Pending::Fetch {
-                        expected,
-                        received: 0,
-                        sockets: Vec::new(),
-                        done: Some(done),
-                    },
-                    |request_id| Request::RemoteFetch {
+                .gather("fetchSockets", Pending::fetch, |request_id| {
+                    Request::RemoteFetch {
                         uid: Some(me.uid.clone()),
                         request_id,
                         opts: wire_opts,
-                    },
-                )
+                    }
+                })
                 .await?;
             local.extend(remote.unwrap_or_default());
             Ok(local)
@@ -560,19 +388,10 @@ impl Adapter for RedisAdapter {
         };
         Box::pin(async move {
             let remote = me
-                .gather(
-                    "allRooms",
-                    |expected, done| Pending::Rooms {
-                        expected,
-                        received: 0,
-                        rooms: Vec::new(),
-                        done: Some(done),
-                    },
-                    |request_id| Request::AllRooms {
-                        uid: Some(me.uid.clone()),
-                        request_id,
-                    },
-                )
+                .gather("allRooms", Pending::rooms, |request_id| Request::AllRooms {
+                    uid: Some(me.uid.clone()),
+                    request_id,
+                })
                 .await?;
             rooms.extend(remote.unwrap_or_default());
             rooms.sort();
@@ -608,20 +427,14 @@ impl Adapter for RedisAdapter {
         let (event, args) = (event.to_string(), args.clone());
         Box::pin(async move {
             let answers = me
-                .gather(
-                    "serverSideEmit",
-                    |expected, done| Pending::ServerSide {
-                        expected,
-                        responses: Vec::new(),
-                        done: Some(done),
-                    },
-                    |request_id| Request::ServerSideEmit {
+                .gather("serverSideEmit", Pending::server_side, |request_id| {
+                    Request::ServerSideEmit {
                         uid: Some(me.uid.clone()),
                         request_id: Some(request_id),
                         event,
                         args,
-                    },
-                )
+                    }
+                })
                 .await?;
             Ok(answers.unwrap_or_default())
         })

@@ -22,15 +22,22 @@
 //! failure, reconnects with backoff and subscribes again; messages published during the
 //! outage are lost (Redis pub/sub keeps nothing), and cluster-wide requests fail with a
 //! timeout until it is back.
+//!
+//! [`RedisStreamsAdapterFactory`] is the other choice: wire-compatible with
+//! `@socket.io/redis-streams-adapter`, it appends broadcasts to a Redis stream that each node
+//! reads from the last id it saw, so what was sent during a node's outage reaches it after.
 
 mod adapter;
+mod cluster;
 mod emitter;
 mod node;
+pub mod streams;
 pub mod wire;
 
 pub use adapter::RedisAdapter;
 pub use emitter::{Emitter, EmitterError};
 pub use node::RedisNode;
+pub use streams::{RedisStreamsAdapter, RedisStreamsAdapterFactory, RedisStreamsConfig};
 
 use roomcast::adapter::{Adapter, AdapterFactory};
 use std::sync::Arc;

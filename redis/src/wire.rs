@@ -43,7 +43,7 @@ pub mod kind {
 pub use roomcast::msgpack::{json_to_mp, mp_to_json};
 
 /// `[event, ...args]` as msgpack values.
-fn event_data(event: &str, args: &Payload) -> Result<Vec<Mp>, WireError> {
+pub(crate) fn event_data(event: &str, args: &Payload) -> Result<Vec<Mp>, WireError> {
     let values: Vec<Json> =
         serde_json::from_str(&args.json).map_err(|e| WireError::Json(e.to_string()))?;
     let mut data = Vec::with_capacity(values.len() + 1);
@@ -53,7 +53,7 @@ fn event_data(event: &str, args: &Payload) -> Result<Vec<Mp>, WireError> {
 }
 
 /// Splits `[event, ...args]` (msgpack) into the event and a payload.
-fn split_data(items: &[Mp]) -> Result<(String, Payload), WireError> {
+pub(crate) fn split_data(items: &[Mp]) -> Result<(String, Payload), WireError> {
     let (first, rest) = items
         .split_first()
         .ok_or(WireError::Shape("empty event data"))?;
@@ -71,13 +71,13 @@ fn split_data(items: &[Mp]) -> Result<(String, Payload), WireError> {
     Ok((event, Payload::with_binaries(json, binaries)))
 }
 
-fn get<'a>(map: &'a [(Mp, Mp)], key: &str) -> Option<&'a Mp> {
+pub(crate) fn get<'a>(map: &'a [(Mp, Mp)], key: &str) -> Option<&'a Mp> {
     map.iter()
         .find(|(k, _)| k.as_str() == Some(key))
         .map(|(_, v)| v)
 }
 
-fn rooms_from_mp(v: Option<&Mp>) -> Vec<Room> {
+pub(crate) fn rooms_from_mp(v: Option<&Mp>) -> Vec<Room> {
     match v {
         Some(Mp::Array(items)) => items
             .iter()
@@ -91,7 +91,7 @@ fn rooms_from_mp(v: Option<&Mp>) -> Vec<Room> {
     }
 }
 
-fn rooms_to_mp(rooms: &[Room]) -> Mp {
+pub(crate) fn rooms_to_mp(rooms: &[Room]) -> Mp {
     Mp::Array(rooms.iter().map(|r| Mp::from(&**r)).collect())
 }
 
@@ -126,7 +126,7 @@ fn flags_from_mp(v: Option<&Mp>) -> BroadcastFlags {
     }
 }
 
-fn opts_to_mp(opts: &BroadcastOptions) -> Mp {
+pub(crate) fn opts_to_mp(opts: &BroadcastOptions) -> Mp {
     Mp::Map(vec![
         (Mp::from("rooms"), rooms_to_mp(&opts.rooms)),
         (Mp::from("except"), rooms_to_mp(&opts.except)),
@@ -134,7 +134,7 @@ fn opts_to_mp(opts: &BroadcastOptions) -> Mp {
     ])
 }
 
-fn opts_from_mp(v: Option<&Mp>) -> BroadcastOptions {
+pub(crate) fn opts_from_mp(v: Option<&Mp>) -> BroadcastOptions {
     let Some(Mp::Map(m)) = v else {
         return BroadcastOptions::default();
     };
@@ -145,7 +145,7 @@ fn opts_from_mp(v: Option<&Mp>) -> BroadcastOptions {
     }
 }
 
-fn packet_to_mp(nsp: &str, event: &str, args: &Payload) -> Result<Mp, WireError> {
+pub(crate) fn packet_to_mp(nsp: &str, event: &str, args: &Payload) -> Result<Mp, WireError> {
     Ok(Mp::Map(vec![
         (Mp::from("type"), Mp::from(2)),
         (Mp::from("data"), Mp::Array(event_data(event, args)?)),
@@ -153,7 +153,7 @@ fn packet_to_mp(nsp: &str, event: &str, args: &Payload) -> Result<Mp, WireError>
     ]))
 }
 
-fn packet_from_mp(v: Option<&Mp>) -> Result<(String, String, Payload), WireError> {
+pub(crate) fn packet_from_mp(v: Option<&Mp>) -> Result<(String, String, Payload), WireError> {
     let Some(Mp::Map(m)) = v else {
         return Err(WireError::Shape("packet is not a map"));
     };
@@ -173,14 +173,14 @@ fn packet_from_mp(v: Option<&Mp>) -> Result<(String, String, Payload), WireError
     Ok((nsp, event, args))
 }
 
-fn encode(v: &Mp) -> Vec<u8> {
+pub(crate) fn encode(v: &Mp) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     // Writing to a Vec cannot fail.
     let _ = rmpv::encode::write_value(&mut out, v);
     out
 }
 
-fn decode(bytes: &[u8]) -> Result<Mp, WireError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<Mp, WireError> {
     let mut rd = bytes;
     rmpv::decode::read_value_with_max_depth(&mut rd, MAX_DEPTH)
         .map_err(|e| WireError::Msgpack(e.to_string()))

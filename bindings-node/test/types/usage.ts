@@ -2,7 +2,7 @@
 // misuse must not.
 
 import { createServer } from "node:http";
-import { Server, Socket, Namespace, createAdapter, Emitter, RedisAdapter } from "roomcast";
+import { Server, Socket, Namespace, createAdapter, createStreamsAdapter, Emitter, RedisAdapter, RedisStreamsAdapter } from "roomcast";
 
 interface ClientToServerEvents {
   hello: (name: string, ack: (greeting: string) => void) => void;
@@ -103,7 +103,7 @@ void later.close();
 // cluster (Redis)
 const clustered = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>();
 clustered.adapter(createAdapter({ url: "redis://localhost:6379", key: "socket.io", requestsTimeout: 2000 }));
-const current: RedisAdapter | undefined = clustered.adapter();
+const current: RedisAdapter | RedisStreamsAdapter | undefined = clustered.adapter();
 void current;
 const viaOption = new Server({ adapter: createAdapter("redis://localhost:6379") });
 void viaOption;
@@ -111,6 +111,8 @@ clustered.on("ping", () => {});
 void clustered.of("/").adapter.allRooms().then((rooms: Set<string>) => rooms.size);
 // @ts-expect-error: createAdapter takes a URL or options with one
 createAdapter(42);
+const streams: RedisStreamsAdapter = createStreamsAdapter({ url: "redis://localhost:6379", streamName: "socket.io", maxLen: 1000 });
+new Server({ adapter: streams }).adapter(createStreamsAdapter("redis://localhost:6379", { requestsTimeout: 2000 }));
 
 const emitter = new Emitter<ServerToClientEvents, InterServerEvents>({ url: "redis://localhost:6379" });
 const done: Promise<void> = emitter.of("/chat").to(["a", "b"]).except("c").volatile.compress(false).emit("welcome", "hi");

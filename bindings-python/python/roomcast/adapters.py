@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RedisAdapter"]
+__all__ = ["RedisAdapter", "RedisStreamsAdapter"]
 
 
 @dataclass(frozen=True)
@@ -27,3 +27,34 @@ class RedisAdapter:
 
     def _config(self) -> dict[str, Any]:
         return {"url": self.url, "key": self.key, "requests_timeout": float(self.requests_timeout)}
+
+
+@dataclass(frozen=True)
+class RedisStreamsAdapter:
+    """Rooms and broadcasts shared through a Redis stream, wire-compatible with Node's
+    ``@socket.io/redis-streams-adapter`` 0.3::
+
+        io = roomcast.Server(adapter=roomcast.RedisStreamsAdapter("redis://localhost:6379"))
+
+    Broadcasts and room changes are appended to the stream ``stream_name`` (trimmed to about
+    ``max_len`` entries), which every server reads from where it left off: a server whose
+    connection to Redis drops gets what it missed when it reconnects. Requests
+    (``fetch_sockets``, ``server_side_emit``, broadcasts with acks) go through pub/sub channels
+    prefixed ``channel_prefix``; ``requests_timeout`` (seconds) bounds them.
+    """
+
+    url: str
+    stream_name: str = "socket.io"
+    channel_prefix: str = "socket.io"
+    max_len: int = 10_000
+    requests_timeout: float = 5.0
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "streams": True,
+            "key": self.channel_prefix,
+            "stream_name": self.stream_name,
+            "max_len": int(self.max_len),
+            "requests_timeout": float(self.requests_timeout),
+        }

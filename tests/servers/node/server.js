@@ -8,7 +8,7 @@
 const fs = require("node:fs");
 const http = require("node:http");
 const path = require("node:path");
-const { Server, createAdapter } = require("./roomcast");
+const { Server, createAdapter, createStreamsAdapter } = require("./roomcast");
 
 const SEED_PAGE = path.join(__dirname, "..", "..", "..", "examples", "seed.html");
 
@@ -98,7 +98,8 @@ const io = new Server(httpServer, {
 
 if (process.env.REDIS_URL) {
   // Cluster mode, in socket.io's order: the adapter is set after new Server(), before listening.
-  io.adapter(createAdapter({ url: process.env.REDIS_URL, requestsTimeout: envNumber("REQUESTS_TIMEOUT", 5000) }));
+  const options = { url: process.env.REDIS_URL, requestsTimeout: envNumber("REQUESTS_TIMEOUT", 5000) };
+  io.adapter(process.env.REDIS_ADAPTER === "streams" ? createStreamsAdapter(options) : createAdapter(options));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ def make_server() -> roomcast.Server:
     origin = os.environ.get("CORS_ORIGIN", "")
     adapter = None
     if os.environ.get("REDIS_URL"):
-        adapter = roomcast.RedisAdapter(os.environ["REDIS_URL"], requests_timeout=env_ms("REQUESTS_TIMEOUT", 5000))
+        kind = roomcast.RedisStreamsAdapter if os.environ.get("REDIS_ADAPTER") == "streams" else roomcast.RedisAdapter
+        adapter = kind(os.environ["REDIS_URL"], requests_timeout=env_ms("REQUESTS_TIMEOUT", 5000))
     recovery = None
     if os.environ.get("RECOVERY") == "1":
         recovery = {"max_disconnection_duration": env_ms("RECOVERY_MS", 120000), "skip_middlewares": True}

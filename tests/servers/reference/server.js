@@ -110,11 +110,21 @@ if (process.env.REDIS_URL) {
     if (!redisDown) throw err;
     console.error(`redis publish failed while Redis is down: ${err.message}`);
   });
-  redisClients = [pub, sub];
-  Promise.all([pub.connect(), sub.connect()]).then(() => {
-    io.adapter(createAdapter(pub, sub, { requestsTimeout: envNumber("REQUESTS_TIMEOUT", 5000) }));
-    startListening();
-  });
+  if (process.env.REDIS_ADAPTER === "streams") {
+    // The official Redis Streams adapter: one client, which it duplicates for reading.
+    redisClients = [pub];
+    pub.connect().then(() => {
+      const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
+      io.adapter(createStreamsAdapter(pub));
+      startListening();
+    });
+  } else {
+    redisClients = [pub, sub];
+    Promise.all([pub.connect(), sub.connect()]).then(() => {
+      io.adapter(createAdapter(pub, sub, { requestsTimeout: envNumber("REQUESTS_TIMEOUT", 5000) }));
+      startListening();
+    });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

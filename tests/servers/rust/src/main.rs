@@ -66,10 +66,19 @@ fn config_from_env() -> ServerConfig {
     c.engine.transports.websocket = transports.split(',').any(|t| t.trim() == "websocket");
     let origin = std::env::var("CORS_ORIGIN").unwrap_or_default();
     if let Ok(url) = std::env::var("REDIS_URL") {
-        let mut redis = roomcast_redis::RedisAdapterConfig::new(url);
-        redis.requests_timeout = Duration::from_millis(env_u64("REQUESTS_TIMEOUT", 5_000));
-        match roomcast_redis::RedisAdapterFactory::new(redis) {
-            Ok(factory) => c.adapter = Arc::new(factory),
+        let requests_timeout = Duration::from_millis(env_u64("REQUESTS_TIMEOUT", 5_000));
+        let factory: Result<Arc<dyn roomcast::adapter::AdapterFactory>, _> =
+            if std::env::var("REDIS_ADAPTER").as_deref() == Ok("streams") {
+                let mut redis = roomcast_redis::RedisStreamsConfig::new(url);
+                redis.requests_timeout = requests_timeout;
+                roomcast_redis::RedisStreamsAdapterFactory::new(redis).map(|f| Arc::new(f) as _)
+            } else {
+                let mut redis = roomcast_redis::RedisAdapterConfig::new(url);
+                redis.requests_timeout = requests_timeout;
+                roomcast_redis::RedisAdapterFactory::new(redis).map(|f| Arc::new(f) as _)
+            };
+        match factory {
+            Ok(factory) => c.adapter = factory,
             Err(e) => {
                 eprintln!("{e}");
                 std::process::exit(2);

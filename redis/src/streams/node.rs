@@ -1,0 +1,415 @@
+//! The connections one node shares between its namespaces' streams adapters: a publisher (one
+//! ordered queue for stream appends and pub/sub messages), a reader that follows the stream
+//! with `XREAD BLOCK` from the last id it saw, and a pub/sub subscriber for the messages that
+//! only matter to the nodes up right now (requests and their responses).
+
+use super::adapter::RedisStreamsAdapter;
+use super::message::Message;
+use super::RedisStreamsConfig;
+use crate::RedisSetupError;
+use futures_util::StreamExt;
+use parking_lot::RwLock;
+use redis::aio::ConnectionManager;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::sync::{mpsc, watch, OnceCell};
+
+/// Messages waiting for Redis while it is slow or away; past this they are dropped with a
+/// warning.
+const PUBLISH_QUEUE_BOUND: usize = 65_536;
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The name of the reader's connection (`CLIENT LIST`), so operators can tell it apart.
+pub const READER_CONNECTION_NAME: &str = "roomcast-streams-reader";
+
+pub(crate) enum Outgoing {
+    /// `XADD` of an entry's fields.
+    Append(Vec<(&'static str, String)>),
+    Publish(String, Vec<u8>),
+}
+
+enum Command {
+    Subscribe(Arc<str>),
+    Unsubscribe(Arc<str>, String),
+}
+
+type Tasks = (mpsc::Sender<Outgoing>, mpsc::UnboundedSender<Command>);
+
+/// One node's Redis connections for the streams adapter.
+pub struct StreamsNode {
+    pub(crate) config: RedisStreamsConfig,
+    client: redis::Client,
+    adapters: RwLock<HashMap<Arc<str>, Weak<RedisStreamsAdapter>>>,
+    publisher: OnceCell<ConnectionManager>,
+    started: OnceLock<Tasks>,
+    /// Set when the last adapter is gone: every task finishes.
+    closed: watch::Sender<bool>,
+}
+
+/// Resolves once the node is closed (the guard `wait_for` returns is not `Send`).
+async fn until_closed(closed: &mut watch::Receiver<bool>) {
+    let _ = closed.wait_for(|c| *c).await.map(drop);
+}
+
+impl StreamsNode {
+    pub(crate) fn new(config: RedisStreamsConfig) -> Result<Arc<StreamsNode>, RedisSetupError> {
+        let client = redis::Client::open(config.url.as_str()).map_err(|source| {
+            RedisSetupError::InvalidUrl {
+                url: config.url.clone(),
+                source,
+            }
+        })?;
+        Ok(Arc::new(StreamsNode {
+            config,
+            client,
+            adapters: RwLock::new(HashMap::new()),
+            publisher: OnceCell::new(),
+            started: OnceLock::new(),
+            closed: watch::channel(false).0,
+        }))
+    }
+
+    pub(crate) fn public_channel(&self, nsp: &str) -> String {
+        format!("{}#{nsp}#", self.config.channel_prefix)
+    }
+
+    pub(crate) fn private_channel(&self, nsp: &str, uid: &str) -> String {
+        format!("{}#{nsp}#{uid}#", self.config.channel_prefix)
+    }
+
+    pub(crate) fn register(self: &Arc<Self>, adapter: &Arc<RedisStreamsAdapter>, runtime: &Handle) {
+        self.adapters
+            .write()
+            .insert(adapter.nsp_name.clone(), Arc::downgrade(adapter));
+        let (_, commands) = self.started.get_or_init(|| {
+            let (out_tx, out_rx) = mpsc::channel(PUBLISH_QUEUE_BOUND);
+            let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+            runtime.spawn(self.clone().publish_loop(out_rx));
+            runtime.spawn(self.clone().subscribe_loop(cmd_rx));
+            runtime.spawn(self.clone().read_loop());
+            (out_tx, cmd_tx)
+        });
+        let _ = commands.send(Command::Subscribe(adapter.nsp_name.clone()));
+    }
+
+    /// Forgets a closed namespace's adapter; the last one stops the node's tasks.
+    pub(crate) fn unregister(&self, nsp: &Arc<str>, uid: &str) {
+        let (removed, empty) = {
+            let mut adapters = self.adapters.write();
+            let ours = adapters
+                .get(nsp)
+                .and_then(Weak::upgrade)
+                .is_none_or(|a| a.uid == uid);
+            (ours && adapters.remove(nsp).is_some(), adapters.is_empty())
+        };
+        if let (true, Some((_, commands))) = (removed, self.started.get()) {
+            let _ = commands.send(Command::Unsubscribe(nsp.clone(), uid.to_string()));
+        }
+        if removed && empty {
+            self.closed.send_replace(true);
+        }
+    }
+
+    /// Queues a stream append or a pub/sub message, in order.
+    pub(crate) fn send(&self, message: Outgoing) {
+        let Some((tx, _)) = self.started.get() else {
+            return;
+        };
+        if tx.try_send(message).is_err() {
+            tracing::warn!("redis publish queue full or closed: a cluster message was dropped");
+        }
+    }
+
+    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        self.publisher
+            .get_or_try_init(|| async {
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(Duration::from_secs(2)))
+                    .set_response_timeout(Some(Duration::from_secs(2)))
+                    .set_number_of_retries(2);
+                ConnectionManager::new_with_config(self.client.clone(), config).await
+            })
+            .await
+            .cloned()
+    }
+
+    /// How many nodes serve a namespace: the subscribers of its public channel, as the npm
+    /// adapter counts them (`PUBSUB NUMSUB`).
+    pub(crate) async fn server_count(&self, nsp: &str) -> redis::RedisResult<usize> {
+        let mut conn = self.connection().await?;
+        let (_, n): (String, usize) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(self.public_channel(nsp))
+            .query_async(&mut conn)
+            .await?;
+        Ok(n)
+    }
+
+    async fn publish_loop(self: Arc<Self>, mut rx: mpsc::Receiver<Outgoing>) {
+        let mut closed = self.closed.subscribe();
+        let mut stopping = false;
+        loop {
+            let next = if stopping {
+                rx.try_recv().ok()
+            } else {
+                tokio::select! {
+                    m = rx.recv() => m,
+                    _ = until_closed(&mut closed) => {
+                        stopping = true;
+                        continue;
+                    }
+                }
+            };
+            let Some(message) = next else { return };
+            let result = match self.connection().await {
+                Ok(mut conn) => match &message {
+                    Outgoing::Append(fields) => {
+                        let mut cmd = redis::cmd("XADD");
+                        cmd.arg(&self.config.stream_name)
+                            .arg("MAXLEN")
+                            .arg("~")
+                            .arg(self.config.max_len)
+                            .arg("*");
+                        for (k, v) in fields {
+                            cmd.arg(*k).arg(v);
+                        }
+                        cmd.query_async::<redis::Value>(&mut conn).await.map(drop)
+                    }
+                    Outgoing::Publish(channel, bytes) => redis::cmd("PUBLISH")
+                        .arg(channel)
+                        .arg(bytes.as_slice())
+                        .query_async::<i64>(&mut conn)
+                        .await
+                        .map(drop),
+                },
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "redis publish failed: a cluster message is lost");
+            }
+        }
+    }
+
+    /// Follows the stream from the last id seen, so entries appended while the connection
+    /// was down are read when it is back (as long as `max_len` kept them).
+    async fn read_loop(self: Arc<Self>) {
+        let mut closed = self.closed.subscribe();
+        let mut last_id: Option<String> = None;
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let reading = self.read_from(&mut last_id, &mut backoff);
+            tokio::select! {
+                e = reading => tracing::warn!(
+                    error = %e,
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "redis stream reader disconnected; local clients are still served, reconnecting"
+                ),
+                _ = until_closed(&mut closed) => return,
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                _ = until_closed(&mut closed) => return,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Reads until the connection fails; returns the failure.
+    async fn read_from(
+        &self,
+        last_id: &mut Option<String>,
+        backoff: &mut Duration,
+    ) -> redis::RedisError {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(self.config.block_time + Duration::from_secs(5)));
+        let mut conn = match self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => return e,
+        };
+        let _: redis::RedisResult<()> = redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(READER_CONNECTION_NAME)
+            .query_async(&mut conn)
+            .await;
+        let stream = &self.config.stream_name;
+        let mut from = match last_id.clone() {
+            Some(id) => id,
+            // The stream's current end: what was appended before this node started is not
+            // for it (the npm adapter starts at `$`).
+            None => {
+                let tail: redis::RedisResult<Vec<(String, redis::Value)>> = redis::cmd("XREVRANGE")
+                    .arg(stream)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(1)
+                    .query_async(&mut conn)
+                    .await;
+                match tail {
+                    Ok(t) => t
+                        .into_iter()
+                        .next()
+                        .map_or_else(|| "0-0".to_string(), |(id, _)| id),
+                    Err(e) => return e,
+                }
+            }
+        };
+        *last_id = Some(from.clone());
+        if *backoff > FIRST_BACKOFF {
+            tracing::info!("redis stream reader reconnected");
+        }
+        *backoff = FIRST_BACKOFF;
+        type Entries = Vec<(String, Vec<redis::Value>)>;
+        loop {
+            let reply: redis::RedisResult<Option<Vec<(String, Entries)>>> = redis::cmd("XREAD")
+                .arg("BLOCK")
+                .arg(self.config.block_time.as_millis() as u64)
+                .arg("COUNT")
+                .arg(self.config.read_count)
+                .arg("STREAMS")
+                .arg(stream)
+                .arg(&from)
+                .query_async(&mut conn)
+                .await;
+            let streams = match reply {
+                Ok(s) => s.unwrap_or_default(),
+                Err(e) => return e,
+            };
+            for (_, entries) in streams {
+                for (id, fields) in entries {
+                    self.route_entry(&fields, &id);
+                    from = id;
+                }
+            }
+            *last_id = Some(from.clone());
+        }
+    }
+
+    fn route_entry(&self, fields: &[redis::Value], id: &str) {
+        let texts: Vec<String> = fields
+            .iter()
+            .map(|v| match v {
+                redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                redis::Value::SimpleString(s) => s.clone(),
+                _ => String::new(),
+            })
+            .collect();
+        let pairs = texts
+            .chunks_exact(2)
+            .map(|kv| (kv[0].as_str(), kv[1].as_str()));
+        match Message::from_stream_fields(pairs) {
+            Ok(Some(message)) => self.route(message),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, id, "dropping a malformed stream entry"),
+        }
+    }
+
+    fn route(&self, message: Message) {
+        let adapter = self
+            .adapters
+            .read()
+            .get(message.nsp.as_str())
+            .and_then(Weak::upgrade);
+        if let Some(a) = adapter {
+            a.on_message(message);
+        }
+    }
+
+    async fn subscribe_loop(self: Arc<Self>, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut closed = self.closed.subscribe();
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            match self.client.get_async_pubsub().await {
+                Ok(pubsub) => {
+                    let (mut sink, mut stream) = pubsub.split();
+                    let current: Vec<(Arc<str>, String)> = self
+                        .adapters
+                        .read()
+                        .iter()
+                        .filter_map(|(n, a)| a.upgrade().map(|a| (n.clone(), a.uid.clone())))
+                        .collect();
+                    let mut subscribed = HashSet::new();
+                    let mut ok = true;
+                    for (nsp, uid) in &current {
+                        ok &= self.subscribe(&mut sink, nsp, uid, true).await;
+                        subscribed.insert(nsp.clone());
+                    }
+                    if ok {
+                        backoff = FIRST_BACKOFF;
+                        loop {
+                            tokio::select! {
+                                cmd = commands.recv() => match cmd {
+                                    Some(Command::Subscribe(nsp)) if subscribed.contains(&nsp) => {}
+                                    Some(Command::Subscribe(nsp)) => {
+                                        let uid = self.adapters.read().get(&nsp).and_then(Weak::upgrade).map(|a| a.uid.clone());
+                                        if let Some(uid) = uid {
+                                            if !self.subscribe(&mut sink, &nsp, &uid, true).await {
+                                                break;
+                                            }
+                                            subscribed.insert(nsp);
+                                        }
+                                    }
+                                    Some(Command::Unsubscribe(nsp, uid)) => {
+                                        if subscribed.remove(&nsp) && !self.subscribe(&mut sink, &nsp, &uid, false).await {
+                                            break;
+                                        }
+                                    }
+                                    None => return,
+                                },
+                                msg = stream.next() => match msg {
+                                    Some(msg) => match Message::from_msgpack(msg.get_payload_bytes()) {
+                                        Ok(m) => self.route(m),
+                                        Err(e) => tracing::debug!(error = %e, "dropping a malformed message from redis"),
+                                    },
+                                    None => break,
+                                },
+                                _ = until_closed(&mut closed) => return,
+                            }
+                        }
+                    }
+                    tracing::warn!(
+                        "redis subscription lost; local clients are still served, reconnecting"
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach redis")
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                _ = until_closed(&mut closed) => return,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// (Un)subscribes a namespace's public channel and its adapter's private one.
+    async fn subscribe(
+        &self,
+        sink: &mut redis::aio::PubSubSink,
+        nsp: &str,
+        uid: &str,
+        on: bool,
+    ) -> bool {
+        for channel in [self.public_channel(nsp), self.private_channel(nsp, uid)] {
+            let result = if on {
+                sink.subscribe(&channel).await
+            } else {
+                sink.unsubscribe(&channel).await
+            };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, channel, "redis (un)subscribe failed");
+                return false;
+            }
+        }
+        true
+    }
+}
