@@ -9,7 +9,6 @@ use roomcast::adapter::{BroadcastOptions, Room};
 use roomcast::socket::EmitError;
 use roomcast::Payload;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// The uid the reference emitter puts in its messages.
@@ -121,15 +120,7 @@ impl Emitter {
         let conn = self
             .shared
             .conn
-            .get_or_try_init(|| {
-                // As the adapter's publisher: an unreachable Redis fails the call in seconds
-                // (the next call tries again) instead of retrying for long.
-                let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(Duration::from_secs(2)))
-                    .set_response_timeout(Some(Duration::from_secs(2)))
-                    .set_number_of_retries(2);
-                ConnectionManager::new_with_config(self.shared.client.clone(), config)
-            })
+            .get_or_try_init(|| crate::connection::publisher(&self.shared.client))
             .await?;
         let mut conn = conn.clone();
         redis::cmd("PUBLISH")

@@ -29,6 +29,7 @@
 
 mod adapter;
 mod cluster;
+mod connection;
 mod emitter;
 mod node;
 pub mod streams;

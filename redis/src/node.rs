@@ -112,13 +112,7 @@ impl RedisNode {
 
     async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
         self.publisher
-            .get_or_try_init(|| async {
-                let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(Duration::from_secs(2)))
-                    .set_response_timeout(Some(Duration::from_secs(2)))
-                    .set_number_of_retries(2);
-                ConnectionManager::new_with_config(self.client.clone(), config).await
-            })
+            .get_or_try_init(|| crate::connection::publisher(&self.client))
             .await
             .cloned()
     }
@@ -127,12 +121,7 @@ impl RedisNode {
     pub(crate) async fn num_sub(&self, nsp: &str) -> redis::RedisResult<usize> {
         let mut conn = self.connection().await?;
         let channel = format!("{}-request#{}#", self.config.key, nsp);
-        let (_, n): (String, usize) = redis::cmd("PUBSUB")
-            .arg("NUMSUB")
-            .arg(&channel)
-            .query_async(&mut conn)
-            .await?;
-        Ok(n)
+        crate::connection::subscribers(&mut conn, &channel).await
     }
 
     async fn publish_loop(self: Arc<Self>, mut rx: mpsc::Receiver<(String, Vec<u8>)>) {

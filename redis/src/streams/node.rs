@@ -125,13 +125,7 @@ impl StreamsNode {
 
     async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
         self.publisher
-            .get_or_try_init(|| async {
-                let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(Duration::from_secs(2)))
-                    .set_response_timeout(Some(Duration::from_secs(2)))
-                    .set_number_of_retries(2);
-                ConnectionManager::new_with_config(self.client.clone(), config).await
-            })
+            .get_or_try_init(|| crate::connection::publisher(&self.client))
             .await
             .cloned()
     }
@@ -140,12 +134,7 @@ impl StreamsNode {
     /// adapter counts them (`PUBSUB NUMSUB`).
     pub(crate) async fn server_count(&self, nsp: &str) -> redis::RedisResult<usize> {
         let mut conn = self.connection().await?;
-        let (_, n): (String, usize) = redis::cmd("PUBSUB")
-            .arg("NUMSUB")
-            .arg(self.public_channel(nsp))
-            .query_async(&mut conn)
-            .await?;
-        Ok(n)
+        crate::connection::subscribers(&mut conn, &self.public_channel(nsp)).await
     }
 
     async fn publish_loop(self: Arc<Self>, mut rx: mpsc::Receiver<Outgoing>) {
