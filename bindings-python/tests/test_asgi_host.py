@@ -145,7 +145,8 @@ def test_app_errors_give_500_or_a_cut_response(mount: Any) -> None:
     m = mount(app)
     status, _, _ = m.request("GET", "/before")
     assert status == 500
-    with pytest.raises(http.client.IncompleteRead):
+    # Cut: the client sees the body end early, or the connection reset under it.
+    with pytest.raises((http.client.IncompleteRead, ConnectionError)):
         m.request("GET", "/after")
     # The server keeps serving.
     status, _, _ = m.request("GET", "/before")
