@@ -89,6 +89,10 @@ impl NativeServer {
         rt.spawn(async move {
             let _exchange = exchange;
             tokio::select! {
+                // The request first: node emits a request and then its close, and a cancel
+                // that is already there when this task starts must still find the poll
+                // registered, so that dropping it ends the session (not in random order).
+                biased;
                 response = shared.io.handle_http_streaming(parts, remote, StreamBody::new(body_rx)) => {
                     shared.http.lock().remove(&token);
                     shared.http_bodies.lock().remove(&token);

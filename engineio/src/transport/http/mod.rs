@@ -49,6 +49,12 @@ pub(crate) async fn accept_loop(server: EngineServer, listener: tokio::net::TcpL
                         Ok(permit) => {
                             let _ = stream.set_nodelay(true);
                             tokio::spawn(serve_connection(server.clone(), stream, addr, permit));
+                            // tokio runs a task just spawned before the tasks already woken
+                            // (its LIFO slot), so a new connection's request could overtake one
+                            // that came earlier on another connection: a poll the client sent,
+                            // aborted and sent again would be answered in reverse order. This
+                            // yield and the one starting serve_connection keep arrival order.
+                            tokio::task::yield_now().await;
                         }
                         // Dropping the stream closes it: a refused peer costs no task and
                         // holds its descriptor only for this instant.
@@ -72,6 +78,8 @@ async fn serve_connection(
     addr: SocketAddr,
     permit: ConnectionPermit,
 ) {
+    // Behind the tasks already woken (see accept_loop).
+    tokio::task::yield_now().await;
     let mut shutdown = server.shared().shutdown_signal();
     // With a host's app on this listener, closing waits (within its grace) for the
     // connection, so a response in flight is written out before the process exits.
