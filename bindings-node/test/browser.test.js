@@ -12,7 +12,7 @@ const path = require("node:path");
 const { startExample } = require("./examples");
 const http = require("node:http");
 const { Server } = require("roomcast");
-const { test } = require("./helpers");
+const { test, within } = require("./helpers");
 const { recordingProxy, parseStream, extensionsOf } = require("../../tests/harness/wire");
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -30,15 +30,24 @@ const ARGS = [
 // Developers without Chromium skip this test; CI installs it and must run it.
 const missing = !fs.existsSync(CHROMIUM) && !process.env.CI;
 
-test("the seed page shows \"Hello everyone!\" in Chromium", { skip: missing && `${CHROMIUM} not found (apt-get install chromium)` }, async () => {
+// Chromium's first launch on a fresh machine builds its font cache and profile, which can
+// take tens of seconds; the page itself still has its own 10 s bound below.
+const BROWSER_TEST_MS = 90000;
+const LAUNCH_MS = 60000;
+
+test("the seed page shows \"Hello everyone!\" in Chromium", { timeout: BROWSER_TEST_MS, skip: missing && `${CHROMIUM} not found (apt-get install chromium)` }, async () => {
   const { chromium } = require("playwright-core");
   const example = await startExample("seed.js");
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "roomcast-chromium-"));
   let context;
   try {
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    context = await within(
+      chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS }),
+      "Chromium to launch",
+      LAUNCH_MS,
+    );
     const page = context.pages()[0] || (await context.newPage());
-    await page.goto(example.url);
+    await within(page.goto(example.url), "the seed page to load", 10000);
     await page.waitForFunction(() => document.body && document.body.textContent.includes("Hello everyone!"), null, {
       timeout: 10000,
     });
@@ -61,7 +70,7 @@ const PAGE = `<!doctype html><body><script src="/socket.io/socket.io.js"></scrip
   });
 </script></body>`;
 
-test("Chromium negotiates perMessageDeflate: compressed frames both ways", { skip: missing && `${CHROMIUM} not found (apt-get install chromium)` }, async () => {
+test("Chromium negotiates perMessageDeflate: compressed frames both ways", { timeout: BROWSER_TEST_MS, skip: missing && `${CHROMIUM} not found (apt-get install chromium)` }, async () => {
   const { chromium } = require("playwright-core");
   const httpServer = http.createServer((req, res) => {
     if (req.url === "/") {
@@ -76,9 +85,13 @@ test("Chromium negotiates perMessageDeflate: compressed frames both ways", { ski
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "roomcast-chromium-"));
   let context;
   try {
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    context = await within(
+      chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS }),
+      "Chromium to launch",
+      LAUNCH_MS,
+    );
     const page = context.pages()[0] || (await context.newPage());
-    await page.goto(proxy.url);
+    await within(page.goto(proxy.url), "the page to load", 10000);
     await page.waitForFunction(() => document.body && document.body.textContent.startsWith("echo"), null, { timeout: 10000 });
     assert.match(await page.textContent("body"), /^echo ok \d+$/);
     const ws = proxy.connections.find((c) => Buffer.concat(c.fromServer).toString("latin1").startsWith("HTTP/1.1 101"));
