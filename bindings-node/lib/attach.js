@@ -95,9 +95,10 @@ class HttpBridge {
     res.once("close", () => {
       if (!this.responses.delete(token)) return;
       // The client went away before its answer: an unfinished body is an error (the session
-      // ends, as with the native listener); a pending long-poll is dropped (likewise).
+      // ends, as with the native listener); a pending long-poll is dropped (likewise). Both
+      // happen in this call, before Node hands over the client's next request.
       if (!bodyDone) native.httpBodyEnd(token, true);
-      else native.cancelHttp(token);
+      native.cancelHttp(token);
     });
     try {
       native.handleHttp(token, requestHead(req));

@@ -85,7 +85,7 @@ class Conn extends EventEmitter {
 
   /** From the core, through each of the connection's watching sockets: emitted once per
    *  connection. */
-  _fromCore(event, reason, args) {
+  _fromCore(event, reason, args, compress) {
     if (PACKETS.has(event)) {
       if (event === "drain") return void this.emit("drain");
       // As engine.io: `{ type, data }`, data only when the packet has some; a created packet
@@ -93,7 +93,7 @@ class Conn extends EventEmitter {
       const packet = { type: reason };
       const data = args && args.binaries ? args.binaries[0] : args ? JSON.parse(args.json) : null;
       if (data !== null) packet.data = data;
-      if (event === "packetCreate") packet.options = { compress: true };
+      if (event === "packetCreate") packet.options = { compress: compress !== false };
       return void this.emit(event, packet);
     }
     if (event === "close") {

@@ -625,7 +625,7 @@ class Server {
           return;
         }
         const conn = this._conns.get(record.engine);
-        if (conn) conn._fromCore(record.name, record.reason, record.args);
+        if (conn) conn._fromCore(record.name, record.reason, record.args, record.compress);
         return;
       }
       case "outgoing": {

@@ -144,7 +144,7 @@ class Socket extends EventEmitter {
       return true;
     }
     const { json, binaries } = encode(args);
-    this._native.emit(event, json, binaries, flags.volatile === true);
+    this._native.emit(event, json, binaries, flags.volatile === true, flags.compress !== false);
     this.server._sent();
     return true;
   }

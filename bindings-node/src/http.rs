@@ -12,8 +12,11 @@ use http_body_util::StreamBody;
 use hyper::body::Frame;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
+use roomcast::transport::host_exchange::{self, ExchangeCancel, Started};
 use std::net::{IpAddr, SocketAddr};
-use tokio::sync::oneshot;
+
+/// Ends a handed-over request whose client went away.
+pub type HttpCancel = ExchangeCancel<Option<http::Response<Bytes>>>;
 
 /// Feeds a request body to the core as JavaScript receives it.
 pub type BodySender = mpsc::UnboundedSender<Result<Frame<Bytes>, std::io::Error>>;
@@ -81,28 +84,35 @@ impl NativeServer {
         let remote = head.remote();
         let token = token as u64;
         let (body_tx, body_rx) = mpsc::unbounded();
-        let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
-        self.shared.http.lock().insert(token, cancel_tx);
         self.shared.http_bodies.lock().insert(token, body_tx);
         let shared = self.shared.clone();
         let exchange = shared.in_flight.begin();
-        rt.spawn(async move {
-            let _exchange = exchange;
-            tokio::select! {
-                // The request first: node emits a request and then its close, and a cancel
-                // that is already there when this task starts must still find the poll
-                // registered, so that dropping it ends the session (not in random order).
-                biased;
-                response = shared.io.handle_http_streaming(parts, remote, StreamBody::new(body_rx)) => {
-                    shared.http.lock().remove(&token);
-                    shared.http_bodies.lock().remove(&token);
-                    shared.mailbox.push(Delivery::Http { token, response });
-                }
-                // Dropping the answer: a pending long-polling GET ends its session, as when
-                // a client gives up on the native listener.
-                _ = cancel_rx => {}
+        let io = shared.io.clone();
+        // Started here, on the JavaScript thread: a poll registers before the next request or
+        // a cancel is handed over, so they meet it in the order Node saw them.
+        let handler = async move {
+            io.handle_http_streaming(parts, remote, StreamBody::new(body_rx))
+                .await
+        };
+        match host_exchange::start(rt.handle(), handler) {
+            Started::Done(response) => {
+                self.shared.http_bodies.lock().remove(&token);
+                self.shared.mailbox.push(Delivery::Http { token, response });
+                drop(exchange);
             }
-        });
+            Started::Pending(answer, cancel) => {
+                self.shared.http.lock().insert(token, cancel);
+                rt.spawn(async move {
+                    let _exchange = exchange;
+                    // `None`: cancelled, nothing to answer.
+                    if let Some(response) = answer.await {
+                        shared.http.lock().remove(&token);
+                        shared.http_bodies.lock().remove(&token);
+                        shared.mailbox.push(Delivery::Http { token, response });
+                    }
+                });
+            }
+        }
         Ok(())
     }
 
@@ -132,8 +142,10 @@ impl NativeServer {
     #[napi]
     pub fn cancel_http(&self, token: f64) {
         self.shared.http_bodies.lock().remove(&(token as u64));
-        if let Some(cancel) = self.shared.http.lock().remove(&(token as u64)) {
-            let _ = cancel.send(());
+        let cancel = self.shared.http.lock().remove(&(token as u64));
+        // Outside the table's lock: ending a poll ends its session, which may answer others.
+        if let Some(cancel) = cancel {
+            cancel.cancel();
         }
     }
 }

@@ -105,6 +105,8 @@ pub struct Record {
     pub context: Option<String>,
     /// `engineHeaders`: whether the response answers a handshake.
     pub initial: Option<bool>,
+    /// `conn` `packetCreate`: the packet's `options.compress`.
+    pub compress: Option<bool>,
 }
 
 /// The answer to another server's `serverSideEmit` with an ack; answers once.
@@ -229,6 +231,7 @@ impl Shared {
                 event,
             } => {
                 let mut packet = None;
+                let mut compress = None;
                 let (name, reason) = match event {
                     ConnEvent::Upgrading => ("upgrading", None),
                     ConnEvent::Upgrade => ("upgrade", None),
@@ -239,8 +242,9 @@ impl Shared {
                         packet = Some(p);
                         ("packet", None)
                     }
-                    ConnEvent::PacketCreate(p) => {
+                    ConnEvent::PacketCreate(p, compressed) => {
                         packet = Some(p);
+                        compress = Some(compressed);
                         ("packetCreate", None)
                     }
                 };
@@ -255,6 +259,7 @@ impl Shared {
                     reason,
                     args,
                     engine: Some(socket.engine_sid().to_string()),
+                    compress,
                     ..socket_record("conn", handler, &socket)
                 }
             }

@@ -2,6 +2,7 @@
 
 use crate::engine_events::{EngineEvent, EngineEvents, NodeObserver};
 use crate::event_batch::EventBatch;
+use crate::http::HttpCancel;
 use crate::in_flight::InFlight;
 use crate::mailbox::{Delivery, Mailbox, Waker};
 use crate::namespace::NativeNamespace;
@@ -36,7 +37,7 @@ pub struct Shared {
     handlers: Mutex<HashMap<u32, Arc<QueueHandler>>>,
     parents: Mutex<Vec<(Arc<ParentNamespace>, u32)>>,
     /// Cancels an HTTP request still being answered (the client went away).
-    pub http: Mutex<HashMap<u64, oneshot::Sender<()>>>,
+    pub http: Mutex<HashMap<u64, HttpCancel>>,
     pub http_bodies: Mutex<HashMap<u64, crate::http::BodySender>>,
     pub websockets: Mutex<HashMap<u64, websocket::Conn>>,
     /// The attached server's requests and WebSockets whose last record is still to come.

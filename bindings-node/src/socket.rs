@@ -4,6 +4,7 @@ use crate::args::to_payload;
 use crate::namespace::NativeNamespace;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
+use roomcast::socket::SendFlags;
 use roomcast::{EmitError, EventQueue, SocketRef};
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,13 +83,14 @@ impl NativeSocket {
         json: String,
         binaries: Option<Vec<Buffer>>,
         volatile: Option<bool>,
+        compress: Option<bool>,
     ) -> napi::Result<bool> {
         let payload = to_payload(json, binaries);
-        let result = if volatile.unwrap_or(false) {
-            self.socket.emit_volatile(&event, payload)
-        } else {
-            self.socket.emit(&event, payload)
+        let flags = SendFlags {
+            volatile: volatile.unwrap_or(false),
+            compress: compress.unwrap_or(true),
         };
+        let result = self.socket.emit_with(&event, payload, flags);
         match result {
             Ok(()) => Ok(true),
             Err(EmitError::Disconnected) => Ok(false),

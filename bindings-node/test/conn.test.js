@@ -155,3 +155,30 @@ for (const mode of ["websocket", "polling"]) {
     assert.deepEqual(seen.packet[2], { type: "message", data: Buffer.from([1, 2, 3]) });
   });
 }
+
+h.test("packetCreate reports compress(false), from the socket and from a broadcast", async () => {
+  const io = h.startServer();
+  const created = [];
+  const three = new Promise((resolve) => {
+    io.on("connection", (socket) => {
+      socket.conn.on("packetCreate", (p) => {
+        created.push(p);
+        if (created.length === 3) resolve();
+      });
+      socket.compress(false).emit("a");
+      io.compress(false).emit("b");
+      socket.emit("c");
+    });
+  });
+  const client = h.client(io);
+  await h.once(client, "c");
+  await h.within(three, "three packets created");
+  assert.deepEqual(
+    created.map((p) => [p.data, p.options.compress]),
+    [
+      ['2["a"]', false],
+      ['2["b"]', false],
+      ['2["c"]', true],
+    ],
+  );
+});

@@ -5,6 +5,7 @@ use crate::host::Host;
 use crate::operator::PyOperator;
 use crate::payload;
 use pyo3::prelude::*;
+use roomcast::socket::SendFlags;
 use roomcast::{EmitError, SocketRef};
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,7 +108,7 @@ impl PySocket {
     }
 
     /// Queues an event; False when the socket is disconnected.
-    #[pyo3(signature = (event, json, binaries=None, volatile=false))]
+    #[pyo3(signature = (event, json, binaries=None, volatile=false, compress=true))]
     fn emit(
         &self,
         py: Python<'_>,
@@ -115,13 +116,11 @@ impl PySocket {
         json: &Bound<'_, PyAny>,
         binaries: Option<&Bound<'_, PyAny>>,
         volatile: bool,
+        compress: bool,
     ) -> PyResult<bool> {
         let args = payload::from_py(json, binaries)?;
-        let result = if volatile {
-            self.socket.emit_volatile(event, args)
-        } else {
-            self.socket.emit(event, args)
-        };
+        let flags = SendFlags { volatile, compress };
+        let result = self.socket.emit_with(event, args, flags);
         match result {
             Ok(()) => Ok(true),
             Err(EmitError::Disconnected) => Ok(false),

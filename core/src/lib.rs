@@ -77,7 +77,7 @@ pub use recovery::RecoveryConfig;
 pub use roomcast_protocol::{msgpack, payload, Payload};
 pub use server::{Server, ServerConfig, ServerStats};
 pub use socket::{
-    AckError, AckSender, DisconnectReason, EmitError, IncomingEvent, Socket, SocketRef,
+    AckError, AckSender, DisconnectReason, EmitError, IncomingEvent, SendFlags, Socket, SocketRef,
 };
 pub use socketio::parser::Parser;
 pub use transport::client_files::ClientFiles;

@@ -99,7 +99,7 @@ impl BroadcastOperator {
     }
 
     pub fn compress(mut self, compress: bool) -> BroadcastOperator {
-        self.opts.flags.compress = compress;
+        self.opts.flags.compress = Some(compress);
         self
     }
 

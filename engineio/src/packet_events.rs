@@ -24,8 +24,9 @@ pub enum PacketData {
 pub enum PacketEvent {
     /// A packet from the client.
     Received(EnginePacket),
-    /// A packet queued for the client.
-    Created(EnginePacket),
+    /// A packet queued for the client, and whether it may be compressed (socket.io's
+    /// `options.compress`).
+    Created(EnginePacket, bool),
     /// The transport took every queued packet.
     Drain,
 }

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Handle;
@@ -73,12 +73,24 @@ pub(crate) struct EngineShared {
     listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     live_connections: AtomicUsize,
     connections_done: Notify,
+    /// Numbers requests in the order they reached the server (see [`EngineShared::next_arrival`]).
+    arrivals: AtomicU64,
     pub(crate) refusals: Refusals,
     /// Caps of the native listener.
     pub(crate) connection_limits: Arc<ConnectionLimits>,
 }
 
 impl EngineShared {
+    /// The next arrival number. Requests of one session may travel on different connections,
+    /// which the runtime serves in any order; where the order decides an answer (two polls
+    /// overlapping), the request that arrived first is handled as the first. A connection of
+    /// the native listener takes its number when accepted (its first request arrived no
+    /// earlier), a later request on it when hyper hands it over, a host's request when the
+    /// host hands it over.
+    pub(crate) fn next_arrival(&self) -> u64 {
+        self.arrivals.fetch_add(1, Ordering::Relaxed)
+    }
+
     pub(crate) fn session(&self, sid: &str) -> Option<Arc<EngineSession>> {
         self.sessions.lock().get(sid).cloned()
     }
@@ -173,6 +185,7 @@ impl EngineServer {
                 listeners: Mutex::new(Vec::new()),
                 live_connections: AtomicUsize::new(0),
                 connections_done: Notify::new(),
+                arrivals: AtomicU64::new(1),
                 refusals: Default::default(),
                 connection_limits,
             }),

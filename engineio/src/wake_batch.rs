@@ -146,8 +146,12 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel();
         let writer = session.clone();
         rt.spawn(async move {
-            let mut frames = Vec::new();
-            while writer.next_frames(&mut frames).await.is_some() {
+            let (mut frames, mut uncompressed) = (Vec::new(), Vec::new());
+            while writer
+                .next_frames(&mut frames, &mut uncompressed)
+                .await
+                .is_some()
+            {
                 for f in frames.drain(..) {
                     let _ = tx.send(f);
                 }

@@ -112,7 +112,7 @@ impl Emitter {
     }
 
     pub fn compress(mut self, compress: bool) -> Emitter {
-        self.opts.flags.compress = compress;
+        self.opts.flags.compress = Some(compress);
         self
     }
 

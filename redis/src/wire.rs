@@ -100,8 +100,8 @@ fn flags_to_mp(flags: &BroadcastFlags) -> Mp {
     if flags.volatile {
         m.push((Mp::from("volatile"), Mp::Boolean(true)));
     }
-    if flags.compress {
-        m.push((Mp::from("compress"), Mp::Boolean(true)));
+    if let Some(compress) = flags.compress {
+        m.push((Mp::from("compress"), Mp::Boolean(compress)));
     }
     if flags.local {
         m.push((Mp::from("local"), Mp::Boolean(true)));
@@ -118,7 +118,7 @@ fn flags_from_mp(v: Option<&Mp>) -> BroadcastFlags {
     };
     BroadcastFlags {
         volatile: get(m, "volatile").and_then(Mp::as_bool).unwrap_or(false),
-        compress: get(m, "compress").and_then(Mp::as_bool).unwrap_or(false),
+        compress: get(m, "compress").and_then(Mp::as_bool),
         local: get(m, "local").and_then(Mp::as_bool).unwrap_or(false),
         timeout: get(m, "timeout")
             .and_then(|t| t.as_u64().or_else(|| t.as_f64().map(|f| f as u64)))

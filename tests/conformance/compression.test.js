@@ -43,3 +43,21 @@ test("a response under the threshold, or without Accept-Encoding, is sent as is"
   assert.equal(plain.headers["content-encoding"], undefined);
   assert.ok(plain.text.endsWith(`${"x".repeat(4000)}"]`));
 });
+
+test("a polling response whose packets were all sent with compress(false) is sent as is", async () => {
+  const s = await PollingSession.create(server);
+  await s.post("40");
+  await s.poll(); // the CONNECT answer
+  const big = "x".repeat(4000);
+  await s.post(`42["echo-uncompressed","${big}"]`);
+  // Two packets, sent uncompressed: to the socket, and through a broadcast to its room. They
+  // may come in one response or two; none may be encoded.
+  const packets = [];
+  while (packets.length < 2) {
+    const res = await request(server, "GET", s.path(), { headers: { "accept-encoding": "gzip" } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers["content-encoding"], undefined, "compress(false) turns gzip off");
+    packets.push(...res.text.split(SEP));
+  }
+  assert.deepEqual(packets.sort(), [`42["echo","${big}"]`, `42["echo-room","${big}"]`]);
+});

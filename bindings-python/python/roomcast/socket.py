@@ -234,9 +234,14 @@ class Socket:
         return Pending(fut, dispatcher.thread_id)
 
     @property
-    def volatile(self) -> _VolatileSocket:
+    def volatile(self) -> _FlaggedSocket:
         """``socket.volatile.emit(...)``: dropped if the transport cannot take it right now."""
-        return _VolatileSocket(self._native)
+        return _FlaggedSocket(self._native, volatile=True, compress=True)
+
+    def compress(self, compress: bool = True) -> _FlaggedSocket:
+        """``socket.compress(False).emit(...)``: sent without compression (permessage-deflate,
+        a long-poll's gzip)."""
+        return _FlaggedSocket(self._native, volatile=False, compress=bool(compress))
 
     # ---- broadcasting from this socket ------------------------------------------------
 
@@ -411,15 +416,27 @@ def _ack_sender(ack: Any) -> Callable[[Any], None]:
     return send
 
 
-class _VolatileSocket:
-    __slots__ = ("_native",)
+class _FlaggedSocket:
+    """A socket with per-packet flags for the next ``emit`` (``volatile``, ``compress``)."""
 
-    def __init__(self, native: _native.Socket) -> None:
+    __slots__ = ("_native", "_volatile", "_compress")
+
+    def __init__(self, native: _native.Socket, *, volatile: bool, compress: bool) -> None:
         self._native = native
+        self._volatile = volatile
+        self._compress = compress
+
+    @property
+    def volatile(self) -> _FlaggedSocket:
+        return _FlaggedSocket(self._native, volatile=True, compress=self._compress)
+
+    def compress(self, compress: bool = True) -> _FlaggedSocket:
+        return _FlaggedSocket(self._native, volatile=self._volatile, compress=bool(compress))
 
     def emit(self, event: str, *args: Any) -> bool:
-        """Sends unless the transport is busy; False when dropped or disconnected."""
+        """Sends ``event``; False when the socket is disconnected (a volatile packet that is
+        dropped is not an error)."""
         json_text, binaries = _codec.encode(args)
-        return self._native.emit(event, json_text, binaries, True)
+        return self._native.emit(event, json_text, binaries, self._volatile, self._compress)
 
 

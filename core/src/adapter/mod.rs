@@ -25,12 +25,20 @@ use std::time::Duration;
 pub struct BroadcastFlags {
     /// Drop for recipients whose transport is not writable right now.
     pub volatile: bool,
-    /// Ask for compression where the transport supports it.
-    pub compress: bool,
+    /// `Some(false)`: send without compression (permessage-deflate, a poll's gzip); `None`,
+    /// as unset in socket.io, compresses as `Some(true)` does.
+    pub compress: Option<bool>,
     /// Do not forward to other nodes of a cluster.
     pub local: bool,
     /// Acknowledgement timeout for broadcasts with acks.
     pub timeout: Option<Duration>,
+}
+
+impl BroadcastFlags {
+    /// Whether the packets may be compressed.
+    pub fn compressed(&self) -> bool {
+        self.compress != Some(false)
+    }
 }
 
 /// Who a broadcast or a cluster operation is for.

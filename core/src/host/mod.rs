@@ -100,8 +100,9 @@ pub enum ConnEvent {
     /// An Engine.IO packet from the client (`packet`); with
     /// [`crate::Socket::set_notify_packets`] only, like the two below.
     Packet(crate::engineio::EnginePacket),
-    /// An Engine.IO packet queued for the client (`packetCreate`).
-    PacketCreate(crate::engineio::EnginePacket),
+    /// An Engine.IO packet queued for the client (`packetCreate`), and whether it may be
+    /// compressed (its `options.compress`).
+    PacketCreate(crate::engineio::EnginePacket, bool),
     /// The transport took everything queued (`drain`).
     Drain,
 }

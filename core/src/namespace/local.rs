@@ -7,6 +7,7 @@ use crate::adapter::{
     ServerSideEvent,
 };
 use crate::id::Sid;
+use crate::socket::SendFlags;
 use crate::socket::SocketRef;
 use crate::socketio::parser::Parser;
 use tokio::runtime::Handle;
@@ -54,7 +55,7 @@ impl LocalNamespace for Namespace {
     fn deliver(&self, packet: &BroadcastPacket, opts: &BroadcastOptions) -> usize {
         self.select_local(opts)
             .iter()
-            .filter(|socket| socket.deliver_broadcast(packet, opts.flags.volatile))
+            .filter(|socket| socket.deliver_broadcast(packet, SendFlags::of(&opts.flags)))
             .count()
     }
 
@@ -69,7 +70,7 @@ impl LocalNamespace for Namespace {
             if let Some(id) = packet.ack_id {
                 socket.register_collector(id, collector.clone());
             }
-            if socket.deliver_broadcast(packet, opts.flags.volatile) {
+            if socket.deliver_broadcast(packet, SendFlags::of(&opts.flags)) {
                 count += 1;
             }
         }

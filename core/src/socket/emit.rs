@@ -12,6 +12,40 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
+/// How one packet goes out: socket.io's per-packet `volatile` and `compress` flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendFlags {
+    /// Dropped unless the transport can take it right now.
+    pub volatile: bool,
+    /// May be compressed (permessage-deflate, a poll's gzip); `compress(false)` turns it off.
+    pub compress: bool,
+}
+
+impl SendFlags {
+    pub const DEFAULT: SendFlags = SendFlags {
+        volatile: false,
+        compress: true,
+    };
+    pub const VOLATILE: SendFlags = SendFlags {
+        volatile: true,
+        compress: true,
+    };
+
+    /// The flags a broadcast gives each recipient's packet.
+    pub fn of(flags: &crate::adapter::BroadcastFlags) -> SendFlags {
+        SendFlags {
+            volatile: flags.volatile,
+            compress: flags.compressed(),
+        }
+    }
+}
+
+impl Default for SendFlags {
+    fn default() -> SendFlags {
+        SendFlags::DEFAULT
+    }
+}
+
 impl Socket {
     fn notify_outgoing(self: &Arc<Self>, event: &str, args: &Payload) {
         if self.notify_outgoing.load(Ordering::Relaxed) {
@@ -23,10 +57,10 @@ impl Socket {
     pub(crate) fn deliver_broadcast(
         self: &Arc<Self>,
         packet: &crate::adapter::BroadcastPacket,
-        volatile: bool,
+        flags: SendFlags,
     ) -> bool {
         self.notify_outgoing(&packet.event, &packet.args);
-        self.queue_frames(&packet.frames, volatile)
+        self.queue_frames(&packet.frames, flags)
     }
 
     /// Answers the acknowledgement the client asked for with id `id` (prefer the
@@ -39,12 +73,29 @@ impl Socket {
 
     /// Sends an event to this client.
     pub fn emit(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
+        self.emit_with(event, args, SendFlags::DEFAULT)
+    }
+
+    /// Sends an event only if the transport can take it now (socket.io's `volatile`).
+    pub fn emit_volatile(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
+        self.emit_with(event, args, SendFlags::VOLATILE)
+    }
+
+    /// Sends an event with socket.io's per-packet flags. A volatile event that is dropped
+    /// is not an error.
+    pub fn emit_with(
+        self: &Arc<Self>,
+        event: &str,
+        args: Payload,
+        flags: SendFlags,
+    ) -> Result<(), EmitError> {
         crate::hand_off::barrier();
         check_event(event, &args)?;
-        if self.nsp.recovery().is_some() {
+        if !flags.volatile && self.nsp.recovery().is_some() {
             // Through the room named by the id, so the packet is kept for replay (as socket.io).
             return BroadcastOperator::new(self.nsp.clone())
                 .to([self.id.as_str()])
+                .compress(flags.compress)
                 .emit(event, args);
         }
         self.notify_outgoing(event, &args);
@@ -52,21 +103,11 @@ impl Socket {
             return Err(EmitError::TooManyAttachments(args.binaries.len()));
         }
         let frames = self.nsp.parser().event(self.ns(), None, event, &args);
-        if self.queue_frames(&frames, false) {
+        if self.queue_frames(&frames, flags) || flags.volatile {
             Ok(())
         } else {
             Err(EmitError::Disconnected)
         }
-    }
-
-    /// Sends an event only if the transport can take it now (socket.io's `volatile`).
-    pub fn emit_volatile(self: &Arc<Self>, event: &str, args: Payload) -> Result<(), EmitError> {
-        crate::hand_off::barrier();
-        check_event(event, &args)?;
-        self.notify_outgoing(event, &args);
-        let frames = self.nsp.parser().event(self.ns(), None, event, &args);
-        self.queue_frames(&frames, true);
-        Ok(())
     }
 
     /// Sends an event and waits for the client's acknowledgement, up to `timeout`
@@ -94,7 +135,7 @@ impl Socket {
         }
         self.notify_outgoing(event, &args);
         let frames = self.nsp.parser().event(self.ns(), Some(id), event, &args);
-        self.queue_frames(&frames, false);
+        self.queue_frames(&frames, SendFlags::DEFAULT);
         let socket = self.clone();
         Ok(async move {
             let result = match timeout {
@@ -134,7 +175,7 @@ impl Socket {
         }
         self.notify_outgoing(event, &args);
         let frames = self.nsp.parser().event(self.ns(), Some(id), event, &args);
-        self.queue_frames(&frames, false);
+        self.queue_frames(&frames, SendFlags::DEFAULT);
         if let Some(t) = timeout {
             let weak = Arc::downgrade(self);
             self.nsp.runtime().spawn(async move {
@@ -172,16 +213,21 @@ impl Socket {
     /// Queues encoded frames; false when dropped (volatile) or the connection is closed.
     pub fn send_frames(&self, frames: &[Frame], volatile: bool) -> bool {
         crate::hand_off::barrier();
-        self.queue_frames(frames, volatile)
+        let flags = SendFlags {
+            volatile,
+            ..SendFlags::DEFAULT
+        };
+        self.queue_frames(frames, flags)
     }
 
     /// [`Socket::send_frames`] for callers that have passed the barrier already (or run on
     /// the runtime): a broadcast calls it once per recipient.
-    pub(crate) fn queue_frames(&self, frames: &[Frame], volatile: bool) -> bool {
-        if volatile {
-            self.client.session.send_volatile(frames)
+    pub(crate) fn queue_frames(&self, frames: &[Frame], flags: SendFlags) -> bool {
+        let session = &self.client.session;
+        if flags.volatile {
+            session.send_volatile_with(frames, flags.compress)
         } else {
-            self.client.session.send_all(frames).is_ok()
+            session.send_all_with(frames, flags.compress).is_ok()
         }
     }
 }

@@ -37,7 +37,7 @@ impl Socket {
             .nsp
             .parser()
             .control(PacketKind::Disconnect, self.ns(), None);
-        self.queue_frames(&[frame], false);
+        self.queue_frames(&[frame], crate::socket::SendFlags::DEFAULT);
         self.finish_close(DisconnectReason::ServerNamespaceDisconnect);
     }
 

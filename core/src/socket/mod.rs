@@ -12,6 +12,7 @@ use crate::namespace::Namespace;
 use crate::operator::BroadcastOperator;
 use crate::socketio::client::Client;
 use crate::Payload;
+pub use emit::SendFlags;
 pub(crate) use event::incoming_payload;
 pub use event::{check_event, AckError, AckSender, EmitError, IncomingEvent};
 use parking_lot::Mutex;

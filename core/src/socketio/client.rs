@@ -472,7 +472,10 @@ impl Client {
         // anything the connection handler emits, too).
         let missed = announcement.restored.map(|r| r.missed).unwrap_or_default();
         for (event, args) in missed {
-            socket.queue_frames(&self.parser().event(nsp.name(), None, &event, &args), false);
+            socket.queue_frames(
+                &self.parser().event(nsp.name(), None, &event, &args),
+                crate::socket::SendFlags::DEFAULT,
+            );
         }
         if self.session.protocol == 3 {
             let _ = self
@@ -519,7 +522,7 @@ impl SessionHandler for Client {
         };
         watcher.conn_event(match event {
             PacketEvent::Received(p) => ConnEvent::Packet(p),
-            PacketEvent::Created(p) => ConnEvent::PacketCreate(p),
+            PacketEvent::Created(p, compress) => ConnEvent::PacketCreate(p, compress),
             PacketEvent::Drain => ConnEvent::Drain,
         });
     }

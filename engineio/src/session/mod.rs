@@ -120,8 +120,14 @@ struct State {
     queue: VecDeque<Frame>,
     /// Bytes of the frames in `queue`.
     queued_bytes: usize,
+    /// Frames ever queued; the front of `queue` is number `queued_total - queue.len()`.
+    queued_total: u64,
+    /// The numbers of the queued frames sent with compression off (`compress(false)`).
+    uncompressed: VecDeque<u64>,
     closed: Option<CloseReason>,
     poll_waiting: bool,
+    /// The arrival number of the waiting poll (see `EngineShared::next_arrival`).
+    poll_arrival: u64,
     post_active: bool,
     /// A WebSocket is probing this session (only one may).
     probing: bool,
@@ -142,6 +148,22 @@ struct State {
     /// to the ping sent; v3: the client's next ping). Requests compare their arrival with it,
     /// so a request read after the deadline cannot win over the timer task.
     heartbeat_deadline: Option<Instant>,
+}
+
+impl State {
+    /// Takes every queued frame into `into`; `uncompressed` gets the positions in `into` of
+    /// those sent with compression off.
+    fn take_queue(&mut self, into: &mut Vec<Frame>, uncompressed: &mut Vec<usize>) {
+        let front = self.queued_total - self.queue.len() as u64;
+        let base = into.len();
+        uncompressed.extend(
+            self.uncompressed
+                .drain(..)
+                .map(|n| base + (n - front) as usize),
+        );
+        into.extend(self.queue.drain(..));
+        self.queued_bytes = 0;
+    }
 }
 
 /// One Engine.IO session.
@@ -200,8 +222,11 @@ impl EngineSession {
                 upgrading: false,
                 queue: VecDeque::new(),
                 queued_bytes: 0,
+                queued_total: 0,
+                uncompressed: VecDeque::new(),
                 closed: None,
                 poll_waiting: false,
+                poll_arrival: 0,
                 post_active: false,
                 probing: false,
                 close_delivered: false,
@@ -329,6 +354,17 @@ impl EngineSession {
 
     /// Queues several frames back to back (a packet and its binary attachments).
     pub fn send_all(self: &Arc<Self>, frames: &[Frame]) -> Result<(), CloseReason> {
+        self.send_all_with(frames, true)
+    }
+
+    /// [`EngineSession::send_all`]; with `compress` false the frames go out without
+    /// permessage-deflate, and a poll that carries only such frames is not compressed
+    /// (socket.io's `compress(false)`).
+    pub fn send_all_with(
+        self: &Arc<Self>,
+        frames: &[Frame],
+        compress: bool,
+    ) -> Result<(), CloseReason> {
         let was_empty;
         {
             let mut st = self.state.lock();
@@ -357,11 +393,17 @@ impl EngineSession {
             }
             st.queued_bytes += bytes;
             st.queue.extend(frames.iter().cloned());
+            let first = st.queued_total;
+            let end = first + frames.len() as u64;
+            st.queued_total = end;
+            if !compress {
+                st.uncompressed.extend(first..end);
+            }
             st.regular_turn = crate::host_turn::current();
         }
         if self.notify_packets.load(Ordering::Relaxed) {
             for frame in frames {
-                self.report(PacketEvent::Created(EnginePacket::sent(frame)));
+                self.report(PacketEvent::Created(EnginePacket::sent(frame), compress));
             }
         }
         // Every consumer drains the whole queue, so only the push that made it non-empty
@@ -383,6 +425,12 @@ impl EngineSession {
     /// current turn. A client with a backlog (a slow reader, or a poll not yet re-issued after
     /// a burst) misses the packet instead of growing the backlog.
     pub fn send_volatile(self: &Arc<Self>, frames: &[Frame]) -> bool {
+        self.send_volatile_with(frames, true)
+    }
+
+    /// [`EngineSession::send_volatile`] with the compress option of
+    /// [`EngineSession::send_all_with`].
+    pub fn send_volatile_with(self: &Arc<Self>, frames: &[Frame], compress: bool) -> bool {
         {
             let st = self.state.lock();
             let turn = crate::host_turn::current();
@@ -392,7 +440,7 @@ impl EngineSession {
             }
         }
         // A volatile packet that goes out makes the transport busy as a regular one does.
-        self.send_all(frames).is_ok()
+        self.send_all_with(frames, compress).is_ok()
     }
 
     /// Feeds one inbound Engine.IO packet from any transport.
@@ -501,5 +549,5 @@ mod polling;
 mod tests;
 mod websocket;
 
-pub use polling::PostGuard;
+pub use polling::{PollAnswer, PostGuard};
 pub use websocket::Probe;

@@ -10,11 +10,27 @@ use crate::payload;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// What a polling GET answers.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PollAnswer {
+    pub body: Vec<u8>,
+    /// `application/octet-stream` (v3 clients that take binary), else text.
+    pub binary: bool,
+    /// Whether the body may be compressed: some frame in it was sent with compression on,
+    /// as engine.io's polling transport decides.
+    pub compress: bool,
+}
+
 impl EngineSession {
     /// Answers a polling GET: the queued frames, parking until there are some.
     /// After close it answers the `close` packet.
     /// The body is binary (`application/octet-stream`) only for v3 clients that take binary.
-    pub async fn poll(self: &Arc<Self>) -> Result<(Vec<u8>, bool), PollError> {
+    ///
+    /// Two polls at once end the session, as in engine.io: the one that `arrival` says came
+    /// second is refused (`Overlap`), the first answers the close. When the second was handled
+    /// first (it came on another connection, served first), it is the one refused, so the
+    /// client sees what a server handling requests in arrival order would answer.
+    pub async fn poll(self: &Arc<Self>, arrival: u64) -> Result<PollAnswer, PollError> {
         let check;
         {
             let mut st = self.state.lock();
@@ -22,12 +38,22 @@ impl EngineSession {
             if st.transport != TransportKind::Polling {
                 return Err(PollError::WrongTransport);
             }
-            if st.poll_waiting {
+            if st.poll_waiting && st.poll_arrival < arrival {
                 drop(st);
                 self.close(CloseReason::TransportError);
                 return Err(PollError::Overlap);
             }
+            if st.poll_waiting {
+                // The waiting poll came later: it sees `poll_arrival` change and answers the
+                // overlap; this one takes its place and answers the close.
+                st.poll_arrival = arrival;
+                parking_lot::MutexGuard::unlocked(&mut st, || {
+                    self.wake.notify_waiters();
+                    self.close(CloseReason::TransportError);
+                });
+            }
             st.poll_waiting = true;
+            st.poll_arrival = arrival;
             // The client's `5` may already be on the WebSocket, unread by its task: that
             // task reads what it has before it answers this check.
             check = st.upgrading.then(|| {
@@ -51,15 +77,21 @@ impl EngineSession {
             let holding;
             {
                 let mut st = self.state.lock();
+                if st.poll_arrival != arrival {
+                    // A poll that arrived before this one took its place (see above).
+                    guard.done = true;
+                    return Err(PollError::Overlap);
+                }
                 if !st.queue.is_empty() {
-                    let frames: Vec<Frame> = st.queue.drain(..).collect();
-                    st.queued_bytes = 0;
+                    let (mut frames, mut uncompressed) = (Vec::new(), Vec::new());
+                    st.take_queue(&mut frames, &mut uncompressed);
                     st.poll_waiting = false;
                     guard.done = true;
                     drop(st);
                     self.drained.notify_waiters();
                     self.drained_by_transport();
-                    return Ok(self.encode_payload(&frames));
+                    let compress = uncompressed.len() < frames.len();
+                    return Ok(self.answer(&frames, compress));
                 }
                 if let Some(reason) = st.closed {
                     st.poll_waiting = false;
@@ -76,7 +108,7 @@ impl EngineSession {
                         _ if found_poll => vec![crate::packet::CLOSE],
                         _ => vec![NOOP, crate::packet::CLOSE],
                     };
-                    return Ok(self.encode_payload(&last));
+                    return Ok(self.answer(&last, true));
                 }
                 let upgraded = st.transport != TransportKind::Polling;
                 if upgraded && check.is_some() {
@@ -92,7 +124,7 @@ impl EngineSession {
                     // Releases the pending GET so the client can finish the upgrade.
                     st.poll_waiting = false;
                     guard.done = true;
-                    return Ok(self.encode_payload(&[NOOP]));
+                    return Ok(self.answer(&[NOOP], true));
                 }
                 holding = st.upgrading && checking;
             }
@@ -108,9 +140,27 @@ impl EngineSession {
         }
     }
 
+    /// The client closed the connection of the poll with `arrival` while it waited: the
+    /// session ends ("transport error"), and the poll answers nothing more (its connection is
+    /// gone). A poll that has already answered, or another one, is left alone.
+    pub fn abort_poll(self: &Arc<Self>, arrival: u64) {
+        {
+            let mut st = self.state.lock();
+            if !(st.poll_waiting && st.poll_arrival == arrival) {
+                return;
+            }
+            st.poll_waiting = false;
+            // Arrival numbers start at 1: the waiting poll sees its place taken and ends.
+            st.poll_arrival = 0;
+        }
+        self.close(CloseReason::TransportError);
+    }
+
     /// Refuses a request to a session that has ended for the client, though its sid may
     /// still be routable: a poll took the close, the heartbeat deadline passed before the
-    /// request was read, or the client's own close was answered.
+    /// request was read, the client's own close was answered, or its transport failed (an
+    /// aborted or overlapping poll, an undecodable payload: engine.io forgets such a session
+    /// at once, only a poll already waiting gets the close).
     fn check_alive(
         self: &Arc<Self>,
         st: &mut parking_lot::MutexGuard<'_, State>,
@@ -123,7 +173,11 @@ impl EngineSession {
             && st
                 .closed_at
                 .is_some_and(|at| at.elapsed() >= CLIENT_CLOSE_GRACE);
-        if st.close_delivered || client_close_over {
+        let transport_failed = matches!(
+            st.closed,
+            Some(CloseReason::TransportError | CloseReason::ParseError)
+        );
+        if st.close_delivered || client_close_over || transport_failed {
             return Err(PollError::Gone);
         }
         Ok(())
@@ -164,6 +218,15 @@ impl EngineSession {
             st.post_active = true;
         }
         Ok(PostGuard { session: self })
+    }
+
+    fn answer(&self, frames: &[Frame], compress: bool) -> PollAnswer {
+        let (body, binary) = self.encode_payload(frames);
+        PollAnswer {
+            body,
+            binary,
+            compress,
+        }
     }
 
     /// Encodes frames as a polling response body for this session's protocol.

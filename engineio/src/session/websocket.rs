@@ -82,8 +82,13 @@ impl EngineSession {
     }
 
     /// For the WebSocket writer: waits for queued frames and takes them all. `None` once the
-    /// session is closed and drained.
-    pub async fn next_frames(self: &Arc<Self>, into: &mut Vec<Frame>) -> Option<()> {
+    /// session is closed and drained. `uncompressed` gets the positions in `into` of the
+    /// frames sent with compression off.
+    pub async fn next_frames(
+        self: &Arc<Self>,
+        into: &mut Vec<Frame>,
+        uncompressed: &mut Vec<usize>,
+    ) -> Option<()> {
         loop {
             let notified = self.wake.notified();
             tokio::pin!(notified);
@@ -91,8 +96,7 @@ impl EngineSession {
             {
                 let mut st = self.state.lock();
                 if st.transport == TransportKind::WebSocket && !st.queue.is_empty() {
-                    into.extend(st.queue.drain(..));
-                    st.queued_bytes = 0;
+                    st.take_queue(into, uncompressed);
                     drop(st);
                     self.drained.notify_waiters();
                     self.drained_by_transport();

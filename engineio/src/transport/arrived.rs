@@ -1,13 +1,12 @@
-//! A request hyper has read in full is handled even when its connection ends before the
-//! handler first runs.
+//! A request is handled from the moment hyper hands it over.
 //!
-//! hyper reads a request head and, in the same pass, looks for the peer's EOF; when both came
-//! in one read (a client that sends a poll and gives up at once, on a busy server) it drops
-//! the handler's future before polling it, and the request leaves no trace: a cancelled poll
-//! would not end its session as engine.io's does ("poll connection closed prematurely"), and a
-//! later poll would be answered as if nothing had happened. Node emits such a request and then
-//! its close, so here the handler runs up to its first wait and is then dropped, as any
-//! handler whose connection closed.
+//! hyper calls the service when it has read a request head, and polls the returned future
+//! later, after it has looked at the connection again: when the client sent a poll and gave
+//! up at once (the request and its FIN in one read, on a busy server) hyper drops the future
+//! without ever polling it, and the request would leave no trace — a cancelled poll would not
+//! end its session as engine.io's does ("poll connection closed prematurely"). So the handler
+//! runs up to its first wait right away: a poll registers with its session (and with its
+//! connection, see [`super::watched_io`]) before hyper reads anything else.
 
 use futures_util::task::noop_waker_ref;
 use std::future::Future;
@@ -16,36 +15,36 @@ use std::task::{Context, Poll};
 
 pub(crate) struct Arrived<F: Future> {
     handler: Pin<Box<F>>,
-    polled: bool,
+    /// The answer of a handler that finished in its first run.
+    done: Option<F::Output>,
 }
 
 impl<F: Future> Arrived<F> {
+    /// Runs `handler` up to its first wait. Called on the connection's task, within the
+    /// runtime; nothing waits on the no-op waker, as hyper polls the future again, and tokio's
+    /// primitives keep a wake-up that comes in between.
     pub(crate) fn new(handler: F) -> Arrived<F> {
-        Arrived {
-            handler: Box::pin(handler),
-            polled: false,
-        }
+        let mut handler = Box::pin(handler);
+        let mut cx = Context::from_waker(noop_waker_ref());
+        let done = match handler.as_mut().poll(&mut cx) {
+            Poll::Ready(answer) => Some(answer),
+            Poll::Pending => None,
+        };
+        Arrived { handler, done }
     }
 }
 
-impl<F: Future> Future for Arrived<F> {
+impl<F: Future> Future for Arrived<F>
+where
+    F::Output: Unpin,
+{
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
-        this.polled = true;
-        this.handler.as_mut().poll(cx)
-    }
-}
-
-impl<F: Future> Drop for Arrived<F> {
-    fn drop(&mut self) {
-        // Not while unwinding: a second panic would abort the process.
-        if self.polled || std::thread::panicking() {
-            return;
+        if let Some(answer) = this.done.take() {
+            return Poll::Ready(answer);
         }
-        // Nothing will poll it again, so the waker may be a no-op.
-        let mut cx = Context::from_waker(noop_waker_ref());
-        let _ = self.handler.as_mut().poll(&mut cx);
+        this.handler.as_mut().poll(cx)
     }
 }

@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::{Error as WsError, Message};
 
 /// A WebSocket message between a host and the core.
@@ -123,6 +124,16 @@ impl Sink<Message> for ChannelSocket {
         let m = match item {
             Message::Text(t) => WsMessage::Text(t.as_str().to_string()),
             Message::Binary(b) => WsMessage::Binary(b),
+            // A message sent with compression off (the host decides compression itself).
+            Message::Frame(f) if matches!(f.header().opcode, OpCode::Data(Data::Text)) => {
+                match String::from_utf8(f.into_payload().to_vec()) {
+                    Ok(text) => WsMessage::Text(text),
+                    Err(_) => return Ok(()),
+                }
+            }
+            Message::Frame(f) if matches!(f.header().opcode, OpCode::Data(Data::Binary)) => {
+                WsMessage::Binary(f.into_payload())
+            }
             // Close and control frames are the host's business.
             _ => return Ok(()),
         };
@@ -193,6 +204,7 @@ impl EngineServer {
         B: hyper::body::Body,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
+        let arrival = self.shared().next_arrival();
         let resp = match native::route(self, &parts, remote) {
             Route::Fallback => return None,
             Route::Respond(resp) => resp,
@@ -201,18 +213,25 @@ impl EngineServer {
                 // it now lets the host's feed fail fast instead of queueing whatever a client
                 // streams meanwhile.
                 drop(body);
-                let extra = self.extra_headers(&parts, remote).await;
-                let resp = with(
-                    native::compress(native::poll(&session).await, &parts.headers, &session),
-                    &cors,
-                );
+                // The poll first: it registers at its first run, before a host hook for the
+                // headers can make this handler wait (see `host_exchange`).
+                let (answer, extra) = futures_util::future::join(
+                    native::poll(&session, arrival, &parts.headers),
+                    self.extra_headers(&parts, remote),
+                )
+                .await;
+                let resp = with(answer, &cors);
                 native::with_extra_headers(resp, &extra)
             }
             Route::Post(session, cors) => {
                 let declared = native::declared_length(&parts.headers);
                 let binary = native::is_binary_body(&parts.headers);
-                let extra = self.extra_headers(&parts, remote).await;
-                let resp = with(native::post(&session, body, declared, binary).await, &cors);
+                let (answer, extra) = futures_util::future::join(
+                    native::post(&session, body, declared, binary),
+                    self.extra_headers(&parts, remote),
+                )
+                .await;
+                let resp = with(answer, &cors);
                 native::with_extra_headers(resp, &extra)
             }
             Route::Handshake(cors) => {

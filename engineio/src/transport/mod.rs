@@ -6,6 +6,7 @@ pub(crate) mod arrived;
 pub mod client_files;
 pub mod cors;
 pub mod external;
+pub mod host_exchange;
 pub mod host_http;
 pub(crate) mod http;
 pub(crate) mod limits;

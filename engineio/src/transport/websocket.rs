@@ -16,7 +16,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tungstenite::error::ProtocolError;
 use tungstenite::handshake::derive_accept_key;
-use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tungstenite::protocol::frame::Frame as WsFrame;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::{Error as WsError, Message, Utf8Bytes};
 
@@ -190,6 +191,17 @@ fn to_message(frame: Frame) -> Message {
     }
 }
 
+/// A data message as one raw frame, which the WebSocket layer writes as it is: without
+/// permessage-deflate (`compress(false)`).
+fn without_compression(message: Message) -> Message {
+    let (payload, opcode) = match message {
+        Message::Text(t) => (Bytes::from(t), Data::Text),
+        Message::Binary(b) => (b, Data::Binary),
+        other => return other,
+    };
+    Message::Frame(WsFrame::message(payload, OpCode::Data(opcode), true))
+}
+
 /// v3 binary messages carry their packet type (4, message) as a leading byte.
 fn to_message_for(frame: Frame, protocol: u8) -> Message {
     match frame {
@@ -321,14 +333,19 @@ where
         }
     };
     let writer = async {
-        let mut batch: Vec<Frame> = Vec::new();
-        while session.next_frames(&mut batch).await.is_some() {
-            for f in batch.drain(..) {
-                if sink
-                    .feed(to_message_for(f, session.protocol))
-                    .await
-                    .is_err()
-                {
+        let (mut batch, mut uncompressed) = (Vec::<Frame>::new(), Vec::new());
+        while session
+            .next_frames(&mut batch, &mut uncompressed)
+            .await
+            .is_some()
+        {
+            let mut raw = uncompressed.drain(..).peekable();
+            for (i, f) in batch.drain(..).enumerate() {
+                let mut message = to_message_for(f, session.protocol);
+                if raw.next_if_eq(&i).is_some() {
+                    message = without_compression(message);
+                }
+                if sink.feed(message).await.is_err() {
                     session.close(CloseReason::TransportError);
                     return sink;
                 }

@@ -163,6 +163,12 @@ def register_echo(socket: roomcast.Socket) -> None:
         socket.emit("echo", *args)
         return None
 
+    # The arguments back twice with compress(False): to the socket, and through a broadcast.
+    @socket.on("echo-uncompressed")
+    def echo_uncompressed(*args: Any) -> None:
+        socket.compress(False).emit("echo", *args)
+        socket.nsp.to(socket.id).compress(False).emit("echo-room", *args)
+
 
 # ---- namespace "/" ------------------------------------------------------------------------
 

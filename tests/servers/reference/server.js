@@ -182,6 +182,11 @@ function registerEchoHandler(socket) {
     if (ack) ack(...args);
     else socket.emit("echo", ...args);
   });
+  // The arguments back twice with compress(false): to the socket, and through a broadcast.
+  socket.on("echo-uncompressed", (...args) => {
+    socket.compress(false).emit("echo", ...args);
+    socket.nsp.to(socket.id).compress(false).emit("echo-room", ...args);
+  });
 }
 
 function observers() {

@@ -6,6 +6,7 @@ use super::client_files::ClientFiles;
 use super::cors;
 use super::host_http::{HostBody, HostRequest, RequestBody, Responder};
 use super::limits::{ConnectionPermit, Refusal};
+use super::watched_io::WaitingPoll;
 use crate::error::EngineError;
 use crate::handshake::RequestInfo;
 use crate::observer::ContextValue;
@@ -48,7 +49,14 @@ pub(crate) async fn accept_loop(server: EngineServer, listener: tokio::net::TcpL
                     match shared.connection_limits.admit(addr.ip()) {
                         Ok(permit) => {
                             let _ = stream.set_nodelay(true);
-                            tokio::spawn(serve_connection(server.clone(), stream, addr, permit));
+                            let arrival = shared.next_arrival();
+                            tokio::spawn(serve_connection(
+                                server.clone(),
+                                stream,
+                                addr,
+                                permit,
+                                arrival,
+                            ));
                             // tokio runs a task just spawned before the tasks already woken
                             // (its LIFO slot), so a new connection's request could overtake one
                             // that came earlier on another connection: a poll the client sent,
@@ -77,6 +85,7 @@ async fn serve_connection(
     stream: tokio::net::TcpStream,
     addr: SocketAddr,
     permit: ConnectionPermit,
+    arrival: u64,
 ) {
     // Behind the tasks already woken (see accept_loop).
     tokio::task::yield_now().await;
@@ -90,19 +99,32 @@ async fn serve_connection(
         .is_some()
         .then(|| LiveConnection::new(server.shared().clone()));
     let local = stream.local_addr().ok();
+    let (stream, mid_request, waiting) = super::watched_io::WatchedIo::new(stream);
     let svc_server = server.clone();
     // Shared with the WebSocket task when the connection upgrades, so the place is held for
     // as long as the socket is open.
     let permit = Arc::new(permit);
+    // The first request takes the connection's number; later ones (keep-alive) their own.
+    let first_arrival = std::sync::atomic::AtomicU64::new(arrival);
     let service = service_fn(move |req| {
         let server = svc_server.clone();
         let permit = permit.clone();
+        let waiting = waiting.clone();
+        let arrival = match first_arrival.swap(0, Ordering::Relaxed) {
+            0 => server.shared().next_arrival(),
+            first => first,
+        };
         let peers = Peers {
             remote: Some(addr),
             local,
         };
         super::arrived::Arrived::new(async move {
-            Ok::<_, Infallible>(handle(server, req, peers, Some(permit)).await)
+            let origin = Origin {
+                peers,
+                arrival,
+                waiting: Some(&waiting),
+            };
+            Ok::<_, Infallible>(handle(server, req, origin, Some(permit)).await)
         })
     });
     let engine = server.shared().config.clone();
@@ -111,7 +133,6 @@ async fn serve_connection(
         .max_buf_size(64 * 1024)
         .timer(TokioTimer::new())
         .header_read_timeout(engine.http_header_timeout);
-    let (stream, mid_request) = super::watched_io::WatchedIo::new(stream);
     let conn = builder
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
@@ -149,6 +170,14 @@ impl Drop for LiveConnection {
     fn drop(&mut self) {
         self.0.connection_closed();
     }
+}
+
+/// Where a request comes from: its connection's two ends, its arrival number (see
+/// `EngineShared::next_arrival`) and its connection's [`WaitingPoll`] slot.
+struct Origin<'a> {
+    peers: Peers,
+    arrival: u64,
+    waiting: Option<&'a WaitingPoll>,
 }
 
 /// The two ends of a connection.
@@ -206,14 +235,14 @@ async fn outside(
 async fn handle(
     server: EngineServer,
     req: Request<Incoming>,
-    peers: Peers,
+    origin: Origin<'_>,
     permit: Option<Arc<ConnectionPermit>>,
 ) -> ListenerResp {
     if !server.handles_path(req.uri().path()) {
         let (parts, body) = req.into_parts();
-        return outside(&server, parts, body, peers).await;
+        return outside(&server, parts, body, origin.peers).await;
     }
-    handle_socketio(server, req, peers.remote, permit)
+    handle_socketio(server, req, origin, permit)
         .await
         .map(Either::Left)
 }
@@ -221,20 +250,31 @@ async fn handle(
 async fn handle_socketio(
     server: EngineServer,
     mut req: Request<Incoming>,
-    remote: Option<SocketAddr>,
+    origin: Origin<'_>,
     permit: Option<Arc<ConnectionPermit>>,
 ) -> Resp {
+    let remote = origin.peers.remote;
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (parts, body) = req.into_parts();
     match route(&server, &parts, remote) {
         Route::Respond(resp) => resp,
         Route::Fallback => text_response(404, "text/plain; charset=utf-8", "Not Found"),
         Route::Poll(session, cors) => {
-            let extra = server.extra_headers(&parts, remote).await;
-            let resp = with_headers(
-                compress(poll(&session).await, &parts.headers, &session),
-                &cors,
-            );
+            // The poll first: it registers at its first run (see `arrived`), before a host
+            // hook for the headers can make this handler wait.
+            let arrival = origin.arrival;
+            if let Some(waiting) = origin.waiting {
+                waiting.set(&session, arrival);
+            }
+            let (answer, extra) = futures_util::future::join(
+                poll(&session, arrival, &parts.headers),
+                server.extra_headers(&parts, remote),
+            )
+            .await;
+            if let Some(waiting) = origin.waiting {
+                waiting.clear(arrival);
+            }
+            let resp = with_headers(answer, &cors);
             with_extra_headers(resp, &extra)
         }
         Route::Post(session, cors) => {

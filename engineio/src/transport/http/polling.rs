@@ -26,9 +26,20 @@ pub(crate) fn is_binary_body(headers: &http::HeaderMap) -> bool {
     })
 }
 
-pub(crate) async fn poll(session: &Arc<EngineSession>) -> Resp {
-    match session.poll().await {
-        Ok(body) => polling_response(body),
+/// Answers a polling GET, compressed as the request accepts unless every packet in it was
+/// sent with `compress(false)`.
+pub(crate) async fn poll(
+    session: &Arc<EngineSession>,
+    arrival: u64,
+    request: &http::HeaderMap,
+) -> Resp {
+    match session.poll(arrival).await {
+        Ok(answer) if answer.compress => compress(
+            polling_response((answer.body, answer.binary)),
+            request,
+            session,
+        ),
+        Ok(answer) => polling_response((answer.body, answer.binary)),
         Err(PollError::Overlap) => empty_response(400),
         Err(PollError::WrongTransport) => error_response(EngineError::BadRequest, &[]),
         Err(PollError::Gone) => error_response(EngineError::UnknownSid, &[]),

@@ -2,8 +2,8 @@
 
 use roomcast::host::Pending;
 use roomcast::{
-    payload, BroadcastOperator, Cors, CorsOrigin, NamespaceMatcher, Payload, Server, ServerConfig,
-    SocketRef,
+    payload, BroadcastOperator, Cors, CorsOrigin, NamespaceMatcher, Payload, SendFlags, Server,
+    ServerConfig, SocketRef,
 };
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -189,6 +189,19 @@ fn register_echo(socket: &SocketRef) {
         None => {
             let _ = socket.emit("echo", args);
         }
+    });
+    // The arguments back twice with compress(false): to the socket, and through a broadcast.
+    socket.on("echo-uncompressed", |socket, args, _ack| {
+        let uncompressed = SendFlags {
+            compress: false,
+            ..SendFlags::DEFAULT
+        };
+        let _ = socket.emit_with("echo", args.clone(), uncompressed);
+        let _ = socket
+            .namespace()
+            .to([socket.id().as_str()])
+            .compress(false)
+            .emit("echo-room", args);
     });
 }
 

@@ -1,12 +1,9 @@
 "use strict";
 
-// KNOWN GAP, not in the default run (node --test picks *.test.js): a poll the client sent,
-// aborted, then sent again on a new connection must be answered in that order (the second
-// gets 400), as the reference's single thread answers them. roomcast's accept loop and each
-// connection task yield once so connections start in arrival order, which makes it rare, but
-// under a busy core the second connection's request is still sometimes handled first (1 of
-// 15–20 iterations in a full test run): the order of two connections is not guaranteed yet.
-// Run it by hand: ROOMCAST_SERVER=rust node --test tests/conformance/close-order.known-gap.js
+// A poll the client sent, aborted, then sent again on a new connection is answered in that
+// order (the second gets 400), as the reference's single thread answers them, even when the
+// runtime serves the second connection first: overlapping polls are ordered by arrival (the
+// connection accepted first), not by which task ran first.
 
 const net = require("node:net");
 const assert = require("node:assert/strict");
