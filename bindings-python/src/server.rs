@@ -11,6 +11,7 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use roomcast::transport::host_exchange::{self, ExchangeCancel, Started};
 use roomcast::{HostEvent, QueueHandler, QueueMatcher, Server};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -28,7 +29,12 @@ pub struct PyServer {
     next_id: AtomicU64,
     statics: Statics,
     announces_namespaces: AtomicBool,
+    /// HTTP requests of the ASGI path still being answered, by token, so that a client that
+    /// goes away (`http.disconnect`) ends its long-poll at once, as on the native listener.
+    http_in_flight: Arc<Mutex<HashMap<u64, HttpCancel>>>,
 }
+
+type HttpCancel = ExchangeCancel<Option<http::Response<Bytes>>>;
 
 impl PyServer {
     fn new_id(&self) -> u64 {
@@ -72,6 +78,7 @@ impl PyServer {
             next_id: AtomicU64::new(1),
             statics,
             announces_namespaces: AtomicBool::new(false),
+            http_in_flight: Arc::default(),
         };
         Ok(this)
     }
@@ -238,8 +245,10 @@ impl PyServer {
     /// Answers an HTTP request of the Socket.IO path in the background; the response
     /// arrives as an `Http` completion with `token` (`None`: not a Socket.IO request).
     #[pyo3(signature = (token, method, target, headers, body, client=None))]
+    #[allow(clippy::too_many_arguments)]
     fn handle_http(
         &self,
+        py: Python<'_>,
         token: u64,
         method: &str,
         target: &str,
@@ -250,11 +259,35 @@ impl PyServer {
         let parts = bridge::request_parts(method, target, headers)?;
         let remote = bridge::remote(client);
         let (server, host) = (self.server.clone(), self.host.clone());
-        self.server.runtime().spawn(async move {
-            let response = server.handle_http(parts, remote, Bytes::from(body)).await;
-            host.push_local(LocalEvent::Http { token, response });
-        });
+        let runtime = self.server.runtime().clone();
+        // Started on this thread (see `host_exchange`): a poll registers before the next
+        // request or a cancel from the event loop reaches the core.
+        let handler = async move { server.handle_http(parts, remote, Bytes::from(body)).await };
+        let started = py.detach(|| host_exchange::start(&runtime, handler));
+        match started {
+            Started::Done(response) => host.push_local(LocalEvent::Http { token, response }),
+            Started::Pending(answer, cancel) => {
+                self.http_in_flight.lock().insert(token, cancel);
+                let in_flight = self.http_in_flight.clone();
+                runtime.spawn(async move {
+                    if let Some(response) = answer.await {
+                        in_flight.lock().remove(&token);
+                        host.push_local(LocalEvent::Http { token, response });
+                    }
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// The client of request `token` went away before its answer (ASGI `http.disconnect`):
+    /// a pending long-poll ends its session, as engine.io's does. No `Http` completion
+    /// follows for a request cancelled before its answer.
+    fn cancel_http(&self, py: Python<'_>, token: u64) {
+        let cancel = self.http_in_flight.lock().remove(&token);
+        if let Some(cancel) = cancel {
+            py.detach(|| cancel.cancel());
+        }
     }
 
     /// Answers an HTTP request on the calling thread (WSGI), without the GIL while waiting:

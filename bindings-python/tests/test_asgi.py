@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any, AsyncIterator
 
 import httpx
@@ -91,3 +92,25 @@ async def test_asgi_app_alone_answers_404_and_lifespan() -> None:
         async with httpx.AsyncClient() as http:
             assert (await http.get(f"{url}/other")).status_code == 404
     assert io.closed
+
+
+async def test_a_long_poll_whose_client_goes_away_ends_its_session() -> None:
+    # As engine.io ("poll connection closed prematurely"): the next poll finds the session
+    # gone, not the dead poll still waiting (which would answer an overlap).
+    io = roomcast.Server()
+    async with uvicorn_serving(roomcast.ASGIApp(io)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        async with httpx.AsyncClient() as http:
+            for _ in range(10):
+                r = await http.get(f"{url}/socket.io/", params={"EIO": "4", "transport": "polling"})
+                sid = json.loads(r.text[1:])["sid"]
+                path = f"/socket.io/?EIO=4&transport=polling&sid={sid}"
+                # The poll and the client's close in one go, then wait for the server's close.
+                reader, writer = await asyncio.open_connection(host, int(port))
+                writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+                writer.write_eof()
+                await within(reader.read())
+                writer.close()
+                after = await http.get(f"{url}{path}", timeout=5)
+                assert after.status_code == 400, after.text
+                assert "Session ID unknown" in after.text

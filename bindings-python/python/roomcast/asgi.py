@@ -96,18 +96,43 @@ class ASGIApp:
         """Answers a request of the Socket.IO path; False if the core says it is not one."""
         limit = self.io._max_http_buffer_size
         body = bytearray()
+        gone_early = False
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return True
+                # A GET that arrived counts even if its client is already gone: an aborted
+                # long-poll ends its session. A POST cut short is dropped unread.
+                if scope["method"] != "GET":
+                    return True
+                gone_early = True
+                break
             body += message.get("body", b"")
             # Past the limit the core answers 413 from what it has; stop buffering.
             if len(body) > limit or not message.get("more_body", False):
                 break
         dispatcher = self.io._dispatcher
         token, fut = dispatcher.expect(resolve_value)
-        self.io._native.handle_http(token, scope["method"], _target(scope), scope["headers"], bytes(body), _client(scope))
-        response: tuple[int, list[tuple[bytes, bytes]], bytes] | None = await Pending(fut, dispatcher.thread_id)
+        native = self.io._native
+        native.handle_http(token, scope["method"], _target(scope), scope["headers"], bytes(body), _client(scope))
+        if gone_early:
+            native.cancel_http(token)
+            dispatcher.forget(token)
+            return True
+        answer = asyncio.ensure_future(Pending(fut, dispatcher.thread_id))
+        # A long-poll may wait a ping interval: a client that goes away meanwhile ends it (and
+        # its session) at once, as engine.io does, instead of leaving it to meet the client's
+        # next poll as an overlap.
+        gone = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait((answer, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if not answer.done():
+            native.cancel_http(token)
+            dispatcher.forget(token)
+            answer.cancel()
+            return True
+        response: tuple[int, list[tuple[bytes, bytes]], bytes] | None = answer.result()
         if response is None:
             return False
         status, headers, payload = response
@@ -191,3 +216,9 @@ async def _not_found(scope: Scope, send: Send) -> None:
         {"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"text/plain; charset=utf-8")]}
     )
     await send({"type": "http.response.body", "body": b"Not Found"})
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Returns once the ASGI server reports the client gone (``http.disconnect``)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
