@@ -71,6 +71,8 @@ class Server:
         self, token: int, method: str, target: str, headers: Headers, body: bytes, client: Client = None
     ) -> None:
         """Answers an HTTP request in the background (``EV_HTTP`` completion)."""
+    def cancel_http(self, token: int) -> None:
+        """The client of request ``token`` went away: a pending long-poll ends its session."""
     def handle_http_blocking(
         self, method: str, target: str, headers: Headers, body: bytes, client: Client = None
     ) -> Optional[tuple[int, list[tuple[bytes, bytes]], bytes]]:

@@ -118,7 +118,9 @@ class ASGIApp:
             native.cancel_http(token)
             dispatcher.forget(token)
             return True
-        answer = asyncio.ensure_future(Pending(fut, dispatcher.thread_id))
+        answer: asyncio.Future[tuple[int, list[tuple[bytes, bytes]], bytes] | None] = asyncio.ensure_future(
+            Pending(fut, dispatcher.thread_id)
+        )
         # A long-poll may wait a ping interval: a client that goes away meanwhile ends it (and
         # its session) at once, as engine.io does, instead of leaving it to meet the client's
         # next poll as an overlap.
@@ -132,7 +134,7 @@ class ASGIApp:
             dispatcher.forget(token)
             answer.cancel()
             return True
-        response: tuple[int, list[tuple[bytes, bytes]], bytes] | None = answer.result()
+        response = answer.result()
         if response is None:
             return False
         status, headers, payload = response
