@@ -12,11 +12,11 @@ use http_body_util::StreamBody;
 use hyper::body::Frame;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use roomcast::transport::host_exchange::{self, ExchangeCancel, Started};
+use roomcast::transport::host_exchange::HostExchanges;
 use std::net::{IpAddr, SocketAddr};
 
-/// Ends a handed-over request whose client went away.
-pub type HttpCancel = ExchangeCancel<Option<http::Response<Bytes>>>;
+/// The attached `http.Server`'s requests still being answered.
+pub type HttpExchanges = HostExchanges<Option<http::Response<Bytes>>>;
 
 /// Feeds a request body to the core as JavaScript receives it.
 pub type BodySender = mpsc::UnboundedSender<Result<Frame<Bytes>, std::io::Error>>;
@@ -86,6 +86,7 @@ impl NativeServer {
         let (body_tx, body_rx) = mpsc::unbounded();
         self.shared.http_bodies.lock().insert(token, body_tx);
         let shared = self.shared.clone();
+        // Held until answered or cancelled (the closure below owns it).
         let exchange = shared.in_flight.begin();
         let io = shared.io.clone();
         // Started here, on the JavaScript thread: a poll registers before the next request or
@@ -94,25 +95,13 @@ impl NativeServer {
             io.handle_http_streaming(parts, remote, StreamBody::new(body_rx))
                 .await
         };
-        match host_exchange::start(rt.handle(), handler) {
-            Started::Done(response) => {
-                self.shared.http_bodies.lock().remove(&token);
-                self.shared.mailbox.push(Delivery::Http { token, response });
-                drop(exchange);
-            }
-            Started::Pending(answer, cancel) => {
-                self.shared.http.lock().insert(token, cancel);
-                rt.spawn(async move {
-                    let _exchange = exchange;
-                    // `None`: cancelled, nothing to answer.
-                    if let Some(response) = answer.await {
-                        shared.http.lock().remove(&token);
-                        shared.http_bodies.lock().remove(&token);
-                        shared.mailbox.push(Delivery::Http { token, response });
-                    }
-                });
-            }
-        }
+        self.shared
+            .http
+            .start(rt.handle(), token, handler, move |response| {
+                let _exchange = exchange;
+                shared.http_bodies.lock().remove(&token);
+                shared.mailbox.push(Delivery::Http { token, response });
+            });
         Ok(())
     }
 
@@ -142,10 +131,6 @@ impl NativeServer {
     #[napi]
     pub fn cancel_http(&self, token: f64) {
         self.shared.http_bodies.lock().remove(&(token as u64));
-        let cancel = self.shared.http.lock().remove(&(token as u64));
-        // Outside the table's lock: ending a poll ends its session, which may answer others.
-        if let Some(cancel) = cancel {
-            cancel.cancel();
-        }
+        self.shared.http.cancel(token as u64);
     }
 }

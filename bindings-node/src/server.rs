@@ -2,7 +2,7 @@
 
 use crate::engine_events::{EngineEvent, EngineEvents, NodeObserver};
 use crate::event_batch::EventBatch;
-use crate::http::HttpCancel;
+use crate::http::HttpExchanges;
 use crate::in_flight::InFlight;
 use crate::mailbox::{Delivery, Mailbox, Waker};
 use crate::namespace::NativeNamespace;
@@ -37,7 +37,7 @@ pub struct Shared {
     handlers: Mutex<HashMap<u32, Arc<QueueHandler>>>,
     parents: Mutex<Vec<(Arc<ParentNamespace>, u32)>>,
     /// Cancels an HTTP request still being answered (the client went away).
-    pub http: Mutex<HashMap<u64, HttpCancel>>,
+    pub http: HttpExchanges,
     pub http_bodies: Mutex<HashMap<u64, crate::http::BodySender>>,
     pub websockets: Mutex<HashMap<u64, websocket::Conn>>,
     /// The attached server's requests and WebSockets whose last record is still to come.
@@ -122,7 +122,7 @@ impl NativeServer {
             replies: Replies::default(),
             handlers: Mutex::new(HashMap::new()),
             parents: Mutex::new(Vec::new()),
-            http: Mutex::new(HashMap::new()),
+            http: HttpExchanges::default(),
             http_bodies: Mutex::new(HashMap::new()),
             websockets: Mutex::new(HashMap::new()),
             in_flight: Arc::new(InFlight::default()),

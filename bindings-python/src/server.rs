@@ -11,7 +11,7 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use roomcast::transport::host_exchange::{self, ExchangeCancel, Started};
+use roomcast::transport::host_exchange::HostExchanges;
 use roomcast::{HostEvent, QueueHandler, QueueMatcher, Server};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,10 +31,8 @@ pub struct PyServer {
     announces_namespaces: AtomicBool,
     /// HTTP requests of the ASGI path still being answered, by token, so that a client that
     /// goes away (`http.disconnect`) ends its long-poll at once, as on the native listener.
-    http_in_flight: Arc<Mutex<HashMap<u64, HttpCancel>>>,
+    http_in_flight: HostExchanges<Option<http::Response<Bytes>>>,
 }
-
-type HttpCancel = ExchangeCancel<Option<http::Response<Bytes>>>;
 
 impl PyServer {
     fn new_id(&self) -> u64 {
@@ -78,7 +76,7 @@ impl PyServer {
             next_id: AtomicU64::new(1),
             statics,
             announces_namespaces: AtomicBool::new(false),
-            http_in_flight: Arc::default(),
+            http_in_flight: HostExchanges::default(),
         };
         Ok(this)
     }
@@ -263,20 +261,12 @@ impl PyServer {
         // Started on this thread (see `host_exchange`): a poll registers before the next
         // request or a cancel from the event loop reaches the core.
         let handler = async move { server.handle_http(parts, remote, Bytes::from(body)).await };
-        let started = py.detach(|| host_exchange::start(&runtime, handler));
-        match started {
-            Started::Done(response) => host.push_local(LocalEvent::Http { token, response }),
-            Started::Pending(answer, cancel) => {
-                self.http_in_flight.lock().insert(token, cancel);
-                let in_flight = self.http_in_flight.clone();
-                runtime.spawn(async move {
-                    if let Some(response) = answer.await {
-                        in_flight.lock().remove(&token);
-                        host.push_local(LocalEvent::Http { token, response });
-                    }
-                });
-            }
-        }
+        py.detach(|| {
+            self.http_in_flight
+                .start(&runtime, token, handler, move |response| {
+                    host.push_local(LocalEvent::Http { token, response })
+                })
+        });
         Ok(())
     }
 
@@ -284,10 +274,7 @@ impl PyServer {
     /// a pending long-poll ends its session, as engine.io's does. No `Http` completion
     /// follows for a request cancelled before its answer.
     fn cancel_http(&self, py: Python<'_>, token: u64) {
-        let cancel = self.http_in_flight.lock().remove(&token);
-        if let Some(cancel) = cancel {
-            py.detach(|| cancel.cancel());
-        }
+        py.detach(|| self.http_in_flight.cancel(token));
     }
 
     /// Answers an HTTP request on the calling thread (WSGI), without the GIL while waiting:

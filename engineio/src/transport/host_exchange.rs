@@ -12,6 +12,7 @@
 
 use futures_util::task::noop_waker_ref;
 use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -99,6 +100,59 @@ impl<T> Future for HostExchange<T> {
     }
 }
 
+/// A host's requests still being answered, by the host's token: each is started with
+/// [`start`], finished on the runtime, and can be cancelled from the host's thread.
+pub struct HostExchanges<T> {
+    in_flight: Arc<Mutex<HashMap<u64, ExchangeCancel<T>>>>,
+}
+
+impl<T> Default for HostExchanges<T> {
+    fn default() -> Self {
+        HostExchanges {
+            in_flight: Arc::default(),
+        }
+    }
+}
+
+impl<T: Send + 'static> HostExchanges<T> {
+    /// Starts `handler` on the calling thread (see [`start`]); `answered` gets its answer, on
+    /// this thread if it came at once, else on the runtime. A cancelled request is not
+    /// answered: `answered` is dropped.
+    pub fn start<F>(
+        &self,
+        runtime: &Handle,
+        token: u64,
+        handler: F,
+        answered: impl FnOnce(T) + Send + 'static,
+    ) where
+        F: Future<Output = T> + Send + 'static,
+    {
+        match start(runtime, handler) {
+            Started::Done(answer) => answered(answer),
+            Started::Pending(exchange, cancel) => {
+                // Before the task exists, so that its removal cannot come first.
+                self.in_flight.lock().insert(token, cancel);
+                let in_flight = self.in_flight.clone();
+                runtime.spawn(async move {
+                    if let Some(answer) = exchange.await {
+                        in_flight.lock().remove(&token);
+                        answered(answer);
+                    }
+                });
+            }
+        }
+    }
+
+    /// The host's client of request `token` went away: see [`ExchangeCancel::cancel`].
+    pub fn cancel(&self, token: u64) {
+        // Outside the table's lock: ending a poll ends its session, which may answer others.
+        let cancel = self.in_flight.lock().remove(&token);
+        if let Some(cancel) = cancel {
+            cancel.cancel();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +232,36 @@ mod tests {
             tokio::time::timeout(std::time::Duration::from_secs(5), exchange).await
         });
         assert_eq!(answer.expect("the wake-up was lost"), Some("woken"));
+    }
+
+    #[test]
+    fn exchanges_answer_by_token_and_a_cancelled_one_never_answers() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let exchanges = HostExchanges::<u32>::default();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let notify = Arc::new(tokio::sync::Notify::new());
+        for token in [1, 2] {
+            let (tx, waiter) = (tx.clone(), notify.clone());
+            let handler = async move {
+                waiter.notified().await;
+                token as u32
+            };
+            exchanges.start(rt.handle(), token, handler, move |n| {
+                let _ = tx.send(n);
+            });
+        }
+        exchanges.cancel(1);
+        notify.notify_waiters();
+        let answered = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("request 2 answered");
+        assert_eq!(answered, 2);
+        drop(tx);
+        // Every sender gone (request 1's closure dropped by the cancel): nothing else comes.
+        assert!(rx.recv_timeout(std::time::Duration::from_secs(5)).is_err());
     }
 }
