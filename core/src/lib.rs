@@ -43,12 +43,14 @@
 //!   [`EventQueue`], [`HostEvent`]); the closure API in this crate sits on the same seam.
 
 pub mod adapter;
+pub mod admin;
 mod admission;
 pub mod disconnect_reason;
 pub mod hand_off;
 pub mod handlers;
 pub mod host;
 pub mod host_wake;
+mod monitor;
 pub mod namespace;
 pub mod operator;
 pub mod recovery;

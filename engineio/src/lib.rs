@@ -49,6 +49,7 @@ pub mod pending;
 pub mod server;
 pub mod session;
 mod standalone;
+pub mod traffic;
 pub mod transport;
 pub mod wake_batch;
 

@@ -68,6 +68,7 @@ pub(crate) struct EngineShared {
     http_grace: Mutex<Duration>,
     allow_request: RwLock<Option<AllowRequest>>,
     observer: RwLock<Option<Arc<dyn EngineObserver>>>,
+    traffic: std::sync::OnceLock<Arc<crate::traffic::TrafficMeter>>,
     closing: AtomicBool,
     shutdown: watch::Sender<bool>,
     listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -180,6 +181,7 @@ impl EngineServer {
                 http_grace: Mutex::new(DEFAULT_DRAIN_GRACE),
                 allow_request: RwLock::new(None),
                 observer: RwLock::new(None),
+                traffic: std::sync::OnceLock::new(),
                 closing: AtomicBool::new(false),
                 shutdown,
                 listeners: Mutex::new(Vec::new()),
@@ -211,6 +213,10 @@ impl EngineServer {
             .sessions
             .lock()
             .insert(session.sid.clone(), session.clone());
+        if let Some(meter) = self.shared.traffic.get() {
+            session.set_meter(meter);
+            meter.connection();
+        }
         let acceptor = self.shared.acceptor.clone();
         acceptor.accept(&session, self);
         if let Some(observer) = self.observer() {
@@ -225,6 +231,9 @@ impl EngineServer {
     /// vanished client cannot pin the sid); after the client's own close, the noop for a poll
     /// it sent with it (see [`EngineSession::client_close_settled`]).
     pub fn release_session(&self, session: &Arc<EngineSession>, reason: CloseReason) {
+        if let Some(meter) = self.shared.traffic.get() {
+            meter.disconnection(reason.as_str());
+        }
         if let Some(observer) = self.observer() {
             observer.closed(session, reason);
         }
@@ -304,6 +313,31 @@ impl EngineServer {
     /// (engine.io's server events); replaces the previous one.
     pub fn set_observer(&self, observer: Arc<dyn EngineObserver>) {
         *self.shared.observer.write() = Some(observer);
+    }
+
+    /// Counts the traffic of every session, those open now and those to come, in `meter`
+    /// (for monitoring). The first meter set stays; it is returned.
+    pub fn set_traffic_meter(
+        &self,
+        meter: Arc<crate::traffic::TrafficMeter>,
+    ) -> Arc<crate::traffic::TrafficMeter> {
+        let meter = self.shared.traffic.get_or_init(|| meter).clone();
+        let open: Vec<Arc<EngineSession>> = self.shared.sessions.lock().values().cloned().collect();
+        for session in open {
+            session.set_meter(&meter);
+        }
+        meter
+    }
+
+    /// Sessions open now, and how many of them are on long-polling (engine.io's
+    /// `clientsCount`, the admin UI's `pollingClientsCount`).
+    pub fn open_session_counts(&self) -> (usize, usize) {
+        let sessions = self.shared.sessions.lock();
+        let open = sessions.values().filter(|s| !s.is_closed());
+        open.fold((0, 0), |(all, polling), s| {
+            let on_polling = s.transport() == TransportKind::Polling;
+            (all + 1, polling + usize::from(on_polling))
+        })
     }
 
     pub(crate) fn observer(&self) -> Option<Arc<dyn EngineObserver>> {

@@ -52,7 +52,9 @@ pub fn mp_to_json(v: &Mp, binaries: &mut Vec<Bytes>) -> Json {
 /// 1 is a BigInt as its decimal string. Unknown ones become `null`.
 fn ext_to_json(kind: i8, data: &[u8]) -> Json {
     match kind {
-        -1 => timestamp_ms(data).map_or(Json::Null, |ms| Json::String(iso_string(ms))),
+        -1 => timestamp_ms(data).map_or(Json::Null, |ms| {
+            Json::String(crate::calendar::iso_string(ms))
+        }),
         1 => Json::String(String::from_utf8_lossy(data).into_owned()),
         _ => Json::Null,
     }
@@ -86,27 +88,6 @@ fn timestamp_ms(data: &[u8]) -> Option<i64> {
         _ => return None,
     };
     (ms.abs() <= MAX_DATE_MS).then_some(ms)
-}
-
-/// `Date.prototype.toISOString`: `2026-11-22T10:04:05.123Z`, and `+275760-09-13T…` or
-/// `-000001-…` for years outside 0–9999. `ms` is within a Date's range.
-fn iso_string(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = crate::calendar::civil_from_days(days);
-    let year = if (0..=9999).contains(&y) {
-        format!("{y:04}")
-    } else {
-        format!("{}{:06}", if y < 0 { '-' } else { '+' }, y.abs())
-    };
-    format!(
-        "{year}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
 }
 
 /// A JSON value as msgpack the way notepack encodes JavaScript values; placeholders become

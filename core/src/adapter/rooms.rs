@@ -4,7 +4,7 @@ use super::BroadcastOptions;
 use crate::id::Sid;
 use parking_lot::RwLock;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A room name.
 pub type Room = Arc<str>;
@@ -15,10 +15,15 @@ struct Maps {
     sids: HashMap<Sid, HashSet<Room>>,
 }
 
+/// Told of every room a socket enters or leaves (the admin UI's `room_joined` and
+/// `room_left`): the socket, the room, and `true` for a join.
+pub type RoomWatcher = Arc<dyn Fn(&Sid, &Room, bool) + Send + Sync>;
+
 /// The two-way room index. Empty rooms are removed as soon as their last socket leaves.
 #[derive(Default)]
 pub struct RoomIndex {
     maps: RwLock<Maps>,
+    watcher: OnceLock<RoomWatcher>,
 }
 
 impl RoomIndex {
@@ -26,44 +31,81 @@ impl RoomIndex {
         RoomIndex::default()
     }
 
+    /// Reports every later join and leave to `watcher` (set once; a second one is ignored).
+    pub fn watch(&self, watcher: RoomWatcher) {
+        let _ = self.watcher.set(watcher);
+    }
+
+    /// Tells the watcher, outside the lock, of the rooms `sid` entered or left.
+    fn report(&self, sid: &Sid, changed: &[Room], joined: bool) {
+        if let Some(w) = self.watcher.get() {
+            for room in changed {
+                w(sid, room, joined);
+            }
+        }
+    }
+
     /// Adds `sid` to each room.
     pub fn add_all(&self, sid: &Sid, rooms: impl IntoIterator<Item = Room>) {
-        let mut m = self.maps.write();
-        let mut joined: Vec<Room> = Vec::new();
-        for room in rooms {
-            m.rooms.entry(room.clone()).or_default().insert(sid.clone());
-            joined.push(room);
+        let watched = self.watcher.get().is_some();
+        let mut entered: Vec<Room> = Vec::new();
+        {
+            let mut m = self.maps.write();
+            let mut joined: Vec<Room> = Vec::new();
+            for room in rooms {
+                let new = m.rooms.entry(room.clone()).or_default().insert(sid.clone());
+                if new && watched {
+                    entered.push(room.clone());
+                }
+                joined.push(room);
+            }
+            m.sids.entry(sid.clone()).or_default().extend(joined);
         }
-        m.sids.entry(sid.clone()).or_default().extend(joined);
+        self.report(sid, &entered, true);
     }
 
     /// Removes `sid` from `room`.
     pub fn del(&self, sid: &Sid, room: &str) {
-        let mut m = self.maps.write();
-        if let Some(set) = m.sids.get_mut(sid) {
-            set.remove(room);
-        }
-        if let Some(members) = m.rooms.get_mut(room) {
-            members.remove(sid);
-            if members.is_empty() {
-                m.rooms.remove(room);
+        let mut left = None;
+        {
+            let mut m = self.maps.write();
+            if let Some(set) = m.sids.get_mut(sid) {
+                left = set.take(room);
             }
+            if let Some(members) = m.rooms.get_mut(room) {
+                members.remove(sid);
+                if members.is_empty() {
+                    m.rooms.remove(room);
+                }
+            }
+        }
+        if let Some(room) = left {
+            self.report(sid, &[room], false);
         }
     }
 
     /// Removes `sid` from every room it is in.
     pub fn del_all(&self, sid: &Sid) {
-        let mut m = self.maps.write();
-        if let Some(rooms) = m.sids.remove(sid) {
-            for room in rooms {
-                if let Some(members) = m.rooms.get_mut(&room) {
-                    members.remove(sid);
-                    if members.is_empty() {
-                        m.rooms.remove(&room);
+        let watched = self.watcher.get().is_some();
+        let mut left: Vec<Room> = Vec::new();
+        {
+            let mut m = self.maps.write();
+            if let Some(rooms) = m.sids.remove(sid) {
+                for room in rooms {
+                    if let Some(members) = m.rooms.get_mut(&room) {
+                        members.remove(sid);
+                        if members.is_empty() {
+                            m.rooms.remove(&room);
+                        }
+                    }
+                    if watched {
+                        left.push(room);
                     }
                 }
             }
         }
+        left.sort();
+        self.report(sid, &left, false);
     }
 
     /// The rooms `sid` is in (sorted, for stable output).

@@ -43,6 +43,7 @@ pub struct Namespace {
     own_middlewares: AtomicU8,
     /// (per socket, per server) bytes of events that may wait for a language host.
     host_backlog_limits: (usize, usize),
+    monitor: crate::monitor::MonitorSlot,
 }
 
 impl Namespace {
@@ -91,6 +92,7 @@ impl Namespace {
             admissions: AtomicUsize::new(0),
             ever_joined: AtomicBool::new(false),
             own_middlewares: AtomicU8::new(own_middlewares),
+            monitor: server.monitor.clone(),
         });
         let view: Arc<dyn LocalNamespace> = nsp.clone();
         nsp.adapter.init(&view);
@@ -147,6 +149,11 @@ impl Namespace {
 
     pub(crate) fn hand_off(&self) -> &Arc<crate::hand_off::HandOff> {
         &self.hand_off
+    }
+
+    /// The server's monitor, when it is instrumented.
+    pub(crate) fn monitor(&self) -> Option<&Arc<dyn crate::monitor::SocketMonitor>> {
+        self.monitor.get()
     }
 
     pub(crate) fn server(&self) -> Option<Arc<ServerShared>> {

@@ -122,6 +122,7 @@ impl Server {
     }
 
     fn build(config: ServerConfig, runtime: Handle) -> Server {
+        crate::admin::mark_process_start();
         let shared = Arc::new_cyclic(|me| ServerShared {
             engine: EngineServer::with_acceptor(
                 config.engine.clone(),
@@ -136,6 +137,8 @@ impl Server {
             parents: RwLock::new(Vec::new()),
             children: AtomicUsize::new(0),
             namespace_listeners: RwLock::new(Vec::new()),
+            monitor: Default::default(),
+            instrumented: Default::default(),
         });
         let server = Server { shared };
         // The default namespace always exists, as in socket.io.

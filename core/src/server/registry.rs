@@ -34,6 +34,10 @@ pub(crate) struct ServerShared {
     /// Dynamic children in `namespaces`; changed under its write lock.
     pub(super) children: AtomicUsize,
     pub(super) namespace_listeners: RwLock<Vec<NamespaceListener>>,
+    /// The admin UI's feed, once the server is instrumented.
+    pub(crate) monitor: crate::monitor::MonitorSlot,
+    /// `instrument()` has run.
+    pub(crate) instrumented: std::sync::atomic::AtomicBool,
 }
 
 impl ServerShared {

@@ -51,6 +51,9 @@ impl Socket {
         if self.notify_outgoing.load(Ordering::Relaxed) {
             self.nsp.handler().outgoing(self, event, args);
         }
+        if let Some(monitor) = self.nsp.monitor() {
+            monitor.event_sent(self, event, args);
+        }
     }
 
     /// Queues a broadcast's frames to this socket (outgoing listeners see it first).

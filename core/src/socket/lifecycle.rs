@@ -185,6 +185,9 @@ impl Socket {
                 }
             }
             socket.nsp.remove_socket(&socket.id);
+            if let Some(monitor) = socket.nsp.monitor().filter(|_| socket.announced()) {
+                monitor.disconnected(&socket, reason);
+            }
             handler.disconnected(&socket, reason);
         };
         match self.nsp.handler().disconnecting(self, reason) {

@@ -258,11 +258,11 @@ impl Client {
                     Err(e) => return self.protocol_error(&e.to_string()),
                 };
                 let ack = packet.id.map(|id| socket.make_ack_sender(id));
-                socket.on_event(IncomingEvent {
-                    name,
-                    args: incoming_payload(args, binaries),
-                    ack,
-                });
+                let args = incoming_payload(args, binaries);
+                if let Some(monitor) = socket.namespace().monitor() {
+                    monitor.event_received(&socket, &name, &args);
+                }
+                socket.on_event(IncomingEvent { name, args, ack });
             }
             PacketKind::Ack | PacketKind::BinaryAck => {
                 if let Some(id) = packet.id {
@@ -493,6 +493,9 @@ impl Client {
             ));
         }
         socket.mark_announced();
+        if let Some(monitor) = nsp.monitor() {
+            monitor.connected(socket);
+        }
     }
 }
 
@@ -512,6 +515,20 @@ impl SessionHandler for Client {
         };
         for s in self.watchers() {
             s.conn_event(event.clone());
+        }
+        if done {
+            let sockets: Vec<SocketRef> = self
+                .state
+                .lock()
+                .sockets
+                .iter()
+                .map(|(_, s)| s.clone())
+                .collect();
+            for s in sockets {
+                if let Some(monitor) = s.namespace().monitor() {
+                    monitor.transport_upgraded(&s);
+                }
+            }
         }
     }
 

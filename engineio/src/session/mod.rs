@@ -190,6 +190,8 @@ pub struct EngineSession {
     /// Report packets to the handler ([`SessionHandler::on_packet_event`]); off unless a host
     /// listens, as each report copies a packet.
     notify_packets: AtomicBool,
+    /// Counts this session's message packets once a server is monitored.
+    meter: std::sync::OnceLock<Arc<crate::traffic::TrafficMeter>>,
 }
 
 impl EngineSession {
@@ -244,6 +246,7 @@ impl EngineSession {
             pong: Arc::new(Notify::new()),
             handler: Mutex::new(None),
             notify_packets: AtomicBool::new(false),
+            meter: std::sync::OnceLock::new(),
         });
         session.spawn_heartbeat(created);
         session
@@ -401,6 +404,13 @@ impl EngineSession {
             }
             st.regular_turn = crate::host_turn::current();
         }
+        if let Some(meter) = self.meter.get() {
+            for frame in frames {
+                if let Some(bytes) = frame.message_len() {
+                    meter.packet_out(bytes);
+                }
+            }
+        }
         if self.notify_packets.load(Ordering::Relaxed) {
             for frame in frames {
                 self.report(PacketEvent::Created(EnginePacket::sent(frame), compress));
@@ -445,6 +455,13 @@ impl EngineSession {
 
     /// Feeds one inbound Engine.IO packet from any transport.
     pub fn on_packet(self: &Arc<Self>, packet: Inbound<'_>) {
+        if let Some(meter) = self.meter.get() {
+            match &packet {
+                Inbound::Message(text) => meter.packet_in(text.len()),
+                Inbound::Binary(bytes) => meter.packet_in(bytes.len()),
+                _ => {}
+            }
+        }
         if self.notify_packets.load(Ordering::Relaxed) {
             self.report(PacketEvent::Received(EnginePacket::received(&packet)));
         }
@@ -479,6 +496,11 @@ impl EngineSession {
             Inbound::Close => self.close(CloseReason::TransportClose),
             Inbound::Open | Inbound::Upgrade | Inbound::Noop => {}
         }
+    }
+
+    /// Counts this session's message packets in `meter` from now on (set once).
+    pub(crate) fn set_meter(&self, meter: &Arc<crate::traffic::TrafficMeter>) {
+        let _ = self.meter.set(meter.clone());
     }
 
     /// Reports every packet received and queued, and each drain, to the handler from now on.

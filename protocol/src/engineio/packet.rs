@@ -70,6 +70,16 @@ impl Frame {
         }
     }
 
+    /// The data length of a message frame (text without its `4`, or binary); `None` for
+    /// the other packet types.
+    pub fn message_len(&self) -> Option<usize> {
+        match self {
+            Frame::Text(b) if b.first() == Some(&b'4') => Some(b.len() - 1),
+            Frame::Text(_) => None,
+            Frame::Binary(b) => Some(b.len()),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
