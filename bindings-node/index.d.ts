@@ -367,6 +367,28 @@ export class RedisStreamsAdapter {
 export function createStreamsAdapter(url: string, opts?: Omit<RedisStreamsAdapterOptions, "url">): RedisStreamsAdapter;
 export function createStreamsAdapter(opts: RedisStreamsAdapterOptions): RedisStreamsAdapter;
 
+/** The options of `instrument()`, as `@socket.io/admin-ui` takes them. */
+export interface InstrumentOptions {
+  /** `false` (no login: private networks only) or the UI's login, with a bcrypt hash as the password. Required. */
+  auth: false | { type: "basic"; username: string; password: string };
+  /** The admin namespace. Default "/admin". */
+  namespaceName?: string;
+  /** Refuse the UI's emit, join, leave and disconnect. Default false. */
+  readonly?: boolean;
+  /** This node's name in the UI. Default: the host name. */
+  serverId?: string;
+  /** Sessions of basic logins are kept in memory; only an InMemoryStore is accepted. */
+  store?: InMemoryStore;
+  /** "development" (every socket, room and event) or anything else: aggregated counts only. Default `process.env.NODE_ENV || "development"`. */
+  mode?: "development" | "production" | string;
+}
+
+/** Accepted as `store` for code written for `@socket.io/admin-ui`; sessions live in the core. */
+export class InMemoryStore {}
+
+/** Serves the Socket.IO admin UI (https://admin.socket.io) for `io`: `io.instrument(options)`. */
+export function instrument(io: Server<any, any, any, any>, options: InstrumentOptions): void;
+
 export interface EmitterOptions {
   /** `redis://[:password@]host[:port][/db]`, or `rediss://` for TLS. */
   url: string;
@@ -673,6 +695,8 @@ export class Server<
   adapter(adapter: RedisAdapter | RedisStreamsAdapter): this;
   /** Disconnects everyone ("server shutting down") and releases every resource. */
   close(fn?: (err?: Error) => void): Promise<void>;
+  /** Serves the Socket.IO admin UI and reports this server to it; once per server. */
+  instrument(options: InstrumentOptions): void;
 
   path(): string;
   serveClient(): boolean;

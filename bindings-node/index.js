@@ -9,6 +9,7 @@ const { Socket } = require("./lib/socket");
 const { BroadcastOperator, RemoteSocket } = require("./lib/operator");
 const { createAdapter, RedisAdapter, createStreamsAdapter, RedisStreamsAdapter } = require("./lib/adapter");
 const { Emitter } = require("./lib/emitter");
+const { instrument, InMemoryStore } = require("./lib/admin");
 
 // As socket.io's CommonJS entry, the module itself is callable:
 // `require("roomcast")(httpServer, opts)` is `new Server(httpServer, opts)`.
@@ -28,4 +29,6 @@ module.exports = Object.assign(roomcast, {
   createStreamsAdapter,
   RedisStreamsAdapter,
   Emitter,
+  instrument,
+  InMemoryStore,
 });

@@ -3,6 +3,7 @@
 // socket.io's Server: options, namespaces, attaching / listening, closing — and the
 // dispatcher that turns the native layer's batches of records into listener calls.
 
+const { normalizeAdminOptions } = require("./admin");
 const net = require("node:net");
 const native = require("./native");
 const { HttpBridge } = require("./attach");
@@ -117,6 +118,7 @@ class Server {
   /** Server-wide native settings (set again when the native server is recreated). */
   _configureNative() {
     if (typeof this.opts.allowRequest === "function") this._native.enableAllowRequest();
+    if (this._admin) this._native.instrument(this._admin);
     this._engine._configure(this._native);
     if (this._clientDist) {
       try {
@@ -199,6 +201,23 @@ class Server {
     this.httpServer = undefined;
   }
 
+  // ---- monitoring ----
+
+  /**
+   * Serves the Socket.IO admin UI (https://admin.socket.io) and reports this server to it:
+   * `instrument(io, options)` of `@socket.io/admin-ui`, with its options. The admin namespace
+   * belongs to the core from then on (`io.of()` refuses its name). Runs once per server.
+   */
+  instrument(opts) {
+    if (this._admin) throw new Error("roomcast: the server is already instrumented for the admin UI");
+    const admin = normalizeAdminOptions(opts);
+    if (this._nsps.has(admin.namespace)) {
+      throw new Error(`roomcast: instrument() serves ${admin.namespace} itself; it must not be created with io.of() first`);
+    }
+    this._native.instrument(admin);
+    this._admin = admin;
+  }
+
   // ---- namespaces ----
 
   /**
@@ -217,6 +236,9 @@ class Server {
     }
     if (typeof name !== "string") throw new TypeError("roomcast: io.of() takes a name, a RegExp or a function");
     if (!name.startsWith("/")) name = `/${name}`;
+    if (this._admin && name === this._admin.namespace) {
+      throw new Error(`roomcast: ${name} is the admin UI's namespace, served by instrument()`);
+    }
     let nsp = this._nsps.get(name);
     if (!nsp) {
       // As socket.io: a name a RegExp parent matches becomes that parent's child (its

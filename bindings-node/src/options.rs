@@ -67,6 +67,21 @@ pub struct NativeOptions {
 }
 
 /// Options of the Redis adapter, as `createAdapter` normalised them.
+/// `instrument(io, options)` of `@socket.io/admin-ui`, checked and normalised in JavaScript.
+#[napi(object)]
+pub struct NativeAdmin {
+    pub namespace: String,
+    pub read_only: bool,
+    /// `development` or `production`.
+    pub mode: String,
+    pub server_id: Option<String>,
+    /// Basic auth: the username and the bcrypt hash of the password; none: no login.
+    pub username: Option<String>,
+    pub password_hash: Option<String>,
+    /// Milliseconds between two `server_stats` (2000 in the npm package).
+    pub stats_interval: f64,
+}
+
 #[napi(object)]
 pub struct NativeRedis {
     pub url: String,

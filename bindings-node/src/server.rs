@@ -267,6 +267,33 @@ impl NativeServer {
         }
     }
 
+    /// Serves the admin UI's namespace and reports this server to it (`instrument()`).
+    #[napi]
+    pub fn instrument(&self, options: crate::options::NativeAdmin) -> napi::Result<()> {
+        use roomcast::admin::{AdminAuth, AdminMode, AdminOptions};
+        let fail = |e: roomcast::admin::AdminError| napi::Error::from_reason(e.to_string());
+        let auth = match (options.username, options.password_hash) {
+            (Some(user), Some(hash)) => AdminAuth::basic(user, hash).map_err(fail)?,
+            _ => AdminAuth::Disabled,
+        };
+        if !(options.stats_interval.is_finite() && options.stats_interval > 0.0) {
+            return Err(napi::Error::from_reason(
+                "the stats interval must be a positive number of milliseconds",
+            ));
+        }
+        let mut admin = AdminOptions::new(auth)
+            .namespace(options.namespace)
+            .read_only(options.read_only)
+            .mode(AdminMode::parse(&options.mode).map_err(fail)?)
+            .stats_interval(std::time::Duration::from_secs_f64(
+                options.stats_interval / 1000.0,
+            ));
+        if let Some(id) = options.server_id {
+            admin = admin.server_id(id);
+        }
+        self.shared.io.instrument(admin).map_err(fail)
+    }
+
     /// Routes every handshake through JavaScript's `allowRequest` (an `allowRequest` record;
     /// answer with `answerAllowRequest`). The verdict is awaited on a task: nothing blocks.
     #[napi]

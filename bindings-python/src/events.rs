@@ -32,6 +32,7 @@ pub const EV_ALLOW_REQUEST: u8 = 14;
 pub const EV_SERVER_SIDE: u8 = 15;
 pub const EV_SERVER_SIDE_ACKS: u8 = 16;
 pub const EV_ROOMS: u8 = 17;
+pub const EV_ADMIN_AUTH: u8 = 18;
 
 /// Appends every event of a batch to `out`.
 pub fn convert_batch<'py>(
@@ -289,6 +290,11 @@ fn convert_local<'py>(py: Python<'py>, ev: LocalEvent) -> PyResult<Bound<'py, Py
             (EV_ALLOW_REQUEST, info, reply)
                 .into_pyobject(py)?
                 .into_any()
+        }
+        // (kind, CONNECT payload as JSON text, reply)
+        LocalEvent::AdminAuth { auth, reply } => {
+            let reply = Py::new(py, PyReply::new(ReplyKind::Allow(reply)))?;
+            (EV_ADMIN_AUTH, auth, reply).into_pyobject(py)?.into_any()
         }
         // (kind, token, error or None, [room, ...])
         LocalEvent::Rooms { token, rooms } => match rooms {

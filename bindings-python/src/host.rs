@@ -30,6 +30,11 @@ pub enum LocalEvent {
         request: RequestInfo,
         reply: tokio::sync::oneshot::Sender<bool>,
     },
+    /// May this CONNECT payload (JSON text) open the admin UI (`instrument(auth=callable)`)?
+    AdminAuth {
+        auth: String,
+        reply: tokio::sync::oneshot::Sender<bool>,
+    },
     /// Every room of a namespace, cluster-wide (`all_rooms`), or why not.
     Rooms {
         token: u64,

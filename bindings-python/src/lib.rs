@@ -72,6 +72,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("EV_SERVER_SIDE", events::EV_SERVER_SIDE),
         ("EV_SERVER_SIDE_ACKS", events::EV_SERVER_SIDE_ACKS),
         ("EV_ROOMS", events::EV_ROOMS),
+        ("EV_ADMIN_AUTH", events::EV_ADMIN_AUTH),
     ] {
         m.add(name, value)?;
     }

@@ -154,6 +154,66 @@ impl PyServer {
         });
     }
 
+    /// Serves the admin UI's namespace (`instrument()`). `auth_kind` is `disabled`, `exact`
+    /// (`auth_json`: a list of accepted CONNECT payloads), `basic` (`auth_json`: username and
+    /// bcrypt hash) or `check` (each CONNECT becomes an `AdminAuth` event Python answers).
+    #[pyo3(signature = (namespace, read_only, mode, server_id, stats_interval, auth_kind, auth_json=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn instrument(
+        &self,
+        namespace: String,
+        read_only: bool,
+        mode: &str,
+        server_id: Option<String>,
+        stats_interval: f64,
+        auth_kind: &str,
+        auth_json: Option<String>,
+    ) -> PyResult<()> {
+        use roomcast::admin::{AdminAuth, AdminMode, AdminOptions};
+        let admin_err = |e: roomcast::admin::AdminError| invalid(e.to_string());
+        let parsed: serde_json::Value = match &auth_json {
+            Some(text) => serde_json::from_str(text).map_err(|e| invalid(format!("auth: {e}")))?,
+            None => serde_json::Value::Null,
+        };
+        let auth = match auth_kind {
+            "disabled" => AdminAuth::Disabled,
+            "exact" => AdminAuth::Exact(match parsed {
+                serde_json::Value::Array(list) => list,
+                other => vec![other],
+            }),
+            "basic" => {
+                let field = |k: &str| parsed.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+                AdminAuth::basic(field("username"), field("password")).map_err(admin_err)?
+            }
+            "check" => {
+                let host = self.host.clone();
+                AdminAuth::Check(Arc::new(move |auth: &str| {
+                    let (reply, rx) = tokio::sync::oneshot::channel();
+                    host.push_local(LocalEvent::AdminAuth {
+                        auth: auth.to_string(),
+                        reply,
+                    });
+                    roomcast::Pending::Later(Box::pin(async move { rx.await.unwrap_or(false) }))
+                }))
+            }
+            other => return Err(invalid(format!("unknown admin auth kind {other:?}"))),
+        };
+        if !(stats_interval.is_finite() && stats_interval > 0.0) {
+            return Err(invalid(format!(
+                "server_stats_interval must be a positive number of seconds, got {stats_interval}"
+            )));
+        }
+        let mut options = AdminOptions::new(auth)
+            .namespace(namespace)
+            .read_only(read_only)
+            .mode(AdminMode::parse(mode).map_err(admin_err)?)
+            .stats_interval(std::time::Duration::from_secs_f64(stats_interval));
+        if let Some(id) = server_id {
+            options = options.server_id(id);
+        }
+        self.server.instrument(options).map_err(admin_err)
+    }
+
     /// Reports every namespace created from now on (`io.on("new_namespace")`).
     fn announce_namespaces(&self) {
         if self.announces_namespaces.swap(true, Ordering::AcqRel) {

@@ -20,6 +20,7 @@ import dis
 import functools
 import inspect
 import itertools
+import json
 import logging
 import threading
 import types
@@ -86,6 +87,7 @@ class Dispatcher:
             n.EV_NEW_NAMESPACE: self._new_namespace,
             n.EV_ALLOW_REQUEST: self._allow_request,
             n.EV_SERVER_SIDE: self._server_side,
+            n.EV_ADMIN_AUTH: self._admin_auth,
         }
         completions = (
             n.EV_ACK,
@@ -456,6 +458,25 @@ class Dispatcher:
                 reply.refuse("", None)
 
         self.run(hook, (request,), answer, "allow_request hook", failed=lambda: reply.refuse("", None))
+
+    def _admin_auth(self, ev: tuple[Any, ...]) -> None:
+        _, auth_json, reply = ev
+        check = self._server._admin_auth
+        try:
+            auth = json.loads(auth_json)
+        except ValueError:
+            auth = None
+        if check is None:
+            reply.refuse("", None)
+            return
+
+        def answer(ok: Any) -> None:
+            if ok:
+                reply.done()
+            else:
+                reply.refuse("", None)
+
+        self.run(check, (auth,), answer, "admin UI auth", failed=lambda: reply.refuse("", None))
 
     def _server_side(self, ev: tuple[Any, ...]) -> None:
         _, handler_id, _nsp, name, json_text, binaries, ack = ev

@@ -27,6 +27,7 @@ EV_ALLOW_REQUEST: int
 EV_SERVER_SIDE: int
 EV_SERVER_SIDE_ACKS: int
 EV_ROOMS: int
+EV_ADMIN_AUTH: int
 
 Json = Union[str, bytes]
 Binaries = Optional[Sequence[bytes]]
@@ -52,6 +53,17 @@ class Server:
         """A new dynamic namespace whose matcher Python answers."""
     def enable_allow_request(self) -> None:
         """Queue an ``EV_ALLOW_REQUEST`` event for every handshake; its reply decides."""
+    def instrument(
+        self,
+        namespace: str,
+        read_only: bool,
+        mode: str,
+        server_id: Optional[str],
+        stats_interval: float,
+        auth_kind: str,
+        auth_json: Optional[str] = None,
+    ) -> None:
+        """Serves the admin UI's namespace; ``auth_kind``: disabled, exact, basic or check."""
     def announce_namespaces(self) -> None:
         """Queue an ``EV_NEW_NAMESPACE`` event for every namespace created from now on."""
     def listen(self, host: str, port: int) -> int:

@@ -4,6 +4,7 @@ and closing."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import Any, Callable, Iterable, TypeVar, overload
 
@@ -196,6 +197,7 @@ class Server:
         self._authorizing: dict[str, Socket] = {}
         self._new_namespace_handlers: list[Callable[..., Any]] = []
         self._allow_request = allow_request
+        self._admin_auth: Callable[[Any], Any] | None = None
         if allow_request is not None:
             self._native.enable_allow_request()
         self._lock = threading.RLock()
@@ -643,6 +645,48 @@ class Server:
         for w in waiters:
             if not w.done():
                 w.set_result(None)
+
+    # ---- monitoring -------------------------------------------------------------------
+
+    def instrument(
+        self,
+        auth: Any = None,
+        mode: str = "development",
+        read_only: bool = False,
+        server_id: str | None = None,
+        namespace: str = "/admin",
+        server_stats_interval: float = 2,
+    ) -> None:
+        """Serves the official Socket.IO admin UI (https://admin.socket.io) on ``namespace``,
+        as python-socketio's ``Server.instrument()``; the counts come from the core.
+
+        ``auth``: ``False`` (no login: private networks only), a dict the UI's CONNECT payload
+        must equal (``{"username": ..., "password": ...}``), a list of such dicts, a callable
+        ``fn(auth) -> bool`` (sync or async), or ``{"type": "basic", "username": ...,
+        "password": <bcrypt hash>}`` as ``@socket.io/admin-ui`` takes it. ``mode``:
+        ``"development"`` (every socket, room and event) or ``"production"`` (aggregated
+        counts only). ``read_only`` refuses the UI's emit/join/leave/disconnect. Runs once per
+        server."""
+        if auth is None:
+            raise ValueError("auth must be specified: credentials, a callable, or False to disable it")
+        auth_json: str | None = None
+        if auth is False:
+            kind = "disabled"
+        elif isinstance(auth, dict) and auth.get("type") == "basic":
+            kind = "basic"
+            auth_json = json.dumps({"username": auth.get("username", ""), "password": auth.get("password", "")})
+        elif isinstance(auth, dict):
+            kind, auth_json = "exact", json.dumps([auth])
+        elif isinstance(auth, list) and all(isinstance(a, dict) for a in auth):
+            kind, auth_json = "exact", json.dumps(auth)
+        elif callable(auth):
+            kind = "check"
+            self._admin_auth = auth
+        else:
+            raise TypeError("auth must be False, a dict, a list of dicts or a callable fn(auth) -> bool")
+        if mode not in ("development", "production"):
+            raise ValueError(f"mode must be 'development' or 'production', not {mode!r}")
+        self._native.instrument(namespace, read_only, mode, server_id, float(server_stats_interval), kind, auth_json)
 
     # ---- introspection ----------------------------------------------------------------
 

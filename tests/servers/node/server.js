@@ -102,6 +102,20 @@ if (process.env.REDIS_URL) {
   io.adapter(process.env.REDIS_ADAPTER === "streams" ? createStreamsAdapter(options) : createAdapter(options));
 }
 
+
+// The admin UI (ADMIN=basic: login admin / changeit; ADMIN=none: no login), set up after the
+// adapter as the npm package needs.
+const ADMIN_PASSWORD_HASH = "$2a$04$Nuhbtc8R0U8W77mJV6FSBektPVo6XIgJMnjwupIk9Z0PxTLNeVaRS";
+if (process.env.ADMIN) {
+  const { instrument } = require("./roomcast");
+  instrument(io, {
+    auth: process.env.ADMIN === "basic" ? { type: "basic", username: "admin", password: ADMIN_PASSWORD_HASH } : false,
+    mode: process.env.ADMIN_MODE || "development",
+    readonly: process.env.ADMIN_READONLY === "1",
+    ...(process.env.ADMIN_SERVER_ID ? { serverId: process.env.ADMIN_SERVER_ID } : {}),
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // helpers
 

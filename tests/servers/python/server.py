@@ -88,6 +88,16 @@ def make_server() -> roomcast.Server:
 
 io = make_server()
 
+# The admin UI (ADMIN=basic: login admin / changeit, python-socketio's dict form; ADMIN=none:
+# no login).
+if os.environ.get("ADMIN"):
+    io.instrument(
+        auth={"username": "admin", "password": "changeit"} if os.environ["ADMIN"] == "basic" else False,
+        mode=os.environ.get("ADMIN_MODE", "development"),
+        read_only=os.environ.get("ADMIN_READONLY") == "1",
+        server_id=os.environ.get("ADMIN_SERVER_ID") or None,
+    )
+
 
 def rooms_of(value: Any) -> list[str]:
     if value is None:

@@ -127,6 +127,20 @@ if (process.env.REDIS_URL) {
   }
 }
 
+
+// The admin UI (ADMIN=basic: login admin / changeit; ADMIN=none: no login), set up after the
+// adapter as the npm package needs.
+const ADMIN_PASSWORD_HASH = "$2a$04$Nuhbtc8R0U8W77mJV6FSBektPVo6XIgJMnjwupIk9Z0PxTLNeVaRS";
+if (process.env.ADMIN) {
+  const { instrument } = require("@socket.io/admin-ui");
+  instrument(io, {
+    auth: process.env.ADMIN === "basic" ? { type: "basic", username: "admin", password: ADMIN_PASSWORD_HASH } : false,
+    mode: process.env.ADMIN_MODE || "development",
+    readonly: process.env.ADMIN_READONLY === "1",
+    ...(process.env.ADMIN_SERVER_ID ? { serverId: process.env.ADMIN_SERVER_ID } : {}),
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // helpers
 

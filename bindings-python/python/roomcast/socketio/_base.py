@@ -649,6 +649,22 @@ class BaseServer:
             "ASGIApp / WSGIApp, or serve it on roomcast's listener (AsyncServer.serve)"
         )
 
-    def instrument(self, *args: Any, **kwargs: Any) -> Any:
-        """The Socket.IO admin UI is not available in roomcast yet."""
-        raise NotImplementedError("instrument() (the Socket.IO admin UI) is not supported by roomcast yet")
+    def instrument(
+        self,
+        auth: Any = None,
+        mode: str = "development",
+        read_only: bool = False,
+        server_id: str | None = None,
+        namespace: str = "/admin",
+        server_stats_interval: float = 2,
+    ) -> None:
+        """Serves the Socket.IO admin UI, as python-socketio's ``instrument()``: see
+        :meth:`roomcast.Server.instrument`."""
+        self.io.instrument(
+            auth=auth,
+            mode=mode,
+            read_only=read_only,
+            server_id=server_id,
+            namespace=namespace,
+            server_stats_interval=server_stats_interval,
+        )

@@ -580,6 +580,28 @@ fn client_bundle() -> Option<Vec<u8>> {
     std::fs::read(path).ok()
 }
 
+/// The admin UI (ADMIN=basic: login admin / changeit; ADMIN=none: no login).
+fn instrument_from_env(io: &Server) {
+    use roomcast::admin::{AdminAuth, AdminMode, AdminOptions};
+    let Ok(kind) = std::env::var("ADMIN") else {
+        return;
+    };
+    const PASSWORD_HASH: &str = "$2a$04$Nuhbtc8R0U8W77mJV6FSBektPVo6XIgJMnjwupIk9Z0PxTLNeVaRS";
+    let auth = if kind == "basic" {
+        AdminAuth::basic("admin", PASSWORD_HASH).expect("a valid bcrypt hash")
+    } else {
+        AdminAuth::Disabled
+    };
+    let mode = std::env::var("ADMIN_MODE").unwrap_or_else(|_| "development".into());
+    let mut options = AdminOptions::new(auth)
+        .mode(AdminMode::parse(&mode).expect("ADMIN_MODE"))
+        .read_only(std::env::var("ADMIN_READONLY").as_deref() == Ok("1"));
+    if let Ok(id) = std::env::var("ADMIN_SERVER_ID") {
+        options = options.server_id(id);
+    }
+    io.instrument(options).expect("instrument");
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
@@ -612,6 +634,7 @@ async fn main() -> std::io::Result<()> {
     }
     setup_root(&io);
     setup_others(&io);
+    instrument_from_env(&io);
 
     // Installed before announcing the port, so a SIGTERM right after it is handled.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
