@@ -44,6 +44,8 @@ pub(super) fn features(read_only: bool, development: bool) -> Vec<&'static str> 
 pub(super) fn serialize_remote(socket: &RemoteSocket, local: Option<&SocketRef>) -> Value {
     let rooms: Vec<&str> = socket.rooms.iter().map(|r| &**r).collect();
     let data: Value = serde_json::from_str(&socket.data).unwrap_or(Value::Object(Map::new()));
+    // A Node socket.io node instrumented by the npm package keeps them in `data._admin`.
+    let npm = data.get("_admin").cloned();
     let mut out = json!({
         "id": socket.id,
         "nsp": socket.nsp,
@@ -53,6 +55,12 @@ pub(super) fn serialize_remote(socket: &RemoteSocket, local: Option<&SocketRef>)
     });
     if let Some(s) = local {
         add_connection(&mut out, s);
+    } else if let (Some(npm), Value::Object(map)) = (npm, &mut out) {
+        for key in ["clientId", "transport"] {
+            if let Some(v) = npm.get(key) {
+                map.insert(key.into(), v.clone());
+            }
+        }
     }
     out
 }
