@@ -108,3 +108,54 @@ test("Chromium negotiates perMessageDeflate: compressed frames both ways", { tim
     await new Promise((resolve) => httpServer.close(resolve));
   }
 });
+
+// The official admin UI's static build, as the npm package @socket.io/admin-ui ships it,
+// served by the same express app roomcast is attached to (one origin, as its README suggests).
+const ADMIN_UI_DIST = path.resolve(__dirname, "../../tests/node_modules/@socket.io/admin-ui/ui/dist");
+// bcrypt (cost 4) of "changeit".
+const ADMIN_HASH = "$2a$04$Nuhbtc8R0U8W77mJV6FSBektPVo6XIgJMnjwupIk9Z0PxTLNeVaRS";
+
+test("the official admin UI logs in and shows this server and its sockets", { timeout: BROWSER_TEST_MS, skip: missing && `${CHROMIUM} not found (apt-get install chromium)` }, async () => {
+  const { chromium } = require("playwright-core");
+  const express = require("express");
+  const { io: ioClient } = require("socket.io-client");
+  assert.ok(fs.existsSync(path.join(ADMIN_UI_DIST, "index.html")), `the UI's build at ${ADMIN_UI_DIST} (npm ci in tests/)`);
+  const app = express();
+  app.use(express.static(ADMIN_UI_DIST));
+  const httpServer = http.createServer(app);
+  const io = new Server(httpServer);
+  io.instrument({ auth: { type: "basic", username: "admin", password: ADMIN_HASH }, serverId: "roomcast-in-the-browser" });
+  await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${httpServer.address().port}`;
+  const user = ioClient(url, { transports: ["websocket"], forceNew: true, reconnection: false });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "roomcast-chromium-"));
+  let context;
+  try {
+    await within(new Promise((resolve) => user.once("connect", resolve)), "a user to connect");
+    context = await within(
+      chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS }),
+      "Chromium to launch",
+      LAUNCH_MS,
+    );
+    // The page also asks for web fonts and icons from CDNs: not needed, and not reachable offline.
+    await context.route(/^https?:\/\/(?!127\.0\.0\.1)/, (route) => route.abort());
+    const page = context.pages()[0] || (await context.newPage());
+    await within(page.goto(url), "the admin UI to load", 10000);
+    await page.getByLabel("Server URL").fill(url, { timeout: 10000 });
+    await page.getByLabel("Username").fill("admin");
+    await page.getByLabel("Password").fill("changeit");
+    await page.getByRole("button", { name: "Connect" }).click();
+    await page.waitForFunction(() => document.body.textContent.includes("Status: connected"), null, { timeout: 10000 });
+
+    await page.evaluate(() => (window.location.hash = "#/servers/"));
+    await page.getByText("roomcast-in-the-browser").first().waitFor({ timeout: 10000 });
+
+    await page.evaluate(() => (window.location.hash = "#/sockets/"));
+    await page.getByText(user.id).first().waitFor({ timeout: 10000 });
+  } finally {
+    user.close();
+    if (context) await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+    await io.close();
+  }
+});
