@@ -2,7 +2,7 @@
 // misuse must not.
 
 import { createServer } from "node:http";
-import { Server, Socket, Namespace, createAdapter, createStreamsAdapter, Emitter, RedisAdapter, RedisStreamsAdapter } from "roomcast";
+import { Server, Socket, Namespace, createAdapter, createStreamsAdapter, Emitter, RedisAdapter, RedisStreamsAdapter, instrument, InMemoryStore } from "roomcast";
 
 interface ClientToServerEvents {
   hello: (name: string, ack: (greeting: string) => void) => void;
@@ -144,3 +144,9 @@ standalone.engine.on("initial_headers", (headers, req) => {
 });
 const clientsCount: number = standalone.engine.clientsCount;
 void clientsCount;
+
+// The admin UI, with @socket.io/admin-ui's options and export.
+instrument(new Server(), { auth: { type: "basic", username: "admin", password: "$2b$10$..." }, store: new InMemoryStore(), mode: "production" });
+new Server().instrument({ auth: false, readonly: true, serverId: "node-1", namespaceName: "/admin" });
+// @ts-expect-error auth is required
+new Server().instrument({ readonly: true });
