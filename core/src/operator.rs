@@ -114,7 +114,11 @@ impl BroadcastOperator {
         check_event(event, &args)?;
         // With recovery on, non-volatile broadcasts get an offset and are kept for replay.
         let args = match self.nsp.recovery() {
-            Some(store) if !self.opts.flags.volatile => store.store(event, args, &self.opts),
+            Some(store)
+                if !self.opts.flags.volatile && self.nsp.adapter().session_store().is_none() =>
+            {
+                store.store(event, args, &self.opts)
+            }
             _ => args,
         };
         let packet = BroadcastPacket::new(self.nsp.parser(), self.nsp.name(), event, args, None);

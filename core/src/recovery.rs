@@ -221,7 +221,9 @@ impl RecoveryStore {
     }
 }
 
-fn should_include(rooms: &[Room], opts: &BroadcastOptions) -> bool {
+/// Whether a broadcast sent with `opts` reaches a socket in `rooms` (a missed packet to
+/// replay when the socket recovers).
+pub fn should_include(rooms: &[Room], opts: &BroadcastOptions) -> bool {
     let included = opts.rooms.is_empty() || rooms.iter().any(|r| opts.rooms.contains(r));
     let excluded = rooms.iter().any(|r| opts.except.contains(r));
     included && !excluded

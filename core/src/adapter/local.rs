@@ -45,4 +45,7 @@ pub trait LocalNamespace: Send + Sync + 'static {
 
     /// An event another server sent with `serverSideEmit`.
     fn deliver_server_side(&self, event: ServerSideEvent);
+
+    /// Whether connection state recovery is on: broadcasts then carry offsets.
+    fn recovers(&self) -> bool;
 }

@@ -82,10 +82,35 @@ impl BroadcastPacket {
     }
 }
 
+/// Connection state recovery kept by a cluster adapter instead of the namespace's memory
+/// (socket.io's `persistSession` / `restoreSession`): sessions outlive the node that held them,
+/// and broadcasts carry the cluster's offsets, so a client dropped by one node recovers on any.
+pub trait SessionStore: Send + Sync {
+    /// Keeps a disconnected socket's state for `ttl`.
+    fn persist(&self, session: crate::recovery::PersistedSession, ttl: Duration);
+
+    /// The session of `pid` and the packets after `offset` it missed; `None` when the session
+    /// expired, was restored already, or the offset is unknown. A session restores once.
+    fn restore(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> BoxFuture<'static, Option<crate::recovery::RestoredSession>>;
+}
+
 /// The adapter of one namespace.
 pub trait Adapter: Send + Sync + 'static {
     /// This node's rooms of the namespace.
     fn index(&self) -> &RoomIndex;
+
+    /// Where recoverable sessions live when connection state recovery is on: `None` (the
+    /// default) keeps them in the namespace's memory and numbers broadcasts there. An adapter
+    /// that answers `Some` also appends each eligible broadcast's offset itself (a broadcast
+    /// without acks, not volatile, not local: its last argument, the offset its clients
+    /// send back when they reconnect), locally and on every node.
+    fn session_store(&self) -> Option<&dyn SessionStore> {
+        None
+    }
 
     /// Called once when the namespace is created (keep a `Weak` of it: the namespace owns
     /// its adapter).
@@ -93,6 +118,12 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// Called when the namespace or the server closes.
     fn close(&self) {}
+
+    /// Resolves when what [`Adapter::close`] started is done (cluster messages still queued,
+    /// sessions persisted at shutdown, sent); [`crate::Server::close`] waits for it, bounded.
+    fn closed(&self) -> BoxFuture<'static, ()> {
+        Box::pin(std::future::ready(()))
+    }
 
     /// Delivers `packet` to the local recipients selected by `opts`; a cluster adapter also
     /// forwards it unless `opts.flags.local`.

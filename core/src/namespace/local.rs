@@ -109,4 +109,8 @@ impl LocalNamespace for Namespace {
             me.handler().server_side_event(&me, event);
         }
     }
+
+    fn recovers(&self) -> bool {
+        self.recovery().is_some()
+    }
 }

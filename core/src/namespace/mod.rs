@@ -238,6 +238,11 @@ impl Namespace {
             sockets.remove(sid);
             sockets.is_empty()
         };
+        if now_empty {
+            if let Some(server) = self.server() {
+                server.namespace_emptied.notify_waiters();
+            }
+        }
         if now_empty
             && self
                 .parent

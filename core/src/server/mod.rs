@@ -85,6 +85,9 @@ impl std::fmt::Debug for ServerConfig {
     }
 }
 
+/// How long closing waits for the adapters to send what they still hold.
+const ADAPTER_CLOSE_BOUND: Duration = Duration::from_secs(5);
+
 /// Counts of live objects, for leak checks and monitoring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ServerStats {
@@ -139,6 +142,7 @@ impl Server {
             namespace_listeners: RwLock::new(Vec::new()),
             monitor: Default::default(),
             instrumented: Default::default(),
+            namespace_emptied: tokio::sync::Notify::new(),
         });
         let server = Server { shared };
         // The default namespace always exists, as in socket.io.
@@ -331,8 +335,38 @@ impl Server {
             }
         }
         engine.finish_close().await;
-        for nsp in self.namespaces() {
+        // A host answers `disconnecting` later; what a socket leaves behind (a recoverable
+        // session the adapter keeps) is written after that, and must precede the adapters' close.
+        self.sockets_gone(tokio::time::Instant::now() + ADAPTER_CLOSE_BOUND)
+            .await;
+        let namespaces = self.namespaces();
+        for nsp in &namespaces {
             nsp.adapter().close();
+        }
+        // Sessions persisted by the goodbyes above may still be on their way to the cluster.
+        let flushed =
+            futures_util::future::join_all(namespaces.iter().map(|n| n.adapter().closed()));
+        if tokio::time::timeout(ADAPTER_CLOSE_BOUND, flushed)
+            .await
+            .is_err()
+        {
+            tracing::warn!("adapters still sending after {ADAPTER_CLOSE_BOUND:?}: closing anyway");
+        }
+    }
+
+    /// Waits until no namespace has a socket left, or `deadline`.
+    async fn sockets_gone(&self, deadline: tokio::time::Instant) {
+        loop {
+            let emptied = self.shared.namespace_emptied.notified();
+            tokio::pin!(emptied);
+            emptied.as_mut().enable();
+            if self.namespaces().iter().all(|n| n.socket_count() == 0) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, emptied).await.is_err() {
+                tracing::warn!("sockets still leaving when closing the adapters");
+                return;
+            }
         }
     }
 

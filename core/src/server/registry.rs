@@ -36,6 +36,8 @@ pub(crate) struct ServerShared {
     pub(super) namespace_listeners: RwLock<Vec<NamespaceListener>>,
     /// The admin UI's feed, once the server is instrumented.
     pub(crate) monitor: crate::monitor::MonitorSlot,
+    /// Signalled when a namespace's last socket leaves (closing waits for every goodbye).
+    pub(crate) namespace_emptied: tokio::sync::Notify,
     /// `instrument()` has run.
     pub(crate) instrumented: std::sync::atomic::AtomicBool,
 }

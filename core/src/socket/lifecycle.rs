@@ -176,12 +176,18 @@ impl Socket {
         let finish = move || {
             if let (Some(store), Some(pid)) = (socket.nsp.recovery(), socket.pid.clone()) {
                 if crate::recovery::is_recoverable(reason) {
-                    store.persist(crate::recovery::PersistedSession {
+                    let session = crate::recovery::PersistedSession {
                         sid: socket.id.clone(),
                         pid,
                         rooms: socket.rooms(),
                         data: socket.data(),
-                    });
+                    };
+                    match socket.nsp.adapter().session_store() {
+                        Some(shared) => {
+                            shared.persist(session, store.config().max_disconnection_duration)
+                        }
+                        None => store.persist(session),
+                    }
                 }
             }
             socket.nsp.remove_socket(&socket.id);

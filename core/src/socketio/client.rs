@@ -336,8 +336,8 @@ impl Client {
     fn connect_to(self: Arc<Self>, admission: Admission, mut auth: String) {
         let nsp = admission.namespace().clone();
         // A reconnecting client names its previous session: resume it if it is still kept.
-        let mut restored = None;
-        if let Some(store) = nsp.recovery() {
+        let mut claim = None;
+        if nsp.recovery().is_some() {
             if let Ok(serde_json::Value::Object(mut a)) = serde_json::from_str(&auth) {
                 // The private id and offset are the client's secret: they never reach the
                 // handshake the application sees (`fetchSockets`, other servers, logs).
@@ -346,13 +346,44 @@ impl Client {
                 if pid.is_some() || offset.is_some() {
                     auth = serde_json::Value::Object(a).to_string();
                 }
-                if let (Some(pid), Some(offset)) = (pid, offset) {
-                    if let (Some(pid), Some(offset)) = (pid.as_str(), offset.as_str()) {
-                        restored = store.restore(pid, offset);
-                    }
+                if let (
+                    Some(serde_json::Value::String(pid)),
+                    Some(serde_json::Value::String(offset)),
+                ) = (pid, offset)
+                {
+                    claim = Some((pid, offset));
                 }
             }
         }
+        let Some((pid, offset)) = claim else {
+            return self.connect_with(admission, auth, None);
+        };
+        match nsp.adapter().session_store() {
+            // Kept by the cluster: asked for over the network, the CONNECT waits meanwhile
+            // (as it waits for middlewares).
+            Some(shared) => {
+                let lookup = shared.restore(&pid, &offset);
+                nsp.runtime().clone().spawn(async move {
+                    let restored = lookup.await;
+                    self.connect_with(admission, auth, restored);
+                });
+            }
+            None => {
+                let restored = nsp
+                    .recovery()
+                    .and_then(|store| store.restore(&pid, &offset));
+                self.connect_with(admission, auth, restored);
+            }
+        }
+    }
+
+    fn connect_with(
+        self: Arc<Self>,
+        admission: Admission,
+        auth: String,
+        restored: Option<crate::recovery::RestoredSession>,
+    ) {
+        let nsp = admission.namespace().clone();
         let socket = match &restored {
             Some(r) => {
                 // The private id stays: socket.io-client reports `recovered` only when the

@@ -3,13 +3,15 @@
 //! (requests and responses).
 
 use super::message::{Body, Message};
-use super::node::{Outgoing, StreamsNode};
+use super::node::{OnAppended, Outgoing, StreamsNode};
+use super::sessions;
 use crate::cluster::{self, random_id, Pending, Requests};
 use futures_util::future::BoxFuture;
 use roomcast::adapter::{
     AckCollector, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalNamespace,
-    RemoteSocket, Room, RoomIndex, ServerSideAck, ServerSideEvent,
+    RemoteSocket, Room, RoomIndex, ServerSideAck, ServerSideEvent, SessionStore,
 };
+use roomcast::recovery::{PersistedSession, RestoredSession};
 use roomcast::Payload;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -53,13 +55,21 @@ impl RedisStreamsAdapter {
 
     /// To every node: through pub/sub when only the nodes up now need it, else on the stream.
     fn publish(&self, body: Body) {
+        self.publish_then(body, None);
+    }
+
+    /// [`RedisStreamsAdapter::publish`]; `then` gets the stream entry's id once it is appended
+    /// (`None` if it could not be).
+    fn publish_then(&self, body: Body, then: Option<OnAppended>) {
         let message = self.message(body);
         let outgoing = if message.body.is_ephemeral() {
             message
                 .to_msgpack()
                 .map(|bytes| Outgoing::Publish(self.node.public_channel(&self.nsp_name), bytes))
         } else {
-            message.to_stream_fields().map(Outgoing::Append)
+            message
+                .to_stream_fields()
+                .map(|fields| Outgoing::Append(fields, then))
         };
         match outgoing {
             Ok(o) => self.node.send(o),
@@ -103,8 +113,9 @@ impl RedisStreamsAdapter {
             .unwrap_or(self.node.config.requests_timeout)
     }
 
-    /// A message from another node (its own come back too, and are skipped).
-    pub(crate) fn on_message(&self, message: Message) {
+    /// A message from another node (its own come back too, and are skipped); `offset` is its
+    /// stream entry id (none for pub/sub).
+    pub(crate) fn on_message(&self, message: Message, offset: Option<&str>) {
         if message.uid == self.uid || message.nsp != *self.nsp_name {
             return;
         }
@@ -118,7 +129,8 @@ impl RedisStreamsAdapter {
                 args,
                 opts,
             } => {
-                let packet = BroadcastPacket::new(nsp.parser(), nsp.name(), &event, args, None);
+                let offset = offset.filter(|_| nsp.recovers() && !opts.flags.volatile);
+                let packet = with_offset(&*nsp, &event, args, offset);
                 nsp.deliver(&packet, &opts);
             }
             Body::Broadcast {
@@ -222,21 +234,53 @@ impl Adapter for RedisStreamsAdapter {
         self.node.unregister(&self.nsp_name, &self.uid);
     }
 
+    fn closed(&self) -> BoxFuture<'static, ()> {
+        let node = self.node.clone();
+        Box::pin(async move { node.flushed().await })
+    }
+
     fn broadcast(
         &self,
         nsp: &dyn LocalNamespace,
         packet: &BroadcastPacket,
         opts: &BroadcastOptions,
     ) {
-        if !opts.flags.local {
-            self.publish(Body::Broadcast {
-                request_id: None,
-                event: packet.event.clone(),
-                args: packet.args.clone(),
-                opts: opts.clone(),
-            });
+        if opts.flags.local {
+            nsp.deliver(packet, opts);
+            return;
         }
-        nsp.deliver(packet, opts);
+        let body = Body::Broadcast {
+            request_id: None,
+            event: packet.event.clone(),
+            args: packet.args.clone(),
+            opts: opts.clone(),
+        };
+        if !nsp.recovers() || opts.flags.volatile {
+            self.publish(body);
+            nsp.deliver(packet, opts);
+            return;
+        }
+        // The offset is the entry's id, known once Redis appended it: local clients get the
+        // packet then (as socket.io's ClusterAdapter does), with the id every node appends.
+        let me = self.me.clone();
+        let (event, args, opts) = (packet.event.clone(), packet.args.clone(), opts.clone());
+        self.publish_then(
+            body,
+            Some(Box::new(move |id: Option<String>| {
+                let Some(nsp) = me.upgrade().and_then(|a| a.namespace()) else {
+                    return;
+                };
+                if id.is_none() {
+                    tracing::warn!("redis unreachable: a broadcast goes to this node's clients without an offset");
+                }
+                let packet = with_offset(&*nsp, &event, args, id.as_deref());
+                nsp.deliver(&packet, &opts);
+            })),
+        );
+    }
+
+    fn session_store(&self) -> Option<&dyn SessionStore> {
+        Some(self)
     }
 
     fn broadcast_with_ack(
@@ -357,6 +401,56 @@ impl Adapter for RedisStreamsAdapter {
                 })
                 .await?;
             Ok(answers.unwrap_or_default())
+        })
+    }
+}
+
+/// A broadcast encoded for this node's clients, its offset appended as the last argument.
+fn with_offset(
+    nsp: &dyn LocalNamespace,
+    event: &str,
+    mut args: Payload,
+    offset: Option<&str>,
+) -> BroadcastPacket {
+    if let Some(offset) = offset {
+        let _ = args.push(offset);
+    }
+    BroadcastPacket::new(nsp.parser(), nsp.name(), event, args, None)
+}
+
+impl SessionStore for RedisStreamsAdapter {
+    fn persist(&self, session: PersistedSession, ttl: Duration) {
+        match sessions::encode(&session) {
+            Ok(value) => self.node.send(Outgoing::Set(
+                sessions::key(&self.node.config.session_key_prefix, session.pid.as_str()),
+                value,
+                ttl.as_millis() as u64,
+            )),
+            Err(e) => tracing::warn!(error = %e, "cannot encode a session for recovery"),
+        }
+    }
+
+    fn restore(&self, pid: &str, offset: &str) -> BoxFuture<'static, Option<RestoredSession>> {
+        let node = self.node.clone();
+        let nsp = self.nsp_name.clone();
+        let key = sessions::key(&node.config.session_key_prefix, pid);
+        let offset = offset.to_string();
+        Box::pin(async move {
+            let conn = match node.commands().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "redis unreachable: a session cannot be recovered");
+                    return None;
+                }
+            };
+            let stream = node.config.stream_name.clone();
+            match sessions::restore(conn, &stream, &key, &nsp, &offset).await {
+                Ok(restored) => restored,
+                Err(e) => {
+                    tracing::warn!(error = %e, "redis error: a session cannot be recovered");
+                    None
+                }
+            }
         })
     }
 }

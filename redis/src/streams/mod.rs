@@ -7,10 +7,15 @@
 //! as the stream still holds it. Requests that only matter to the nodes up right now
 //! (`fetchSockets`, `serverSideEmit`, broadcasts with acks) and their responses go through
 //! pub/sub, and the number of nodes is the number of subscribers of the namespace's channel.
+//!
+//! With connection state recovery on, sessions and offsets live in Redis too (see
+//! `sessions`): a client dropped by one node recovers its id, rooms and missed packets on any
+//! other, or on the same node after a restart.
 
 mod adapter;
 pub mod message;
 mod node;
+mod sessions;
 
 pub use adapter::RedisStreamsAdapter;
 pub use node::{StreamsNode, READER_CONNECTION_NAME};
@@ -38,6 +43,9 @@ pub struct RedisStreamsConfig {
     pub block_time: Duration,
     /// How long `fetchSockets` and `serverSideEmit` with an ack wait for every node (5 s).
     pub requests_timeout: Duration,
+    /// The prefix of the keys that hold recoverable sessions (`sessionKeyPrefix`,
+    /// `sio:session:`), with connection state recovery on.
+    pub session_key_prefix: String,
 }
 
 impl RedisStreamsConfig {
@@ -50,6 +58,7 @@ impl RedisStreamsConfig {
             read_count: 100,
             block_time: Duration::from_secs(5),
             requests_timeout: Duration::from_secs(5),
+            session_key_prefix: "sio:session:".into(),
         }
     }
 }

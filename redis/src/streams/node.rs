@@ -25,10 +25,16 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// The name of the reader's connection (`CLIENT LIST`), so operators can tell it apart.
 pub const READER_CONNECTION_NAME: &str = "roomcast-streams-reader";
 
+/// Called with the id Redis gave an appended entry (`None` when the append failed), in the
+/// order the entries were appended.
+pub(crate) type OnAppended = Box<dyn FnOnce(Option<String>) + Send>;
+
 pub(crate) enum Outgoing {
-    /// `XADD` of an entry's fields.
-    Append(Vec<(&'static str, String)>),
+    /// `XADD` of an entry's fields, and what to do with its id.
+    Append(Vec<(&'static str, String)>, Option<OnAppended>),
     Publish(String, Vec<u8>),
+    /// `SET key value PX ttl_ms` (a recoverable session).
+    Set(String, String, u64),
 }
 
 enum Command {
@@ -47,6 +53,8 @@ pub struct StreamsNode {
     started: OnceLock<Tasks>,
     /// Set when the last adapter is gone: every task finishes.
     closed: watch::Sender<bool>,
+    /// The publish loop has sent everything queued before the close and ended.
+    flushed: watch::Sender<bool>,
 }
 
 /// Resolves once the node is closed (the guard `wait_for` returns is not `Send`).
@@ -69,6 +77,7 @@ impl StreamsNode {
             publisher: OnceCell::new(),
             started: OnceLock::new(),
             closed: watch::channel(false).0,
+            flushed: watch::channel(false).0,
         }))
     }
 
@@ -132,12 +141,32 @@ impl StreamsNode {
 
     /// How many nodes serve a namespace: the subscribers of its public channel, as the npm
     /// adapter counts them (`PUBSUB NUMSUB`).
+    /// A connection for one-off commands (shared with the publisher).
+    pub(crate) async fn commands(&self) -> redis::RedisResult<ConnectionManager> {
+        self.connection().await
+    }
+
     pub(crate) async fn server_count(&self, nsp: &str) -> redis::RedisResult<usize> {
         let mut conn = self.connection().await?;
         crate::connection::subscribers(&mut conn, &self.public_channel(nsp)).await
     }
 
+    /// Resolves once the node is closed and its queued messages are sent (at once if its
+    /// loops never started).
+    pub(crate) async fn flushed(&self) {
+        if self.started.get().is_none() {
+            return;
+        }
+        let mut flushed = self.flushed.subscribe();
+        let _ = flushed.wait_for(|f| *f).await.map(drop);
+    }
+
     async fn publish_loop(self: Arc<Self>, mut rx: mpsc::Receiver<Outgoing>) {
+        self.publish_messages(&mut rx).await;
+        self.flushed.send_replace(true);
+    }
+
+    async fn publish_messages(&self, rx: &mut mpsc::Receiver<Outgoing>) {
         let mut closed = self.closed.subscribe();
         let mut stopping = false;
         loop {
@@ -155,7 +184,7 @@ impl StreamsNode {
             let Some(message) = next else { return };
             let result = match self.connection().await {
                 Ok(mut conn) => match &message {
-                    Outgoing::Append(fields) => {
+                    Outgoing::Append(fields, _) => {
                         let mut cmd = redis::cmd("XADD");
                         cmd.arg(&self.config.stream_name)
                             .arg("MAXLEN")
@@ -165,19 +194,32 @@ impl StreamsNode {
                         for (k, v) in fields {
                             cmd.arg(*k).arg(v);
                         }
-                        cmd.query_async::<redis::Value>(&mut conn).await.map(drop)
+                        cmd.query_async::<String>(&mut conn).await.map(Some)
                     }
                     Outgoing::Publish(channel, bytes) => redis::cmd("PUBLISH")
                         .arg(channel)
                         .arg(bytes.as_slice())
                         .query_async::<i64>(&mut conn)
                         .await
-                        .map(drop),
+                        .map(|_| None),
+                    Outgoing::Set(key, value, ttl_ms) => redis::cmd("SET")
+                        .arg(key)
+                        .arg(value)
+                        .arg("PX")
+                        .arg((*ttl_ms).max(1))
+                        .query_async::<redis::Value>(&mut conn)
+                        .await
+                        .map(|_| None),
                 },
                 Err(e) => Err(e),
             };
-            if let Err(e) = result {
+            let id = result.unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "redis publish failed: a cluster message is lost");
+                None
+            });
+            // Here, in the loop, so that what waits for an id runs in the order of the appends.
+            if let Outgoing::Append(_, Some(then)) = message {
+                then(id);
             }
         }
     }
@@ -295,20 +337,20 @@ impl StreamsNode {
             .chunks_exact(2)
             .map(|kv| (kv[0].as_str(), kv[1].as_str()));
         match Message::from_stream_fields(pairs) {
-            Ok(Some(message)) => self.route(message),
+            Ok(Some(message)) => self.route(message, Some(id)),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, id, "dropping a malformed stream entry"),
         }
     }
 
-    fn route(&self, message: Message) {
+    fn route(&self, message: Message, offset: Option<&str>) {
         let adapter = self
             .adapters
             .read()
             .get(message.nsp.as_str())
             .and_then(Weak::upgrade);
         if let Some(a) = adapter {
-            a.on_message(message);
+            a.on_message(message, offset);
         }
     }
 
@@ -355,7 +397,7 @@ impl StreamsNode {
                                 },
                                 msg = stream.next() => match msg {
                                     Some(msg) => match Message::from_msgpack(msg.get_payload_bytes()) {
-                                        Ok(m) => self.route(m),
+                                        Ok(m) => self.route(m, None),
                                         Err(e) => tracing::debug!(error = %e, "dropping a malformed message from redis"),
                                     },
                                     None => break,
