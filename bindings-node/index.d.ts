@@ -351,6 +351,8 @@ export interface RedisStreamsAdapterOptions {
   maxLen?: number;
   /** Milliseconds fetchSockets and serverSideEmit with an ack wait for every node. Default 5000. */
   requestsTimeout?: number;
+  /** With `connectionStateRecovery`: the prefix of the keys that keep disconnected sessions, so a client recovers on any node. Default `"sio:session:"`. */
+  sessionKeyPrefix?: string;
 }
 
 /** The Redis Streams adapter (wire-compatible with @socket.io/redis-streams-adapter 0.3), as `createStreamsAdapter()` describes it. */
@@ -361,6 +363,7 @@ export class RedisStreamsAdapter {
   readonly channelPrefix: string;
   readonly maxLen: number;
   readonly requestsTimeout: number;
+  readonly sessionKeyPrefix: string;
 }
 
 /** The Redis Streams adapter for `io.adapter(...)` or the `adapter` option: broadcasts sent while a server's connection to Redis is down reach it when it reconnects. */

@@ -53,12 +53,13 @@ function createAdapter(urlOrOptions, maybeOptions) {
 /** What `createStreamsAdapter` returns: the Redis Streams adapter, wire-compatible with
  *  @socket.io/redis-streams-adapter 0.3. Immutable. */
 class RedisStreamsAdapter {
-  constructor(url, streamName, channelPrefix, maxLen, requestsTimeout) {
+  constructor(url, streamName, channelPrefix, maxLen, requestsTimeout, sessionKeyPrefix) {
     this.url = url;
     this.streamName = streamName;
     this.channelPrefix = channelPrefix;
     this.maxLen = maxLen;
     this.requestsTimeout = requestsTimeout;
+    this.sessionKeyPrefix = sessionKeyPrefix;
     Object.freeze(this);
   }
 
@@ -70,13 +71,16 @@ class RedisStreamsAdapter {
       streams: true,
       streamName: this.streamName,
       maxLen: this.maxLen,
+      sessionKeyPrefix: this.sessionKeyPrefix,
     };
   }
 }
 
 /**
  * `createStreamsAdapter("redis://localhost:6379")` or `createStreamsAdapter({ url,
- * streamName = "socket.io", channelPrefix = "socket.io", maxLen = 10000, requestsTimeout = 5000 })`.
+ * streamName = "socket.io", channelPrefix = "socket.io", maxLen = 10000, requestsTimeout = 5000,
+ * sessionKeyPrefix = "sio:session:" })`. With `connectionStateRecovery`, sessions and offsets
+ * live in Redis: a client recovers on any node.
  */
 function createStreamsAdapter(urlOrOptions, maybeOptions) {
   const opts =
@@ -103,6 +107,7 @@ function createStreamsAdapter(urlOrOptions, maybeOptions) {
     text("channelPrefix", DEFAULT_KEY),
     Math.floor(count("maxLen", 10000, 1)),
     count("requestsTimeout", DEFAULT_REQUESTS_TIMEOUT, 0),
+    text("sessionKeyPrefix", "sio:session:"),
   );
 }
 

@@ -92,6 +92,8 @@ pub struct NativeRedis {
     pub streams: Option<bool>,
     pub stream_name: Option<String>,
     pub max_len: Option<f64>,
+    /// Keys of recoverable sessions (`sessionKeyPrefix`).
+    pub session_key_prefix: Option<String>,
 }
 
 /// A timeout in milliseconds where 0 turns it off.
@@ -225,6 +227,9 @@ impl NativeRedis {
             }
             if let Some(n) = self.max_len {
                 config.max_len = n.max(1.0) as usize;
+            }
+            if let Some(prefix) = &self.session_key_prefix {
+                config.session_key_prefix = prefix.clone();
             }
             return Ok(Arc::new(
                 RedisStreamsAdapterFactory::new(config).map_err(setup)?,

@@ -186,6 +186,9 @@ fn redis_adapter(
         if let Some(name) = get::<String>(redis, "stream_name")? {
             config.stream_name = name;
         }
+        if let Some(prefix) = get::<String>(redis, "session_key_prefix")? {
+            config.session_key_prefix = prefix;
+        }
         if let Some(n) = get::<usize>(redis, "max_len")? {
             config.max_len = n;
         }

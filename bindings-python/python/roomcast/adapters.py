@@ -40,7 +40,10 @@ class RedisStreamsAdapter:
     ``max_len`` entries), which every server reads from where it left off: a server whose
     connection to Redis drops gets what it missed when it reconnects. Requests
     (``fetch_sockets``, ``server_side_emit``, broadcasts with acks) go through pub/sub channels
-    prefixed ``channel_prefix``; ``requests_timeout`` (seconds) bounds them.
+    prefixed ``channel_prefix``; ``requests_timeout`` (seconds) bounds them. With
+    ``connection_state_recovery``, disconnected sessions are kept in Redis (keys prefixed
+    ``session_key_prefix``) and broadcasts carry the stream's ids as offsets: a client recovers
+    on any server, as with the npm adapter.
     """
 
     url: str
@@ -48,6 +51,7 @@ class RedisStreamsAdapter:
     channel_prefix: str = "socket.io"
     max_len: int = 10_000
     requests_timeout: float = 5.0
+    session_key_prefix: str = "sio:session:"
 
     def _config(self) -> dict[str, Any]:
         return {
@@ -57,4 +61,5 @@ class RedisStreamsAdapter:
             "stream_name": self.stream_name,
             "max_len": int(self.max_len),
             "requests_timeout": float(self.requests_timeout),
+            "session_key_prefix": self.session_key_prefix,
         }
