@@ -39,6 +39,7 @@
 //! - the codecs ([`packet`], [`payload`], [`payload_v3`]) come from `roomcast-protocol`.
 
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod handshake;
 pub mod host_turn;

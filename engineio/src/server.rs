@@ -69,6 +69,7 @@ pub(crate) struct EngineShared {
     allow_request: RwLock<Option<AllowRequest>>,
     observer: RwLock<Option<Arc<dyn EngineObserver>>>,
     traffic: std::sync::OnceLock<Arc<crate::traffic::TrafficMeter>>,
+    directory: RwLock<Option<Arc<dyn crate::directory::SessionDirectory>>>,
     closing: AtomicBool,
     shutdown: watch::Sender<bool>,
     listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -82,6 +83,11 @@ pub(crate) struct EngineShared {
 }
 
 impl EngineShared {
+    /// The cluster's session directory, when requests may be handed to other nodes.
+    pub(crate) fn directory(&self) -> Option<Arc<dyn crate::directory::SessionDirectory>> {
+        self.directory.read().clone()
+    }
+
     /// The next arrival number. Requests of one session may travel on different connections,
     /// which the runtime serves in any order; where the order decides an answer (two polls
     /// overlapping), the request that arrived first is handled as the first. A connection of
@@ -182,6 +188,7 @@ impl EngineServer {
                 allow_request: RwLock::new(None),
                 observer: RwLock::new(None),
                 traffic: std::sync::OnceLock::new(),
+                directory: RwLock::new(None),
                 closing: AtomicBool::new(false),
                 shutdown,
                 listeners: Mutex::new(Vec::new()),
@@ -217,6 +224,12 @@ impl EngineServer {
             session.set_meter(meter);
             meter.connection();
         }
+        // A WebSocket session lives on its one connection; only polling requests need finding.
+        if transport == TransportKind::Polling {
+            if let Some(directory) = self.shared.directory() {
+                directory.register(session.sid.as_str());
+            }
+        }
         let acceptor = self.shared.acceptor.clone();
         acceptor.accept(&session, self);
         if let Some(observer) = self.observer() {
@@ -231,6 +244,9 @@ impl EngineServer {
     /// vanished client cannot pin the sid); after the client's own close, the noop for a poll
     /// it sent with it (see [`EngineSession::client_close_settled`]).
     pub fn release_session(&self, session: &Arc<EngineSession>, reason: CloseReason) {
+        if let Some(directory) = self.shared.directory() {
+            directory.unregister(session.sid.as_str());
+        }
         if let Some(meter) = self.shared.traffic.get() {
             meter.disconnection(reason.as_str());
         }
@@ -327,6 +343,13 @@ impl EngineServer {
             session.set_meter(&meter);
         }
         meter
+    }
+
+    /// Lets any node of a cluster answer any request: a request for a session this server
+    /// does not hold is handed to the node `directory` names (no sticky sessions needed in
+    /// front). Sessions opened from now on are registered.
+    pub fn set_session_directory(&self, directory: Arc<dyn crate::directory::SessionDirectory>) {
+        *self.shared.directory.write() = Some(directory);
     }
 
     /// Sessions open now, and how many of them are on long-polling (engine.io's

@@ -30,12 +30,14 @@
 mod adapter;
 mod cluster;
 mod connection;
+mod directory;
 mod emitter;
 mod node;
 pub mod streams;
 pub mod wire;
 
 pub use adapter::RedisAdapter;
+pub use directory::{RedisSessionDirectory, SessionDirectoryConfig};
 pub use emitter::{Emitter, EmitterError};
 pub use node::RedisNode;
 pub use streams::{RedisStreamsAdapter, RedisStreamsAdapterFactory, RedisStreamsConfig};

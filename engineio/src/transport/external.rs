@@ -208,6 +208,31 @@ impl EngineServer {
         let resp = match native::route(self, &parts, remote) {
             Route::Fallback => return None,
             Route::Respond(resp) => resp,
+            Route::Elsewhere(sid) => {
+                let owner = match self.shared().directory() {
+                    Some(directory) => directory.locate(&sid).await,
+                    None => None,
+                };
+                let upgrade = native::is_websocket_upgrade(&parts.headers);
+                match owner {
+                    // A host's body need not be `Send`: it is read here first (a polling
+                    // body is bounded by the payload size).
+                    Some(addr) if !upgrade => match http_body_util::BodyExt::collect(body).await {
+                        Ok(collected) => {
+                            let bytes = collected.to_bytes();
+                            native::forward::forward(
+                                &addr,
+                                parts,
+                                http_body_util::Full::new(bytes),
+                                None,
+                            )
+                            .await
+                        }
+                        Err(_) => native::empty_response(400),
+                    },
+                    _ => native::unknown_sid(self, &parts, remote, &sid),
+                }
+            }
             Route::Poll(session, cors) => {
                 // A long-poll waits up to a ping interval and never reads its body: dropping
                 // it now lets the host's feed fail fast instead of queueing whatever a client

@@ -26,6 +26,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+pub(crate) mod forward;
 mod polling;
 mod response;
 mod route;
@@ -312,6 +313,16 @@ async fn handle_socketio(
             let resp =
                 super::websocket::accept(server, &parts, on_upgrade, Some(session), remote, permit);
             with_extra_headers(resp, &extra)
+        }
+        Route::Elsewhere(sid) => {
+            let owner = match server.shared().directory() {
+                Some(directory) => directory.locate(&sid).await,
+                None => None,
+            };
+            match owner {
+                Some(addr) => forward::forward(&addr, parts, body, Some(on_upgrade)).await,
+                None => unknown_sid(&server, &parts, remote, &sid),
+            }
         }
         Route::WebSocket => {
             if !server.allows(&request_info(&parts, remote)).await {

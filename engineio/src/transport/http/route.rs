@@ -112,6 +112,27 @@ pub(crate) enum Route {
     Upgrade(Arc<EngineSession>),
     /// A WebSocket that opens a new session.
     WebSocket,
+    /// A session this node does not hold: another node of the cluster may.
+    Elsewhere(String),
+}
+
+/// The refusal of a request for a session nobody holds (400 "Session ID unknown").
+pub(crate) fn unknown_sid(
+    server: &EngineServer,
+    parts: &http::request::Parts,
+    remote: Option<SocketAddr>,
+    sid: &str,
+) -> Resp {
+    let engine = &server.shared().config;
+    server.report_refusal(parts, remote, EngineError::UnknownSid, || {
+        vec![("sid", ContextValue::Text(sid.into()))]
+    });
+    if engine.transports.websocket && is_websocket_upgrade(&parts.headers) {
+        upgrade_error(EngineError::UnknownSid)
+    } else {
+        let cors_headers = cors::response_headers(&engine.cors, &parts.headers);
+        error_response(EngineError::UnknownSid, &cors_headers)
+    }
 }
 
 pub(crate) fn route(
@@ -232,11 +253,20 @@ pub(crate) fn route(
     let protocol = if param("EIO") == Some("4") { 4 } else { 3 };
     if let Some(sid) = param("sid") {
         let Some(session) = server.shared().session(sid) else {
+            let forwarded = parts
+                .headers
+                .contains_key(crate::directory::FORWARDED_HEADER);
+            if server.shared().directory().is_some() && !forwarded {
+                return Route::Elsewhere(sid.to_string());
+            }
             return refuse(
                 EngineError::UnknownSid,
                 vec![("sid", ContextValue::Text(sid.into()))],
             );
         };
+        if let Some(directory) = server.shared().directory() {
+            directory.seen(sid);
+        }
         let current = session.transport();
         if !upgrade && current != transport {
             return refuse(

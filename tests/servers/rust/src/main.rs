@@ -641,6 +641,17 @@ async fn main() -> std::io::Result<()> {
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = env_u64("PORT", 0) as u16;
     let addr = io.listen((host.as_str(), port)).await?;
+    // ROUTE_SESSIONS=1 (with REDIS_URL): no sticky sessions needed in front of the cluster;
+    // a request for another node's session is handed to it.
+    if std::env::var("ROUTE_SESSIONS").as_deref() == Ok("1") {
+        if let Ok(url) = std::env::var("REDIS_URL") {
+            let config = roomcast_redis::SessionDirectoryConfig::new(url, addr.to_string());
+            match roomcast_redis::RedisSessionDirectory::new(config, io.runtime()) {
+                Ok(directory) => io.engine().set_session_directory(directory),
+                Err(e) => eprintln!("ROUTE_SESSIONS: {e}"),
+            }
+        }
+    }
     println!("listening on {}", addr.port());
     tokio::select! {
         _ = term.recv() => {}
