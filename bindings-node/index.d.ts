@@ -303,6 +303,8 @@ export interface ServerOptions {
   maxConnectionsPerIp: number;
   /** roomcast: Engine.IO sessions; past it handshakes get 503. Default: no cap. */
   maxSessions: number;
+  /** roomcast, `listen(port)` only: no sticky sessions in front of a cluster. Long-polling sessions are listed in Redis and a request for another node's session is handed to it. `address`: where the other nodes reach this one (default: the bound address, which must name one interface); `ttl` in milliseconds (default one hour, renewed while the session is served). */
+  routeSessions: { url: string; address?: string; keyPrefix?: string; ttl?: number };
   /** roomcast: the address `listen(port)` binds (default: every interface). */
   host: string;
   /** roomcast: catches errors thrown (or rejected) by listeners and middlewares and hands them

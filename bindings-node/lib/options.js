@@ -159,6 +159,23 @@ function transports(list) {
   return { polling: list.includes("polling"), websocket: list.includes("websocket") };
 }
 
+/** `routeSessions: { url, address?, keyPrefix?, ttl? }` (no sticky sessions), checked. */
+function routeSessions(value) {
+  if (value === undefined || value === null || value === false) return undefined;
+  if (typeof value !== "object" || typeof value.url !== "string" || !/^rediss?:\/\//.test(value.url)) {
+    throw new TypeError("roomcast: option \"routeSessions\" must be { url: \"redis://...\", address?: \"host:port\" }");
+  }
+  if (value.address !== undefined && typeof value.address !== "string") {
+    throw new TypeError("roomcast: routeSessions.address must be a \"host:port\" string");
+  }
+  return {
+    url: value.url,
+    address: value.address,
+    keyPrefix: value.keyPrefix === undefined ? undefined : String(value.keyPrefix),
+    ttl: value.ttl === undefined ? undefined : milliseconds("routeSessions.ttl", value.ttl),
+  };
+}
+
 /** Merged options (socket.io names) plus the native options derived from them. */
 function normalize(opts = {}) {
   if (opts === null || typeof opts !== "object") throw new TypeError("roomcast: options must be an object");
@@ -207,6 +224,7 @@ function normalize(opts = {}) {
     maxConnectionsPerIp: optionalCap("maxConnectionsPerIp", o.maxConnectionsPerIp),
     maxSessions: optionalCap("maxSessions", o.maxSessions),
     redis: nativeAdapter(o.adapter),
+    routeSessions: routeSessions(o.routeSessions),
   };
   return { options: o, native };
 }

@@ -363,6 +363,7 @@ class Server {
       if (this._bridge || this._port !== null) throw new Error("roomcast: this server is already attached or listening");
       this.httpServer = srv;
       this._bridge = new HttpBridge(this, srv, this.opts);
+      if (this._nativeOptions.routeSessions) this._routeSessionsOf(srv);
       return this;
     }
     throw new TypeError("roomcast: attach()/listen() takes a port number or an http.Server");
@@ -370,6 +371,22 @@ class Server {
 
   listen(srv, opts) {
     return this.attach(srv, opts);
+  }
+
+  /** No sticky sessions when attached: the other nodes reach this one at the http.Server's
+   *  address, known once it listens. */
+  _routeSessionsOf(srv) {
+    const apply = () => {
+      const where = srv.address();
+      if (!where || typeof where !== "object") return;
+      try {
+        this._native.routeSessionsAt(where.address, where.port);
+      } catch (err) {
+        report(this, err, "the routeSessions option");
+      }
+    };
+    if (srv.listening) apply();
+    else srv.once("listening", apply);
   }
 
   /** `attach(srv, opts)`: opts are merged over the constructor's, as socket.io does. The native

@@ -64,6 +64,8 @@ pub struct NativeOptions {
     pub max_sessions: Option<f64>,
     /// The Redis adapter (`createAdapter(...)`); absent: in-memory.
     pub redis: Option<NativeRedis>,
+    /// No sticky sessions (`routeSessions`): applied when the own listener binds.
+    pub route_sessions: Option<NativeRouteSessions>,
 }
 
 /// Options of the Redis adapter, as `createAdapter` normalised them.
@@ -80,6 +82,40 @@ pub struct NativeAdmin {
     pub password_hash: Option<String>,
     /// Milliseconds between two `server_stats` (2000 in the npm package).
     pub stats_interval: f64,
+}
+
+/// `routeSessions: { url, address, keyPrefix, ttl }`: a session directory in Redis.
+#[napi(object)]
+#[derive(Clone)]
+pub struct NativeRouteSessions {
+    pub url: String,
+    /// `host:port` other nodes reach this one at; default: the bound address.
+    pub address: Option<String>,
+    pub key_prefix: Option<String>,
+    /// Milliseconds an entry lives unless its session keeps being served.
+    pub ttl: Option<f64>,
+}
+
+impl NativeRouteSessions {
+    /// Hands requests for other nodes' sessions to them, for a listener bound to `bound`.
+    pub fn apply(&self, io: &roomcast::Server, bound: std::net::SocketAddr) -> napi::Result<()> {
+        use roomcast_redis::{RedisSessionDirectory, SessionDirectoryConfig};
+        let fail = |e: roomcast_redis::RedisSetupError| {
+            napi::Error::from_reason(format!("roomcast: routeSessions: {e}"))
+        };
+        let address =
+            SessionDirectoryConfig::address_for(self.address.as_deref(), bound).map_err(fail)?;
+        let mut config = SessionDirectoryConfig::new(self.url.clone(), address);
+        if let Some(prefix) = &self.key_prefix {
+            config.key_prefix = prefix.clone();
+        }
+        if let Some(ms) = self.ttl.filter(|ms| ms.is_finite() && *ms >= 1000.0) {
+            config.ttl = millis(ms);
+        }
+        let directory = RedisSessionDirectory::new(config, io.runtime()).map_err(fail)?;
+        io.engine().set_session_directory(directory);
+        Ok(())
+    }
 }
 
 #[napi(object)]

@@ -50,6 +50,8 @@ pub struct Shared {
     /// `io.engine`'s events; the core reports them once the first is enabled.
     engine_events: Arc<EngineEvents>,
     engine_observed: std::sync::atomic::AtomicBool,
+    /// No sticky sessions: the directory settings applied when the own listener binds.
+    route_sessions: Option<crate::options::NativeRouteSessions>,
 }
 
 impl Shared {
@@ -105,6 +107,7 @@ impl NativeServer {
         let wake = waker.clone();
         let queue = EventQueue::new(move || wake.wake());
         let mailbox = Mailbox::new(waker.clone());
+        let route_sessions = options.route_sessions.clone();
         let io = Server::with_runtime(options.to_config()?, rt.handle().clone());
         let announce = queue.clone();
         // Dynamic children are announced in order with their sockets' events, so JavaScript
@@ -131,6 +134,7 @@ impl NativeServer {
             next_allow_request: std::sync::atomic::AtomicU64::new(0),
             engine_events: Arc::new(EngineEvents::default()),
             engine_observed: std::sync::atomic::AtomicBool::new(false),
+            route_sessions,
         });
         Ok(NativeServer { shared })
     }
@@ -294,6 +298,23 @@ impl NativeServer {
         self.shared.io.instrument(admin).map_err(fail)
     }
 
+    /// No sticky sessions for a server attached to an `http.Server` bound to `host:port`.
+    #[napi]
+    pub fn route_sessions_at(&self, host: String, port: u32) -> napi::Result<()> {
+        let Some(route) = &self.shared.route_sessions else {
+            return Ok(());
+        };
+        let ip: std::net::IpAddr = host
+            .parse()
+            .map_err(|e| napi::Error::from_reason(format!("roomcast: address {host}: {e}")))?;
+        let port = u16::try_from(port).map_err(|_| {
+            napi::Error::from_reason(format!("roomcast: port {port} is out of range"))
+        })?;
+        let rt = runtime::get()?;
+        let _entered = rt.enter();
+        route.apply(&self.shared.io, std::net::SocketAddr::new(ip, port))
+    }
+
     /// Routes every handshake through JavaScript's `allowRequest` (an `allowRequest` record;
     /// answer with `answerAllowRequest`). The verdict is awaited on a task: nothing blocks.
     #[napi]
@@ -388,6 +409,9 @@ impl NativeServer {
                     let local = self.shared.io.listen_on(listener).map_err(|e| {
                         napi::Error::from_reason(format!("roomcast: cannot listen on {addr}: {e}"))
                     })?;
+                    if let Some(route) = &self.shared.route_sessions {
+                        route.apply(&self.shared.io, local)?;
+                    }
                     return Ok(local.port() as u32);
                 }
                 Err(e) => last_error = Some((addr, e)),

@@ -32,6 +32,16 @@ pub struct PyServer {
     /// HTTP requests of the ASGI path still being answered, by token, so that a client that
     /// goes away (`http.disconnect`) ends its long-poll at once, as on the native listener.
     http_in_flight: HostExchanges<Option<http::Response<Bytes>>>,
+    /// No sticky sessions: the directory's settings, applied when the listener is bound (its
+    /// address is the default one to advertise).
+    route_sessions: Mutex<Option<RouteSessions>>,
+}
+
+struct RouteSessions {
+    url: String,
+    address: Option<String>,
+    key_prefix: String,
+    ttl: std::time::Duration,
 }
 
 impl PyServer {
@@ -77,6 +87,7 @@ impl PyServer {
             statics,
             announces_namespaces: AtomicBool::new(false),
             http_in_flight: HostExchanges::default(),
+            route_sessions: Mutex::new(None),
         };
         Ok(this)
     }
@@ -237,9 +248,45 @@ impl PyServer {
             let rt = server.runtime().clone();
             rt.block_on(async { server.listen((host.as_str(), port)).await })
         });
-        bound
-            .map(|a| a.port())
-            .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot listen: {e}")))
+        let bound = bound
+            .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot listen: {e}")))?;
+        if let Some(route) = &*self.route_sessions.lock() {
+            use roomcast_redis::{RedisSessionDirectory, SessionDirectoryConfig};
+            let fail = |e: roomcast_redis::RedisSetupError| invalid(format!("route_sessions: {e}"));
+            let address = SessionDirectoryConfig::address_for(route.address.as_deref(), bound)
+                .map_err(fail)?;
+            let mut config = SessionDirectoryConfig::new(route.url.clone(), address);
+            config.key_prefix = route.key_prefix.clone();
+            config.ttl = route.ttl;
+            let directory =
+                RedisSessionDirectory::new(config, self.server.runtime()).map_err(fail)?;
+            self.server.engine().set_session_directory(directory);
+        }
+        Ok(bound.port())
+    }
+
+    /// No sticky sessions needed in front: requests for another node's session are handed
+    /// to it, found through a directory in Redis (applied when the listener binds).
+    #[pyo3(signature = (url, address=None, key_prefix="roomcast:owner:".to_string(), ttl=3600.0))]
+    fn route_sessions(
+        &self,
+        url: String,
+        address: Option<String>,
+        key_prefix: String,
+        ttl: f64,
+    ) -> PyResult<()> {
+        if !(ttl.is_finite() && ttl >= 1.0) {
+            return Err(invalid(format!(
+                "route_sessions: ttl must be at least 1 second, got {ttl}"
+            )));
+        }
+        *self.route_sessions.lock() = Some(RouteSessions {
+            url,
+            address,
+            key_prefix,
+            ttl: std::time::Duration::from_secs_f64(ttl),
+        });
+        Ok(())
     }
 
     /// Closes the server (disconnects every socket, releases the ports); blocks until done.

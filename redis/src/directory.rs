@@ -29,6 +29,19 @@ pub struct SessionDirectoryConfig {
 }
 
 impl SessionDirectoryConfig {
+    /// The address to advertise for a listener bound to `bound`: `given`, or the bound
+    /// address itself when it names one interface (not `0.0.0.0` / `::`).
+    pub fn address_for(
+        given: Option<&str>,
+        bound: std::net::SocketAddr,
+    ) -> Result<String, RedisSetupError> {
+        match given {
+            Some(a) if !a.is_empty() => Ok(a.to_string()),
+            _ if bound.ip().is_unspecified() => Err(RedisSetupError::NoAddress(bound)),
+            _ => Ok(bound.to_string()),
+        }
+    }
+
     pub fn new(url: impl Into<String>, address: impl Into<String>) -> SessionDirectoryConfig {
         SessionDirectoryConfig {
             url: url.into(),

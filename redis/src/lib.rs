@@ -75,6 +75,8 @@ pub enum RedisSetupError {
         url: String,
         source: redis::RedisError,
     },
+    #[error("routing sessions needs the address other nodes reach this one at: the listener is bound to {0} (every interface); give the address (host:port) explicitly")]
+    NoAddress(std::net::SocketAddr),
 }
 
 /// Creates a [`RedisAdapter`] for each namespace; pass it as `ServerConfig::adapter`.

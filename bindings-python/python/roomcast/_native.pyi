@@ -64,6 +64,10 @@ class Server:
         auth_json: Optional[str] = None,
     ) -> None:
         """Serves the admin UI's namespace; ``auth_kind``: disabled, exact, basic or check."""
+    def route_sessions(
+        self, url: str, address: Optional[str] = None, key_prefix: str = "roomcast:owner:", ttl: float = 3600.0
+    ) -> None:
+        """Hands requests for other nodes' sessions to them (applied when the listener binds)."""
     def announce_namespaces(self) -> None:
         """Queue an ``EV_NEW_NAMESPACE`` event for every namespace created from now on."""
     def listen(self, host: str, port: int) -> int:

@@ -63,3 +63,18 @@ class RedisStreamsAdapter:
             "requests_timeout": float(self.requests_timeout),
             "session_key_prefix": self.session_key_prefix,
         }
+
+
+@dataclass(frozen=True)
+class SessionRouting:
+    """No sticky sessions in front of a cluster: ``roomcast.Server(route_sessions=
+    roomcast.SessionRouting("redis://localhost:6379"))``. Each server writes its long-polling
+    sessions to a directory in Redis; a request for a session another server holds is handed
+    to it (one hop inside the cluster), so a round-robin load balancer works with polling
+    clients. ``address`` is where the other servers reach this one's listener (``host:port``);
+    by default the address the listener is bound to, which must then name one interface."""
+
+    url: str
+    address: str | None = None
+    key_prefix: str = "roomcast:owner:"
+    ttl: float = 3600.0

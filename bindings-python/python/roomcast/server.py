@@ -12,7 +12,7 @@ from . import _native
 from ._dispatch import Dispatcher, closed_error, logger, resolve_value
 from ._pending import Pending
 from ._rooms import Rooms
-from .adapters import RedisAdapter, RedisStreamsAdapter
+from .adapters import RedisAdapter, RedisStreamsAdapter, SessionRouting
 from .namespace import DynamicNamespace, Matcher, Namespace
 from .operator import BroadcastOperator, RemoteSocket
 from .socket import Socket
@@ -121,6 +121,7 @@ class Server:
         max_connections: int | None = None,
         max_connections_per_ip: int | None = None,
         max_sessions: int | None = None,
+        route_sessions: SessionRouting | None = None,
     ) -> None:
         if isinstance(adapter, str) and adapter.startswith(("redis://", "rediss://")):
             adapter = RedisAdapter(adapter)
@@ -198,6 +199,12 @@ class Server:
         self._new_namespace_handlers: list[Callable[..., Any]] = []
         self._allow_request = allow_request
         self._admin_auth: Callable[[Any], Any] | None = None
+        if route_sessions is not None:
+            if not isinstance(route_sessions, SessionRouting):
+                raise TypeError("route_sessions must be a roomcast.SessionRouting(url, address=...)")
+            self._native.route_sessions(
+                route_sessions.url, route_sessions.address, route_sessions.key_prefix, float(route_sessions.ttl)
+            )
         if allow_request is not None:
             self._native.enable_allow_request()
         self._lock = threading.RLock()

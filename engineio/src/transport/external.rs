@@ -340,6 +340,20 @@ impl EngineServer {
                 write_response(&mut io, resp).await;
                 return None;
             }
+            Route::Elsewhere(sid) => {
+                let owner = match self.shared().directory() {
+                    Some(directory) => directory.locate(&sid).await,
+                    None => None,
+                };
+                match owner {
+                    Some(addr) => native::forward::splice_upgrade(&addr, &parts, io).await,
+                    None => {
+                        let resp = native::unknown_sid(self, &parts, remote, &sid);
+                        write_response(&mut io, resp).await;
+                    }
+                }
+                return None;
+            }
             _ => {
                 let resp = native::text_response(400, "text/plain; charset=utf-8", "Bad request");
                 write_response(&mut io, resp).await;

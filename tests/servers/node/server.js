@@ -78,6 +78,8 @@ const io = new Server(httpServer, {
   cors: config.cors,
   // roomcast: the bound of a connection's outbound queue (its slow-consumer policy)
   maxQueuedFrames: envNumber("MAX_QUEUED_FRAMES", 65536),
+  // roomcast: no sticky sessions (ROUTE_SESSIONS=1 with REDIS_URL)
+  ...(process.env.ROUTE_SESSIONS === "1" && process.env.REDIS_URL ? { routeSessions: { url: process.env.REDIS_URL } } : {}),
   maxQueuedBytes: envNumber("MAX_QUEUED_BYTES", 64 * 1024 * 1024),
   allowEIO3: process.env.ALLOW_EIO3 === "1",
   perMessageDeflate: process.env.PER_MESSAGE_DEFLATE === "1",

@@ -77,6 +77,12 @@ def make_server() -> roomcast.Server:
         parser="msgpack" if os.environ.get("PARSER") == "msgpack" else "default",
         connection_state_recovery=recovery,
         adapter=adapter,
+        # no sticky sessions (ROUTE_SESSIONS=1 with REDIS_URL)
+        route_sessions=(
+            roomcast.SessionRouting(os.environ["REDIS_URL"])
+            if os.environ.get("ROUTE_SESSIONS") == "1" and os.environ.get("REDIS_URL")
+            else None
+        ),
         allow_request=allow_origin if os.environ.get("ALLOW_ORIGIN") else None,
         http_header_timeout=env_ms("HTTP_HEADER_TIMEOUT", 10000),
         http_body_timeout=env_ms("HTTP_BODY_TIMEOUT", 30000),

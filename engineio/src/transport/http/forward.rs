@@ -111,3 +111,46 @@ async fn splice(client: OnUpgrade, owner: OnUpgrade) {
     let mut owner = TokioIo::new(owner);
     let _ = tokio::io::copy_bidirectional(&mut client, &mut owner).await;
 }
+
+/// Forwards a WebSocket upgrade a host handed over as a byte stream (its request head already
+/// read): the head goes to the owner as it came, marked as forwarded, then the bytes flow
+/// both ways untouched, the owner's `101` included.
+pub(crate) async fn splice_upgrade<IO>(addr: &str, parts: &http::request::Parts, mut io: IO)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::AsyncWriteExt as _;
+    let connected = tokio::time::timeout(CONNECT_BOUND, tokio::net::TcpStream::connect(addr)).await;
+    let mut owner = match connected {
+        Ok(Ok(stream)) => stream,
+        _ => {
+            tracing::warn!(
+                owner = addr,
+                "cannot reach the node that holds a session to hand it a WebSocket"
+            );
+            let _ = io
+                .write_all(
+                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+                .await;
+            return;
+        }
+    };
+    let _ = owner.set_nodelay(true);
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| "/".to_string(), |p| p.to_string());
+    let mut head = format!("{} {path} HTTP/1.1\r\n", parts.method);
+    for (name, value) in &parts.headers {
+        // Values that cannot be written back as text are left out rather than mangled.
+        if let Ok(value) = value.to_str() {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str(&format!("{FORWARDED_HEADER}: 1\r\n\r\n"));
+    if owner.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let _ = tokio::io::copy_bidirectional(&mut io, &mut owner).await;
+}
