@@ -13,8 +13,10 @@ pub const FORWARDED_HEADER: &str = "x-roomcast-forwarded";
 
 /// The sessions of every node of a cluster, by id.
 pub trait SessionDirectory: Send + Sync + 'static {
-    /// A long-polling session opened on this node: other nodes hand its requests here.
-    fn register(&self, sid: &str);
+    /// A long-polling session opened on this node: other nodes hand its requests here. The
+    /// handshake is answered once this resolves, so the client's next request, whichever node
+    /// it reaches, finds the session.
+    fn register(&self, sid: &str) -> BoxFuture<'static, ()>;
 
     /// A request of the session was served here (a directory whose entries expire renews it).
     fn seen(&self, _sid: &str) {}

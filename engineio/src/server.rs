@@ -224,12 +224,6 @@ impl EngineServer {
             session.set_meter(meter);
             meter.connection();
         }
-        // A WebSocket session lives on its one connection; only polling requests need finding.
-        if transport == TransportKind::Polling {
-            if let Some(directory) = self.shared.directory() {
-                directory.register(session.sid.as_str());
-            }
-        }
         let acceptor = self.shared.acceptor.clone();
         acceptor.accept(&session, self);
         if let Some(observer) = self.observer() {

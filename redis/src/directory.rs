@@ -144,9 +144,28 @@ async fn write_loop(
 }
 
 impl SessionDirectory for RedisSessionDirectory {
-    fn register(&self, sid: &str) {
+    fn register(&self, sid: &str) -> BoxFuture<'static, ()> {
         self.written.lock().insert(sid.to_string(), Instant::now());
-        let _ = self.writes.send(Write::Set(self.key(sid)));
+        // Written here rather than queued: the handshake waits for it.
+        let (client, cell) = (self.client.clone(), self.connection.clone());
+        let (key, address) = (self.key(sid), self.config.address.clone());
+        let ttl_ms = self.config.ttl.as_millis().max(1) as u64;
+        Box::pin(async move {
+            let written = match connection(&client, &cell).await {
+                Ok(mut conn) => redis::cmd("SET")
+                    .arg(key)
+                    .arg(address)
+                    .arg("PX")
+                    .arg(ttl_ms)
+                    .query_async::<redis::Value>(&mut conn)
+                    .await
+                    .map(drop),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "session directory: a session could not be listed");
+            }
+        })
     }
 
     fn seen(&self, sid: &str) {

@@ -262,7 +262,7 @@ impl EngineServer {
             Route::Handshake(cors) => {
                 if self.allows(&native::request_info(&parts, remote)).await {
                     let extra = self.extra_headers(&parts, remote).await;
-                    let resp = with(native::handshake(self, &parts, remote), &cors);
+                    let resp = with(native::handshake(self, &parts, remote).await, &cors);
                     native::with_extra_headers(resp, &extra)
                 } else {
                     native::error_response(crate::EngineError::Forbidden, &cors)

@@ -304,7 +304,7 @@ async fn handle_socketio(
             // `connection`.
             let extra = server.extra_headers(&parts, remote).await;
             with_extra_headers(
-                with_headers(handshake(&server, &parts, remote), &cors),
+                with_headers(handshake(&server, &parts, remote).await, &cors),
                 &extra,
             )
         }

@@ -3,12 +3,23 @@
 
 use super::*;
 
-pub(crate) fn handshake(
+/// How long a handshake waits for the cluster's session directory to list the new session.
+const REGISTER_BOUND: std::time::Duration = std::time::Duration::from_secs(2);
+
+pub(crate) async fn handshake(
     server: &EngineServer,
     parts: &http::request::Parts,
     remote: Option<SocketAddr>,
 ) -> Resp {
     let session = server.open_session(TransportKind::Polling, request_info(parts, remote));
+    // A WebSocket session lives on its one connection; a polling one is listed, so that the
+    // other nodes hand its requests here.
+    if let Some(directory) = server.shared().directory() {
+        let listed = directory.register(session.sid.as_str());
+        if tokio::time::timeout(REGISTER_BOUND, listed).await.is_err() {
+            tracing::warn!(sid = %session.sid, "the session directory is slow: answering the handshake unlisted");
+        }
+    }
     polling_response(session.encode_payload(&[session.open_frame()]))
 }
 
