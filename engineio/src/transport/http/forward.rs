@@ -22,8 +22,7 @@ pub(crate) async fn forward<B>(
     on_upgrade: Option<OnUpgrade>,
 ) -> Resp
 where
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     match relay(addr, parts, body, on_upgrade).await {
@@ -43,8 +42,40 @@ enum RelayError {
     ConnectTimeout,
     #[error("http: {0}")]
     Http(#[from] hyper::Error),
+    #[error("http: {0}")]
+    Pooled(#[from] hyper_util::client::legacy::Error),
     #[error("request: {0}")]
     Request(#[from] http::Error),
+}
+
+type ForwardBody =
+    http_body_util::combinators::UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+type Pool = hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, ForwardBody>;
+
+/// Keep-alive connections to the other nodes, shared by every forwarded poll and POST (a
+/// connection per request would cost more than the request).
+fn pool() -> &'static Pool {
+    static POOL: std::sync::OnceLock<Pool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(CONNECT_BOUND));
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector)
+    })
+}
+
+/// The request as the owner gets it: same method, path and headers, marked as forwarded.
+fn forwarded_request<B>(parts: &http::request::Parts, uri: String, body: B) -> Result<Request<B>, http::Error> {
+    let mut request = Request::builder()
+        .method(parts.method.clone())
+        .uri(uri)
+        .version(http::Version::HTTP_11);
+    for (name, value) in &parts.headers {
+        request = request.header(name, value);
+    }
+    request.header(FORWARDED_HEADER, "1").body(body)
 }
 
 async fn relay<B>(
@@ -54,10 +85,25 @@ async fn relay<B>(
     on_upgrade: Option<OnUpgrade>,
 ) -> Result<Resp, RelayError>
 where
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| "/".to_string(), |p| p.to_string());
+    let upgrade = on_upgrade.filter(|_| is_websocket_upgrade(&parts.headers));
+    let Some(client_upgrade) = upgrade else {
+        let body: ForwardBody = body.map_err(Into::into).boxed_unsync();
+        let request = forwarded_request(&parts, format!("http://{addr}{path}"), body)?;
+        let answer = pool().request(request).await?;
+        let (head, owner_body) = answer.into_parts();
+        // Polling answers are small (bounded by the payload size): read whole, as this node's
+        // own answers are.
+        let bytes = owner_body.collect().await?.to_bytes();
+        return Ok(Response::from_parts(head, Full::new(bytes)));
+    };
+    // A WebSocket gets a connection of its own, spliced once the owner switched protocols.
     let stream = tokio::time::timeout(CONNECT_BOUND, tokio::net::TcpStream::connect(addr))
         .await
         .map_err(|_| RelayError::ConnectTimeout)?
@@ -66,34 +112,16 @@ where
     let (mut sender, conn) = client::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(async move {
         if let Err(e) = conn.with_upgrades().await {
-            tracing::debug!(error = %e, "forwarded request's connection ended");
+            tracing::debug!(error = %e, "forwarded WebSocket's connection ended");
         }
     });
-    let upgrade = on_upgrade.is_some() && is_websocket_upgrade(&parts.headers);
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| "/".to_string(), |p| p.to_string());
-    let mut request = Request::builder()
-        .method(parts.method.clone())
-        .uri(path)
-        .version(http::Version::HTTP_11);
-    for (name, value) in &parts.headers {
-        request = request.header(name, value);
+    let mut answer = sender
+        .send_request(forwarded_request(&parts, path, body)?)
+        .await?;
+    if answer.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+        tokio::spawn(splice(client_upgrade, hyper::upgrade::on(&mut answer)));
     }
-    let request = request.header(FORWARDED_HEADER, "1").body(body)?;
-    let mut answer = sender.send_request(request).await?;
-    let (head, owner_body) = {
-        let owner_upgrade = (answer.status() == http::StatusCode::SWITCHING_PROTOCOLS && upgrade)
-            .then(|| hyper::upgrade::on(&mut answer));
-        let (head, owner_body) = answer.into_parts();
-        if let (Some(owner_upgrade), Some(client_upgrade)) = (owner_upgrade, on_upgrade) {
-            tokio::spawn(splice(client_upgrade, owner_upgrade));
-        }
-        (head, owner_body)
-    };
-    // Polling answers are small (bounded by the payload size): read whole, as this node's
-    // own answers are.
+    let (head, owner_body) = answer.into_parts();
     let bytes = owner_body.collect().await?.to_bytes();
     Ok(Response::from_parts(head, Full::new(bytes)))
 }
