@@ -53,6 +53,20 @@ pub struct PersistedSession {
 pub struct RestoredSession {
     pub session: PersistedSession,
     pub missed: Vec<(String, Payload)>,
+    /// For a session kept by the cluster ([`crate::adapter::SessionStore`]): the offset the
+    /// missed packets were read up to. What the cluster appends after it, until the socket
+    /// sees broadcasts again, is read once more then (see
+    /// [`crate::adapter::SessionStore::missed_after`]).
+    pub read_up_to: Option<String>,
+}
+
+/// Offsets as `<ms>-<seq>`, compared as numbers (`None` when one is not such an offset).
+pub fn offset_order(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    let parse = |o: &str| -> Option<(u64, u64)> {
+        let (ms, seq) = o.split_once('-')?;
+        Some((ms.parse().ok()?, seq.parse().ok()?))
+    };
+    Some(parse(a)?.cmp(&parse(b)?))
 }
 
 struct StoredPacket {
@@ -212,7 +226,11 @@ impl RecoveryStore {
             .filter(|p| should_include(&session.rooms, &p.opts))
             .map(|p| (p.event.clone(), p.args.clone()))
             .collect();
-        Some(RestoredSession { session, missed })
+        Some(RestoredSession {
+            session,
+            missed,
+            read_up_to: None,
+        })
     }
 
     /// Counts, for leak checks.

@@ -17,15 +17,18 @@ function startProxy(backends) {
     sockets.add(client);
     client.on("close", () => sockets.delete(client));
     client.pause();
+    // The next backend in turn; a refusal moves on from that one (not from wherever the
+    // turn is by then: concurrent connections would skip the live backends).
+    const first = next++;
     const tryBackend = (attempt) => {
       if (attempt >= backends.length) {
         client.destroy();
         return;
       }
-      const index = next++ % backends.length;
+      const index = (first + attempt) % backends.length;
       const upstream = net.connect(backends[index], "127.0.0.1");
       upstream.once("error", () => {
-        if (!upstream.connected) tryBackend(attempt + 1);
+        if (upstream.connecting || !upstream.remoteAddress) tryBackend(attempt + 1);
       });
       upstream.once("connect", () => {
         targets.push(index);

@@ -96,6 +96,15 @@ pub trait SessionStore: Send + Sync {
         pid: &str,
         offset: &str,
     ) -> BoxFuture<'static, Option<crate::recovery::RestoredSession>>;
+
+    /// The broadcasts after `offset` (exclusive) that reach a socket in `rooms`, each with
+    /// its offset appended: asked once the restored socket sees broadcasts again, for those
+    /// appended after [`crate::recovery::RestoredSession::read_up_to`] meanwhile.
+    fn missed_after(
+        &self,
+        offset: &str,
+        rooms: &[Room],
+    ) -> BoxFuture<'static, Vec<(String, Payload)>>;
 }
 
 /// The adapter of one namespace.

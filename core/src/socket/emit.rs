@@ -63,7 +63,50 @@ impl Socket {
         flags: SendFlags,
     ) -> bool {
         self.notify_outgoing(&packet.event, &packet.args);
+        if self.catching_up.load(Ordering::Acquire) {
+            // Only while catching up: a broadcast the missed packets carried is dropped by
+            // its offset.
+            let offset = packet
+                .args
+                .values()
+                .last()
+                .and_then(|v| v.as_str().map(str::to_string));
+            return self.queue_frames_at(&packet.frames, flags, offset);
+        }
         self.queue_frames(&packet.frames, flags)
+    }
+
+    /// Holds every frame queued for the client from now on (volatile ones are dropped).
+    pub(crate) fn hold(&self) {
+        *self.catch_up.lock() = super::CatchUp::Holding(Vec::new());
+        self.catching_up.store(true, Ordering::Release);
+    }
+
+    /// Sends what was held, except broadcasts at or before `delivered` (the offset the
+    /// missed packets went up to), and from then on skips those the stream's reader
+    /// delivers late, until one past it arrives.
+    pub(crate) fn release(&self, delivered: &str) {
+        loop {
+            let batch = {
+                let mut state = self.catch_up.lock();
+                match &mut *state {
+                    super::CatchUp::Holding(h) if !h.is_empty() => std::mem::take(h),
+                    _ => {
+                        *state = super::CatchUp::Skipping(delivered.to_string());
+                        return;
+                    }
+                }
+            };
+            for h in batch {
+                let seen = h
+                    .offset
+                    .as_deref()
+                    .is_some_and(|o| is_at_or_before(o, delivered));
+                if !seen {
+                    self.send_now(&h.frames, h.flags);
+                }
+            }
+        }
     }
 
     /// Answers the acknowledgement the client asked for with id `id` (prefer the
@@ -226,6 +269,42 @@ impl Socket {
     /// [`Socket::send_frames`] for callers that have passed the barrier already (or run on
     /// the runtime): a broadcast calls it once per recipient.
     pub(crate) fn queue_frames(&self, frames: &[Frame], flags: SendFlags) -> bool {
+        self.queue_frames_at(frames, flags, None)
+    }
+
+    /// [`Socket::queue_frames`] for a broadcast whose offset is `offset`.
+    fn queue_frames_at(&self, frames: &[Frame], flags: SendFlags, offset: Option<String>) -> bool {
+        if self.catching_up.load(Ordering::Acquire) {
+            let mut state = self.catch_up.lock();
+            match &mut *state {
+                super::CatchUp::Holding(held) => {
+                    if !flags.volatile {
+                        held.push(super::Held {
+                            frames: frames.to_vec(),
+                            flags,
+                            offset,
+                        });
+                    }
+                    return true;
+                }
+                super::CatchUp::Skipping(last) => {
+                    if let Some(o) = &offset {
+                        if is_at_or_before(o, last) {
+                            return true;
+                        }
+                        // Past the missed ones: every later broadcast is too.
+                        *state = super::CatchUp::Off;
+                        self.catching_up.store(false, Ordering::Release);
+                    }
+                }
+                super::CatchUp::Off => {}
+            }
+        }
+        self.send_now(frames, flags)
+    }
+
+    /// Queues frames on the session, held or not.
+    pub(crate) fn send_now(&self, frames: &[Frame], flags: SendFlags) -> bool {
         let session = &self.client.session;
         if flags.volatile {
             session.send_volatile_with(frames, flags.compress)
@@ -233,4 +312,9 @@ impl Socket {
             session.send_all_with(frames, flags.compress).is_ok()
         }
     }
+}
+
+/// Whether broadcast offset `a` comes at or before `b`.
+fn is_at_or_before(a: &str, b: &str) -> bool {
+    crate::recovery::offset_order(a, b).is_some_and(|o| o != std::cmp::Ordering::Greater)
 }

@@ -58,6 +58,23 @@ pub(crate) struct Announcement {
     pub(crate) _admission: crate::admission::Admission,
 }
 
+/// Where a socket restored from the cluster is in catching up.
+pub(crate) enum CatchUp {
+    Off,
+    /// Everything queued for the client waits behind its missed packets.
+    Holding(Vec<Held>),
+    /// The missed packets went up to this offset: a broadcast at or before it that the
+    /// stream's reader delivers late is one the client has.
+    Skipping(String),
+}
+
+/// Frames queued while held, and the offset of the broadcast they carry, if any.
+pub(crate) struct Held {
+    pub(crate) frames: Vec<crate::engineio::Frame>,
+    pub(crate) flags: SendFlags,
+    pub(crate) offset: Option<String>,
+}
+
 /// A client's connection to one namespace.
 pub struct Socket {
     id: Sid,
@@ -75,6 +92,10 @@ pub struct Socket {
     announced: AtomicBool,
     /// Bytes of this socket's events queued for the language host (see [`crate::host`]).
     pub(crate) host_bytes: std::sync::atomic::AtomicUsize,
+    /// A session restored from the cluster catching up (see [`Socket::hold`]); the flag
+    /// keeps the lock off the path of every other socket's packets.
+    catching_up: AtomicBool,
+    catch_up: Mutex<CatchUp>,
     /// Private id for connection state recovery (sent only to this client).
     pid: Option<Sid>,
     recovered: bool,
@@ -106,6 +127,8 @@ impl Socket {
                 acks: HashMap::new(),
             }),
             host_slot: OnceLock::new(),
+            catching_up: AtomicBool::new(false),
+            catch_up: Mutex::new(CatchUp::Off),
             notify_outgoing: AtomicBool::new(false),
             notify_conn: AtomicBool::new(false),
             announced: AtomicBool::new(false),

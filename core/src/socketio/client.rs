@@ -497,6 +497,28 @@ impl Client {
                 socket.join(r.session.rooms.iter().cloned());
             }
         }
+        // A session kept by the cluster was read up to some offset; what the cluster appended
+        // since went past the socket while it was not in its rooms. It sees broadcasts from
+        // now on, held behind a second read of the missed ones (see `catch_up`).
+        if let Some(restored) = &announcement.restored {
+            if let (Some(from), Some(_)) = (&restored.read_up_to, nsp.adapter().session_store()) {
+                socket.hold();
+                socket.mark_announced();
+                if let Some(monitor) = nsp.monitor() {
+                    monitor.connected(socket);
+                }
+                let from = from.clone();
+                let missed = announcement.restored.map(|r| r.missed).unwrap_or_default();
+                let me = self.me();
+                let socket = socket.clone();
+                nsp.runtime().spawn(async move {
+                    if let Some(client) = me {
+                        client.catch_up(&socket, missed, from).await;
+                    }
+                });
+                return;
+            }
+        }
         // Sent outside the lock: a full outbound queue closes the session, which takes it.
         // A recovered session's missed packets go first, as socket.io sends them: the client
         // buffers them and hands them over right before its `connect` (so they come before
@@ -527,6 +549,47 @@ impl Client {
         if let Some(monitor) = nsp.monitor() {
             monitor.connected(socket);
         }
+    }
+}
+
+impl Client {
+    /// The end of a recovery from the cluster: the packets appended after the first read,
+    /// then every missed packet and CONNECT, then what was held meanwhile (minus what the
+    /// missed packets already carried), in that order.
+    async fn catch_up(
+        &self,
+        socket: &SocketRef,
+        mut missed: Vec<(String, crate::Payload)>,
+        from: String,
+    ) {
+        let nsp = socket.namespace().clone();
+        if let Some(store) = nsp.adapter().session_store() {
+            let rooms = socket.rooms();
+            missed.extend(store.missed_after(&from, &rooms).await);
+        }
+        let last = missed
+            .iter()
+            .rev()
+            .find_map(|(_, args)| {
+                args.values()
+                    .last()
+                    .and_then(|v| v.as_str().map(str::to_string))
+            })
+            .unwrap_or(from);
+        let flags = crate::socket::SendFlags::DEFAULT;
+        for (event, args) in missed {
+            socket.send_now(&self.parser().event(nsp.name(), None, &event, &args), flags);
+        }
+        let reply = match socket.pid() {
+            Some(pid) => format!("{{\"sid\":\"{}\",\"pid\":\"{}\"}}", socket.id(), pid),
+            None => format!("{{\"sid\":\"{}\"}}", socket.id()),
+        };
+        let _ = self.session.send(self.parser().control(
+            PacketKind::Connect,
+            nsp.name(),
+            Some(&reply),
+        ));
+        socket.release(&last);
     }
 }
 

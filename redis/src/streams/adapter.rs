@@ -430,6 +430,29 @@ impl SessionStore for RedisStreamsAdapter {
         }
     }
 
+    fn missed_after(
+        &self,
+        offset: &str,
+        rooms: &[Room],
+    ) -> BoxFuture<'static, Vec<(String, Payload)>> {
+        let node = self.node.clone();
+        let nsp = self.nsp_name.clone();
+        let (offset, rooms) = (offset.to_string(), rooms.to_vec());
+        Box::pin(async move {
+            let stream = node.config.stream_name.clone();
+            let read = match node.commands().await {
+                Ok(mut conn) => {
+                    sessions::read_missed(&mut conn, &stream, &nsp, &rooms, &offset).await
+                }
+                Err(e) => Err(e),
+            };
+            read.map(|(missed, _)| missed).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "redis error: a recovered socket may miss what was sent while it reconnected");
+                Vec::new()
+            })
+        })
+    }
+
     fn restore(&self, pid: &str, offset: &str) -> BoxFuture<'static, Option<RestoredSession>> {
         let node = self.node.clone();
         let nsp = self.nsp_name.clone();

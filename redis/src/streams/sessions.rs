@@ -129,16 +129,32 @@ pub(crate) async fn restore(
     {
         return Ok(None);
     }
+    let (missed, last) = read_missed(&mut conn, stream, nsp, &session.rooms, offset).await?;
+    Ok(Some(RestoredSession {
+        session,
+        missed,
+        read_up_to: Some(last),
+    }))
+}
+
+/// The broadcasts after `offset` that reach `rooms`, and the id read up to.
+pub(crate) async fn read_missed(
+    conn: &mut redis::aio::ConnectionManager,
+    stream: &str,
+    nsp: &str,
+    rooms: &[Room],
+    offset: &str,
+) -> redis::RedisResult<(Vec<(String, Payload)>, String)> {
     let mut missed = Vec::new();
     let mut last = offset.to_string();
     for _ in 0..MAX_RANGE_CALLS {
         let Some(from) = next_offset(&last) else {
             break;
         };
-        let entries = range(&mut conn, stream, &from, "+", RANGE_COUNT).await?;
+        let entries = range(conn, stream, &from, "+", RANGE_COUNT).await?;
         let full = entries.len() == RANGE_COUNT;
         for (id, fields) in entries {
-            if let Some((event, args)) = missed_packet(&fields, nsp, &session.rooms, &id) {
+            if let Some((event, args)) = missed_packet(&fields, nsp, rooms, &id) {
                 missed.push((event, args));
             }
             last = id;
@@ -147,7 +163,7 @@ pub(crate) async fn restore(
             break;
         }
     }
-    Ok(Some(RestoredSession { session, missed }))
+    Ok((missed, last))
 }
 
 /// The broadcast an entry carries, if it is one the session missed: of its namespace, without

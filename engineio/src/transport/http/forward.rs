@@ -50,7 +50,10 @@ enum RelayError {
 
 type ForwardBody =
     http_body_util::combinators::UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
-type Pool = hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, ForwardBody>;
+type Pool = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    ForwardBody,
+>;
 
 /// Keep-alive connections to the other nodes, shared by every forwarded poll and POST (a
 /// connection per request would cost more than the request).
@@ -67,7 +70,11 @@ fn pool() -> &'static Pool {
 }
 
 /// The request as the owner gets it: same method, path and headers, marked as forwarded.
-fn forwarded_request<B>(parts: &http::request::Parts, uri: String, body: B) -> Result<Request<B>, http::Error> {
+fn forwarded_request<B>(
+    parts: &http::request::Parts,
+    uri: String,
+    body: B,
+) -> Result<Request<B>, http::Error> {
     let mut request = Request::builder()
         .method(parts.method.clone())
         .uri(uri)
