@@ -111,6 +111,23 @@ async fn connection(
         .cloned()
 }
 
+/// `SET key address PX ttl`: this node holds the session.
+async fn set_owner(
+    conn: &mut ConnectionManager,
+    key: String,
+    address: &str,
+    ttl_ms: u64,
+) -> redis::RedisResult<()> {
+    redis::cmd("SET")
+        .arg(key)
+        .arg(address)
+        .arg("PX")
+        .arg(ttl_ms)
+        .query_async::<redis::Value>(conn)
+        .await
+        .map(drop)
+}
+
 async fn write_loop(
     client: redis::Client,
     cell: Arc<OnceCell<ConnectionManager>>,
@@ -121,14 +138,7 @@ async fn write_loop(
     while let Some(write) = rx.recv().await {
         let result = match connection(&client, &cell).await {
             Ok(mut conn) => match write {
-                Write::Set(key) => redis::cmd("SET")
-                    .arg(key)
-                    .arg(&config.address)
-                    .arg("PX")
-                    .arg(ttl_ms)
-                    .query_async::<redis::Value>(&mut conn)
-                    .await
-                    .map(drop),
+                Write::Set(key) => set_owner(&mut conn, key, &config.address, ttl_ms).await,
                 Write::Del(key) => redis::cmd("DEL")
                     .arg(key)
                     .query_async::<redis::Value>(&mut conn)
@@ -152,14 +162,7 @@ impl SessionDirectory for RedisSessionDirectory {
         let ttl_ms = self.config.ttl.as_millis().max(1) as u64;
         Box::pin(async move {
             let written = match connection(&client, &cell).await {
-                Ok(mut conn) => redis::cmd("SET")
-                    .arg(key)
-                    .arg(address)
-                    .arg("PX")
-                    .arg(ttl_ms)
-                    .query_async::<redis::Value>(&mut conn)
-                    .await
-                    .map(drop),
+                Ok(mut conn) => set_owner(&mut conn, key, &address, ttl_ms).await,
                 Err(e) => Err(e),
             };
             if let Err(e) = written {

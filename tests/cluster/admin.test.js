@@ -10,26 +10,13 @@ const assert = require("node:assert/strict");
 const h = require("../harness");
 const { startRedis } = require("../harness/redis");
 
-const PAIRS = (process.env.CLUSTER_PAIRS || "rust:rust,rust:reference")
-  .split(",")
-  .map((p) => p.trim().split(":"))
-  .filter((p) => p.length === 2);
+const PAIRS = h.clusterPairs();
 
 const LOGIN = { username: "admin", password: "changeit" };
 // server_stats goes out every 2 s on each node.
 const STATS_WAIT_MS = 10000;
 
-/** The first collected arguments that satisfy `predicate`, past or future, bounded. */
-async function first(collected, predicate, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = collected.all.find((args) => predicate(...args));
-    if (found) return found;
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for a matching event`);
-    await collected.wait(collected.all.length + 1, left).catch(() => {});
-  }
-}
+const first = (collected, predicate, timeoutMs = 5000) => h.firstCollected(collected, predicate, timeoutMs);
 
 async function openAdmin(server) {
   const admin = h.createClient(server, { nsp: "/admin", auth: LOGIN });

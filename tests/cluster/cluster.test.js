@@ -8,6 +8,7 @@
 const { describe, before, after } = require("node:test");
 const assert = require("node:assert/strict");
 const h = require("../harness");
+const { eventually } = h;
 const { startRedis } = require("../harness/redis");
 const { Emitter } = require("@socket.io/redis-emitter");
 const { createClient } = require("redis");
@@ -18,25 +19,8 @@ const { createClient } = require("redis");
 const ADAPTER = process.env.CLUSTER_ADAPTER || "pubsub";
 const STREAMS = ADAPTER === "streams";
 
-const PAIRS = (process.env.CLUSTER_PAIRS || "rust:rust,rust:reference")
-  .split(",")
-  .map((p) => p.trim().split(":"))
-  .filter((p) => p.length === 2);
+const PAIRS = h.clusterPairs();
 
-/** Retries `fn` until it resolves, within a bound: cross-node effects travel through Redis. */
-async function eventually(fn, timeoutMs = 5000, what = "condition") {
-  const deadline = Date.now() + timeoutMs;
-  let lastError;
-  while (Date.now() < deadline) {
-    try {
-      return await fn();
-    } catch (err) {
-      lastError = err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`${what} not reached within ${timeoutMs} ms: ${lastError && lastError.message}`);
-}
 
 for (const [flavourA, flavourB] of PAIRS) {
   describe(`cluster ${flavourA} + ${flavourB} (${ADAPTER})`, () => {

@@ -10,6 +10,7 @@ const { describe, before, after } = require("node:test");
 const assert = require("node:assert/strict");
 const net = require("node:net");
 const h = require("../harness");
+const { eventually } = h;
 const { startRedis } = require("../harness/redis");
 const { createClient } = require("redis");
 
@@ -49,20 +50,6 @@ function cuttableProxy(port) {
   });
 }
 
-/** Retries `fn` until it resolves, within a bound. */
-async function eventually(fn, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  let lastError;
-  while (Date.now() < deadline) {
-    try {
-      return await fn();
-    } catch (err) {
-      lastError = err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`${what} not reached within ${timeoutMs} ms: ${lastError && lastError.message}`);
-}
 
 for (const flavour of FLAVOURS) {
   describe(`streams adapter: ${flavour} node behind a cut connection`, () => {

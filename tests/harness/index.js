@@ -57,8 +57,17 @@ async function observed(observerSocket, kind, id, timeoutMs = wait.DEFAULT_TIMEO
   return report;
 }
 
+/** The pairs of server flavours a cluster suite runs, from CLUSTER_PAIRS (`a:b,c:d`). */
+function clusterPairs(fallback = "rust:rust,rust:reference") {
+  return (process.env.CLUSTER_PAIRS || fallback)
+    .split(",")
+    .map((p) => p.trim().split(":"))
+    .filter((p) => p.length === 2);
+}
+
 module.exports = {
   test,
+  clusterPairs,
   before: nodeTest.before,
   after: nodeTest.after,
   beforeEach: nodeTest.beforeEach,

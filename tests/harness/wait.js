@@ -204,8 +204,43 @@ function watch(sockets, event) {
   };
 }
 
+/**
+ * Retries `fn` until it resolves, within a bound: for effects that travel through another
+ * process (Redis, another node) and have no event of their own to wait on.
+ */
+async function eventually(fn, timeoutMs = 5000, what = "condition") {
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  while (Date.now() < deadline) {
+    try {
+      return await fn();
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${what} not reached within ${timeoutMs} ms: ${lastError && lastError.message}`);
+}
+
+/**
+ * The first arguments a `collector` holds, or gets within `timeoutMs`, that satisfy
+ * `predicate` (events that may have come before the wait started count).
+ */
+async function firstCollected(collected, predicate, timeoutMs = DEFAULT_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = collected.all.find((args) => predicate(...args));
+    if (found) return found;
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for a matching event`);
+    await collected.wait(collected.all.length + 1, left).catch(() => {});
+  }
+}
+
 module.exports = {
   DEFAULT_TIMEOUT_MS,
+  eventually,
+  firstCollected,
   once,
   onceMatching,
   collector,

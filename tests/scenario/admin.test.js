@@ -49,17 +49,7 @@ async function openAdmin(server, { auth = LOGIN, mode = "websocket" } = {}) {
   return { admin, seen };
 }
 
-/** Resolves with the first collected arguments that satisfy `predicate` (past or future). */
-async function first(collected, predicate, timeoutMs = h.DEFAULT_TIMEOUT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  for (let n = 1; ; n++) {
-    const found = collected.all.find((args) => predicate(...args));
-    if (found) return found;
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for a matching event`);
-    await collected.wait(Math.max(n, collected.all.length + 1), left).catch(() => {});
-  }
-}
+const first = h.firstCollected;
 
 let basic;
 h.before(async () => {

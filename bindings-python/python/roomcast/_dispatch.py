@@ -451,13 +451,19 @@ class Dispatcher:
             reply.done()
             return
 
+        self._verdict(hook, request, reply, "allow_request hook")
+
+    def _verdict(self, fn: Callable[..., Any], arg: Any, reply: Any, what: str) -> None:
+        """Runs a yes/no hook (sync or async); its truthiness answers ``reply``, a raise
+        refuses."""
+
         def answer(ok: Any) -> None:
             if ok:
                 reply.done()
             else:
                 reply.refuse("", None)
 
-        self.run(hook, (request,), answer, "allow_request hook", failed=lambda: reply.refuse("", None))
+        self.run(fn, (arg,), answer, what, failed=lambda: reply.refuse("", None))
 
     def _admin_auth(self, ev: tuple[Any, ...]) -> None:
         _, auth_json, reply = ev
@@ -469,14 +475,7 @@ class Dispatcher:
         if check is None:
             reply.refuse("", None)
             return
-
-        def answer(ok: Any) -> None:
-            if ok:
-                reply.done()
-            else:
-                reply.refuse("", None)
-
-        self.run(check, (auth,), answer, "admin UI auth", failed=lambda: reply.refuse("", None))
+        self._verdict(check, auth, reply, "admin UI auth")
 
     def _server_side(self, ev: tuple[Any, ...]) -> None:
         _, handler_id, _nsp, name, json_text, binaries, ack = ev

@@ -122,24 +122,20 @@ fn register_commands(shared: &Arc<AdminShared>, socket: &SocketRef) {
         let rest = Value::Array(values.iter().skip(3).cloned().collect()).to_string();
         let _ = op.emit(event, Payload::with_binaries(rest, args.binaries.clone()));
     });
-    let s = shared.clone();
-    socket.on("join", move |_, args, _| {
-        let values = args.values();
-        if let (Some(nsp), Some(room)) = (str_at(&values, 0), str_at(&values, 1)) {
-            if let Some(op) = operator(&s, nsp, values.get(2)) {
-                op.sockets_join([room]);
+    for (event, join) in [("join", true), ("leave", false)] {
+        let s = shared.clone();
+        socket.on(event, move |_, args, _| {
+            let values = args.values();
+            let (Some(nsp), Some(room)) = (str_at(&values, 0), str_at(&values, 1)) else {
+                return;
+            };
+            match operator(&s, nsp, values.get(2)) {
+                Some(op) if join => op.sockets_join([room]),
+                Some(op) => op.sockets_leave([room]),
+                None => {}
             }
-        }
-    });
-    let s = shared.clone();
-    socket.on("leave", move |_, args, _| {
-        let values = args.values();
-        if let (Some(nsp), Some(room)) = (str_at(&values, 0), str_at(&values, 1)) {
-            if let Some(op) = operator(&s, nsp, values.get(2)) {
-                op.sockets_leave([room]);
-            }
-        }
-    });
+        });
+    }
     let s = shared.clone();
     socket.on("_disconnect", move |_, args, _| {
         let values = args.values();

@@ -530,21 +530,7 @@ impl Client {
                 crate::socket::SendFlags::DEFAULT,
             );
         }
-        if self.session.protocol == 3 {
-            let _ = self
-                .session
-                .send(self.parser().control(PacketKind::Connect, nsp.name(), None));
-        } else {
-            let reply = match socket.pid() {
-                Some(pid) => format!("{{\"sid\":\"{}\",\"pid\":\"{}\"}}", socket.id(), pid),
-                None => format!("{{\"sid\":\"{}\"}}", socket.id()),
-            };
-            let _ = self.session.send(self.parser().control(
-                PacketKind::Connect,
-                nsp.name(),
-                Some(&reply),
-            ));
-        }
+        self.send_connect(socket);
         socket.mark_announced();
         if let Some(monitor) = nsp.monitor() {
             monitor.connected(socket);
@@ -553,6 +539,23 @@ impl Client {
 }
 
 impl Client {
+    /// Queues the CONNECT reply: the socket's id (and private id, with recovery), or nothing
+    /// for a v2 client.
+    fn send_connect(&self, socket: &SocketRef) {
+        let nsp = socket.ns();
+        let packet = if self.session.protocol == 3 {
+            self.parser().control(PacketKind::Connect, nsp, None)
+        } else {
+            let reply = match socket.pid() {
+                Some(pid) => format!("{{\"sid\":\"{}\",\"pid\":\"{}\"}}", socket.id(), pid),
+                None => format!("{{\"sid\":\"{}\"}}", socket.id()),
+            };
+            self.parser()
+                .control(PacketKind::Connect, nsp, Some(&reply))
+        };
+        let _ = self.session.send(packet);
+    }
+
     /// The end of a recovery from the cluster: the packets appended after the first read,
     /// then every missed packet and CONNECT, then what was held meanwhile (minus what the
     /// missed packets already carried), in that order.
@@ -580,15 +583,7 @@ impl Client {
         for (event, args) in missed {
             socket.send_now(&self.parser().event(nsp.name(), None, &event, &args), flags);
         }
-        let reply = match socket.pid() {
-            Some(pid) => format!("{{\"sid\":\"{}\",\"pid\":\"{}\"}}", socket.id(), pid),
-            None => format!("{{\"sid\":\"{}\"}}", socket.id()),
-        };
-        let _ = self.session.send(self.parser().control(
-            PacketKind::Connect,
-            nsp.name(),
-            Some(&reply),
-        ));
+        self.send_connect(socket);
         socket.release(&last);
     }
 }
