@@ -335,10 +335,17 @@ impl Server {
             }
         }
         engine.finish_close().await;
-        // A host answers `disconnecting` later; what a socket leaves behind (a recoverable
-        // session the adapter keeps) is written after that, and must precede the adapters' close.
-        self.sockets_gone(tokio::time::Instant::now() + ADAPTER_CLOSE_BOUND)
-            .await;
+        // A host answers `disconnecting` later; a recoverable session the adapter keeps is
+        // written after that, and must precede the adapters' close. Waited for only then: a
+        // host that closes from its own event loop answers nothing until `close` returns.
+        let keeps_sessions = self
+            .namespaces()
+            .iter()
+            .any(|n| n.recovery().is_some() && n.adapter().session_store().is_some());
+        if keeps_sessions {
+            self.sockets_gone(tokio::time::Instant::now() + ADAPTER_CLOSE_BOUND)
+                .await;
+        }
         let namespaces = self.namespaces();
         for nsp in &namespaces {
             nsp.adapter().close();
