@@ -250,8 +250,8 @@ async def test_bad_input_is_refused_clearly(served: Any) -> None:
         sio.on("my_event", lambda: None)
     with pytest.raises(ValueError, match="Not a valid namespace class"):
         sio.register_namespace(socketio.Namespace("/x"))
-    with pytest.raises(NotImplementedError, match="instrument"):
-        sio.instrument(auth=False)
+    with pytest.raises(ValueError, match="auth must be specified"):
+        sio.instrument()
     with pytest.raises(NotImplementedError, match="ASGIApp"):
         sio.attach(object())
     # Unknown sids: documented no-ops, or a KeyError for what cannot answer.
