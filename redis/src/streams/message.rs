@@ -367,8 +367,38 @@ impl Message {
         Ok(encode(&Mp::Map(m)))
     }
 
+    /// The sharded adapter's form: the same object as JSON text, or msgpack when it holds
+    /// binary (`@socket.io/redis-adapter`'s `createShardedAdapter`).
+    pub fn to_json_or_msgpack(&self) -> Result<Vec<u8>, WireError> {
+        let mut m = vec![entry("type", Mp::from(self.body.kind()))];
+        if let Some(data) = data_to_mp(&self.body)? {
+            if contains_binary(&data) {
+                return self.to_msgpack();
+            }
+            m.push(entry("data", data));
+        }
+        m.push(entry("uid", Mp::from(self.uid.as_str())));
+        m.push(entry("nsp", Mp::from(self.nsp.as_str())));
+        Ok(mp_to_json(&Mp::Map(m), &mut Vec::new())
+            .to_string()
+            .into_bytes())
+    }
+
+    /// Reads either form: JSON when it starts with `{`, msgpack otherwise.
+    pub fn from_json_or_msgpack(bytes: &[u8]) -> Result<Message, WireError> {
+        if bytes.first() != Some(&b'{') {
+            return Message::from_msgpack(bytes);
+        }
+        let v: Json = serde_json::from_slice(bytes).map_err(|e| WireError::Json(e.to_string()))?;
+        Message::from_mp(json_to_mp(&v, &[]))
+    }
+
     pub fn from_msgpack(bytes: &[u8]) -> Result<Message, WireError> {
-        let Mp::Map(m) = decode(bytes)? else {
+        Message::from_mp(decode(bytes)?)
+    }
+
+    fn from_mp(v: Mp) -> Result<Message, WireError> {
+        let Mp::Map(m) = v else {
             return Err(WireError::Shape("message is not a map"));
         };
         let text = |key| {
@@ -511,6 +541,42 @@ mod tests {
         );
         assert_eq!(m.to_msgpack().unwrap(), hex(SERVER_SIDE_EMIT));
         assert!(m.body.is_ephemeral());
+    }
+
+    #[test]
+    fn sharded_messages_are_json_unless_binary() {
+        // A socketsJoin as socket.io-adapter 2.5's ClusterAdapter builds it (key order included)
+        // and the sharded adapter JSON-encodes it.
+        const JSON_JOIN: &str = r#"{"type":4,"data":{"opts":{"rooms":["r1"],"except":[],"flags":{}},"rooms":["r9"]},"uid":"4bad4314121717cc","nsp":"/"}"#;
+        let m = Message::from_json_or_msgpack(JSON_JOIN.as_bytes()).unwrap();
+        assert_eq!(
+            m.body,
+            Body::SocketsJoin {
+                opts: BroadcastOptions {
+                    rooms: vec![Arc::from("r1")],
+                    ..Default::default()
+                },
+                rooms: vec![Arc::from("r9")],
+            }
+        );
+        assert_eq!(m.to_json_or_msgpack().unwrap(), JSON_JOIN.as_bytes());
+
+        let mut args = Payload::from_json(r#"[{"_placeholder":true,"num":0}]"#);
+        args.binaries.push(Bytes::from_static(&[1, 2, 3]));
+        let bin = Message {
+            uid: UID.into(),
+            nsp: "/".into(),
+            body: Body::Broadcast {
+                request_id: None,
+                event: "b".into(),
+                args,
+                opts: BroadcastOptions::default(),
+            },
+        };
+        let bytes = bin.to_json_or_msgpack().unwrap();
+        assert_eq!(bytes, bin.to_msgpack().unwrap());
+        assert_eq!(Message::from_json_or_msgpack(&bytes).unwrap(), bin);
+        assert!(Message::from_json_or_msgpack(b"{nope").is_err());
     }
 
     #[test]

@@ -8,12 +8,13 @@
 //! (`fetchSockets`, `serverSideEmit`, broadcasts with acks) and their responses go through
 //! pub/sub, and the number of nodes is the number of subscribers of the namespace's channel.
 
-mod adapter;
 pub mod message;
 mod node;
 
-pub use adapter::RedisStreamsAdapter;
 pub use node::{StreamsNode, READER_CONNECTION_NAME};
+
+/// The streams adapter of one namespace.
+pub type RedisStreamsAdapter = crate::message_adapter::MessageAdapter<StreamsNode>;
 
 use crate::RedisSetupError;
 use roomcast::adapter::{Adapter, AdapterFactory};

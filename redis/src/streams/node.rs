@@ -3,10 +3,11 @@
 //! with `XREAD BLOCK` from the last id it saw, and a pub/sub subscriber for the messages that
 //! only matter to the nodes up right now (requests and their responses).
 
-use super::adapter::RedisStreamsAdapter;
 use super::message::Message;
-use super::RedisStreamsConfig;
+use super::{RedisStreamsAdapter, RedisStreamsConfig};
+use crate::message_adapter::Transport;
 use crate::RedisSetupError;
+use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 use parking_lot::RwLock;
 use redis::aio::ConnectionManager;
@@ -25,7 +26,54 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// The name of the reader's connection (`CLIENT LIST`), so operators can tell it apart.
 pub const READER_CONNECTION_NAME: &str = "roomcast-streams-reader";
 
-pub(crate) enum Outgoing {
+impl Transport for StreamsNode {
+    fn register(self: &Arc<Self>, adapter: &Arc<RedisStreamsAdapter>, runtime: &Handle) {
+        self.start(adapter, runtime)
+    }
+
+    fn unregister(&self, nsp: &Arc<str>, uid: &str) {
+        self.stop(nsp, uid)
+    }
+
+    /// Through pub/sub when only the nodes up now need it, else on the stream.
+    fn publish(&self, message: Message) {
+        let outgoing = if message.body.is_ephemeral() {
+            message
+                .to_msgpack()
+                .map(|bytes| Outgoing::Publish(self.public_channel(&message.nsp), bytes))
+        } else {
+            message.to_stream_fields().map(Outgoing::Append)
+        };
+        match outgoing {
+            Ok(o) => self.send(o),
+            Err(e) => tracing::warn!(error = %e, "cannot encode a cluster message"),
+        }
+    }
+
+    /// On the private channel of the requester's adapter.
+    fn respond(&self, to: &str, message: Message) {
+        match message.to_msgpack() {
+            Ok(bytes) => self.send(Outgoing::Publish(
+                self.private_channel(&message.nsp, to),
+                bytes,
+            )),
+            Err(e) => tracing::warn!(error = %e, "cannot encode a cluster response"),
+        }
+    }
+
+    fn server_count(
+        self: Arc<Self>,
+        nsp: Arc<str>,
+    ) -> BoxFuture<'static, redis::RedisResult<usize>> {
+        Box::pin(async move { self.count_servers(&nsp).await })
+    }
+
+    fn requests_timeout(&self) -> std::time::Duration {
+        self.config.requests_timeout
+    }
+}
+
+enum Outgoing {
     /// `XADD` of an entry's fields.
     Append(Vec<(&'static str, String)>),
     Publish(String, Vec<u8>),
@@ -80,7 +128,7 @@ impl StreamsNode {
         format!("{}#{nsp}#{uid}#", self.config.channel_prefix)
     }
 
-    pub(crate) fn register(self: &Arc<Self>, adapter: &Arc<RedisStreamsAdapter>, runtime: &Handle) {
+    fn start(self: &Arc<Self>, adapter: &Arc<RedisStreamsAdapter>, runtime: &Handle) {
         self.adapters
             .write()
             .insert(adapter.nsp_name.clone(), Arc::downgrade(adapter));
@@ -96,7 +144,7 @@ impl StreamsNode {
     }
 
     /// Forgets a closed namespace's adapter; the last one stops the node's tasks.
-    pub(crate) fn unregister(&self, nsp: &Arc<str>, uid: &str) {
+    fn stop(&self, nsp: &Arc<str>, uid: &str) {
         let (removed, empty) = {
             let mut adapters = self.adapters.write();
             let ours = adapters
@@ -114,7 +162,7 @@ impl StreamsNode {
     }
 
     /// Queues a stream append or a pub/sub message, in order.
-    pub(crate) fn send(&self, message: Outgoing) {
+    fn send(&self, message: Outgoing) {
         let Some((tx, _)) = self.started.get() else {
             return;
         };
@@ -132,7 +180,7 @@ impl StreamsNode {
 
     /// How many nodes serve a namespace: the subscribers of its public channel, as the npm
     /// adapter counts them (`PUBSUB NUMSUB`).
-    pub(crate) async fn server_count(&self, nsp: &str) -> redis::RedisResult<usize> {
+    async fn count_servers(&self, nsp: &str) -> redis::RedisResult<usize> {
         let mut conn = self.connection().await?;
         crate::connection::subscribers(&mut conn, &self.public_channel(nsp)).await
     }

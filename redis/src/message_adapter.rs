@@ -1,10 +1,9 @@
-//! The streams adapter of one namespace: socket.io-adapter's `ClusterAdapter` over a Redis
-//! stream (broadcasts and room changes, which survive a reader's disconnection) and pub/sub
-//! (requests and responses).
+//! socket.io-adapter's `ClusterAdapter` for one namespace, over whatever carries its messages
+//! between nodes (a [`Transport`]): the streams adapter (a Redis stream plus pub/sub) and the
+//! sharded adapter (sharded pub/sub) differ only there.
 
-use super::message::{Body, Message};
-use super::node::{Outgoing, StreamsNode};
 use crate::cluster::{self, random_id, Pending, Requests};
+use crate::streams::message::{Body, Message};
 use futures_util::future::BoxFuture;
 use roomcast::adapter::{
     AckCollector, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalNamespace,
@@ -13,22 +12,43 @@ use roomcast::adapter::{
 use roomcast::Payload;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
+use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-/// The streams adapter of one namespace.
-pub struct RedisStreamsAdapter {
+/// How a node's adapters reach the other nodes. Public only so the adapter type can name it;
+/// not implementable outside this crate in any useful way.
+pub trait Transport: Send + Sync + Sized + 'static {
+    /// Starts listening for the namespace of `adapter` (the node's tasks start with the first).
+    fn register(self: &Arc<Self>, adapter: &Arc<MessageAdapter<Self>>, runtime: &Handle);
+    /// Stops listening for a closed namespace's adapter.
+    fn unregister(&self, nsp: &Arc<str>, uid: &str);
+    /// Sends to every node of the namespace.
+    fn publish(&self, message: Message);
+    /// Sends to the node whose adapter is `to`.
+    fn respond(&self, to: &str, message: Message);
+    /// How many nodes serve the namespace, this one included.
+    fn server_count(
+        self: Arc<Self>,
+        nsp: Arc<str>,
+    ) -> BoxFuture<'static, redis::RedisResult<usize>>;
+    /// How long cluster-wide requests wait for every node.
+    fn requests_timeout(&self) -> Duration;
+}
+
+/// The cluster adapter of one namespace.
+pub struct MessageAdapter<T: Transport> {
     pub(crate) nsp_name: Arc<str>,
     pub(crate) uid: String,
     index: RoomIndex,
-    node: Arc<StreamsNode>,
-    me: Weak<RedisStreamsAdapter>,
+    node: Arc<T>,
+    me: Weak<MessageAdapter<T>>,
     nsp: OnceLock<Weak<dyn LocalNamespace>>,
     requests: Arc<Requests>,
 }
 
-impl RedisStreamsAdapter {
-    pub(crate) fn new(node: Arc<StreamsNode>, nsp: &str) -> Arc<RedisStreamsAdapter> {
-        Arc::new_cyclic(|me| RedisStreamsAdapter {
+impl<T: Transport> MessageAdapter<T> {
+    pub(crate) fn new(node: Arc<T>, nsp: &str) -> Arc<MessageAdapter<T>> {
+        Arc::new_cyclic(|me| MessageAdapter {
             nsp_name: Arc::from(nsp),
             uid: random_id(),
             index: RoomIndex::new(),
@@ -51,43 +71,30 @@ impl RedisStreamsAdapter {
         }
     }
 
-    /// To every node: through pub/sub when only the nodes up now need it, else on the stream.
+    /// The room index, for a transport that follows room changes.
+    pub(crate) fn rooms(&self) -> &RoomIndex {
+        &self.index
+    }
+
     fn publish(&self, body: Body) {
-        let message = self.message(body);
-        let outgoing = if message.body.is_ephemeral() {
-            message
-                .to_msgpack()
-                .map(|bytes| Outgoing::Publish(self.node.public_channel(&self.nsp_name), bytes))
-        } else {
-            message.to_stream_fields().map(Outgoing::Append)
-        };
-        match outgoing {
-            Ok(o) => self.node.send(o),
-            Err(e) => tracing::warn!(error = %e, "cannot encode a cluster message"),
-        }
+        self.node.publish(self.message(body));
     }
 
-    /// To the node whose adapter is `uid`, on its private channel.
     fn respond(&self, uid: &str, body: Body) {
-        match self.message(body).to_msgpack() {
-            Ok(bytes) => self.node.send(Outgoing::Publish(
-                self.node.private_channel(&self.nsp_name, uid),
-                bytes,
-            )),
-            Err(e) => tracing::warn!(error = %e, "cannot encode a cluster response"),
-        }
+        self.node.respond(uid, self.message(body));
     }
 
-    async fn gather<T>(
+    async fn gather<R>(
         &self,
         operation: &'static str,
         timeout: Duration,
-        make: impl FnOnce(usize, oneshot::Sender<T>) -> Pending,
+        make: impl FnOnce(usize, oneshot::Sender<R>) -> Pending,
         body: impl FnOnce(String) -> Body,
-    ) -> Result<Option<T>, AdapterError> {
+    ) -> Result<Option<R>, AdapterError> {
         let nodes = self
             .node
-            .server_count(&self.nsp_name)
+            .clone()
+            .server_count(self.nsp_name.clone())
             .await
             .map_err(|e| AdapterError::Unavailable(e.to_string()))?;
         self.requests
@@ -98,9 +105,7 @@ impl RedisStreamsAdapter {
     }
 
     fn timeout(&self, opts: &BroadcastOptions) -> Duration {
-        opts.flags
-            .timeout
-            .unwrap_or(self.node.config.requests_timeout)
+        opts.flags.timeout.unwrap_or(self.node.requests_timeout())
     }
 
     /// A message from another node (its own come back too, and are skipped).
@@ -206,7 +211,7 @@ impl RedisStreamsAdapter {
     }
 }
 
-impl Adapter for RedisStreamsAdapter {
+impl<T: Transport> Adapter for MessageAdapter<T> {
     fn index(&self) -> &RoomIndex {
         &self.index
     }
@@ -254,7 +259,7 @@ impl Adapter for RedisStreamsAdapter {
                 request_id.clone(),
                 collector,
                 self.timeout(opts),
-                async move { node.server_count(&name).await.unwrap_or(1) },
+                async move { node.server_count(name).await.unwrap_or(1) },
             );
             self.publish(Body::Broadcast {
                 request_id: Some(request_id),
@@ -346,7 +351,7 @@ impl Adapter for RedisStreamsAdapter {
         };
         let (event, args) = (event.to_string(), args.clone());
         Box::pin(async move {
-            let timeout = me.node.config.requests_timeout;
+            let timeout = me.node.requests_timeout();
             let answers = me
                 .gather("serverSideEmit", timeout, Pending::server_side, |id| {
                     Body::ServerSideEmit {
