@@ -451,16 +451,22 @@ impl Subscriptions {
         }
     }
 
+    /// Tries the failed channels again, stopping at the first that still fails: while a node
+    /// is away each attempt may take up to the response timeout, and commands wait meanwhile.
     async fn retry(&mut self, conn: &mut ClusterConnection) {
-        let failed: Vec<(String, (Arc<str>, bool))> = self.failed.drain().collect();
+        let failed: Vec<(String, (Arc<str>, bool))> = self
+            .failed
+            .iter()
+            .map(|(c, (n, on))| (c.clone(), (n.clone(), *on)))
+            .collect();
         for (channel, (nsp, on)) in failed {
             // `set` skips a channel already in the wanted state unless it is marked failed.
-            self.failed.insert(channel.clone(), (nsp.clone(), on));
-            self.set(conn, &nsp, channel, on).await;
+            self.set(conn, &nsp, channel.clone(), on).await;
+            if self.failed.contains_key(&channel) {
+                return;
+            }
         }
-        if self.failed.is_empty() {
-            tracing::info!("redis sharded subscriptions restored");
-        }
+        tracing::info!("redis sharded subscriptions restored");
     }
 
     async fn drop_namespace(&mut self, conn: &mut ClusterConnection, nsp: &Arc<str>) {

@@ -545,9 +545,16 @@ mod tests {
 
     #[test]
     fn sharded_messages_are_json_unless_binary() {
-        // A socketsJoin as socket.io-adapter 2.5's ClusterAdapter builds it (key order included)
-        // and the sharded adapter JSON-encodes it.
-        const JSON_JOIN: &str = r#"{"type":4,"data":{"opts":{"rooms":["r1"],"except":[],"flags":{}},"rooms":["r9"]},"uid":"4bad4314121717cc","nsp":"/"}"#;
+        // Captured from socket.io 4.8.1 with createShardedAdapter of @socket.io/redis-adapter
+        // 8.3.0 (`SSUBSCRIBE socket.io#/#`): socketsJoin, and a broadcast with binary.
+        const JSON_JOIN: &str = r#"{"type":4,"data":{"opts":{"rooms":["r1"],"except":[],"flags":{}},"rooms":["r9"]},"uid":"a909b73305c413b8","nsp":"/"}"#;
+        const BINARY: &str = "84a47479706503a46461746182a67061636b657482a47479706502a46461746192a362696ec4020102a46f70747383a5726f6f6d7392a27231a27232a665786365707490a5666c61677380a3756964b061393039623733333035633431336238a36e7370a12f";
+        let bin = Message::from_json_or_msgpack(&hex(BINARY)).unwrap();
+        let Body::Broadcast { event, args, .. } = &bin.body else {
+            panic!("not a broadcast: {bin:?}")
+        };
+        assert_eq!((event.as_str(), args.binaries.len()), ("bin", 1));
+        assert_eq!(bin.to_json_or_msgpack().unwrap(), hex(BINARY));
         let m = Message::from_json_or_msgpack(JSON_JOIN.as_bytes()).unwrap();
         assert_eq!(
             m.body,
@@ -563,7 +570,7 @@ mod tests {
 
         let mut args = Payload::from_json(r#"[{"_placeholder":true,"num":0}]"#);
         args.binaries.push(Bytes::from_static(&[1, 2, 3]));
-        let bin = Message {
+        let ours = Message {
             uid: UID.into(),
             nsp: "/".into(),
             body: Body::Broadcast {
@@ -573,9 +580,9 @@ mod tests {
                 opts: BroadcastOptions::default(),
             },
         };
-        let bytes = bin.to_json_or_msgpack().unwrap();
-        assert_eq!(bytes, bin.to_msgpack().unwrap());
-        assert_eq!(Message::from_json_or_msgpack(&bytes).unwrap(), bin);
+        let bytes = ours.to_json_or_msgpack().unwrap();
+        assert_eq!(bytes, ours.to_msgpack().unwrap());
+        assert_eq!(Message::from_json_or_msgpack(&bytes).unwrap(), ours);
         assert!(Message::from_json_or_msgpack(b"{nope").is_err());
     }
 
