@@ -314,8 +314,8 @@ export interface ServerOptions {
    *  on stderr (the socket stays connected); default false: they are uncaught exceptions, as
    *  with socket.io. */
   catchHandlerErrors: boolean;
-  /** The adapter, from roomcast's `createAdapter()` or `createStreamsAdapter()` (a Redis cluster). Default: in-memory. */
-  adapter: RedisAdapter | RedisStreamsAdapter;
+  /** The adapter, from roomcast's `createAdapter()`, `createStreamsAdapter()` or `createShardedAdapter()` (a Redis cluster). Default: in-memory. */
+  adapter: RedisAdapter | RedisStreamsAdapter | RedisShardedAdapter;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -371,6 +371,34 @@ export class RedisStreamsAdapter {
 /** The Redis Streams adapter for `io.adapter(...)` or the `adapter` option: broadcasts sent while a server's connection to Redis is down reach it when it reconnects. */
 export function createStreamsAdapter(url: string, opts?: Omit<RedisStreamsAdapterOptions, "url">): RedisStreamsAdapter;
 export function createStreamsAdapter(opts: RedisStreamsAdapterOptions): RedisStreamsAdapter;
+
+export interface RedisShardedAdapterOptions {
+  /** The Redis Cluster's nodes, `redis://host:port` (or `rediss://`): one reachable node is enough. */
+  nodes: string | string[];
+  /** The prefix of the sharded channels. Default `"socket.io"`. */
+  channelPrefix?: string;
+  /**
+   * `"static"`: two channels per namespace; `"dynamic"` (default): plus one per room that is not
+   * a socket id, so a broadcast to one room reaches only the servers with sockets in it;
+   * `"dynamic-private"`: socket ids' rooms too.
+   */
+  subscriptionMode?: "static" | "dynamic" | "dynamic-private";
+  /** Milliseconds fetchSockets and serverSideEmit with an ack wait for every node. Default 5000. */
+  requestsTimeout?: number;
+}
+
+/** The sharded pub/sub adapter for a Redis 7 Cluster (wire-compatible with createShardedAdapter of @socket.io/redis-adapter 8.3), as `createShardedAdapter()` describes it. */
+export class RedisShardedAdapter {
+  private constructor();
+  readonly nodes: readonly string[];
+  readonly channelPrefix: string;
+  readonly subscriptionMode: "static" | "dynamic" | "dynamic-private";
+  readonly requestsTimeout: number;
+}
+
+/** The sharded adapter for `io.adapter(...)` or the `adapter` option: SPUBLISH/SSUBSCRIBE on a Redis Cluster. */
+export function createShardedAdapter(nodes: string | string[], opts?: Omit<RedisShardedAdapterOptions, "nodes">): RedisShardedAdapter;
+export function createShardedAdapter(opts: RedisShardedAdapterOptions): RedisShardedAdapter;
 
 /** The options of `instrument()`, as `@socket.io/admin-ui` takes them. */
 export interface InstrumentOptions {
@@ -695,9 +723,9 @@ export class Server<
   /** Where `listen(port)` bound, like net.Server#address(). */
   address(): { address: string; family: string; port: number } | null;
   /** The current adapter (undefined: in-memory). */
-  adapter(): RedisAdapter | RedisStreamsAdapter | undefined;
+  adapter(): RedisAdapter | RedisStreamsAdapter | RedisShardedAdapter | undefined;
   /** Sets the adapter; before the server listens or serves its first client. */
-  adapter(adapter: RedisAdapter | RedisStreamsAdapter): this;
+  adapter(adapter: RedisAdapter | RedisStreamsAdapter | RedisShardedAdapter): this;
   /** Disconnects everyone ("server shutting down") and releases every resource. */
   close(fn?: (err?: Error) => void): Promise<void>;
   /** Serves the Socket.IO admin UI and reports this server to it; once per server. */

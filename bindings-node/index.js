@@ -7,7 +7,14 @@ const { Server } = require("./lib/server");
 const { Namespace, ParentNamespace } = require("./lib/namespace");
 const { Socket } = require("./lib/socket");
 const { BroadcastOperator, RemoteSocket } = require("./lib/operator");
-const { createAdapter, RedisAdapter, createStreamsAdapter, RedisStreamsAdapter } = require("./lib/adapter");
+const {
+  createAdapter,
+  RedisAdapter,
+  createStreamsAdapter,
+  RedisStreamsAdapter,
+  createShardedAdapter,
+  RedisShardedAdapter,
+} = require("./lib/adapter");
 const { Emitter } = require("./lib/emitter");
 const { instrument, InMemoryStore } = require("./lib/admin");
 
@@ -28,6 +35,8 @@ module.exports = Object.assign(roomcast, {
   RedisAdapter,
   createStreamsAdapter,
   RedisStreamsAdapter,
+  createShardedAdapter,
+  RedisShardedAdapter,
   Emitter,
   instrument,
   InMemoryStore,

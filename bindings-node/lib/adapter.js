@@ -111,14 +111,78 @@ function createStreamsAdapter(urlOrOptions, maybeOptions) {
   );
 }
 
+const SUBSCRIPTION_MODES = ["static", "dynamic", "dynamic-private"];
+
+/** What `createShardedAdapter` returns: the sharded pub/sub adapter for a Redis Cluster,
+ *  wire-compatible with createShardedAdapter of @socket.io/redis-adapter. Immutable. */
+class RedisShardedAdapter {
+  constructor(nodes, channelPrefix, subscriptionMode, requestsTimeout) {
+    this.nodes = Object.freeze(nodes);
+    this.channelPrefix = channelPrefix;
+    this.subscriptionMode = subscriptionMode;
+    this.requestsTimeout = requestsTimeout;
+    Object.freeze(this);
+  }
+
+  _native() {
+    return {
+      url: this.nodes[0],
+      key: this.channelPrefix,
+      requestsTimeout: this.requestsTimeout,
+      sharded: true,
+      nodes: [...this.nodes],
+      subscriptionMode: this.subscriptionMode,
+    };
+  }
+}
+
+/**
+ * `createShardedAdapter("redis://host:7000")`, `createShardedAdapter([url, ...], opts)` or
+ * `createShardedAdapter({ nodes, channelPrefix = "socket.io", subscriptionMode = "dynamic",
+ * requestsTimeout = 5000 })`: the Redis Cluster's nodes (one reachable node is enough).
+ */
+function createShardedAdapter(nodesOrOptions, maybeOptions) {
+  const what = "createShardedAdapter()";
+  const direct = typeof nodesOrOptions === "string" || Array.isArray(nodesOrOptions);
+  const opts = direct ? { ...(maybeOptions || {}), nodes: nodesOrOptions } : { ...(nodesOrOptions || {}) };
+  if (nodesOrOptions !== null && typeof nodesOrOptions === "object" && typeof nodesOrOptions.sPublish === "function") {
+    throw new TypeError(`roomcast: ${what} takes the Redis Cluster's node URLs, not redis clients: the core opens its own connections`);
+  }
+  const nodes = typeof opts.nodes === "string" ? [opts.nodes] : opts.nodes;
+  if (!Array.isArray(nodes) || nodes.length === 0 || !nodes.every((n) => typeof n === "string" && /^rediss?:\/\//.test(n))) {
+    throw new TypeError(`roomcast: ${what} needs a redis:// or rediss:// cluster node URL or a list of them, got ${JSON.stringify(opts.nodes)}`);
+  }
+  const prefix = opts.channelPrefix === undefined ? DEFAULT_KEY : opts.channelPrefix;
+  if (typeof prefix !== "string" || prefix === "") throw new TypeError(`roomcast: ${what} option "channelPrefix" must be a non-empty string`);
+  const mode = opts.subscriptionMode === undefined ? "dynamic" : opts.subscriptionMode;
+  if (!SUBSCRIPTION_MODES.includes(mode)) {
+    throw new TypeError(`roomcast: ${what} option "subscriptionMode" must be one of ${SUBSCRIPTION_MODES.join(", ")}, got ${JSON.stringify(mode)}`);
+  }
+  const timeout = opts.requestsTimeout === undefined ? DEFAULT_REQUESTS_TIMEOUT : opts.requestsTimeout;
+  if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0) {
+    throw new TypeError(`roomcast: ${what} option "requestsTimeout" must be a non-negative number of milliseconds, got ${String(timeout)}`);
+  }
+  return new RedisShardedAdapter([...nodes], prefix, mode, timeout);
+}
+
 /** The native options of an `adapter` value (undefined: the in-memory adapter). */
 function nativeAdapter(value) {
   if (value === undefined || value === null) return undefined;
-  if (value instanceof RedisAdapter || value instanceof RedisStreamsAdapter) return value._native();
+  if (value instanceof RedisAdapter || value instanceof RedisStreamsAdapter || value instanceof RedisShardedAdapter) {
+    return value._native();
+  }
   throw new TypeError(
-    "roomcast: the adapter must come from roomcast's createAdapter() or createStreamsAdapter() " +
+    "roomcast: the adapter must come from roomcast's createAdapter(), createStreamsAdapter() or createShardedAdapter() " +
       "(const { createAdapter } = require(\"roomcast\")); socket.io adapter classes cannot run inside roomcast",
   );
 }
 
-module.exports = { createAdapter, RedisAdapter, createStreamsAdapter, RedisStreamsAdapter, nativeAdapter };
+module.exports = {
+  createAdapter,
+  RedisAdapter,
+  createStreamsAdapter,
+  RedisStreamsAdapter,
+  createShardedAdapter,
+  RedisShardedAdapter,
+  nativeAdapter,
+};

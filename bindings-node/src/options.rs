@@ -5,7 +5,8 @@ use napi_derive::napi;
 use roomcast::socketio::parser::Parser;
 use roomcast::{Cors, CorsOrigin, PerMessageDeflate, RecoveryConfig, ServerConfig, Transports};
 use roomcast_redis::{
-    RedisAdapterConfig, RedisAdapterFactory, RedisStreamsAdapterFactory, RedisStreamsConfig,
+    RedisAdapterConfig, RedisAdapterFactory, RedisShardedAdapterFactory, RedisShardedConfig,
+    RedisStreamsAdapterFactory, RedisStreamsConfig,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,6 +131,11 @@ pub struct NativeRedis {
     pub max_len: Option<f64>,
     /// Keys of recoverable sessions (`sessionKeyPrefix`).
     pub session_key_prefix: Option<String>,
+    /// The sharded adapter (`createShardedAdapter`) on these cluster nodes; `key` is then its
+    /// channel prefix.
+    pub sharded: Option<bool>,
+    pub nodes: Option<Vec<String>>,
+    pub subscription_mode: Option<String>,
 }
 
 /// A timeout in milliseconds where 0 turns it off.
@@ -254,6 +260,18 @@ impl NativeRedis {
     fn factory(&self) -> napi::Result<Arc<dyn roomcast::adapter::AdapterFactory>> {
         let setup =
             |e: roomcast_redis::RedisSetupError| napi::Error::from_reason(format!("roomcast: {e}"));
+        if self.sharded == Some(true) {
+            let nodes = self.nodes.clone().unwrap_or_else(|| vec![self.url.clone()]);
+            let mut config = RedisShardedConfig::new(nodes);
+            config.channel_prefix = self.key.clone();
+            config.requests_timeout = millis(self.requests_timeout);
+            if let Some(mode) = &self.subscription_mode {
+                config.subscription_mode = mode.parse().map_err(setup)?;
+            }
+            return Ok(Arc::new(
+                RedisShardedAdapterFactory::new(config).map_err(setup)?,
+            ));
+        }
         if self.streams == Some(true) {
             let mut config = RedisStreamsConfig::new(self.url.clone());
             config.channel_prefix = self.key.clone();

@@ -7,7 +7,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use roomcast::{Cors, CorsOrigin, Parser, PerMessageDeflate, RecoveryConfig, ServerConfig};
 use roomcast_redis::{
-    RedisAdapterConfig, RedisAdapterFactory, RedisStreamsAdapterFactory, RedisStreamsConfig,
+    RedisAdapterConfig, RedisAdapterFactory, RedisShardedAdapterFactory, RedisShardedConfig,
+    RedisStreamsAdapterFactory, RedisStreamsConfig,
 };
 use std::sync::Arc;
 
@@ -168,10 +169,14 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
     Ok(c)
 }
 
-/// `RedisAdapter._config()` or `RedisStreamsAdapter._config()` (with `streams: True`).
+/// `RedisAdapter._config()`, `RedisStreamsAdapter._config()` (with `streams: True`) or
+/// `RedisShardedAdapter._config()` (with `sharded: True`).
 fn redis_adapter(
     redis: &Bound<'_, PyDict>,
 ) -> PyResult<Arc<dyn roomcast::adapter::AdapterFactory>> {
+    if get::<bool>(redis, "sharded")?.unwrap_or(false) {
+        return sharded_adapter(redis);
+    }
     let url =
         get::<String>(redis, "url")?.ok_or_else(|| invalid("the Redis adapter needs a url"))?;
     let key = get::<String>(redis, "key")?;
@@ -207,5 +212,23 @@ fn redis_adapter(
         config.requests_timeout = t;
     }
     let factory = RedisAdapterFactory::new(config).map_err(|e| invalid(e.to_string()))?;
+    Ok(Arc::new(factory))
+}
+
+fn sharded_adapter(
+    redis: &Bound<'_, PyDict>,
+) -> PyResult<Arc<dyn roomcast::adapter::AdapterFactory>> {
+    let nodes = get::<Vec<String>>(redis, "nodes")?.unwrap_or_default();
+    let mut config = RedisShardedConfig::new(nodes);
+    if let Some(key) = get::<String>(redis, "key")? {
+        config.channel_prefix = key;
+    }
+    if let Some(mode) = get::<String>(redis, "subscription_mode")? {
+        config.subscription_mode = mode.parse().map_err(|e| invalid(format!("{e}")))?;
+    }
+    if let Some(t) = get::<f64>(redis, "requests_timeout")? {
+        config.requests_timeout = duration(t)?;
+    }
+    let factory = RedisShardedAdapterFactory::new(config).map_err(|e| invalid(e.to_string()))?;
     Ok(Arc::new(factory))
 }

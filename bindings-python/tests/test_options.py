@@ -94,6 +94,20 @@ def test_invalid_options_are_reported() -> None:
         roomcast.Server(allow_request="yes")  # type: ignore[arg-type]
 
 
+def test_sharded_adapter_options_are_checked() -> None:
+    one = roomcast.RedisShardedAdapter("redis://127.0.0.1:7000")
+    assert one.nodes == ("redis://127.0.0.1:7000",)
+    assert one.subscription_mode == "dynamic"
+    many = roomcast.RedisShardedAdapter(["redis://a:7000", "redis://b:7000"], subscription_mode="static")
+    roomcast.Server(adapter=many)
+    with pytest.raises(ValueError, match="subscription_mode"):
+        roomcast.RedisShardedAdapter("redis://a:7000", subscription_mode="sometimes")
+    with pytest.raises(ValueError, match="nodes"):
+        roomcast.RedisShardedAdapter([])
+    with pytest.raises(ValueError, match="URL"):
+        roomcast.Server(adapter=roomcast.RedisShardedAdapter("http://a:7000"))
+
+
 async def test_cors_preflight_answers_configured_methods_and_headers(harness: Any) -> None:
     preflight = {
         "origin": "https://app.example",

@@ -26,13 +26,20 @@
 //! [`RedisStreamsAdapterFactory`] is the other choice: wire-compatible with
 //! `@socket.io/redis-streams-adapter`, it appends broadcasts to a Redis stream that each node
 //! reads from the last id it saw, so what was sent during a node's outage reaches it after.
+//!
+//! [`RedisShardedAdapterFactory`] is wire-compatible with `createShardedAdapter` of
+//! `@socket.io/redis-adapter`: sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`) on a Redis 7 Cluster,
+//! where each message goes only to the cluster node owning its channel, and in the dynamic
+//! modes a broadcast to one room only to the roomcast nodes that have sockets in it.
 
 mod adapter;
 mod cluster;
 mod connection;
 mod directory;
 mod emitter;
+mod message_adapter;
 mod node;
+pub mod sharded;
 pub mod streams;
 pub mod wire;
 
@@ -40,6 +47,9 @@ pub use adapter::RedisAdapter;
 pub use directory::{RedisSessionDirectory, SessionDirectoryConfig};
 pub use emitter::{Emitter, EmitterError};
 pub use node::RedisNode;
+pub use sharded::{
+    RedisShardedAdapter, RedisShardedAdapterFactory, RedisShardedConfig, SubscriptionMode,
+};
 pub use streams::{RedisStreamsAdapter, RedisStreamsAdapterFactory, RedisStreamsConfig};
 
 use roomcast::adapter::{Adapter, AdapterFactory};
@@ -77,6 +87,8 @@ pub enum RedisSetupError {
     },
     #[error("routing sessions needs the address other nodes reach this one at: the listener is bound to {0} (every interface); give the address (host:port) explicitly")]
     NoAddress(std::net::SocketAddr),
+    #[error("invalid adapter option: {0}")]
+    InvalidOption(String),
 }
 
 /// Creates a [`RedisAdapter`] for each namespace; pass it as `ServerConfig::adapter`.

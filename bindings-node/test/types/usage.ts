@@ -2,7 +2,7 @@
 // misuse must not.
 
 import { createServer } from "node:http";
-import { Server, Socket, Namespace, createAdapter, createStreamsAdapter, Emitter, RedisAdapter, RedisStreamsAdapter, instrument, InMemoryStore } from "roomcast";
+import { Server, Socket, Namespace, createAdapter, createStreamsAdapter, createShardedAdapter, Emitter, RedisAdapter, RedisStreamsAdapter, RedisShardedAdapter, instrument, InMemoryStore } from "roomcast";
 
 interface ClientToServerEvents {
   hello: (name: string, ack: (greeting: string) => void) => void;
@@ -103,7 +103,7 @@ void later.close();
 // cluster (Redis)
 const clustered = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>();
 clustered.adapter(createAdapter({ url: "redis://localhost:6379", key: "socket.io", requestsTimeout: 2000 }));
-const current: RedisAdapter | RedisStreamsAdapter | undefined = clustered.adapter();
+const current: RedisAdapter | RedisStreamsAdapter | RedisShardedAdapter | undefined = clustered.adapter();
 void current;
 const viaOption = new Server({ adapter: createAdapter("redis://localhost:6379") });
 void viaOption;
@@ -113,6 +113,9 @@ void clustered.of("/").adapter.allRooms().then((rooms: Set<string>) => rooms.siz
 createAdapter(42);
 const streams: RedisStreamsAdapter = createStreamsAdapter({ url: "redis://localhost:6379", streamName: "socket.io", maxLen: 1000 });
 new Server({ adapter: streams }).adapter(createStreamsAdapter("redis://localhost:6379", { requestsTimeout: 2000 }));
+const sharded: RedisShardedAdapter = createShardedAdapter(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"], { subscriptionMode: "dynamic-private" });
+new Server({ adapter: sharded }).adapter(createShardedAdapter({ nodes: "redis://localhost:7000", channelPrefix: "app", requestsTimeout: 2000 }));
+const mode: "static" | "dynamic" | "dynamic-private" = sharded.subscriptionMode;
 
 const emitter = new Emitter<ServerToClientEvents, InterServerEvents>({ url: "redis://localhost:6379" });
 const done: Promise<void> = emitter.of("/chat").to(["a", "b"]).except("c").volatile.compress(false).emit("welcome", "hi");

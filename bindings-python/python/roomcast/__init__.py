@@ -25,7 +25,7 @@ from . import _native
 from ._codec import SERIALIZER
 from ._dispatch import ACK_REQUESTED
 from ._pending import Pending
-from .adapters import RedisAdapter, RedisStreamsAdapter, SessionRouting
+from .adapters import RedisAdapter, RedisShardedAdapter, RedisStreamsAdapter, SessionRouting
 from .asgi import ASGIApp
 from .emitter import Emitter
 from .errors import (
@@ -73,6 +73,7 @@ __all__ = [
     "Namespace",
     "Pending",
     "RedisAdapter",
+    "RedisShardedAdapter",
     "RedisStreamsAdapter",
     "SessionRouting",
     "RemoteSocket",

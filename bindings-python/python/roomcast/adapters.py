@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RedisAdapter", "RedisStreamsAdapter"]
+__all__ = ["RedisAdapter", "RedisShardedAdapter", "RedisStreamsAdapter"]
+
+_SUBSCRIPTION_MODES = ("static", "dynamic", "dynamic-private")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,50 @@ class RedisStreamsAdapter:
             "max_len": int(self.max_len),
             "requests_timeout": float(self.requests_timeout),
             "session_key_prefix": self.session_key_prefix,
+        }
+
+
+@dataclass(frozen=True)
+class RedisShardedAdapter:
+    """Rooms and broadcasts shared through Redis 7 sharded pub/sub on a Redis Cluster,
+    wire-compatible with ``createShardedAdapter`` of Node's ``@socket.io/redis-adapter``::
+
+        io = roomcast.Server(adapter=roomcast.RedisShardedAdapter(
+            ["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]))
+
+    ``nodes`` is one cluster node URL or a list of them (one reachable node is enough; the
+    others are discovered). Each message goes only to the cluster node owning its channel.
+    ``subscription_mode``: ``"static"`` (two channels per namespace), ``"dynamic"`` (the
+    default: plus one per room that is not a socket id, so a broadcast to one room reaches only
+    the servers that have sockets in it) or ``"dynamic-private"`` (socket ids' rooms too).
+    ``channel_prefix`` prefixes the channels; ``requests_timeout`` (seconds) bounds
+    ``fetch_sockets`` and ``server_side_emit_with_ack``. ``all_rooms`` stays local, as in the
+    npm adapter.
+    """
+
+    nodes: str | Sequence[str]
+    subscription_mode: str = "dynamic"
+    channel_prefix: str = "socket.io"
+    requests_timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.subscription_mode not in _SUBSCRIPTION_MODES:
+            raise ValueError(
+                f"subscription_mode must be one of {', '.join(_SUBSCRIPTION_MODES)}, "
+                f"got {self.subscription_mode!r}"
+            )
+        nodes = [self.nodes] if isinstance(self.nodes, str) else list(self.nodes)
+        if not nodes or not all(isinstance(n, str) for n in nodes):
+            raise ValueError("nodes must be a Redis Cluster node URL or a non-empty list of them")
+        object.__setattr__(self, "nodes", tuple(nodes))
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "sharded": True,
+            "nodes": list(self.nodes),
+            "key": self.channel_prefix,
+            "subscription_mode": self.subscription_mode,
+            "requests_timeout": float(self.requests_timeout),
         }
 
 

@@ -12,7 +12,7 @@ from . import _native
 from ._dispatch import Dispatcher, closed_error, logger, resolve_value
 from ._pending import Pending
 from ._rooms import Rooms
-from .adapters import RedisAdapter, RedisStreamsAdapter, SessionRouting
+from .adapters import RedisAdapter, RedisShardedAdapter, RedisStreamsAdapter, SessionRouting
 from .namespace import DynamicNamespace, Matcher, Namespace
 from .operator import BroadcastOperator, RemoteSocket
 from .socket import Socket
@@ -48,8 +48,9 @@ class Server:
     - ``max_http_buffer_size``: largest message or polling body, in bytes (1e6).
     - ``transports``: ``("polling", "websocket")`` or a subset.
     - ``adapter``: ``None`` (rooms kept in this process), a :class:`~roomcast.RedisAdapter`
-      (or its URL, ``"redis://..."``) or a :class:`~roomcast.RedisStreamsAdapter` to share
-      rooms and broadcasts across servers.
+      (or its URL, ``"redis://..."``), a :class:`~roomcast.RedisStreamsAdapter` or a
+      :class:`~roomcast.RedisShardedAdapter` (Redis Cluster) to share rooms and broadcasts
+      across servers.
     - ``cleanup_empty_child_namespaces``: drop a dynamic child when its last socket leaves.
     - ``max_child_namespaces``: dynamic children that may exist at once (10,000); a
       CONNECT that would create one more gets ``connect_error`` "Too many namespaces".
@@ -102,7 +103,7 @@ class Server:
         connect_timeout: float = 45.0,
         max_http_buffer_size: int = 1_000_000,
         transports: Iterable[str] = ("polling", "websocket"),
-        adapter: RedisAdapter | RedisStreamsAdapter | str | None = None,
+        adapter: RedisAdapter | RedisStreamsAdapter | RedisShardedAdapter | str | None = None,
         cleanup_empty_child_namespaces: bool = False,
         max_child_namespaces: int = 10_000,
         max_pending_acks: int = 10_000,
@@ -125,10 +126,11 @@ class Server:
     ) -> None:
         if isinstance(adapter, str) and adapter.startswith(("redis://", "rediss://")):
             adapter = RedisAdapter(adapter)
-        if adapter not in (None, "memory") and not isinstance(adapter, (RedisAdapter, RedisStreamsAdapter)):
+        redis_kinds = (RedisAdapter, RedisStreamsAdapter, RedisShardedAdapter)
+        if adapter not in (None, "memory") and not isinstance(adapter, redis_kinds):
             raise ValueError(
-                f"unknown adapter {adapter!r}: use None, 'memory', roomcast.RedisAdapter(url) "
-                "or roomcast.RedisStreamsAdapter(url)"
+                f"unknown adapter {adapter!r}: use None, 'memory', roomcast.RedisAdapter(url), "
+                "roomcast.RedisStreamsAdapter(url) or roomcast.RedisShardedAdapter(nodes)"
             )
         if allow_request is not None and not callable(allow_request):
             raise TypeError("allow_request must be a callable: fn(request) -> bool")
@@ -179,7 +181,7 @@ class Server:
             "connection_state_recovery": recovery,
             "http_compression_threshold": threshold,
             "per_message_deflate": deflate,
-            "redis": adapter._config() if isinstance(adapter, (RedisAdapter, RedisStreamsAdapter)) else None,
+            "redis": adapter._config() if isinstance(adapter, redis_kinds) else None,
             # 0: off (None would keep the core's default).
             "http_header_timeout": 0.0 if http_header_timeout is None else float(http_header_timeout),
             "http_body_timeout": 0.0 if http_body_timeout is None else float(http_body_timeout),

@@ -12,7 +12,7 @@ mod rooms;
 pub use cluster::{AckCollector, AckResponse, RemoteSocket, ServerSideAck, ServerSideEvent};
 pub use local::LocalNamespace;
 pub use memory::MemoryAdapter;
-pub use rooms::{Room, RoomIndex, RoomWatcher};
+pub use rooms::{Room, RoomIndex, RoomLifecycle, RoomWatcher};
 
 use crate::engineio::Frame;
 use crate::Payload;

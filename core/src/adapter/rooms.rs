@@ -19,11 +19,17 @@ struct Maps {
 /// `room_left`): the socket, the room, and `true` for a join.
 pub type RoomWatcher = Arc<dyn Fn(&Sid, &Room, bool) + Send + Sync>;
 
+/// Told when a room comes to exist (its first socket joins: `true`) or stops existing (its last
+/// socket leaves: `false`), as socket.io's `create-room` and `delete-room` events: a cluster
+/// adapter that listens per room follows it.
+pub type RoomLifecycle = Arc<dyn Fn(&Room, bool) + Send + Sync>;
+
 /// The two-way room index. Empty rooms are removed as soon as their last socket leaves.
 #[derive(Default)]
 pub struct RoomIndex {
     maps: RwLock<Maps>,
     watcher: OnceLock<RoomWatcher>,
+    lifecycle: OnceLock<RoomLifecycle>,
 }
 
 impl RoomIndex {
@@ -34,6 +40,22 @@ impl RoomIndex {
     /// Reports every later join and leave to `watcher` (set once; a second one is ignored).
     pub fn watch(&self, watcher: RoomWatcher) {
         let _ = self.watcher.set(watcher);
+    }
+
+    /// Reports every later creation and removal of a room to `hook` (set once; a second one
+    /// is ignored). It is called outside the index's lock, so two changes of one room may be
+    /// reported out of order: read the index's current state ([`RoomIndex::has_room`]) when
+    /// acting on one.
+    pub fn on_room_lifecycle(&self, hook: RoomLifecycle) {
+        let _ = self.lifecycle.set(hook);
+    }
+
+    fn report_lifecycle(&self, rooms: &[Room], created: bool) {
+        if let Some(hook) = self.lifecycle.get() {
+            for room in rooms {
+                hook(room, created);
+            }
+        }
     }
 
     /// Tells the watcher, outside the lock, of the rooms `sid` entered or left.
@@ -48,12 +70,18 @@ impl RoomIndex {
     /// Adds `sid` to each room.
     pub fn add_all(&self, sid: &Sid, rooms: impl IntoIterator<Item = Room>) {
         let watched = self.watcher.get().is_some();
+        let followed = self.lifecycle.get().is_some();
         let mut entered: Vec<Room> = Vec::new();
+        let mut created: Vec<Room> = Vec::new();
         {
             let mut m = self.maps.write();
             let mut joined: Vec<Room> = Vec::new();
             for room in rooms {
-                let new = m.rooms.entry(room.clone()).or_default().insert(sid.clone());
+                let members = m.rooms.entry(room.clone()).or_default();
+                if followed && members.is_empty() {
+                    created.push(room.clone());
+                }
+                let new = members.insert(sid.clone());
                 if new && watched {
                     entered.push(room.clone());
                 }
@@ -61,12 +89,14 @@ impl RoomIndex {
             }
             m.sids.entry(sid.clone()).or_default().extend(joined);
         }
+        self.report_lifecycle(&created, true);
         self.report(sid, &entered, true);
     }
 
     /// Removes `sid` from `room`.
     pub fn del(&self, sid: &Sid, room: &str) {
         let mut left = None;
+        let mut removed = None;
         {
             let mut m = self.maps.write();
             if let Some(set) = m.sids.get_mut(sid) {
@@ -75,9 +105,12 @@ impl RoomIndex {
             if let Some(members) = m.rooms.get_mut(room) {
                 members.remove(sid);
                 if members.is_empty() {
-                    m.rooms.remove(room);
+                    removed = m.rooms.remove_entry(room).map(|(r, _)| r);
                 }
             }
+        }
+        if let Some(room) = removed {
+            self.report_lifecycle(&[room], false);
         }
         if let Some(room) = left {
             self.report(sid, &[room], false);
@@ -88,6 +121,7 @@ impl RoomIndex {
     pub fn del_all(&self, sid: &Sid) {
         let watched = self.watcher.get().is_some();
         let mut left: Vec<Room> = Vec::new();
+        let mut removed: Vec<Room> = Vec::new();
         {
             let mut m = self.maps.write();
             if let Some(rooms) = m.sids.remove(sid) {
@@ -96,6 +130,7 @@ impl RoomIndex {
                         members.remove(sid);
                         if members.is_empty() {
                             m.rooms.remove(&room);
+                            removed.push(room.clone());
                         }
                     }
                     if watched {
@@ -105,6 +140,7 @@ impl RoomIndex {
             }
         }
         left.sort();
+        self.report_lifecycle(&removed, false);
         self.report(sid, &left, false);
     }
 
@@ -130,6 +166,11 @@ impl RoomIndex {
     /// Whether the room exists (has at least one socket).
     pub fn has_room(&self, room: &str) -> bool {
         self.maps.read().rooms.contains_key(room)
+    }
+
+    /// Whether `id` is a socket of this index (its own room is then private to it).
+    pub fn has_socket(&self, id: &str) -> bool {
+        self.maps.read().sids.contains_key(id)
     }
 
     /// Members of a room.
@@ -223,6 +264,33 @@ mod tests {
         assert_eq!(targets(&idx, &[], &["r1"]), vec!["c"]);
         assert_eq!(targets(&idx, &[], &[]), vec!["a", "b", "c"]);
         assert_eq!(targets(&idx, &["nope"], &[]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn room_lifecycle_reports_first_join_and_last_leave() {
+        let idx = RoomIndex::new();
+        let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        idx.on_room_lifecycle(Arc::new(move |r: &Room, created| {
+            log.lock().push((r.to_string(), created))
+        }));
+        let (a, b) = (Sid::from_string("a"), Sid::from_string("b"));
+        idx.add_all(&a, [room("a"), room("x")]);
+        idx.add_all(&b, [room("x")]);
+        idx.del(&a, "x");
+        idx.del(&b, "x");
+        idx.del_all(&a);
+        let seen = seen.lock().clone();
+        let expect = |r: &str, c| (r.to_string(), c);
+        assert_eq!(
+            seen,
+            vec![
+                expect("a", true),
+                expect("x", true),
+                expect("x", false),
+                expect("a", false)
+            ]
+        );
     }
 
     #[test]

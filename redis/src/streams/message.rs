@@ -367,8 +367,38 @@ impl Message {
         Ok(encode(&Mp::Map(m)))
     }
 
+    /// The sharded adapter's form: the same object as JSON text, or msgpack when it holds
+    /// binary (`@socket.io/redis-adapter`'s `createShardedAdapter`).
+    pub fn to_json_or_msgpack(&self) -> Result<Vec<u8>, WireError> {
+        let mut m = vec![entry("type", Mp::from(self.body.kind()))];
+        if let Some(data) = data_to_mp(&self.body)? {
+            if contains_binary(&data) {
+                return self.to_msgpack();
+            }
+            m.push(entry("data", data));
+        }
+        m.push(entry("uid", Mp::from(self.uid.as_str())));
+        m.push(entry("nsp", Mp::from(self.nsp.as_str())));
+        Ok(mp_to_json(&Mp::Map(m), &mut Vec::new())
+            .to_string()
+            .into_bytes())
+    }
+
+    /// Reads either form: JSON when it starts with `{`, msgpack otherwise.
+    pub fn from_json_or_msgpack(bytes: &[u8]) -> Result<Message, WireError> {
+        if bytes.first() != Some(&b'{') {
+            return Message::from_msgpack(bytes);
+        }
+        let v: Json = serde_json::from_slice(bytes).map_err(|e| WireError::Json(e.to_string()))?;
+        Message::from_mp(json_to_mp(&v, &[]))
+    }
+
     pub fn from_msgpack(bytes: &[u8]) -> Result<Message, WireError> {
-        let Mp::Map(m) = decode(bytes)? else {
+        Message::from_mp(decode(bytes)?)
+    }
+
+    fn from_mp(v: Mp) -> Result<Message, WireError> {
+        let Mp::Map(m) = v else {
             return Err(WireError::Shape("message is not a map"));
         };
         let text = |key| {
@@ -511,6 +541,49 @@ mod tests {
         );
         assert_eq!(m.to_msgpack().unwrap(), hex(SERVER_SIDE_EMIT));
         assert!(m.body.is_ephemeral());
+    }
+
+    #[test]
+    fn sharded_messages_are_json_unless_binary() {
+        // Captured from socket.io 4.8.1 with createShardedAdapter of @socket.io/redis-adapter
+        // 8.3.0 (`SSUBSCRIBE socket.io#/#`): socketsJoin, and a broadcast with binary.
+        const JSON_JOIN: &str = r#"{"type":4,"data":{"opts":{"rooms":["r1"],"except":[],"flags":{}},"rooms":["r9"]},"uid":"a909b73305c413b8","nsp":"/"}"#;
+        const BINARY: &str = "84a47479706503a46461746182a67061636b657482a47479706502a46461746192a362696ec4020102a46f70747383a5726f6f6d7392a27231a27232a665786365707490a5666c61677380a3756964b061393039623733333035633431336238a36e7370a12f";
+        let bin = Message::from_json_or_msgpack(&hex(BINARY)).unwrap();
+        let Body::Broadcast { event, args, .. } = &bin.body else {
+            panic!("not a broadcast: {bin:?}")
+        };
+        assert_eq!((event.as_str(), args.binaries.len()), ("bin", 1));
+        assert_eq!(bin.to_json_or_msgpack().unwrap(), hex(BINARY));
+        let m = Message::from_json_or_msgpack(JSON_JOIN.as_bytes()).unwrap();
+        assert_eq!(
+            m.body,
+            Body::SocketsJoin {
+                opts: BroadcastOptions {
+                    rooms: vec![Arc::from("r1")],
+                    ..Default::default()
+                },
+                rooms: vec![Arc::from("r9")],
+            }
+        );
+        assert_eq!(m.to_json_or_msgpack().unwrap(), JSON_JOIN.as_bytes());
+
+        let mut args = Payload::from_json(r#"[{"_placeholder":true,"num":0}]"#);
+        args.binaries.push(Bytes::from_static(&[1, 2, 3]));
+        let ours = Message {
+            uid: UID.into(),
+            nsp: "/".into(),
+            body: Body::Broadcast {
+                request_id: None,
+                event: "b".into(),
+                args,
+                opts: BroadcastOptions::default(),
+            },
+        };
+        let bytes = ours.to_json_or_msgpack().unwrap();
+        assert_eq!(bytes, ours.to_msgpack().unwrap());
+        assert_eq!(Message::from_json_or_msgpack(&bytes).unwrap(), ours);
+        assert!(Message::from_json_or_msgpack(b"{nope").is_err());
     }
 
     #[test]

@@ -12,13 +12,14 @@
 //! `sessions`): a client dropped by one node recovers its id, rooms and missed packets on any
 //! other, or on the same node after a restart.
 
-mod adapter;
 pub mod message;
 mod node;
 mod sessions;
 
-pub use adapter::RedisStreamsAdapter;
 pub use node::{StreamsNode, READER_CONNECTION_NAME};
+
+/// The streams adapter of one namespace.
+pub type RedisStreamsAdapter = crate::message_adapter::MessageAdapter<StreamsNode>;
 
 use crate::RedisSetupError;
 use roomcast::adapter::{Adapter, AdapterFactory};

@@ -3,13 +3,18 @@
 //! with `XREAD BLOCK` from the last id it saw, and a pub/sub subscriber for the messages that
 //! only matter to the nodes up right now (requests and their responses).
 
-use super::adapter::RedisStreamsAdapter;
 use super::message::Message;
-use super::RedisStreamsConfig;
+use super::sessions;
+use super::{RedisStreamsAdapter, RedisStreamsConfig};
+use crate::message_adapter::{OnAppended, Transport};
 use crate::RedisSetupError;
+use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 use parking_lot::RwLock;
 use redis::aio::ConnectionManager;
+use roomcast::adapter::Room;
+use roomcast::recovery::{PersistedSession, RestoredSession};
+use roomcast::Payload;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -25,11 +30,135 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// The name of the reader's connection (`CLIENT LIST`), so operators can tell it apart.
 pub const READER_CONNECTION_NAME: &str = "roomcast-streams-reader";
 
-/// Called with the id Redis gave an appended entry (`None` when the append failed), in the
-/// order the entries were appended.
-pub(crate) type OnAppended = Box<dyn FnOnce(Option<String>) + Send>;
+impl Transport for StreamsNode {
+    fn register(self: &Arc<Self>, adapter: &Arc<RedisStreamsAdapter>, runtime: &Handle) {
+        self.start(adapter, runtime)
+    }
 
-pub(crate) enum Outgoing {
+    fn unregister(&self, nsp: &Arc<str>, uid: &str) {
+        self.stop(nsp, uid)
+    }
+
+    fn publish(&self, message: Message) {
+        self.publish_message(message, None);
+    }
+
+    /// The stream's entry id is the offset.
+    fn publish_then(&self, message: Message, then: OnAppended) {
+        self.publish_message(message, Some(then));
+    }
+
+    /// On the private channel of the requester's adapter.
+    fn respond(&self, to: &str, message: Message) {
+        match message.to_msgpack() {
+            Ok(bytes) => self.send(Outgoing::Publish(
+                self.private_channel(&message.nsp, to),
+                bytes,
+            )),
+            Err(e) => tracing::warn!(error = %e, "cannot encode a cluster response"),
+        }
+    }
+
+    fn server_count(
+        self: Arc<Self>,
+        nsp: Arc<str>,
+    ) -> BoxFuture<'static, redis::RedisResult<usize>> {
+        Box::pin(async move { self.count_servers(&nsp).await })
+    }
+
+    fn requests_timeout(&self) -> std::time::Duration {
+        self.config.requests_timeout
+    }
+
+    fn flushed(self: Arc<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move { self.wait_flushed().await })
+    }
+
+    fn keeps_sessions(&self) -> bool {
+        true
+    }
+
+    fn persist(&self, _nsp: &str, session: PersistedSession, ttl: std::time::Duration) {
+        match sessions::encode(&session) {
+            Ok(value) => self.send(Outgoing::Set(
+                sessions::key(&self.config.session_key_prefix, session.pid.as_str()),
+                value,
+                ttl.as_millis() as u64,
+            )),
+            Err(e) => tracing::warn!(error = %e, "cannot encode a session for recovery"),
+        }
+    }
+
+    fn restore(
+        self: Arc<Self>,
+        nsp: Arc<str>,
+        pid: &str,
+        offset: &str,
+    ) -> BoxFuture<'static, Option<RestoredSession>> {
+        let key = sessions::key(&self.config.session_key_prefix, pid);
+        let offset = offset.to_string();
+        Box::pin(async move {
+            let conn = match self.connection().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "redis unreachable: a session cannot be recovered");
+                    return None;
+                }
+            };
+            let stream = self.config.stream_name.clone();
+            sessions::restore(conn, &stream, &key, &nsp, &offset)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "redis error: a session cannot be recovered");
+                    None
+                })
+        })
+    }
+
+    fn missed_after(
+        self: Arc<Self>,
+        nsp: Arc<str>,
+        offset: &str,
+        rooms: &[Room],
+    ) -> BoxFuture<'static, Vec<(String, Payload)>> {
+        let (offset, rooms) = (offset.to_string(), rooms.to_vec());
+        Box::pin(async move {
+            let stream = self.config.stream_name.clone();
+            let read = match self.connection().await {
+                Ok(mut conn) => {
+                    sessions::read_missed(&mut conn, &stream, &nsp, &rooms, &offset).await
+                }
+                Err(e) => Err(e),
+            };
+            read.map(|(missed, _)| missed).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "redis error: a recovered socket may miss what was sent while it reconnected");
+                Vec::new()
+            })
+        })
+    }
+}
+
+impl StreamsNode {
+    /// Through pub/sub when only the nodes up now need it, else on the stream (`then` gets
+    /// the entry's id).
+    fn publish_message(&self, message: Message, then: Option<OnAppended>) {
+        let outgoing = if message.body.is_ephemeral() {
+            message
+                .to_msgpack()
+                .map(|bytes| Outgoing::Publish(self.public_channel(&message.nsp), bytes))
+        } else {
+            message
+                .to_stream_fields()
+                .map(|fields| Outgoing::Append(fields, then))
+        };
+        match outgoing {
+            Ok(o) => self.send(o),
+            Err(e) => tracing::warn!(error = %e, "cannot encode a cluster message"),
+        }
+    }
+}
+
+enum Outgoing {
     /// `XADD` of an entry's fields, and what to do with its id.
     Append(Vec<(&'static str, String)>, Option<OnAppended>),
     Publish(String, Vec<u8>),
@@ -89,7 +218,7 @@ impl StreamsNode {
         format!("{}#{nsp}#{uid}#", self.config.channel_prefix)
     }
 
-    pub(crate) fn register(self: &Arc<Self>, adapter: &Arc<RedisStreamsAdapter>, runtime: &Handle) {
+    fn start(self: &Arc<Self>, adapter: &Arc<RedisStreamsAdapter>, runtime: &Handle) {
         self.adapters
             .write()
             .insert(adapter.nsp_name.clone(), Arc::downgrade(adapter));
@@ -105,7 +234,7 @@ impl StreamsNode {
     }
 
     /// Forgets a closed namespace's adapter; the last one stops the node's tasks.
-    pub(crate) fn unregister(&self, nsp: &Arc<str>, uid: &str) {
+    fn stop(&self, nsp: &Arc<str>, uid: &str) {
         let (removed, empty) = {
             let mut adapters = self.adapters.write();
             let ours = adapters
@@ -123,7 +252,7 @@ impl StreamsNode {
     }
 
     /// Queues a stream append or a pub/sub message, in order.
-    pub(crate) fn send(&self, message: Outgoing) {
+    fn send(&self, message: Outgoing) {
         let Some((tx, _)) = self.started.get() else {
             return;
         };
@@ -141,19 +270,14 @@ impl StreamsNode {
 
     /// How many nodes serve a namespace: the subscribers of its public channel, as the npm
     /// adapter counts them (`PUBSUB NUMSUB`).
-    /// A connection for one-off commands (shared with the publisher).
-    pub(crate) async fn commands(&self) -> redis::RedisResult<ConnectionManager> {
-        self.connection().await
-    }
-
-    pub(crate) async fn server_count(&self, nsp: &str) -> redis::RedisResult<usize> {
+    async fn count_servers(&self, nsp: &str) -> redis::RedisResult<usize> {
         let mut conn = self.connection().await?;
         crate::connection::subscribers(&mut conn, &self.public_channel(nsp)).await
     }
 
     /// Resolves once the node is closed and its queued messages are sent (at once if its
     /// loops never started).
-    pub(crate) async fn flushed(&self) {
+    async fn wait_flushed(&self) {
         if self.started.get().is_none() {
             return;
         }

@@ -8,7 +8,7 @@
 const fs = require("node:fs");
 const http = require("node:http");
 const path = require("node:path");
-const { Server, createAdapter, createStreamsAdapter } = require("./roomcast");
+const { Server, createAdapter, createStreamsAdapter, createShardedAdapter } = require("./roomcast");
 
 const SEED_PAGE = path.join(__dirname, "..", "..", "..", "examples", "seed.html");
 
@@ -101,7 +101,15 @@ const io = new Server(httpServer, {
 if (process.env.REDIS_URL) {
   // Cluster mode, in socket.io's order: the adapter is set after new Server(), before listening.
   const options = { url: process.env.REDIS_URL, requestsTimeout: envNumber("REQUESTS_TIMEOUT", 5000) };
-  io.adapter(process.env.REDIS_ADAPTER === "streams" ? createStreamsAdapter(options) : createAdapter(options));
+  if (process.env.REDIS_ADAPTER === "sharded") {
+    // REDIS_URL: the cluster's nodes, comma-separated.
+    io.adapter(createShardedAdapter(process.env.REDIS_URL.split(",").map((u) => u.trim()), {
+      subscriptionMode: process.env.SUBSCRIPTION_MODE || "dynamic",
+      requestsTimeout: options.requestsTimeout,
+    }));
+  } else {
+    io.adapter(process.env.REDIS_ADAPTER === "streams" ? createStreamsAdapter(options) : createAdapter(options));
+  }
 }
 
 

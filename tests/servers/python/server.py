@@ -52,8 +52,17 @@ def make_server() -> roomcast.Server:
     origin = os.environ.get("CORS_ORIGIN", "")
     adapter = None
     if os.environ.get("REDIS_URL"):
-        kind = roomcast.RedisStreamsAdapter if os.environ.get("REDIS_ADAPTER") == "streams" else roomcast.RedisAdapter
-        adapter = kind(os.environ["REDIS_URL"], requests_timeout=env_ms("REQUESTS_TIMEOUT", 5000))
+        timeout = env_ms("REQUESTS_TIMEOUT", 5000)
+        if os.environ.get("REDIS_ADAPTER") == "sharded":
+            # REDIS_URL: the cluster's nodes, comma-separated.
+            adapter = roomcast.RedisShardedAdapter(
+                [u.strip() for u in os.environ["REDIS_URL"].split(",")],
+                subscription_mode=os.environ.get("SUBSCRIPTION_MODE", "dynamic"),
+                requests_timeout=timeout,
+            )
+        else:
+            kind = roomcast.RedisStreamsAdapter if os.environ.get("REDIS_ADAPTER") == "streams" else roomcast.RedisAdapter
+            adapter = kind(os.environ["REDIS_URL"], requests_timeout=timeout)
     recovery = None
     if os.environ.get("RECOVERY") == "1":
         recovery = {"max_disconnection_duration": env_ms("RECOVERY_MS", 120000), "skip_middlewares": True}

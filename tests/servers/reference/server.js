@@ -96,7 +96,8 @@ if (process.env.REDIS_URL) {
   // Cluster mode: the official Redis adapter, as a Node socket.io node of a mixed cluster runs it.
   const { createClient } = require("redis");
   const { createAdapter } = require("@socket.io/redis-adapter");
-  const pub = createClient({ url: process.env.REDIS_URL });
+  // (REDIS_ADAPTER=sharded lists several nodes; this client is then unused.)
+  const pub = createClient({ url: process.env.REDIS_URL.split(",")[0] });
   const sub = pub.duplicate();
   // A restarting Redis must not crash the node: the clients reconnect by themselves.
   pub.on("error", () => {});
@@ -110,7 +111,24 @@ if (process.env.REDIS_URL) {
     if (!redisDown) throw err;
     console.error(`redis publish failed while Redis is down: ${err.message}`);
   });
-  if (process.env.REDIS_ADAPTER === "streams") {
+  if (process.env.REDIS_ADAPTER === "sharded") {
+    // The official sharded adapter over a Redis Cluster (REDIS_URL: its nodes, comma-separated),
+    // with node-redis's cluster client as the package documents it.
+    const { createCluster } = require("redis");
+    const { createShardedAdapter } = require("@socket.io/redis-adapter");
+    const rootNodes = process.env.REDIS_URL.split(",").map((url) => ({ url: url.trim() }));
+    const shardedPub = createCluster({ rootNodes });
+    const shardedSub = shardedPub.duplicate();
+    shardedPub.on("error", () => {});
+    shardedSub.on("error", () => {});
+    redisClients = [shardedPub, shardedSub];
+    Promise.all([shardedPub.connect(), shardedSub.connect()]).then(() => {
+      io.adapter(createShardedAdapter(shardedPub, shardedSub, {
+        subscriptionMode: process.env.SUBSCRIPTION_MODE || "dynamic",
+      }));
+      startListening();
+    });
+  } else if (process.env.REDIS_ADAPTER === "streams") {
     // The official Redis Streams adapter: one client, which it duplicates for reading.
     redisClients = [pub];
     pub.connect().then(() => {

@@ -68,14 +68,29 @@ fn config_from_env() -> ServerConfig {
     if let Ok(url) = std::env::var("REDIS_URL") {
         let requests_timeout = Duration::from_millis(env_u64("REQUESTS_TIMEOUT", 5_000));
         let factory: Result<Arc<dyn roomcast::adapter::AdapterFactory>, _> =
-            if std::env::var("REDIS_ADAPTER").as_deref() == Ok("streams") {
-                let mut redis = roomcast_redis::RedisStreamsConfig::new(url);
-                redis.requests_timeout = requests_timeout;
-                roomcast_redis::RedisStreamsAdapterFactory::new(redis).map(|f| Arc::new(f) as _)
-            } else {
-                let mut redis = roomcast_redis::RedisAdapterConfig::new(url);
-                redis.requests_timeout = requests_timeout;
-                roomcast_redis::RedisAdapterFactory::new(redis).map(|f| Arc::new(f) as _)
+            match std::env::var("REDIS_ADAPTER").as_deref() {
+                Ok("streams") => {
+                    let mut redis = roomcast_redis::RedisStreamsConfig::new(url);
+                    redis.requests_timeout = requests_timeout;
+                    roomcast_redis::RedisStreamsAdapterFactory::new(redis).map(|f| Arc::new(f) as _)
+                }
+                // REDIS_URL: the cluster's nodes, comma-separated.
+                Ok("sharded") => {
+                    let mut redis =
+                        roomcast_redis::RedisShardedConfig::new(url.split(',').map(str::trim));
+                    redis.requests_timeout = requests_timeout;
+                    std::env::var("SUBSCRIPTION_MODE")
+                        .unwrap_or_else(|_| "dynamic".into())
+                        .parse()
+                        .map(|mode| redis.subscription_mode = mode)
+                        .and_then(|()| roomcast_redis::RedisShardedAdapterFactory::new(redis))
+                        .map(|f| Arc::new(f) as _)
+                }
+                _ => {
+                    let mut redis = roomcast_redis::RedisAdapterConfig::new(url);
+                    redis.requests_timeout = requests_timeout;
+                    roomcast_redis::RedisAdapterFactory::new(redis).map(|f| Arc::new(f) as _)
+                }
             };
         match factory {
             Ok(factory) => c.adapter = factory,

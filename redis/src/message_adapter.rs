@@ -1,11 +1,9 @@
-//! The streams adapter of one namespace: socket.io-adapter's `ClusterAdapter` over a Redis
-//! stream (broadcasts and room changes, which survive a reader's disconnection) and pub/sub
-//! (requests and responses).
+//! socket.io-adapter's `ClusterAdapter` for one namespace, over whatever carries its messages
+//! between nodes (a [`Transport`]): the streams adapter (a Redis stream plus pub/sub) and the
+//! sharded adapter (sharded pub/sub) differ only there.
 
-use super::message::{Body, Message};
-use super::node::{OnAppended, Outgoing, StreamsNode};
-use super::sessions;
 use crate::cluster::{self, random_id, Pending, Requests};
+use crate::streams::message::{Body, Message};
 use futures_util::future::BoxFuture;
 use roomcast::adapter::{
     AckCollector, Adapter, AdapterError, BroadcastOptions, BroadcastPacket, LocalNamespace,
@@ -15,22 +13,87 @@ use roomcast::recovery::{PersistedSession, RestoredSession};
 use roomcast::Payload;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
+use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-/// The streams adapter of one namespace.
-pub struct RedisStreamsAdapter {
+/// How a node's adapters reach the other nodes. Public only so the adapter type can name it;
+/// not implementable outside this crate in any useful way.
+pub trait Transport: Send + Sync + Sized + 'static {
+    /// Starts listening for the namespace of `adapter` (the node's tasks start with the first).
+    fn register(self: &Arc<Self>, adapter: &Arc<MessageAdapter<Self>>, runtime: &Handle);
+    /// Stops listening for a closed namespace's adapter.
+    fn unregister(&self, nsp: &Arc<str>, uid: &str);
+    /// Sends to every node of the namespace.
+    fn publish(&self, message: Message);
+    /// Sends to the node whose adapter is `to`.
+    fn respond(&self, to: &str, message: Message);
+    /// How many nodes serve the namespace, this one included.
+    fn server_count(
+        self: Arc<Self>,
+        nsp: Arc<str>,
+    ) -> BoxFuture<'static, redis::RedisResult<usize>>;
+    /// How long cluster-wide requests wait for every node.
+    fn requests_timeout(&self) -> Duration;
+
+    /// [`Transport::publish`], then `then` with the offset the transport gave the message (a
+    /// stream entry's id; `None` for a transport without offsets, or when it failed), called
+    /// in the order of the sends.
+    fn publish_then(&self, message: Message, then: OnAppended) {
+        self.publish(message);
+        then(None);
+    }
+
+    /// Resolves once a closed node has sent what it still held.
+    fn flushed(self: Arc<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(std::future::ready(()))
+    }
+
+    /// Whether recoverable sessions live in the cluster (the methods below).
+    fn keeps_sessions(&self) -> bool {
+        false
+    }
+
+    /// Keeps a disconnected socket's session of namespace `nsp` for `ttl`.
+    fn persist(&self, _nsp: &str, _session: PersistedSession, _ttl: Duration) {}
+
+    /// See [`SessionStore::restore`].
+    fn restore(
+        self: Arc<Self>,
+        _nsp: Arc<str>,
+        _pid: &str,
+        _offset: &str,
+    ) -> BoxFuture<'static, Option<RestoredSession>> {
+        Box::pin(std::future::ready(None))
+    }
+
+    /// See [`SessionStore::missed_after`].
+    fn missed_after(
+        self: Arc<Self>,
+        _nsp: Arc<str>,
+        _offset: &str,
+        _rooms: &[Room],
+    ) -> BoxFuture<'static, Vec<(String, Payload)>> {
+        Box::pin(std::future::ready(Vec::new()))
+    }
+}
+
+/// Called with the offset the cluster gave a message (see [`Transport::publish_then`]).
+pub(crate) type OnAppended = Box<dyn FnOnce(Option<String>) + Send>;
+
+/// The cluster adapter of one namespace.
+pub struct MessageAdapter<T: Transport> {
     pub(crate) nsp_name: Arc<str>,
     pub(crate) uid: String,
     index: RoomIndex,
-    node: Arc<StreamsNode>,
-    me: Weak<RedisStreamsAdapter>,
+    node: Arc<T>,
+    me: Weak<MessageAdapter<T>>,
     nsp: OnceLock<Weak<dyn LocalNamespace>>,
     requests: Arc<Requests>,
 }
 
-impl RedisStreamsAdapter {
-    pub(crate) fn new(node: Arc<StreamsNode>, nsp: &str) -> Arc<RedisStreamsAdapter> {
-        Arc::new_cyclic(|me| RedisStreamsAdapter {
+impl<T: Transport> MessageAdapter<T> {
+    pub(crate) fn new(node: Arc<T>, nsp: &str) -> Arc<MessageAdapter<T>> {
+        Arc::new_cyclic(|me| MessageAdapter {
             nsp_name: Arc::from(nsp),
             uid: random_id(),
             index: RoomIndex::new(),
@@ -53,51 +116,35 @@ impl RedisStreamsAdapter {
         }
     }
 
-    /// To every node: through pub/sub when only the nodes up now need it, else on the stream.
+    /// The room index, for a transport that follows room changes.
+    pub(crate) fn rooms(&self) -> &RoomIndex {
+        &self.index
+    }
+
     fn publish(&self, body: Body) {
-        self.publish_then(body, None);
+        self.node.publish(self.message(body));
     }
 
-    /// [`RedisStreamsAdapter::publish`]; `then` gets the stream entry's id once it is appended
-    /// (`None` if it could not be).
-    fn publish_then(&self, body: Body, then: Option<OnAppended>) {
-        let message = self.message(body);
-        let outgoing = if message.body.is_ephemeral() {
-            message
-                .to_msgpack()
-                .map(|bytes| Outgoing::Publish(self.node.public_channel(&self.nsp_name), bytes))
-        } else {
-            message
-                .to_stream_fields()
-                .map(|fields| Outgoing::Append(fields, then))
-        };
-        match outgoing {
-            Ok(o) => self.node.send(o),
-            Err(e) => tracing::warn!(error = %e, "cannot encode a cluster message"),
-        }
+    /// [`MessageAdapter::publish`]; `then` gets the offset the transport gave the message.
+    fn publish_then(&self, body: Body, then: OnAppended) {
+        self.node.publish_then(self.message(body), then);
     }
 
-    /// To the node whose adapter is `uid`, on its private channel.
     fn respond(&self, uid: &str, body: Body) {
-        match self.message(body).to_msgpack() {
-            Ok(bytes) => self.node.send(Outgoing::Publish(
-                self.node.private_channel(&self.nsp_name, uid),
-                bytes,
-            )),
-            Err(e) => tracing::warn!(error = %e, "cannot encode a cluster response"),
-        }
+        self.node.respond(uid, self.message(body));
     }
 
-    async fn gather<T>(
+    async fn gather<R>(
         &self,
         operation: &'static str,
         timeout: Duration,
-        make: impl FnOnce(usize, oneshot::Sender<T>) -> Pending,
+        make: impl FnOnce(usize, oneshot::Sender<R>) -> Pending,
         body: impl FnOnce(String) -> Body,
-    ) -> Result<Option<T>, AdapterError> {
+    ) -> Result<Option<R>, AdapterError> {
         let nodes = self
             .node
-            .server_count(&self.nsp_name)
+            .clone()
+            .server_count(self.nsp_name.clone())
             .await
             .map_err(|e| AdapterError::Unavailable(e.to_string()))?;
         self.requests
@@ -108,9 +155,7 @@ impl RedisStreamsAdapter {
     }
 
     fn timeout(&self, opts: &BroadcastOptions) -> Duration {
-        opts.flags
-            .timeout
-            .unwrap_or(self.node.config.requests_timeout)
+        opts.flags.timeout.unwrap_or(self.node.requests_timeout())
     }
 
     /// A message from another node (its own come back too, and are skipped); `offset` is its
@@ -218,7 +263,7 @@ impl RedisStreamsAdapter {
     }
 }
 
-impl Adapter for RedisStreamsAdapter {
+impl<T: Transport> Adapter for MessageAdapter<T> {
     fn index(&self) -> &RoomIndex {
         &self.index
     }
@@ -255,7 +300,7 @@ impl Adapter for RedisStreamsAdapter {
             args: packet.args.clone(),
             opts: opts.clone(),
         };
-        if !nsp.recovers() || opts.flags.volatile {
+        if !nsp.recovers() || opts.flags.volatile || !self.node.keeps_sessions() {
             self.publish(body);
             nsp.deliver(packet, opts);
             return;
@@ -266,7 +311,7 @@ impl Adapter for RedisStreamsAdapter {
         let (event, args, opts) = (packet.event.clone(), packet.args.clone(), opts.clone());
         self.publish_then(
             body,
-            Some(Box::new(move |id: Option<String>| {
+            Box::new(move |id: Option<String>| {
                 let Some(nsp) = me.upgrade().and_then(|a| a.namespace()) else {
                     return;
                 };
@@ -275,12 +320,14 @@ impl Adapter for RedisStreamsAdapter {
                 }
                 let packet = with_offset(&*nsp, &event, args, id.as_deref());
                 nsp.deliver(&packet, &opts);
-            })),
+            }),
         );
     }
 
     fn session_store(&self) -> Option<&dyn SessionStore> {
-        Some(self)
+        self.node
+            .keeps_sessions()
+            .then_some(self as &dyn SessionStore)
     }
 
     fn broadcast_with_ack(
@@ -298,7 +345,7 @@ impl Adapter for RedisStreamsAdapter {
                 request_id.clone(),
                 collector,
                 self.timeout(opts),
-                async move { node.server_count(&name).await.unwrap_or(1) },
+                async move { node.server_count(name).await.unwrap_or(1) },
             );
             self.publish(Body::Broadcast {
                 request_id: Some(request_id),
@@ -390,7 +437,7 @@ impl Adapter for RedisStreamsAdapter {
         };
         let (event, args) = (event.to_string(), args.clone());
         Box::pin(async move {
-            let timeout = me.node.config.requests_timeout;
+            let timeout = me.node.requests_timeout();
             let answers = me
                 .gather("serverSideEmit", timeout, Pending::server_side, |id| {
                     Body::ServerSideEmit {
@@ -418,16 +465,15 @@ fn with_offset(
     BroadcastPacket::new(nsp.parser(), nsp.name(), event, args, None)
 }
 
-impl SessionStore for RedisStreamsAdapter {
+impl<T: Transport> SessionStore for MessageAdapter<T> {
     fn persist(&self, session: PersistedSession, ttl: Duration) {
-        match sessions::encode(&session) {
-            Ok(value) => self.node.send(Outgoing::Set(
-                sessions::key(&self.node.config.session_key_prefix, session.pid.as_str()),
-                value,
-                ttl.as_millis() as u64,
-            )),
-            Err(e) => tracing::warn!(error = %e, "cannot encode a session for recovery"),
-        }
+        self.node.persist(&self.nsp_name, session, ttl);
+    }
+
+    fn restore(&self, pid: &str, offset: &str) -> BoxFuture<'static, Option<RestoredSession>> {
+        self.node
+            .clone()
+            .restore(self.nsp_name.clone(), pid, offset)
     }
 
     fn missed_after(
@@ -435,45 +481,8 @@ impl SessionStore for RedisStreamsAdapter {
         offset: &str,
         rooms: &[Room],
     ) -> BoxFuture<'static, Vec<(String, Payload)>> {
-        let node = self.node.clone();
-        let nsp = self.nsp_name.clone();
-        let (offset, rooms) = (offset.to_string(), rooms.to_vec());
-        Box::pin(async move {
-            let stream = node.config.stream_name.clone();
-            let read = match node.commands().await {
-                Ok(mut conn) => {
-                    sessions::read_missed(&mut conn, &stream, &nsp, &rooms, &offset).await
-                }
-                Err(e) => Err(e),
-            };
-            read.map(|(missed, _)| missed).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "redis error: a recovered socket may miss what was sent while it reconnected");
-                Vec::new()
-            })
-        })
-    }
-
-    fn restore(&self, pid: &str, offset: &str) -> BoxFuture<'static, Option<RestoredSession>> {
-        let node = self.node.clone();
-        let nsp = self.nsp_name.clone();
-        let key = sessions::key(&node.config.session_key_prefix, pid);
-        let offset = offset.to_string();
-        Box::pin(async move {
-            let conn = match node.commands().await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "redis unreachable: a session cannot be recovered");
-                    return None;
-                }
-            };
-            let stream = node.config.stream_name.clone();
-            match sessions::restore(conn, &stream, &key, &nsp, &offset).await {
-                Ok(restored) => restored,
-                Err(e) => {
-                    tracing::warn!(error = %e, "redis error: a session cannot be recovered");
-                    None
-                }
-            }
-        })
+        self.node
+            .clone()
+            .missed_after(self.nsp_name.clone(), offset, rooms)
     }
 }
