@@ -10,6 +10,7 @@ const { spawn, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
 const { startRedis } = require("../../tests/harness/redis");
+const { startRedisCluster } = require("../../tests/harness/redis-cluster");
 const h = require("./helpers");
 
 const DIR = path.resolve(__dirname, "..", "..", "examples", "cluster");
@@ -75,3 +76,30 @@ h.test("examples/cluster: a client on each node gets the emitter's time", { skip
   await start(PYTHON, ["emitter.py"], { ...env, INTERVAL: "0.2" }, /(emitting time)/);
   for (const [time] of await Promise.all(times)) assert.match(time, /^\d\d:\d\d:\d\d$/);
 });
+
+// The same two nodes on the other adapters (ADAPTER=streams, ADAPTER=sharded on a Redis
+// Cluster): a client on node A hears about a client that joined node B.
+for (const adapter of ["streams", "sharded"]) {
+  h.test(`examples/cluster with ADAPTER=${adapter}: a broadcast crosses the nodes`, { skip: !hasPythonBinding && "the Python binding is not built (.venv)", timeout: 60000 }, async () => {
+    const backend = adapter === "sharded" ? await startRedisCluster() : await startRedis();
+    try {
+      const env = { REDIS_URL: backend.url, PORT: "0", HOST: "127.0.0.1", ADAPTER: adapter };
+      const [urlA, urlB] = await Promise.all([
+        start(process.execPath, ["node_a.js"], env),
+        start(PYTHON, ["python_b.py"], env),
+      ]);
+      const onA = await h.connect(urlA.replace(/\/$/, ""));
+      const heard = new Promise((resolve) => onA.on("joined", (text) => text.includes("node B") && resolve(text)));
+      // The adapters subscribe in the background: retried until B's broadcast reaches A.
+      let text;
+      for (let attempt = 0; attempt < 20 && !text; attempt++) {
+        await h.connect(urlB.replace(/\/$/, ""));
+        text = await h.within(heard, "B's broadcast on A", 1000).catch(() => undefined);
+      }
+      assert.match(text || "", /joined node B \(Python\)/);
+    } finally {
+      for (const child of children.splice(0)) child.kill("SIGTERM");
+      await backend.stop();
+    }
+  });
+}

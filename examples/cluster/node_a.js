@@ -20,7 +20,7 @@ try {
 } catch {
   roomcast = require("../../bindings-node");
 }
-const { Server, createAdapter } = roomcast;
+const { Server, createAdapter, createStreamsAdapter, createShardedAdapter } = roomcast;
 
 const NAME = "node A (Node)";
 const PAGE = fs.readFileSync(path.join(__dirname, "index.html"));
@@ -35,8 +35,20 @@ const httpServer = http.createServer((req, res) => {
   res.end("not found");
 });
 
-const io = new Server(httpServer, { cors: { origin: "*" } });
-io.adapter(createAdapter({ url: process.env.REDIS_URL || "redis://127.0.0.1:6379" }));
+// ADAPTER picks the Redis adapter: pubsub (default), streams (with connection state recovery,
+// across nodes; and no sticky sessions needed in front), or sharded (REDIS_URL lists Redis
+// Cluster nodes, comma-separated).
+const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
+const ADAPTER = process.env.ADAPTER || "pubsub";
+const io = new Server(httpServer, {
+  cors: { origin: "*" },
+  ...(ADAPTER === "streams"
+    ? { connectionStateRecovery: {}, routeSessions: { url: REDIS_URL } }
+    : {}),
+});
+if (ADAPTER === "streams") io.adapter(createStreamsAdapter({ url: REDIS_URL }));
+else if (ADAPTER === "sharded") io.adapter(createShardedAdapter({ nodes: REDIS_URL.split(",") }));
+else io.adapter(createAdapter({ url: REDIS_URL }));
 
 io.on("connection", (socket) => {
   socket.on("whoami", (ack) => typeof ack === "function" && ack(NAME));

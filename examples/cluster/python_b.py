@@ -21,10 +21,22 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 NAME = "node B (Python)"
 
-io = roomcast.Server(
-    cors_allowed_origins="*",
-    adapter=roomcast.RedisAdapter(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")),
-)
+# ADAPTER picks the Redis adapter: pubsub (default), streams (with connection state recovery
+# across nodes, and no sticky sessions needed in front), or sharded (REDIS_URL lists Redis
+# Cluster nodes, comma-separated).
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+ADAPTER = os.environ.get("ADAPTER", "pubsub")
+if ADAPTER == "streams":
+    io = roomcast.Server(
+        cors_allowed_origins="*",
+        adapter=roomcast.RedisStreamsAdapter(REDIS_URL),
+        connection_state_recovery=True,
+        route_sessions=roomcast.SessionRouting(REDIS_URL),
+    )
+elif ADAPTER == "sharded":
+    io = roomcast.Server(cors_allowed_origins="*", adapter=roomcast.RedisShardedAdapter(REDIS_URL.split(",")))
+else:
+    io = roomcast.Server(cors_allowed_origins="*", adapter=roomcast.RedisAdapter(REDIS_URL))
 
 
 @io.on("connection")
