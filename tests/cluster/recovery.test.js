@@ -65,6 +65,15 @@ for (const [flavourA, flavourB] of PAIRS) {
       }, 5000, "the session kept in Redis");
     }
 
+    /** Drops the client's transport (as a network failure would) and waits until its session
+     *  is kept in Redis. */
+    async function dropped(socket) {
+      const gone = h.once(socket, "disconnect");
+      socket.io.engine.close();
+      await gone;
+      await sessionKept(socket);
+    }
+
     /** A client in `room` that received one broadcast there (its offset). */
     async function roomMember(index, sender, room) {
       const socket = await clientOn(index);
@@ -83,10 +92,7 @@ for (const [flavourA, flavourB] of PAIRS) {
       const socket = await roomMember(0, sender, room);
       const id = socket.id;
 
-      const gone = h.once(socket, "disconnect");
-      socket.io.engine.close();
-      await gone;
-      await sessionKept(socket);
+      await dropped(socket);
       for (let i = 1; i <= 3; i++) {
         await h.emitWithAck(sender, "emit-to", { rooms: room, event: "tick", args: [i] });
       }
@@ -117,10 +123,7 @@ for (const [flavourA, flavourB] of PAIRS) {
       const sender = await clientOn(1);
       const socket = await roomMember(0, sender, room);
       const id = socket.id;
-      const gone = h.once(socket, "disconnect");
-      socket.io.engine.close();
-      await gone;
-      await sessionKept(socket);
+      await dropped(socket);
       socket._lastOffset = "1-0"; // older than anything in the stream
       proxy.aim(1);
       socket.connect();

@@ -3,13 +3,13 @@
 // A throwaway Redis Cluster of three masters (no replicas) on free loopback ports, for the
 // sharded adapter's cluster suite.
 
-const { spawn, execFile } = require("node:child_process");
+const { execFile } = require("node:child_process");
 const fs = require("node:fs");
 const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
+const { spawnRedis } = require("./redis");
 
-const START_TIMEOUT_MS = 10000;
 const READY_TIMEOUT_MS = 20000;
 
 function freePort() {
@@ -47,33 +47,10 @@ function redisCli(args) {
 }
 
 function spawnNode(port, dir) {
-  const child = spawn(
-    process.env.REDIS_SERVER || "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no",
-      "--cluster-enabled", "yes", "--cluster-config-file", path.join(dir, `nodes-${port}.conf`),
-      "--cluster-node-timeout", "2000", "--dir", dir],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`redis-server (cluster node) did not start on ${port}: ${output}`));
-    }, START_TIMEOUT_MS);
-    child.once("error", (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot start redis-server (install it, e.g. apt-get install redis-server): ${err.message}`));
-    });
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk) => {
-      output += chunk;
-      if (/Ready to accept connections/i.test(output)) {
-        clearTimeout(timer);
-        resolve({ child, exited });
-      }
-    });
-  });
+  return spawnRedis(port, [
+    "--cluster-enabled", "yes", "--cluster-config-file", path.join(dir, `nodes-${port}.conf`),
+    "--cluster-node-timeout", "2000", "--dir", dir,
+  ]);
 }
 
 /** Resolves once every node reports cluster_state:ok, within a bound. */

@@ -100,4 +100,4 @@ async function startRedis({ password, db, tls } = {}) {
   };
 }
 
-module.exports = { startRedis };
+module.exports = { startRedis, spawnRedis };

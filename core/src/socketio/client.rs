@@ -145,16 +145,19 @@ impl Client {
         self.state.lock().sockets.retain(|(name, _)| name != nsp);
     }
 
-    /// Disconnects every socket of this connection from the server side.
-    pub(crate) fn disconnect_all(&self) {
-        let sockets: Vec<SocketRef> = self
-            .state
+    /// The connection's sockets now (a copy: acting on them may change the list).
+    fn sockets_now(&self) -> Vec<SocketRef> {
+        self.state
             .lock()
             .sockets
             .iter()
             .map(|(_, s)| s.clone())
-            .collect();
-        for s in sockets {
+            .collect()
+    }
+
+    /// Disconnects every socket of this connection from the server side.
+    pub(crate) fn disconnect_all(&self) {
+        for s in self.sockets_now() {
             s.close_with_disconnect_packet();
         }
     }
@@ -606,14 +609,7 @@ impl SessionHandler for Client {
             s.conn_event(event.clone());
         }
         if done {
-            let sockets: Vec<SocketRef> = self
-                .state
-                .lock()
-                .sockets
-                .iter()
-                .map(|(_, s)| s.clone())
-                .collect();
-            for s in sockets {
+            for s in self.sockets_now() {
                 if let Some(monitor) = s.namespace().monitor() {
                     monitor.transport_upgraded(&s);
                 }
