@@ -84,7 +84,7 @@ for (const [where, transports] of SETUPS) {
       if (order.join() !== "0,1,2") wrong.push(order.join());
       await closeAll(clients);
     }
-    assert.deepEqual(wrong, [], `out of order in ${wrong.length} of ${ROUNDS} rounds`);
+    assert.deepEqual(wrong, [], `out of order in ${wrong.length} of ${ROUNDS} rounds: ${wrong.join(" | ")}`);
   });
 
   // The shape of socket.io's "broadcasts to rooms" test: the second client's join must be

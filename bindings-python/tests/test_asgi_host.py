@@ -274,7 +274,10 @@ def test_the_fastapi_example_runs_on_the_native_listener_and_stops_on_ctrl_c() -
                 with pysocket.create_connection(("127.0.0.1", port), timeout=1):
                     break
             except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "the example did not start"
+                if proc.poll() is not None or time.monotonic() >= deadline:
+                    proc.kill()
+                    output = proc.communicate()[0]
+                    raise AssertionError(f"the example did not start; it printed:\n{output}")
                 time.sleep(0.05)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
         conn.request("GET", "/")

@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 /// The environment variable that sets [`DEFAULT_MIN_RECIPIENTS`] for servers created after it
@@ -81,7 +81,7 @@ impl HandOff {
     fn sender(&self) -> Option<&mpsc::UnboundedSender<(u64, Job)>> {
         self.tx
             .get_or_init(|| {
-                if self.runtime.runtime_flavor() != RuntimeFlavor::MultiThread {
+                if !crate::runtime::runs_by_itself(&self.runtime) {
                     return None;
                 }
                 let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Job)>();

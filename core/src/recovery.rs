@@ -88,6 +88,9 @@ pub struct RecoveryStore {
     /// When the sessions were last swept for expiry: at most once a second, not on every
     /// broadcast (a sweep visits every persisted session).
     last_sweep: Mutex<Instant>,
+    /// Sockets whose disconnect is under way (their host's `disconnecting` handlers run
+    /// before the session is kept), by private id, with the CONNECTs waiting for them.
+    closing: Mutex<HashMap<String, Vec<tokio::sync::oneshot::Sender<()>>>>,
 }
 
 #[derive(Default)]
@@ -138,7 +141,32 @@ impl RecoveryStore {
             packets: Mutex::new(Packets::default()),
             counter: AtomicU64::new(0),
             last_sweep: Mutex::new(Instant::now()),
+            closing: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The socket of `pid` is disconnecting: a CONNECT that claims its session waits for
+    /// [`RecoveryStore::closed`] ([`RecoveryStore::wait_closed`]).
+    pub(crate) fn closing(&self, pid: &str) {
+        self.closing.lock().entry(pid.to_string()).or_default();
+    }
+
+    /// The socket of `pid` has finished disconnecting (its session is kept, if recoverable).
+    pub(crate) fn closed(&self, pid: &str) {
+        let waiters = self.closing.lock().remove(pid).unwrap_or_default();
+        for waiter in waiters {
+            let _ = waiter.send(());
+        }
+    }
+
+    /// When the socket of `pid` is still disconnecting, resolves once it has finished (or
+    /// its disconnect was dropped); `None` when there is nothing to wait for.
+    pub(crate) fn wait_closed(&self, pid: &str) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        let mut closing = self.closing.lock();
+        let waiters = closing.get_mut(pid)?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        waiters.push(tx);
+        Some(rx)
     }
 
     pub fn config(&self) -> RecoveryConfig {

@@ -173,12 +173,17 @@ impl Socket {
         self.client.forget(self.ns());
         let handler = self.nsp.handler();
         let socket = self.clone();
+        // A reconnect that claims this session before the host's `disconnecting` handlers
+        // are done waits for them: the session is only kept after them.
+        if let (Some(store), Some(pid)) = (self.nsp.recovery(), self.pid.as_ref()) {
+            store.closing(pid.as_str());
+        }
         let finish = move || {
             if let (Some(store), Some(pid)) = (socket.nsp.recovery(), socket.pid.clone()) {
                 if crate::recovery::is_recoverable(reason) {
                     let session = crate::recovery::PersistedSession {
                         sid: socket.id.clone(),
-                        pid,
+                        pid: pid.clone(),
                         rooms: socket.rooms(),
                         data: socket.data(),
                     };
@@ -189,6 +194,7 @@ impl Socket {
                         None => store.persist(session),
                     }
                 }
+                store.closed(pid.as_str());
             }
             socket.nsp.remove_socket(&socket.id);
             if let Some(monitor) = socket.nsp.monitor().filter(|_| socket.announced()) {

@@ -17,6 +17,10 @@ use parking_lot::Mutex;
 use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 
+/// How long a CONNECT that claims a session waits for its previous socket's disconnect
+/// handlers (see [`Client::restore_and_connect`]).
+const CLOSING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 struct Partial {
     text: String,
     expected: usize,
@@ -361,6 +365,28 @@ impl Client {
         let Some((pid, offset)) = claim else {
             return self.connect_with(admission, auth, None);
         };
+        if let Some(closed) = nsp.recovery().and_then(|store| store.wait_closed(&pid)) {
+            // The session's previous socket is still disconnecting (its host handlers run
+            // first, as on socket.io's one thread): its state is kept only after them. A
+            // handler that never finishes costs this CONNECT its recovery, not its answer.
+            nsp.runtime().clone().spawn(async move {
+                let _ = tokio::time::timeout(CLOSING_WAIT, closed).await;
+                self.restore_and_connect(admission, auth, pid, offset);
+            });
+            return;
+        }
+        self.restore_and_connect(admission, auth, pid, offset);
+    }
+
+    /// Connects with the session `pid` left behind, if it is still kept.
+    fn restore_and_connect(
+        self: Arc<Self>,
+        admission: Admission,
+        auth: String,
+        pid: String,
+        offset: String,
+    ) {
+        let nsp = admission.namespace().clone();
         match nsp.adapter().session_store() {
             // Kept by the cluster: asked for over the network, the CONNECT waits meanwhile
             // (as it waits for middlewares).

@@ -90,6 +90,33 @@ async fn serve_connection(
 ) {
     // Behind the tasks already woken (see accept_loop).
     tokio::task::yield_now().await;
+    let upgrade_slot = Arc::new(super::websocket::UpgradeSlot::default());
+    // Boxed, so the HTTP phase's state is freed when it ends: an upgraded connection's task
+    // lives on as its WebSocket and then holds only what the WebSocket needs.
+    Box::pin(serve_http(
+        server,
+        stream,
+        addr,
+        permit,
+        arrival,
+        upgrade_slot.clone(),
+    ))
+    .await;
+    if let Some(websocket) = upgrade_slot.take() {
+        websocket.await;
+    }
+}
+
+/// The HTTP phase of a connection: requests until it closes, or until a WebSocket upgrade
+/// leaves the connection's WebSocket in `upgrade_slot`.
+async fn serve_http(
+    server: EngineServer,
+    stream: tokio::net::TcpStream,
+    addr: SocketAddr,
+    permit: ConnectionPermit,
+    arrival: u64,
+    upgrade_slot: Arc<super::websocket::UpgradeSlot>,
+) {
     let mut shutdown = server.shared().shutdown_signal();
     // With a host's app on this listener, closing waits (within its grace) for the
     // connection, so a response in flight is written out before the process exits.
@@ -111,6 +138,7 @@ async fn serve_connection(
         let server = svc_server.clone();
         let permit = permit.clone();
         let waiting = waiting.clone();
+        let upgraded = upgrade_slot.clone();
         let arrival = match first_arrival.swap(0, Ordering::Relaxed) {
             0 => server.shared().next_arrival(),
             first => first,
@@ -124,6 +152,7 @@ async fn serve_connection(
                 peers,
                 arrival,
                 waiting: Some(&waiting),
+                upgraded: &upgraded,
             };
             Ok::<_, Infallible>(handle(server, req, origin, Some(permit)).await)
         })
@@ -179,6 +208,8 @@ struct Origin<'a> {
     peers: Peers,
     arrival: u64,
     waiting: Option<&'a WaitingPoll>,
+    /// Where a WebSocket upgrade leaves the connection's WebSocket for its task.
+    upgraded: &'a super::websocket::UpgradeSlot,
 }
 
 /// The two ends of a connection.
@@ -310,8 +341,15 @@ async fn handle_socketio(
         }
         Route::Upgrade(session) => {
             let extra = server.extra_headers(&parts, remote).await;
-            let resp =
-                super::websocket::accept(server, &parts, on_upgrade, Some(session), remote, permit);
+            let resp = super::websocket::accept(
+                server,
+                &parts,
+                on_upgrade,
+                Some(session),
+                remote,
+                permit,
+                origin.upgraded,
+            );
             with_extra_headers(resp, &extra)
         }
         Route::Elsewhere(sid) => {
@@ -329,7 +367,15 @@ async fn handle_socketio(
                 return upgrade_error(EngineError::Forbidden);
             }
             let extra = server.extra_headers(&parts, remote).await;
-            let resp = super::websocket::accept(server, &parts, on_upgrade, None, remote, permit);
+            let resp = super::websocket::accept(
+                server,
+                &parts,
+                on_upgrade,
+                None,
+                remote,
+                permit,
+                origin.upgraded,
+            );
             with_extra_headers(resp, &extra)
         }
     }
