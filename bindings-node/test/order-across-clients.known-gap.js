@@ -4,14 +4,14 @@
 // handed to `connection` in the order they connected, and what one client sent before a
 // second client's whole join → ack → emit round trip reaches JavaScript before it.
 //
-// KNOWN GAP, not in the default run (`npm test` takes test/*.test.js): roomcast fails it.
-// socket.io passes every round because its single thread answers handshakes, reads CONNECTs
-// and writes CONNECT replies in arrival order. roomcast runs each connection as its own task
-// on a work-stealing runtime, and the order is lost at three points before and after the
-// host: the handshake answers (the `open` packet) leave in task-scheduling order (tokio's
-// LIFO slot reorders even one worker), CONNECTs read on different workers reach the host in
-// any order, and the CONNECT replies the host queued in order are written by per-connection
-// writer tasks in any order. Run it by hand: node --test test/order-across-clients.known-gap.js
+// KNOWN GAP, not in the default run (`npm test` takes test/*.test.js): roomcast fails a round
+// now and then. socket.io passes every round because its single thread answers handshakes,
+// reads CONNECTs and writes CONNECT replies in arrival order. roomcast's Node binding runs its
+// connections on one I/O thread in the order the kernel reports their events (the ordered
+// scheduler) and writes a WebSocket's `open` packet right after its 101, which brought the
+// rounds out of order from about half (parallel scheduler) to 1-4 %; what is left is upgrade
+// requests read in another order than their connections were accepted. Run it by hand:
+// node --test test/order-across-clients.known-gap.js (ROOMCAST_SCHEDULER=parallel to compare).
 
 const assert = require("node:assert/strict");
 const http = require("node:http");
