@@ -1,10 +1,11 @@
-"""The ASGI ceiling: the least a Socket.IO server under uvicorn can do for the bench's echo and
-fan-out, with uvicorn configured as for python_socketio.py and roomcast_asgi.py.
+"""The ASGI ceiling for the bench's echo: the least a Socket.IO server under uvicorn can do per
+request, with uvicorn configured as for python_socketio.py and roomcast_asgi.py.
 
-It answers the Engine.IO handshake and CONNECT with fixed strings, keeps one room, answers
-`echo` by slicing the request text, and broadcasts `fanout` with one pre-built frame per event.
-No validation, no JSON parsing, no ack bookkeeping: no real server does less per frame, so its
-figures bound what any Socket.IO server gets through uvicorn's WebSocket and ASGI layers.
+It answers the Engine.IO handshake and CONNECT with fixed strings and `echo` by slicing the
+request text: no validation, no JSON parsing, no ack bookkeeping. No real server does less
+per frame, so its echo bounds what any Socket.IO server gets through uvicorn's WebSocket and
+ASGI layers. `join` and `fanout` are there for the wire contract only: its fan-out (one
+`send` per member, gathered per event) is not a bound, and roomcast's ASGIApp beats it.
 
 Usage: PORT=3000 bench/.venv/bin/python bench/servers/asgi_ceiling.py
 """

@@ -136,7 +136,7 @@ class Socket extends EventEmitter {
       const ack = args.pop();
       const where = `the acknowledgement callback of "${event}" to socket ${this.id}`;
       const withTimeout = typeof flags.timeout === "number";
-      this._emitWithAck(event, args, flags.timeout, (err, response) => {
+      this._emitWithAck(event, args, flags, (err, response) => {
         if (withTimeout) guarded(this.server, where, ack, this, err ? [err] : [null, ...response]);
         // Without a timeout socket.io never calls the callback when no answer comes.
         else if (!err) guarded(this.server, where, ack, this, response);
@@ -155,11 +155,11 @@ class Socket extends EventEmitter {
     const flags = this.flags;
     this.flags = {};
     return new Promise((resolve, reject) => {
-      this._emitWithAck(event, args, flags.timeout, (err, response) => (err ? reject(err) : resolve(response[0])));
+      this._emitWithAck(event, args, flags, (err, response) => (err ? reject(err) : resolve(response[0])));
     });
   }
 
-  _emitWithAck(event, args, timeout, done) {
+  _emitWithAck(event, args, { timeout, compress }, done) {
     const { json, binaries } = encode(args);
     const server = this.server;
     const token = server._expect((record) => {
@@ -168,7 +168,7 @@ class Socket extends EventEmitter {
     });
     let sent;
     try {
-      sent = this._native.emitWithAck(event, json, binaries, typeof timeout === "number" ? timeout : undefined, token);
+      sent = this._native.emitWithAck(event, json, binaries, typeof timeout === "number" ? timeout : undefined, token, compress !== false);
       server._sent();
     } catch (err) {
       server._forget(token);

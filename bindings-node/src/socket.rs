@@ -109,13 +109,19 @@ impl NativeSocket {
         binaries: Option<Vec<Buffer>>,
         timeout_ms: Option<f64>,
         token: f64,
+        compress: Option<bool>,
     ) -> napi::Result<bool> {
         let payload = to_payload(json, binaries);
+        let flags = SendFlags {
+            volatile: false,
+            compress: compress.unwrap_or(true),
+        };
         match self.queue.emit_with_ack(
             &self.socket,
             &event,
             payload,
             timeout_of(timeout_ms),
+            flags,
             token as u64,
         ) {
             Ok(()) => Ok(true),

@@ -182,3 +182,30 @@ h.test("packetCreate reports compress(false), from the socket and from a broadca
     ],
   );
 });
+
+h.test("compress(false) applies to an emit that asks for an acknowledgement", async () => {
+  const io = h.startServer();
+  const created = [];
+  const answers = new Promise((resolve, reject) => {
+    io.on("connection", async (socket) => {
+      socket.conn.on("packetCreate", (p) => created.push(p));
+      try {
+        const first = await socket.compress(false).timeout(5000).emitWithAck("q", 1);
+        socket.compress(false).emit("r", 2, (answer) => resolve([first, answer]));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+  const client = h.client(io);
+  client.on("q", (n, ack) => ack(n + 10));
+  client.on("r", (n, ack) => ack(n + 20));
+  assert.deepEqual(await h.within(answers, "both answers"), [11, 22]);
+  assert.deepEqual(
+    created.filter((p) => /^2\d+\["[qr]"/.test(p.data)).map((p) => [p.data, p.options.compress]),
+    [
+      ['20["q",1]', false],
+      ['21["r",2]', false],
+    ],
+  );
+});

@@ -144,7 +144,7 @@ impl PySocket {
         match self
             .host
             .events
-            .emit_with_ack(&self.socket, event, args, timeout, token)
+            .emit_with_ack(&self.socket, event, args, timeout, SendFlags::DEFAULT, token)
         {
             Ok(()) => Ok(true),
             Err(EmitError::Disconnected) => Ok(false),

@@ -213,10 +213,11 @@ impl EventQueue {
         event: &str,
         args: crate::Payload,
         timeout: Option<std::time::Duration>,
+        flags: crate::socket::SendFlags,
         token: u64,
     ) -> Result<(), crate::EmitError> {
         let queue = self.clone();
-        socket.emit_with_ack_callback(event, args, timeout, move |result| {
+        socket.emit_with_ack_callback_flags(event, args, timeout, flags, move |result| {
             queue.push(HostEvent::Completed {
                 token,
                 completion: Completion::Ack(result),

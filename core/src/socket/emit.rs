@@ -208,6 +208,19 @@ impl Socket {
         timeout: Option<Duration>,
         callback: impl FnOnce(Result<Payload, AckError>) + Send + 'static,
     ) -> Result<(), EmitError> {
+        self.emit_with_ack_callback_flags(event, args, timeout, SendFlags::DEFAULT, callback)
+    }
+
+    /// [`Socket::emit_with_ack_callback`] with socket.io's per-packet `compress` flag
+    /// (`volatile` does not apply: an event that asks for an answer is always sent).
+    pub fn emit_with_ack_callback_flags(
+        self: &Arc<Self>,
+        event: &str,
+        args: Payload,
+        timeout: Option<Duration>,
+        flags: SendFlags,
+        callback: impl FnOnce(Result<Payload, AckError>) + Send + 'static,
+    ) -> Result<(), EmitError> {
         crate::hand_off::barrier();
         check_event(event, &args)?;
         let id = self.nsp.next_ack_id();
@@ -221,7 +234,11 @@ impl Socket {
         }
         self.notify_outgoing(event, &args);
         let frames = self.nsp.parser().event(self.ns(), Some(id), event, &args);
-        self.queue_frames(&frames, SendFlags::DEFAULT);
+        let flags = SendFlags {
+            volatile: false,
+            ..flags
+        };
+        self.queue_frames(&frames, flags);
         if let Some(t) = timeout {
             let weak = Arc::downgrade(self);
             self.nsp.runtime().spawn(async move {
