@@ -12,10 +12,8 @@ Usage: PORT=3000 bench/.venv/bin/python bench/servers/asgi_ceiling.py
 
 import asyncio
 import json
-import os
-import warnings
 
-import uvicorn
+from uvicorn_serve import serve
 
 OPEN = '0{"sid":"%s","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}'
 ECHO_PREFIX = '["echo",'
@@ -75,31 +73,5 @@ async def app(scope, receive, send):
                 members.remove(send)
 
 
-class _Server(uvicorn.Server):
-    async def startup(self, sockets=None):
-        await super().startup(sockets=sockets)
-        if not self.should_exit:
-            print(f"listening on {self.config.port}", flush=True)
-
-
-def main():
-    warnings.filterwarnings("ignore", message=".*websockets.*deprecated.*")
-    config = uvicorn.Config(
-        app,
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", "3000")),
-        loop="uvloop",
-        ws="websockets",
-        http="h11",
-        log_level="warning",
-        access_log=False,
-        backlog=4096,
-        lifespan="off",
-        ws_ping_interval=None,
-        ws_per_message_deflate=False,
-    )
-    _Server(config).run()
-
-
 if __name__ == "__main__":
-    main()
+    serve(app)
