@@ -141,11 +141,14 @@ impl PySocket {
     ) -> PyResult<bool> {
         let args = payload::from_py(json, binaries)?;
         let timeout = timeout.map(duration).transpose()?;
-        match self
-            .host
-            .events
-            .emit_with_ack(&self.socket, event, args, timeout, SendFlags::DEFAULT, token)
-        {
+        match self.host.events.emit_with_ack(
+            &self.socket,
+            event,
+            args,
+            timeout,
+            SendFlags::DEFAULT,
+            token,
+        ) {
             Ok(()) => Ok(true),
             Err(EmitError::Disconnected) => Ok(false),
             Err(e) => Err(emit_error(py, e)),
