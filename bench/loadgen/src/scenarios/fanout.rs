@@ -14,6 +14,15 @@
 //!
 //! A warm-up round (event `warm`, `--warmup-messages`) runs first and is not
 //! measured.
+//!
+//! Several processes share one fan-out with `--go-stdin` (one process cannot
+//! hold 100k sockets under a per-process file limit): each connects and joins,
+//! prints `ready` on stderr and reads one line from stdin. `go`: this process
+//! sends the triggers and prints `triggered <t0>` (µs since the Unix epoch);
+//! `wait <t0>`: another process sent them at t0, and this one only counts its
+//! own clients' deliveries, measured from t0. The JSON then also holds the
+//! pongs answered and the clients broken before the line came (the hold), and
+//! the latencies as a histogram the caller can merge.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -25,8 +34,8 @@ use tokio::sync::watch;
 
 use super::{header, secs, Phase, Setup};
 use crate::args::Args;
-use crate::proto::{Conn, ConnError, SIO_EVENT};
-use crate::stats::{now_us32, round3, summarize, Errors, Marks};
+use crate::proto::{Conn, ConnError, PONGS, SIO_EVENT};
+use crate::stats::{histogram_ms, local_us32, now_us32, round3, summarize, unix_us, Errors, Marks};
 use crate::Common;
 
 pub struct Params {
@@ -35,6 +44,7 @@ pub struct Params {
     room: String,
     warmup: usize,
     timeout: Duration,
+    go_stdin: bool,
 }
 
 impl Params {
@@ -46,6 +56,7 @@ impl Params {
             room: a.get_str("room", "bench"),
             warmup: a.get("warmup-messages", messages.min(20))?,
             timeout: Duration::from_secs_f64(a.get("timeout", 120.0)?),
+            go_stdin: a.flag("go-stdin"),
         })
     }
 }
@@ -175,6 +186,35 @@ async fn wait_for(
     }
 }
 
+/// What a `--go-stdin` process was told to do.
+enum Go {
+    /// Send the triggers.
+    Trigger,
+    /// Another process sent the measured trigger at this time (µs since the Unix epoch).
+    Wait(u64),
+    /// stdin closed or said something else: no fan-out.
+    Abort(String),
+}
+
+/// Reads one line from stdin, on a thread (tokio's stdin would be the same underneath).
+async fn read_go() -> Go {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.await.unwrap_or_default();
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next().map(str::parse::<u64>)) {
+        (Some("go"), None) => Go::Trigger,
+        (Some("wait"), Some(Ok(t0))) => Go::Wait(t0),
+        _ => Go::Abort(format!(
+            "expected `go` or `wait <t0>` on stdin, got {line:?}"
+        )),
+    }
+}
+
 fn trigger(room: &str, count: usize, event: &str) -> String {
     format!(
         "42{}",
@@ -216,13 +256,27 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
         setup_s.as_secs_f64()
     );
 
-    let mut ctl = match Conn::connect(&sh.setup.common.conn, None).await {
-        Ok(c) => Some(c),
-        Err(e) => {
-            errors.add("control_connect", || e.to_string());
-            None
+    let mut go = Go::Trigger;
+    let mut held = json!(null);
+    if p.go_stdin {
+        eprintln!("ready");
+        go = read_go().await;
+        held = json!({
+            "clients_broken": sh.broken.load(Ordering::Relaxed),
+            "pongs": PONGS.load(Ordering::Relaxed),
+        });
+        if let Go::Abort(why) = &go {
+            errors.add("go_stdin", || why.clone());
         }
-    };
+    }
+
+    let mut ctl = None;
+    if matches!(go, Go::Trigger) {
+        match Conn::connect(&sh.setup.common.conn, None).await {
+            Ok(c) => ctl = Some(c),
+            Err(e) => errors.add("control_connect", || e.to_string()),
+        }
+    }
 
     let mut t0 = None;
     let mut completed = false;
@@ -249,9 +303,14 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
         let marks = Marks::start(pid);
         let wall = Instant::now();
         if let Some(c) = ctl.as_mut() {
-            let t = now_us32();
+            let (t, unix) = (now_us32(), unix_us());
             match c.send_text(trigger(&p.room, p.messages, "tick")).await {
-                Ok(()) => t0 = Some(t),
+                Ok(()) => {
+                    t0 = Some(t);
+                    if p.go_stdin {
+                        eprintln!("triggered {unix}");
+                    }
+                }
                 Err(e) => errors.add("control_send", || e.to_string()),
             }
         }
@@ -268,6 +327,21 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
             }
         }
         // From the trigger until completion was noticed (polled every 10 ms).
+        server = marks.finish(wall.elapsed().as_secs_f64());
+    } else if let (Go::Wait(unix), true) = (&go, ok > 0) {
+        let marks = Marks::start(pid);
+        let wall = Instant::now();
+        t0 = Some(local_us32(*unix));
+        let dl = Instant::now() + p.timeout;
+        completed = wait_for(&mut None, &errors, dl, || {
+            sh.done.load(Ordering::Relaxed) + sh.broken.load(Ordering::Relaxed) >= ok
+        })
+        .await;
+        if !completed {
+            errors.add("fanout_timeout", || {
+                format!("not all deliveries within {:?}", p.timeout)
+            });
+        }
         server = marks.finish(wall.elapsed().as_secs_f64());
     }
     let _ = phase_tx.send(Phase::Stop);
@@ -303,6 +377,7 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
     eprintln!(
         "fanout: {delivered}/{expected} deliveries in {duration_s:.3}s = {rate:.0}/s, lost {lost}, dup {dup}"
     );
+    let hist = p.go_stdin.then(|| histogram_ms(&lat));
     let summary = summarize(lat);
     let ok_run = completed && lost == 0 && dup == 0 && errors.total() == 0;
     out.insert("ok".into(), json!(ok_run));
@@ -322,6 +397,9 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
             "deliveries_per_s": rate.round(),
             "latency": summary,
             "server": server,
+            "pongs": PONGS.load(Ordering::Relaxed),
+            "held": held,
+            "latency_hist_ms": hist,
         }),
     );
     out.insert("errors".into(), errors.to_json());
