@@ -8,6 +8,12 @@
 // of L a worker carries about L/2 connections: K is sized by the caller (bench/capacity.js).
 //
 //   node bench/proxy.js --backends 3001,3002,3003 [--workers 4] [--port 0] [--host 127.0.0.1]
+//                       [--sources 127.2.0.1,127.2.0.2]
+//
+// --sources: loopback addresses the workers connect to the backends from (worker i from the
+// i-th, round-robin). Past ~28k connections from one address the kernel's search for a free
+// ephemeral port in connect() turns into a scan of the whole range on every connection,
+// which takes the proxy's cores; one address per worker keeps each address lightly used.
 //
 // Prints `listening on <port>` once every worker listens, and on SIGUSR2 writes one JSON line
 // of per-worker connection counts to stdout. Stops on SIGTERM (workers end with the primary).
@@ -33,7 +39,11 @@ function primary() {
   let listening = 0;
   const counts = new Map();
   for (let i = 0; i < workers; i++) {
-    const w = cluster.fork({ PROXY_BACKENDS: backends.join(","), PROXY_OFFSET: String(i), PROXY_HOST: host, PROXY_PORT: String(opt("port", 0)) });
+    const sources = String(opt("sources", "")).split(",").filter(Boolean);
+    const w = cluster.fork({
+      PROXY_BACKENDS: backends.join(","), PROXY_OFFSET: String(i), PROXY_HOST: host, PROXY_PORT: String(opt("port", 0)),
+      PROXY_SOURCE: sources.length ? sources[i % sources.length] : "",
+    });
     w.on("listening", (address) => {
       if (++listening === workers) console.log(`listening on ${address.port}`);
     });
@@ -71,6 +81,7 @@ function primary() {
 function worker() {
   const backends = process.env.PROXY_BACKENDS.split(",").map(Number);
   const host = process.env.PROXY_HOST;
+  const localAddress = process.env.PROXY_SOURCE || undefined;
   // Workers start their turns at different backends, so the first connections spread out.
   let next = Number(process.env.PROXY_OFFSET);
   const stats = { open: 0, accepted: 0, refused: 0, perBackend: backends.map(() => 0) };
@@ -86,7 +97,7 @@ function worker() {
         return;
       }
       const index = (first + attempt) % backends.length;
-      const upstream = net.connect(backends[index], host);
+      const upstream = net.connect({ port: backends[index], host, localAddress });
       upstream.once("error", () => {
         if (upstream.connecting || !upstream.remoteAddress) tryBackend(attempt + 1);
       });

@@ -17,12 +17,15 @@
 //!
 //! Several processes share one fan-out with `--go-stdin` (one process cannot
 //! hold 100k sockets under a per-process file limit): each connects and joins,
-//! prints `ready` on stderr and reads one line from stdin. `go`: this process
-//! sends the triggers and prints `triggered <t0>` (µs since the Unix epoch);
-//! `wait <t0>`: another process sent them at t0, and this one only counts its
-//! own clients' deliveries, measured from t0. The JSON then also holds the
-//! pongs answered and the clients broken before the line came (the hold), and
-//! the latencies as a histogram the caller can merge.
+//! prints `ready` on stderr and reads one line from stdin. `warm`: this process
+//! sends the warm-up trigger, then waits for a second line, `go`, before it
+//! sends the measured one and prints `triggered <t0>` (µs since the Unix
+//! epoch); `wait <t0>`: another process sent the measured trigger at t0, and
+//! this one only counts its own clients' deliveries, measured from t0. Every
+//! process prints `warmed` once its clients have had the warm-up round, so the
+//! caller says `go` when all have, and the rounds do not overlap. The JSON then
+//! also holds the pongs answered and the clients broken before the first line
+//! came (the hold), and the latencies as a histogram the caller can merge.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -188,7 +191,7 @@ async fn wait_for(
 
 /// What a `--go-stdin` process was told to do.
 enum Go {
-    /// Send the triggers.
+    /// Send the triggers (the measured one after a `go` line).
     Trigger,
     /// Another process sent the measured trigger at this time (µs since the Unix epoch).
     Wait(u64),
@@ -196,23 +199,52 @@ enum Go {
     Abort(String),
 }
 
-/// Reads one line from stdin, on a thread (tokio's stdin would be the same underneath).
-async fn read_go() -> Go {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = std::io::stdin().read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.await.unwrap_or_default();
+/// Reads one line from stdin on a thread; `poll` has it once it came (`""` at EOF), so a
+/// caller can keep answering pings meanwhile.
+struct StdinLine(Arc<std::sync::Mutex<Option<String>>>);
+
+impl StdinLine {
+    fn read() -> StdinLine {
+        let slot = Arc::new(std::sync::Mutex::new(None));
+        let filled = slot.clone();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+            *filled.lock().unwrap_or_else(|e| e.into_inner()) = Some(line);
+        });
+        StdinLine(slot)
+    }
+
+    fn poll(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn parse_go(line: &str) -> Go {
     let mut words = line.split_whitespace();
     match (words.next(), words.next().map(str::parse::<u64>)) {
-        (Some("go"), None) => Go::Trigger,
+        (Some("warm"), None) => Go::Trigger,
         (Some("wait"), Some(Ok(t0))) => Go::Wait(t0),
         _ => Go::Abort(format!(
-            "expected `go` or `wait <t0>` on stdin, got {line:?}"
+            "expected `warm` or `wait <t0>` on stdin, got {line:?}"
         )),
     }
+}
+
+/// Prints `warmed` once every client of this process had the warm-up round (or broke).
+fn report_warmed(sh: Arc<Shared>, ok: usize, limit: Duration) {
+    tokio::spawn(async move {
+        let deadline = Instant::now() + limit;
+        while sh.warmup > 0
+            && sh.warm_done.load(Ordering::Relaxed) + sh.broken.load(Ordering::Relaxed) < ok
+        {
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        eprintln!("warmed");
+    });
 }
 
 fn trigger(room: &str, count: usize, event: &str) -> String {
@@ -260,7 +292,16 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
     let mut held = json!(null);
     if p.go_stdin {
         eprintln!("ready");
-        go = read_go().await;
+        report_warmed(sh.clone(), ok, Duration::from_secs(86_400));
+        let line = StdinLine::read();
+        wait_for(
+            &mut None,
+            &errors,
+            Instant::now() + Duration::from_secs(86_400),
+            || line.poll().is_some(),
+        )
+        .await;
+        go = parse_go(&line.poll().unwrap_or_default());
         held = json!({
             "clients_broken": sh.broken.load(Ordering::Relaxed),
             "pongs": PONGS.load(Ordering::Relaxed),
@@ -297,7 +338,23 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
             if !warm_ok {
                 errors.add("warmup_timeout", || "warm-up round did not complete".into());
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !p.go_stdin {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        if p.go_stdin {
+            // The caller says `go` once every process's clients had the warm-up round.
+            let line = StdinLine::read();
+            wait_for(&mut ctl, &errors, Instant::now() + p.timeout, || {
+                line.poll().is_some()
+            })
+            .await;
+            if line.poll().as_deref().map(str::trim) != Some("go") {
+                errors.add("go_stdin", || {
+                    format!("expected `go`, got {:?}", line.poll())
+                });
+                ctl = None;
+            }
         }
         // Measured round.
         let marks = Marks::start(pid);
