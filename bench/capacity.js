@@ -14,9 +14,10 @@
 //   1. the clients connect and join room `bench` (through the proxy, so spread over the nodes);
 //   2. they are held for --hold-secs (default: two heartbeat cycles, pingInterval + pingTimeout,
 //      plus 5 s), answering the servers' pings; connections broken meanwhile are counted;
-//   3. one control client sends one `fanout` trigger through the proxy (so to one node), which
-//      emits M events to the room through the Redis adapter; every client counts its
-//      deliveries (lost, duplicated, arrival times from the trigger).
+//   3. one control client sends a warm-up trigger (20 events, not measured), and once every
+//      client had those, one `fanout` trigger through the proxy (so to one node), which emits
+//      M events to the room through the Redis adapter; every client counts its deliveries
+//      (lost, duplicated, arrival times from the trigger).
 // Reports the RSS of every process (servers before connecting, after, after the hold; proxy;
 // load generators; Redis), memory per connection on the servers, pongs, deliveries/s and the
 // arrival percentiles. Writes bench/results/capacity.md and capacity.json (--out to change).
