@@ -9,7 +9,7 @@ pub struct Args {
 }
 
 /// Options that take no value.
-const FLAGS: &[&str] = &["hold-stdin"];
+const FLAGS: &[&str] = &["hold-stdin", "go-stdin"];
 
 impl Args {
     pub fn parse(argv: &[String]) -> Result<Args, String> {

@@ -22,6 +22,10 @@ usage: roomcast-loadgen <scenario> [options]
 
 scenarios:
   fanout   --clients N --messages M [--room bench] [--warmup-messages W] [--timeout S]
+           [--go-stdin]  (one fan-out over several processes: after joining, print
+           `ready`, read `warm` (send the warm-up trigger, then after a `go` line the
+           measured one, print `triggered <t0>`) or `wait <t0>` (count deliveries of
+           a trigger sent at t0, µs since the epoch); `warmed` once warmed up)
   echo     --clients C --duration S [--warmup S] [--request-timeout S]
   connect  --connections N [--concurrency K] [--source-addrs 127.0.0.1,127.0.0.2]
            [--hold-secs S] [--hold-stdin]

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -20,6 +21,9 @@ pub const SIO_CONNECT: u8 = 0;
 pub const SIO_EVENT: u8 = 2;
 pub const SIO_ACK: u8 = 3;
 pub const SIO_CONNECT_ERROR: u8 = 4;
+
+/// Engine.IO pings answered by every connection of this process.
+pub static PONGS: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Debug)]
 pub enum ConnError {
@@ -164,7 +168,6 @@ pub struct Conn {
     ws: WebSocketStream<TcpStream>,
     /// Socket.IO session id from the CONNECT reply.
     pub sid: String,
-    pub pongs: u64,
     next_ack: u64,
 }
 
@@ -198,7 +201,6 @@ impl Conn {
         let mut conn = Conn {
             ws,
             sid: String::new(),
-            pongs: 0,
             next_ack: 0,
         };
         // Engine.IO OPEN.
@@ -269,7 +271,7 @@ impl Conn {
                             // ping (possibly "2probe") -> pong with the same payload
                             let reply = format!("3{}", &t.as_str()[1..]);
                             self.send_text(reply).await?;
-                            self.pongs += 1;
+                            PONGS.fetch_add(1, Ordering::Relaxed);
                         }
                         Some(b'1') => return Err(ConnError::Closed),
                         Some(b'3') | Some(b'6') | Some(b'0') => {}

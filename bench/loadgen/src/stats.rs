@@ -19,6 +19,29 @@ pub fn now_us32() -> u32 {
     now_us().min(u32::MAX as u64 - 1) as u32
 }
 
+/// Microseconds since the Unix epoch: a clock that processes on one machine share.
+pub fn unix_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// `unix` (microseconds since the Unix epoch) on this process's clock (`now_us32`).
+pub fn local_us32(unix: u64) -> u32 {
+    let (local, now) = (now_us() as i64, unix_us() as i64);
+    (local - (now - unix as i64)).clamp(0, u32::MAX as i64 - 1) as u32
+}
+
+/// Samples in microseconds as `[[ms, count], ...]` (1 ms buckets, empty ones left out), so
+/// the latencies of several processes can be merged.
+pub fn histogram_ms(v: &[u32]) -> Value {
+    let mut buckets: BTreeMap<u32, u64> = BTreeMap::new();
+    for &x in v {
+        *buckets.entry(x / 1000).or_insert(0) += 1;
+    }
+    buckets.into_iter().map(|(ms, n)| json!([ms, n])).collect()
+}
+
 /// Latency summary of samples in microseconds, reported in milliseconds.
 pub fn summarize(mut v: Vec<u32>) -> Value {
     if v.is_empty() {
@@ -268,5 +291,11 @@ mod tests {
         assert_eq!(s["p50_ms"], 501.0);
         assert_eq!(s["p99_ms"], 990.0);
         assert_eq!(summarize(vec![])["count"], 0);
+    }
+
+    #[test]
+    fn histogram() {
+        let h = histogram_ms(&[500, 999, 1000, 25_400]);
+        assert_eq!(h, json!([[0, 2], [1, 1], [25, 1]]));
     }
 }

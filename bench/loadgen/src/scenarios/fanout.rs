@@ -14,6 +14,18 @@
 //!
 //! A warm-up round (event `warm`, `--warmup-messages`) runs first and is not
 //! measured.
+//!
+//! Several processes share one fan-out with `--go-stdin` (one process cannot
+//! hold 100k sockets under a per-process file limit): each connects and joins,
+//! prints `ready` on stderr and reads one line from stdin. `warm`: this process
+//! sends the warm-up trigger, then waits for a second line, `go`, before it
+//! sends the measured one and prints `triggered <t0>` (µs since the Unix
+//! epoch); `wait <t0>`: another process sent the measured trigger at t0, and
+//! this one only counts its own clients' deliveries, measured from t0. Every
+//! process prints `warmed` once its clients have had the warm-up round, so the
+//! caller says `go` when all have, and the rounds do not overlap. The JSON then
+//! also holds the pongs answered and the clients broken before the first line
+//! came (the hold), and the latencies as a histogram the caller can merge.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -25,8 +37,8 @@ use tokio::sync::watch;
 
 use super::{header, secs, Phase, Setup};
 use crate::args::Args;
-use crate::proto::{Conn, ConnError, SIO_EVENT};
-use crate::stats::{now_us32, round3, summarize, Errors, Marks};
+use crate::proto::{Conn, ConnError, PONGS, SIO_EVENT};
+use crate::stats::{histogram_ms, local_us32, now_us32, round3, summarize, unix_us, Errors, Marks};
 use crate::Common;
 
 pub struct Params {
@@ -35,6 +47,7 @@ pub struct Params {
     room: String,
     warmup: usize,
     timeout: Duration,
+    go_stdin: bool,
 }
 
 impl Params {
@@ -46,6 +59,7 @@ impl Params {
             room: a.get_str("room", "bench"),
             warmup: a.get("warmup-messages", messages.min(20))?,
             timeout: Duration::from_secs_f64(a.get("timeout", 120.0)?),
+            go_stdin: a.flag("go-stdin"),
         })
     }
 }
@@ -175,6 +189,64 @@ async fn wait_for(
     }
 }
 
+/// What a `--go-stdin` process was told to do.
+enum Go {
+    /// Send the triggers (the measured one after a `go` line).
+    Trigger,
+    /// Another process sent the measured trigger at this time (µs since the Unix epoch).
+    Wait(u64),
+    /// stdin closed or said something else: no fan-out.
+    Abort(String),
+}
+
+/// Reads one line from stdin on a thread; `poll` has it once it came (`""` at EOF), so a
+/// caller can keep answering pings meanwhile.
+struct StdinLine(Arc<std::sync::Mutex<Option<String>>>);
+
+impl StdinLine {
+    fn read() -> StdinLine {
+        let slot = Arc::new(std::sync::Mutex::new(None));
+        let filled = slot.clone();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+            *filled.lock().unwrap_or_else(|e| e.into_inner()) = Some(line);
+        });
+        StdinLine(slot)
+    }
+
+    fn poll(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn parse_go(line: &str) -> Go {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next().map(str::parse::<u64>)) {
+        (Some("warm"), None) => Go::Trigger,
+        (Some("wait"), Some(Ok(t0))) => Go::Wait(t0),
+        _ => Go::Abort(format!(
+            "expected `warm` or `wait <t0>` on stdin, got {line:?}"
+        )),
+    }
+}
+
+/// Prints `warmed` once every client of this process had the warm-up round (or broke).
+fn report_warmed(sh: Arc<Shared>, ok: usize, limit: Duration) {
+    tokio::spawn(async move {
+        let deadline = Instant::now() + limit;
+        while sh.warmup > 0
+            && sh.warm_done.load(Ordering::Relaxed) + sh.broken.load(Ordering::Relaxed) < ok
+        {
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        eprintln!("warmed");
+    });
+}
+
 fn trigger(room: &str, count: usize, event: &str) -> String {
     format!(
         "42{}",
@@ -216,13 +288,36 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
         setup_s.as_secs_f64()
     );
 
-    let mut ctl = match Conn::connect(&sh.setup.common.conn, None).await {
-        Ok(c) => Some(c),
-        Err(e) => {
-            errors.add("control_connect", || e.to_string());
-            None
+    let mut go = Go::Trigger;
+    let mut held = json!(null);
+    if p.go_stdin {
+        eprintln!("ready");
+        report_warmed(sh.clone(), ok, Duration::from_secs(86_400));
+        let line = StdinLine::read();
+        wait_for(
+            &mut None,
+            &errors,
+            Instant::now() + Duration::from_secs(86_400),
+            || line.poll().is_some(),
+        )
+        .await;
+        go = parse_go(&line.poll().unwrap_or_default());
+        held = json!({
+            "clients_broken": sh.broken.load(Ordering::Relaxed),
+            "pongs": PONGS.load(Ordering::Relaxed),
+        });
+        if let Go::Abort(why) = &go {
+            errors.add("go_stdin", || why.clone());
         }
-    };
+    }
+
+    let mut ctl = None;
+    if matches!(go, Go::Trigger) {
+        match Conn::connect(&sh.setup.common.conn, None).await {
+            Ok(c) => ctl = Some(c),
+            Err(e) => errors.add("control_connect", || e.to_string()),
+        }
+    }
 
     let mut t0 = None;
     let mut completed = false;
@@ -243,15 +338,36 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
             if !warm_ok {
                 errors.add("warmup_timeout", || "warm-up round did not complete".into());
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !p.go_stdin {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        if p.go_stdin {
+            // The caller says `go` once every process's clients had the warm-up round.
+            let line = StdinLine::read();
+            wait_for(&mut ctl, &errors, Instant::now() + p.timeout, || {
+                line.poll().is_some()
+            })
+            .await;
+            if line.poll().as_deref().map(str::trim) != Some("go") {
+                errors.add("go_stdin", || {
+                    format!("expected `go`, got {:?}", line.poll())
+                });
+                ctl = None;
+            }
         }
         // Measured round.
         let marks = Marks::start(pid);
         let wall = Instant::now();
         if let Some(c) = ctl.as_mut() {
-            let t = now_us32();
+            let (t, unix) = (now_us32(), unix_us());
             match c.send_text(trigger(&p.room, p.messages, "tick")).await {
-                Ok(()) => t0 = Some(t),
+                Ok(()) => {
+                    t0 = Some(t);
+                    if p.go_stdin {
+                        eprintln!("triggered {unix}");
+                    }
+                }
                 Err(e) => errors.add("control_send", || e.to_string()),
             }
         }
@@ -268,6 +384,21 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
             }
         }
         // From the trigger until completion was noticed (polled every 10 ms).
+        server = marks.finish(wall.elapsed().as_secs_f64());
+    } else if let (Go::Wait(unix), true) = (&go, ok > 0) {
+        let marks = Marks::start(pid);
+        let wall = Instant::now();
+        t0 = Some(local_us32(*unix));
+        let dl = Instant::now() + p.timeout;
+        completed = wait_for(&mut None, &errors, dl, || {
+            sh.done.load(Ordering::Relaxed) + sh.broken.load(Ordering::Relaxed) >= ok
+        })
+        .await;
+        if !completed {
+            errors.add("fanout_timeout", || {
+                format!("not all deliveries within {:?}", p.timeout)
+            });
+        }
         server = marks.finish(wall.elapsed().as_secs_f64());
     }
     let _ = phase_tx.send(Phase::Stop);
@@ -303,6 +434,7 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
     eprintln!(
         "fanout: {delivered}/{expected} deliveries in {duration_s:.3}s = {rate:.0}/s, lost {lost}, dup {dup}"
     );
+    let hist = p.go_stdin.then(|| histogram_ms(&lat));
     let summary = summarize(lat);
     let ok_run = completed && lost == 0 && dup == 0 && errors.total() == 0;
     out.insert("ok".into(), json!(ok_run));
@@ -322,6 +454,9 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
             "deliveries_per_s": rate.round(),
             "latency": summary,
             "server": server,
+            "pongs": PONGS.load(Ordering::Relaxed),
+            "held": held,
+            "latency_hist_ms": hist,
         }),
     );
     out.insert("errors".into(), errors.to_json());

@@ -1,12 +1,58 @@
 //! roomcast from Rust, with the handlers of the benchmark contract (bench/README.md):
 //! `join`, `fanout`, `echo` and `chat`.
+//!
+//! For cluster benchmarks (bench/capacity.js): `REDIS_URL` puts the node on the classic
+//! pub/sub Redis adapter (`REDIS_ADAPTER=streams`: the streams adapter), and
+//! `PING_INTERVAL` / `PING_TIMEOUT` (ms) shorten the heartbeat.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use roomcast::{payload, Payload, Server, ServerConfig};
 use serde_json::Value;
 
+fn env_ms(name: &str) -> Option<Duration> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+}
+
+fn config_from_env() -> Result<ServerConfig, String> {
+    let mut config = ServerConfig::default();
+    if let Some(d) = env_ms("PING_INTERVAL") {
+        config.engine.ping_interval = d;
+    }
+    if let Some(d) = env_ms("PING_TIMEOUT") {
+        config.engine.ping_timeout = d;
+    }
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        config.adapter = match std::env::var("REDIS_ADAPTER").as_deref() {
+            Ok("streams") => roomcast_redis::RedisStreamsAdapterFactory::new(
+                roomcast_redis::RedisStreamsConfig::new(url),
+            )
+            .map(|f| Arc::new(f) as _),
+            Ok("pubsub") | Err(_) => roomcast_redis::RedisAdapterFactory::new(
+                roomcast_redis::RedisAdapterConfig::new(url),
+            )
+            .map(|f| Arc::new(f) as _),
+            Ok(other) => return Err(format!("REDIS_ADAPTER={other:?}: use pubsub or streams")),
+        }
+        .map_err(|e| format!("REDIS_URL: {e}"))?;
+    }
+    Ok(config)
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let io = Server::new(ServerConfig::default());
+    let config = match config_from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("roomcast-bench-server: {e}");
+            std::process::exit(2);
+        }
+    };
+    let io = Server::new(config);
     let root = io.sockets();
     let nsp = root.clone();
     root.on_connection(move |socket| {
