@@ -5,11 +5,13 @@
 //! binding's default):
 //!
 //! - **ordered**: one I/O thread runs every connection's task in the order they were woken,
-//!   and tokio's I/O driver wakes them in the order the kernel reports them. Connections are
-//!   answered, and their packets handed to the host, in arrival order — what a
+//!   and tokio's I/O driver wakes them in the order the kernel reports them, so connections
+//!   are answered, and their packets handed to the host, close to arrival order — what a
 //!   single-threaded host (Node.js, asyncio) gives its code, and what code written for it
 //!   relies on: clients created one after the other are served in that order, and what one
-//!   client sent before another client's round trip reaches the handlers first.
+//!   client sent before another client's round trip reaches the handlers first. Close, not
+//!   always: a request that tokio finds readable at its first read can still overtake one that
+//!   waits for its readiness event (the README's "Limits and guarantees" has the figures).
 //! - **parallel**: work-stealing workers, one per CPU the process may use (as tokio's default
 //!   does: a server pinned to one core gets one worker, which never competes with a second
 //!   one for the core it shares with the host's thread; `ROOMCAST_WORKER_THREADS` overrides
