@@ -10,8 +10,8 @@
 //!   single-threaded host (Node.js, asyncio) gives its code, and what code written for it
 //!   relies on: clients created one after the other are served in that order, and what one
 //!   client sent before another client's round trip reaches the handlers first. Close, not
-//!   always: a request that tokio finds readable at its first read can still overtake one that
-//!   waits for its readiness event (the README's "Limits and guarantees" has the figures).
+//!   always: now and then requests are handled in another order than their connections were
+//!   accepted (the README's "Limits and guarantees" has the figures).
 //! - **parallel**: work-stealing workers, one per CPU the process may use (as tokio's default
 //!   does: a server pinned to one core gets one worker, which never competes with a second
 //!   one for the core it shares with the host's thread; `ROOMCAST_WORKER_THREADS` overrides
