@@ -35,10 +35,10 @@
 
 const { spawn, execFileSync } = require("node:child_process");
 const fs = require("node:fs");
-const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 const readline = require("node:readline");
+const { freePort } = require("../tests/harness/ports");
 
 const ROOT = path.resolve(__dirname, "..");
 const TARGET = path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, "target"), "release");
@@ -65,16 +65,6 @@ const OUT = opt("out", path.join(__dirname, "results", "capacity"));
 
 const children = new Set();
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Spawns a process and resolves once `ready` matches its output (bounded). */
 function start(command, argv, env, ready, timeoutMs = 30000) {

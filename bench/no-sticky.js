@@ -14,8 +14,8 @@
 
 const { spawn } = require("node:child_process");
 const http = require("node:http");
-const net = require("node:net");
 const path = require("node:path");
+const { freePort } = require("../tests/harness/ports");
 
 const ROOT = path.resolve(__dirname, "..");
 const args = process.argv.slice(2);
@@ -27,16 +27,6 @@ const CLIENTS = opt("clients", 20);
 const SECONDS = opt("seconds", 10);
 const REPS = opt("reps", 3);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function start(command, argv, env, ready) {
   const child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });

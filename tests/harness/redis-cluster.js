@@ -9,19 +9,10 @@ const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 const { spawnRedis } = require("./redis");
+const { freePort } = require("./ports");
 
 const READY_TIMEOUT_MS = 20000;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A port whose cluster bus port (port + 10000) is free too. */
 async function freeClusterPort() {

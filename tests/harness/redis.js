@@ -3,20 +3,10 @@
 // A throwaway redis-server on a free loopback port, for the cluster suite.
 
 const { spawn } = require("node:child_process");
-const net = require("node:net");
+const { freePort } = require("./ports");
 
 const START_TIMEOUT_MS = 10000;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function spawnRedis(port, extraArgs = []) {
   const child = spawn(

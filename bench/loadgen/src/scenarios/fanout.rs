@@ -156,6 +156,28 @@ async fn client(
 
 /// Polls `cond` every 10 ms until true or `deadline`, answering pings on the
 /// control connection meanwhile. Returns whether `cond` became true.
+/// Waits until each of the `ok` clients had every measured event or broke; false (and an
+/// error noted) when `timeout` passed first.
+async fn wait_for_deliveries(
+    ctl: &mut Option<Conn>,
+    errors: &Errors,
+    sh: &Shared,
+    ok: usize,
+    timeout: Duration,
+) -> bool {
+    let deadline = Instant::now() + timeout;
+    let completed = wait_for(ctl, errors, deadline, || {
+        sh.done.load(Ordering::Relaxed) + sh.broken.load(Ordering::Relaxed) >= ok
+    })
+    .await;
+    if !completed {
+        errors.add("fanout_timeout", || {
+            format!("not all deliveries within {timeout:?}")
+        });
+    }
+    completed
+}
+
 async fn wait_for(
     ctl: &mut Option<Conn>,
     errors: &Errors,
@@ -372,16 +394,7 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
             }
         }
         if t0.is_some() {
-            let dl = Instant::now() + p.timeout;
-            completed = wait_for(&mut ctl, &errors, dl, || {
-                sh.done.load(Ordering::Relaxed) + sh.broken.load(Ordering::Relaxed) >= ok
-            })
-            .await;
-            if !completed {
-                errors.add("fanout_timeout", || {
-                    format!("not all deliveries within {:?}", p.timeout)
-                });
-            }
+            completed = wait_for_deliveries(&mut ctl, &errors, &sh, ok, p.timeout).await;
         }
         // From the trigger until completion was noticed (polled every 10 ms).
         server = marks.finish(wall.elapsed().as_secs_f64());
@@ -389,16 +402,7 @@ pub async fn run(common: Common, p: Params) -> serde_json::Value {
         let marks = Marks::start(pid);
         let wall = Instant::now();
         t0 = Some(local_us32(*unix));
-        let dl = Instant::now() + p.timeout;
-        completed = wait_for(&mut None, &errors, dl, || {
-            sh.done.load(Ordering::Relaxed) + sh.broken.load(Ordering::Relaxed) >= ok
-        })
-        .await;
-        if !completed {
-            errors.add("fanout_timeout", || {
-                format!("not all deliveries within {:?}", p.timeout)
-            });
-        }
+        completed = wait_for_deliveries(&mut None, &errors, &sh, ok, p.timeout).await;
         server = marks.finish(wall.elapsed().as_secs_f64());
     }
     let _ = phase_tx.send(Phase::Stop);
