@@ -217,6 +217,11 @@ class Socket extends EventEmitter {
     this._native.leave(String(room));
   }
 
+  /** Leaves every room, the socket's own id included (as socket.io does on disconnect). */
+  leaveAll() {
+    this._native.leaveAll();
+  }
+
   _broadcastOperator() {
     const flags = this.flags;
     this.flags = {};

@@ -75,6 +75,11 @@ impl NativeSocket {
         self.socket.leave(&room);
     }
 
+    #[napi]
+    pub fn leave_all(&self) {
+        self.socket.leave_all();
+    }
+
     /// Sends an event; false when the socket is already disconnected.
     #[napi]
     pub fn emit(

@@ -101,6 +101,23 @@ test("join, leave and rooms", async () => {
   assert.deepEqual([...io.sockets.adapter.sids.get(socket.id)].sort(), [socket.id, "a", "c"].sort());
 });
 
+test("leaveAll (socket.io's, untyped as there) leaves every room, its own id's too", async () => {
+  const { client, socket } = await pair();
+  socket.join(["left-1", "left-2"]);
+  socket.leaveAll();
+  assert.equal(socket.rooms.size, 0);
+  assert.equal(io.sockets.adapter.rooms.has("left-1"), false);
+  assert.equal(io.sockets.adapter.sids.has(socket.id), false);
+  // Nothing addressed to its rooms reaches it any more; a direct emit still does.
+  const seen = [];
+  client.on("m", (v) => seen.push(v));
+  io.to("left-1").emit("m", "to a room it left");
+  io.to(socket.id).emit("m", "to its id");
+  socket.emit("m", "direct");
+  await h.within(new Promise((resolve) => client.on("m", (v) => v === "direct" && resolve())), "direct emit");
+  assert.deepEqual(seen, ["direct"]);
+});
+
 test("broadcast, to, in and except from a socket skip the sender", async () => {
   const a = await pair();
   const b = await pair();

@@ -281,6 +281,13 @@ impl Socket {
         self.nsp.adapter().index().del(&self.id, room);
     }
 
+    /// Leaves every room, its own id's included (socket.io's `leaveAll`): the socket then
+    /// gets only what is sent to it by reference, until it joins again.
+    pub fn leave_all(&self) {
+        crate::hand_off::barrier();
+        self.nsp.adapter().index().del_all(&self.id);
+    }
+
     /// The rooms the socket is in, its own id among them.
     pub fn rooms(&self) -> Vec<Room> {
         self.nsp.adapter().index().socket_rooms(&self.id)
