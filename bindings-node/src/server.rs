@@ -404,7 +404,7 @@ impl NativeServer {
             .collect();
         let mut last_error = None;
         for addr in addrs {
-            match bind(addr) {
+            match roomcast::engineio::bind_listener(addr) {
                 Ok(listener) => {
                     let local = self.shared.io.listen_on(listener).map_err(|e| {
                         napi::Error::from_reason(format!("roomcast: cannot listen on {addr}: {e}"))
@@ -499,16 +499,4 @@ impl NativeServer {
         self.shared.io.serve_client_files(files);
         Ok(())
     }
-}
-
-fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    // As Node does: a restarted server can take its port back while old connections linger.
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(1024)
 }

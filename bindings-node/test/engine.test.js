@@ -149,8 +149,11 @@ for (const mode of ["own", "http"]) {
     const io = await serverIn(mode);
     const sid = await eioHandshake(io);
     const path = `/socket.io/?EIO=4&transport=polling&sid=${sid}`;
+    const connected = h.nextConnection(io);
     await request(io, "POST", path, "40");
-    // A second CONNECT to the same namespace breaks the protocol: the session closes.
+    // Connected first (its CONNECT reply is queued when the handler runs), then a second
+    // CONNECT to the same namespace breaks the protocol: the session closes.
+    await h.within(connected, "connection");
     await request(io, "POST", path, "40");
     const connectReply = await request(io, "GET", path);
     assert.match(connectReply.body, /^40\{"sid":/);

@@ -63,7 +63,9 @@ pub use observer::{ContextValue, EngineObserver, ExtraHeaders, RefusedRequest};
 pub use packet_events::{EnginePacket, PacketData, PacketEvent};
 pub use pending::Pending;
 pub use roomcast_protocol::engineio::{packet, payload, payload_v3, Frame, Inbound};
-pub use server::{AllowRequest, EngineServer, EngineStats, HttpFallback, SessionAcceptor};
+pub use server::{
+    bind_listener, AllowRequest, EngineServer, EngineStats, HttpFallback, SessionAcceptor,
+};
 pub use session::{CloseReason, EngineSession, Probe, SessionHandler, TransportKind};
 pub use transport::client_files::ClientFiles;
 pub use transport::external::{InputWaiting, WebSocketChannel, WebSocketFeeder, WsMessage};

@@ -421,7 +421,7 @@ impl EngineServer {
     ) -> std::io::Result<SocketAddr> {
         let mut last_error = None;
         for candidate in tokio::net::lookup_host(addr).await? {
-            match bind_with_backlog(candidate) {
+            match bind_listener(candidate) {
                 Ok(listener) => return self.listen_on(listener),
                 Err(e) => last_error = Some(e),
             }
@@ -504,15 +504,51 @@ impl std::fmt::Debug for EngineServer {
     }
 }
 
-/// Binds with a deep accept queue: with the default of 1024 a burst of connects overflows it
-/// and clients wait for SYN retries (about a second).
-fn bind_with_backlog(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+/// Binds a listener as the native listener wants it (call within the runtime that will serve
+/// it): address reuse, as Node does, so a restarted server takes its port back while old
+/// connections linger; a deep accept queue, since with the default of 1024 a burst of connects
+/// overflows it and clients wait for SYN retries (about a second); connections accepted once
+/// their first bytes arrived ([`defer_accept_until_data`]). Hosts that bind themselves to learn
+/// the port at once use it too.
+pub fn bind_listener(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
         tokio::net::TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
+    defer_accept_until_data(&socket);
     socket.bind(addr)?;
     socket.listen(4096)
 }
+
+/// Hands a connection to the accept queue only once its first bytes arrived (Linux's
+/// `TCP_DEFER_ACCEPT`), so connections are accepted in the order their requests came.
+///
+/// Accepted earlier, a connection's socket is writable at once, and the kernel reports it
+/// ready from then on: its request, arriving later, would be read ahead of requests that
+/// reached other connections before it (two clients' CONNECTs read in the reverse order
+/// they were sent). A connection that sends nothing costs no task, no descriptor and no
+/// place under `max_connections` until it does; the kernel gives up on it after the header
+/// timeout's order of magnitude (the value is a bound on SYN-ACK retries, in seconds).
+#[cfg(target_os = "linux")]
+fn defer_accept_until_data(socket: &tokio::net::TcpSocket) {
+    use std::os::fd::AsRawFd;
+    let seconds: libc::c_int = 10;
+    // SAFETY: a valid socket descriptor, an int option of the size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            std::ptr::addr_of!(seconds).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "TCP_DEFER_ACCEPT not set");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn defer_accept_until_data(_socket: &tokio::net::TcpSocket) {}

@@ -51,19 +51,27 @@ pub(crate) async fn accept_loop(server: EngineServer, listener: tokio::net::TcpL
                         Ok(permit) => {
                             let _ = stream.set_nodelay(true);
                             let arrival = shared.next_arrival();
+                            let ordered = runs_in_wake_order();
                             tokio::spawn(serve_connection(
                                 server.clone(),
                                 stream,
                                 addr,
                                 permit,
                                 arrival,
+                                ordered,
                             ));
-                            // tokio runs a task just spawned before the tasks already woken
-                            // (its LIFO slot), so a new connection's request could overtake one
-                            // that came earlier on another connection: a poll the client sent,
-                            // aborted and sent again would be answered in reverse order. This
-                            // yield and the one starting serve_connection keep arrival order.
-                            tokio::task::yield_now().await;
+                            // The work-stealing scheduler runs a task just spawned before the
+                            // tasks already woken (its LIFO slot), so a new connection's request
+                            // could overtake one that came earlier on another connection: a poll
+                            // the client sent, aborted and sent again would be answered in
+                            // reverse order. This yield and the one starting serve_connection
+                            // keep arrival order there. The current-thread scheduler queues a
+                            // new task behind the woken ones, and accepts every waiting
+                            // connection at once, in the order their requests came (see
+                            // `bind_listener`).
+                            if !ordered {
+                                tokio::task::yield_now().await;
+                            }
                         }
                         // Dropping the stream closes it: a refused peer costs no task and
                         // holds its descriptor only for this instant.
@@ -87,9 +95,12 @@ async fn serve_connection(
     addr: SocketAddr,
     permit: ConnectionPermit,
     arrival: u64,
+    ordered: bool,
 ) {
-    // Behind the tasks already woken (see accept_loop).
-    tokio::task::yield_now().await;
+    if !ordered {
+        // Behind the tasks already woken (see accept_loop).
+        tokio::task::yield_now().await;
+    }
     let upgrade_slot = Arc::new(super::websocket::UpgradeSlot::default());
     // Boxed, so the HTTP phase's state is freed when it ends: an upgraded connection's task
     // lives on as its WebSocket and then holds only what the WebSocket needs.
@@ -105,6 +116,15 @@ async fn serve_connection(
     if let Some(websocket) = upgrade_slot.take() {
         websocket.await;
     }
+}
+
+/// Whether tasks run in the order they were woken: a current-thread runtime (the ordered
+/// scheduler), where an accepted connection's first read is tried at once (tokio assumes the
+/// socket readable; its request is there, see `bind_listener`) and comes before any task
+/// the driver wakes later, for data that came later.
+fn runs_in_wake_order() -> bool {
+    tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::CurrentThread
 }
 
 /// The HTTP phase of a connection: requests until it closes, or until a WebSocket upgrade
