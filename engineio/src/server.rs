@@ -508,7 +508,7 @@ impl std::fmt::Debug for EngineServer {
 /// it): address reuse, as Node does, so a restarted server takes its port back while old
 /// connections linger; a deep accept queue, since with the default of 1024 a burst of connects
 /// overflows it and clients wait for SYN retries (about a second); connections accepted once
-/// their first bytes arrived ([`defer_accept_until_data`]). Hosts that bind themselves to learn
+/// their first bytes arrived (`TCP_DEFER_ACCEPT` on Linux). Hosts that bind themselves to learn
 /// the port at once use it too.
 pub fn bind_listener(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() {

@@ -11,6 +11,8 @@ pub mod host_http;
 pub(crate) mod http;
 pub(crate) mod limits;
 pub mod permessage_deflate;
+#[cfg(unix)]
+pub(crate) mod read_ordered;
 pub mod server_websocket;
 pub(crate) mod watched_io;
 pub(crate) mod websocket;

@@ -102,12 +102,36 @@ async fn serve_connection(
         tokio::task::yield_now().await;
     }
     let upgrade_slot = Arc::new(super::websocket::UpgradeSlot::default());
+    let local = stream.local_addr().ok();
     // Boxed, so the HTTP phase's state is freed when it ends: an upgraded connection's task
     // lives on as its WebSocket and then holds only what the WebSocket needs.
+    #[cfg(unix)]
+    if ordered {
+        match super::read_ordered::ReadOrderedStream::new(stream) {
+            Ok(stream) => {
+                Box::pin(serve_http(
+                    server,
+                    stream,
+                    addr,
+                    local,
+                    permit,
+                    arrival,
+                    upgrade_slot.clone(),
+                ))
+                .await
+            }
+            Err(e) => tracing::warn!(error = %e, "could not register an accepted connection"),
+        }
+        if let Some(websocket) = upgrade_slot.take() {
+            websocket.await;
+        }
+        return;
+    }
     Box::pin(serve_http(
         server,
         stream,
         addr,
+        local,
         permit,
         arrival,
         upgrade_slot.clone(),
@@ -119,9 +143,10 @@ async fn serve_connection(
 }
 
 /// Whether tasks run in the order they were woken: a current-thread runtime (the ordered
-/// scheduler), where an accepted connection's first read is tried at once (tokio assumes the
-/// socket readable; its request is there, see `bind_listener`) and comes before any task
-/// the driver wakes later, for data that came later.
+/// scheduler). There a connection is served over a [`ReadOrderedStream`], so that its reads
+/// are woken in the order its data and other connections' data arrived.
+///
+/// [`ReadOrderedStream`]: super::read_ordered::ReadOrderedStream
 fn runs_in_wake_order() -> bool {
     tokio::runtime::Handle::current().runtime_flavor()
         == tokio::runtime::RuntimeFlavor::CurrentThread
@@ -129,14 +154,17 @@ fn runs_in_wake_order() -> bool {
 
 /// The HTTP phase of a connection: requests until it closes, or until a WebSocket upgrade
 /// leaves the connection's WebSocket in `upgrade_slot`.
-async fn serve_http(
+async fn serve_http<S>(
     server: EngineServer,
-    stream: tokio::net::TcpStream,
+    stream: S,
     addr: SocketAddr,
+    local: Option<SocketAddr>,
     permit: ConnectionPermit,
     arrival: u64,
     upgrade_slot: Arc<super::websocket::UpgradeSlot>,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
     let mut shutdown = server.shared().shutdown_signal();
     // With a host's app on this listener, closing waits (within its grace) for the
     // connection, so a response in flight is written out before the process exits.
@@ -146,7 +174,6 @@ async fn serve_http(
         .read()
         .is_some()
         .then(|| LiveConnection::new(server.shared().clone()));
-    let local = stream.local_addr().ok();
     let (stream, mid_request, waiting) = super::watched_io::WatchedIo::new(stream);
     let svc_server = server.clone();
     // Shared with the WebSocket task when the connection upgrades, so the place is held for
