@@ -37,6 +37,26 @@ test("httpHeaderTimeout and maxConnectionsPerIp cut off slow peers; a client is 
   assert.ok(client.connected);
 });
 
+test("connections that send nothing take no place under maxConnectionsPerIp (accepted once their request arrives)", async () => {
+  const io = h.startServer({ maxConnectionsPerIp: 2 });
+  io.on("connection", (socket) => socket.on("echo", (v, ack) => ack(v)));
+  const idle = [];
+  for (let i = 0; i < 4; i++) {
+    const sock = net.connect({ port: io.address().port, host: "127.0.0.1" });
+    sock.on("error", () => {});
+    idle.push(sock);
+  }
+  await h.within(Promise.all(idle.map((s) => new Promise((resolve) => s.on("connect", resolve)))), "idle connects");
+  try {
+    // Had the idle ones been accepted, two would hold both places and this one be refused.
+    const client = await h.connect(io);
+    assert.equal(await h.within(client.emitWithAck("echo", "served"), "echo"), "served");
+    assert.equal(io._native.stats().refusedConnections, 0);
+  } finally {
+    for (const s of idle) s.destroy();
+  }
+});
+
 test("maxSessions answers further handshakes with 503", async () => {
   const io = h.startServer({ maxSessions: 1 });
   await h.connect(io);

@@ -529,8 +529,9 @@ pub fn bind_listener(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListene
 /// ready from then on: its request, arriving later, would be read ahead of requests that
 /// reached other connections before it (two clients' CONNECTs read in the reverse order
 /// they were sent). A connection that sends nothing costs no task, no descriptor and no
-/// place under `max_connections` until it does; the kernel gives up on it after the header
-/// timeout's order of magnitude (the value is a bound on SYN-ACK retries, in seconds).
+/// place under `max_connections` until it does, or until the kernel hands it over anyway
+/// after about 10 s of silence (the SYN-ACK retries the value allows); then the header
+/// timeout applies as before.
 #[cfg(target_os = "linux")]
 fn defer_accept_until_data(socket: &tokio::net::TcpSocket) {
     use std::os::fd::AsRawFd;
