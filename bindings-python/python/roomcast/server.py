@@ -272,7 +272,7 @@ class Server:
             native = self._native.namespace(name)
             parent = None
             if native.is_child:
-                parent = next((d for d in self._dynamic if native.name in {c.name for c in d._native.children()}), None)
+                parent = next((d for d in self._dynamic if d._native.key == native.parent_key), None)
             nsp = Namespace(self, native, parent)
             self._namespaces[native.name] = nsp
             if native.handler_id is not None:
