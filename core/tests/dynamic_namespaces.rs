@@ -103,8 +103,9 @@ async fn refused_children_stay_and_are_evicted_oldest_first_at_the_cap() {
     io.close().await;
 }
 
-/// A child a CONNECT is still on its way into is not evicted: at the cap with nothing else
-/// to evict, the next new name is refused, and admitted once that CONNECT has ended.
+/// A refused child that another CONNECT is on its way into is not evicted: at the cap with
+/// nothing else to evict, the next new name is refused, and admitted once that CONNECT has
+/// ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_child_with_a_pending_connect_is_not_evicted() {
     let io = Server::new(ServerConfig {
@@ -119,17 +120,22 @@ async fn a_child_with_a_pending_connect_is_not_evicted() {
         let started_tx = started_tx.clone();
         let gate = gate.clone();
         async move {
-            if !socket.auth().contains("wait") {
+            if socket.auth().contains("wait") {
+                let _ = started_tx.send(());
+                gate.notified().await;
+            } else if !socket.auth().contains("no") {
                 return Ok(());
             }
-            let _ = started_tx.send(());
-            gate.notified().await;
             Err(ConnectError::new("not you"))
         }
     });
     let addr = io.listen("127.0.0.1:0").await.expect("listen");
     let mut waiting = blocking(move || {
         let mut c = RawClient::open(addr);
+        c.send("40/dyn-a,{\"no\":true}");
+        let answer = c.next_packet();
+        assert_eq!(connect_error_json(&answer, "/dyn-a")["message"], "not you");
+        // Evictable now; then a CONNECT on its way in holds it.
         c.send("40/dyn-a,{\"wait\":true}");
         c
     })
