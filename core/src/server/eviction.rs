@@ -42,3 +42,63 @@ impl Evictable {
         None
     }
 }
+
+#[cfg(test)]
+impl Evictable {
+    fn len(&self) -> usize {
+        self.queue.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::admission::{Admission, Refusal};
+    use crate::server::Resolved;
+    use crate::{Server, ServerConfig};
+
+    fn begin(io: &Server, name: &str) -> Result<Admission, Refusal> {
+        match io.shared.resolve_namespace(name, "{}") {
+            Resolved::Found(admission) => Ok(admission),
+            Resolved::Refused(refusal) => Err(refusal),
+            Resolved::Pending(_) => panic!("a closure matcher answers at once"),
+        }
+    }
+
+    /// CONNECTs that end without a socket joining (refused), without a network.
+    #[tokio::test]
+    async fn refused_children_are_queued_once_and_evicted_oldest_first() {
+        let io = Server::new(ServerConfig {
+            max_child_namespaces: 2,
+            ..ServerConfig::default()
+        });
+        io.of_dynamic(|name: &str, _auth: &str| name.starts_with("/dyn-"));
+        let evictable = &io.shared.evictable;
+        for _ in 0..100 {
+            drop(begin(&io, "/dyn-a").expect("admitted"));
+        }
+        assert_eq!(evictable.len(), 1, "one entry however often it is refused");
+        drop(begin(&io, "/dyn-b").expect("admitted"));
+        assert_eq!(evictable.len(), 2);
+
+        drop(begin(&io, "/dyn-c").expect("evicts the oldest"));
+        assert!(io.namespace("/dyn-a").is_none());
+        assert!(io.namespace("/dyn-b").is_some());
+
+        // A CONNECT on its way into /dyn-b keeps it: /dyn-c goes instead.
+        let held = begin(&io, "/dyn-b").expect("admitted");
+        drop(begin(&io, "/dyn-d").expect("evicts the other"));
+        assert!(io.namespace("/dyn-b").is_some());
+        assert!(io.namespace("/dyn-c").is_none());
+
+        // Both children held by CONNECTs: nothing to evict.
+        let also_held = begin(&io, "/dyn-d").expect("admitted");
+        assert_eq!(
+            begin(&io, "/dyn-e").err(),
+            Some(Refusal::TooManyChildren(2))
+        );
+        drop((held, also_held));
+        assert!(evictable.len() <= 2, "bounded by the children that exist");
+        drop(begin(&io, "/dyn-e").expect("evicts again"));
+        assert_eq!(io.stats().namespaces, 3);
+    }
+}
