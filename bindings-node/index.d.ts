@@ -276,7 +276,8 @@ export interface ServerOptions {
    *  (reason "slow consumer"). Default 65536. */
   maxQueuedFrames: number;
   /** roomcast: dynamic child namespaces that may exist at once; a CONNECT that would create one
-   *  more gets connect_error "Too many namespaces". Default 10000. */
+   *  more evicts the oldest child nobody ever joined (one a middleware refused), or gets
+   *  connect_error "Too many namespaces" when there is none. Default 10000. */
   maxChildNamespaces: number;
   /** roomcast: acknowledgements one socket may be awaited for at once; past it
    *  `socket.emit(..., ack)` throws and sends nothing. Default 10000. */

@@ -240,6 +240,16 @@ class Server {
       throw new Error(`roomcast: ${name} is the admin UI's namespace, served by instrument()`);
     }
     let nsp = this._nsps.get(name);
+    if (nsp && nsp._parent) {
+      // A child a client's CONNECT created is the server's from now on: never evicted. Its
+      // wrapper may be of one the core has just removed (the notice is on its way).
+      const parent = nsp._parent;
+      const native = this._native.attachChild(parent._handlerId, name);
+      if (native && !nsp._native.isSame(native)) {
+        this._forgetChild(nsp);
+        nsp = this._addChild(parent, name, native);
+      }
+    }
     if (!nsp) {
       // As socket.io: a name a RegExp parent matches becomes that parent's child (its
       // middlewares and connection listeners, reached by its emits). Function parents are
@@ -249,7 +259,6 @@ class Server {
         const native = this._native.attachChild(parent._handlerId, name);
         if (!native) break;
         const child = this._addChild(parent, name, native);
-        child._kept = true;
         if (fn) child.on("connect", fn);
         return child;
       }
@@ -695,7 +704,18 @@ class Server {
         return this._onMatch(record);
       case "namespace": {
         const parent = this._parentNsps.get(record.parent);
-        if (parent && record.namespace && !this._nsps.has(record.name)) this._addChild(parent, record.name, record.namespace);
+        if (!parent || !record.namespace) return;
+        const known = this._nsps.get(record.name);
+        if (known && !(known._parent && !known._native.isSame(record.namespace))) return;
+        // A wrapper of an earlier child of that name whose removal notice is still on its way.
+        if (known) this._forgetChild(known);
+        this._addChild(parent, record.name, record.namespace);
+        return;
+      }
+      case "namespaceRemoved": {
+        const nsp = this._nsps.get(record.name);
+        // A fresh child of the same name may have its wrapper already: that one stays.
+        if (nsp && nsp._parent && nsp._native.isSame(record.namespace)) this._forgetChild(nsp);
         return;
       }
       case "serverSideEmit": {
@@ -744,7 +764,6 @@ class Server {
     nsp._authorize(socket, (err) => {
       nsp._authorizing -= 1;
       if (err) {
-        this._forgetUnjoinedChild(nsp);
         let data;
         if (err.data !== undefined) {
           try {
@@ -766,15 +785,9 @@ class Server {
     });
   }
 
-  /** The core removes a dynamic child whose every CONNECT was refused; its wrapper goes too.
-   *  Should the core still have it (another CONNECT on its way), the next record for it makes
-   *  a fresh wrapper over the same native namespace. */
-  _forgetUnjoinedChild(nsp) {
-    if (!nsp._parent || nsp.sockets.size > 0 || nsp._authorized.size > 0 || nsp._authorizing > 0) return;
-    // As the core: a child a socket joined, or the server created, is removed only by
-    // cleanupEmptyChildNamespaces.
-    if (nsp._kept && !this.opts.cleanupEmptyChildNamespaces) return;
-    if (this._nsps.get(nsp.name) !== nsp) return;
+  /** The core removed or evicted this dynamic child (cleanupEmptyChildNamespaces, or
+   *  maxChildNamespaces reached): its wrapper goes too, so `_nsps` stays within the cap. */
+  _forgetChild(nsp) {
     nsp._parent.children.delete(nsp);
     this._nsps.delete(nsp.name);
   }
@@ -786,7 +799,6 @@ class Server {
       this._native.answerDone(record.token);
       return;
     }
-    nsp._kept = true;
     let socket = nsp._authorized.get(record.sid);
     if (socket) nsp._authorized.delete(record.sid);
     else socket = new Socket(nsp, record.socket);
@@ -817,10 +829,6 @@ class Server {
     nsp.sockets.delete(record.sid);
     this._liveSockets -= 1;
     socket._onDisconnect(record.reason);
-    if (nsp._parent && this.opts.cleanupEmptyChildNamespaces && nsp.sockets.size === 0) {
-      nsp._parent.children.delete(nsp);
-      this._nsps.delete(nsp.name);
-    }
     this._release();
   }
 

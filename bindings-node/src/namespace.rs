@@ -66,6 +66,13 @@ impl NativeNamespace {
         self.nsp.name().to_string()
     }
 
+    /// Whether both stand for the same core namespace (a dynamic child removed and created
+    /// again under its name is another one).
+    #[napi]
+    pub fn is_same(&self, other: &NativeNamespace) -> bool {
+        Arc::ptr_eq(&self.nsp, &other.nsp)
+    }
+
     #[napi]
     pub fn emit(
         &self,

@@ -264,7 +264,7 @@ impl Shared {
                 }
             }
             HostEvent::NewNamespace { name } => {
-                let nsp = self.io.namespaces().into_iter().find(|n| n.name() == name);
+                let nsp = self.io.namespace(&name);
                 let parent = nsp
                     .as_ref()
                     .and_then(|n| n.parent())
@@ -279,6 +279,14 @@ impl Shared {
                     ..kind("namespace")
                 }
             }
+            HostEvent::NamespaceRemoved { nsp } => Record {
+                name: Some(nsp.name().to_string()),
+                namespace: Some(NativeNamespace {
+                    nsp,
+                    queue: self.queue.clone(),
+                }),
+                ..kind("namespaceRemoved")
+            },
             HostEvent::ServerSideEmit {
                 handler,
                 nsp,

@@ -117,6 +117,12 @@ impl NativeServer {
                 name: nsp.name().to_string(),
             })
         });
+        // JavaScript drops its wrapper of a child the core removed or evicted, so its map
+        // stays within max_child_namespaces too.
+        let removals = queue.clone();
+        io.on_namespace_removed(move |nsp| {
+            removals.push(HostEvent::NamespaceRemoved { nsp: nsp.clone() })
+        });
         let shared = Arc::new(Shared {
             io,
             queue,

@@ -147,22 +147,35 @@ test("io.use applies to the default namespace", async () => {
   await h.connect(other, { auth: { pass: 1 } });
 });
 
-test("refused CONNECTs to dynamic children leave no namespace behind; pattern characters are refused", async () => {
+/** A CONNECT to a name no parent accepts, on a server with dynamic parents: JavaScript
+ *  answers the match, after every record the core queued before (removal notices). */
+async function probe(server) {
+  const client = h.client(server, { nsp: "/probe-matches-no-parent" });
+  await h.once(client, "connect_error");
+  client.disconnect();
+}
+
+test("a dynamic child whose client a middleware refused stays, as in socket.io; pattern characters are refused", async () => {
   const parent = io.of(/^\/members-.*$/);
   parent.use((socket, next) => {
     if (socket.nsp.name.startsWith("/members-no-")) return next(new Error("not a member"));
     next();
   });
   const before = io._native.stats().namespaces;
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 3; i++) {
     const client = h.client(io, { nsp: `/members-no-${i}` });
     const [err] = await h.once(client, "connect_error");
     assert.equal(err.message, "not a member");
     client.disconnect();
   }
-  assert.equal(io._native.stats().namespaces, before);
-  assert.deepEqual([...io._nsps.keys()].filter((n) => n.startsWith("/members-no-")), []);
-  assert.equal(parent.children.size, 0);
+  await probe(io);
+  assert.equal(io._native.stats().namespaces, before + 3);
+  for (let i = 0; i < 3; i++) {
+    const child = io._nsps.get(`/members-no-${i}`);
+    assert.ok(child, `/members-no-${i} is kept`);
+    assert.equal(child.sockets.size, 0);
+    assert.ok(parent.children.has(child));
+  }
 
   const bad = h.client(io, { nsp: "/members-*" });
   const [err] = await h.once(bad, "connect_error");
@@ -170,10 +183,50 @@ test("refused CONNECTs to dynamic children leave no namespace behind; pattern ch
   assert.match(err.data.reason, /may not contain/);
   bad.disconnect();
 
-  // An admitted child is created, and kept.
   await h.connect(io, { nsp: "/members-yes" });
-  assert.equal(io._native.stats().namespaces, before + 1);
+  assert.equal(io._native.stats().namespaces, before + 4);
   assert.ok(io._nsps.has("/members-yes"));
+});
+
+test("maxChildNamespaces: refused CONNECTs to new names evict the oldest child nobody joined; JS wrappers stay at the cap", async () => {
+  const server = h.startServer({ maxChildNamespaces: 5 });
+  const parent = server.of(/^\/flood-.*$/);
+  parent.use((socket, next) => (socket.nsp.name.startsWith("/flood-no-") ? next(new Error("no")) : next()));
+  const created = [];
+  server.on("new_namespace", (nsp) => created.push(nsp.name));
+  const before = server._native.stats().namespaces;
+  const member = await h.connect(server, { nsp: "/flood-member" });
+  member.disconnect();
+  for (let i = 0; i < 40; i++) {
+    const client = h.client(server, { nsp: `/flood-no-${i}` });
+    assert.equal((await h.once(client, "connect_error"))[0].message, "no", `/flood-no-${i}`);
+    client.disconnect();
+  }
+  await probe(server);
+  const children = () => [...server._nsps.keys()].filter((n) => n.startsWith("/flood-")).sort();
+  assert.equal(server._native.stats().namespaces, before + 5);
+  assert.deepEqual(children(), ["/flood-member", "/flood-no-36", "/flood-no-37", "/flood-no-38", "/flood-no-39"]);
+  assert.equal(parent.children.size, 5);
+  assert.equal(created.length, 41, "every child was announced");
+
+  // A legitimate client still gets a new child (the oldest refused one makes room).
+  await h.connect(server, { nsp: "/flood-new" });
+  await probe(server);
+  assert.equal(server._native.stats().namespaces, before + 5);
+  assert.deepEqual(children(), ["/flood-member", "/flood-new", "/flood-no-37", "/flood-no-38", "/flood-no-39"]);
+  assert.equal(parent.children.size, 5);
+});
+
+test("maxChildNamespaces: at the cap with only joined children, a new name is refused with \"Too many namespaces\"", async () => {
+  const server = h.startServer({ maxChildNamespaces: 2 });
+  server.of(/^\/full-\d+$/);
+  await h.connect(server, { nsp: "/full-1" });
+  const second = await h.connect(server, { nsp: "/full-2" });
+  second.disconnect();
+  const client = h.client(server, { nsp: "/full-3" });
+  assert.equal((await h.once(client, "connect_error"))[0].message, "Too many namespaces");
+  assert.ok(server._nsps.has("/full-1") && server._nsps.has("/full-2"), "joined children are never evicted");
+  assert.equal(server._nsps.has("/full-3"), false);
 });
 
 test("cleanupEmptyChildNamespaces: a child whose only client a middleware refused is removed", async () => {
@@ -198,6 +251,7 @@ test("cleanupEmptyChildNamespaces: a child whose only client a middleware refuse
       assert.equal((await h.once(client, "connect_error"))[0].message, "refused");
       client.disconnect();
     }
+    await probe(server);
     assert.equal(server._nsps.has("/guarded-1"), false, `after a ${ok ? "departed" : "refused"} client`);
     assert.equal(parent.children.size, 0);
     assert.equal(server._native.stats().namespaces, before);

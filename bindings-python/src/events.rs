@@ -33,6 +33,7 @@ pub const EV_SERVER_SIDE: u8 = 15;
 pub const EV_SERVER_SIDE_ACKS: u8 = 16;
 pub const EV_ROOMS: u8 = 17;
 pub const EV_ADMIN_AUTH: u8 = 18;
+pub const EV_NAMESPACE_REMOVED: u8 = 19;
 
 /// Appends every event of a batch to `out`.
 pub fn convert_batch<'py>(
@@ -157,6 +158,21 @@ fn convert<'py>(
         // Python sockets never ask for their connection's events.
         HostEvent::Conn { .. } => return Ok(None),
         HostEvent::NewNamespace { name } => (EV_NEW_NAMESPACE, name).into_pyobject(py)?.into_any(),
+        // (kind, name, the removed namespace): Python compares its key with its wrapper's.
+        HostEvent::NamespaceRemoved { nsp } => {
+            let name = nsp.name().to_string();
+            let removed = Py::new(
+                py,
+                crate::namespace::PyNamespace {
+                    nsp,
+                    handler: None,
+                    host: host.clone(),
+                },
+            )?;
+            (EV_NAMESPACE_REMOVED, name, removed)
+                .into_pyobject(py)?
+                .into_any()
+        }
         // (kind, handler, nsp, event, json, binaries, ack or None)
         HostEvent::ServerSideEmit {
             handler,

@@ -73,6 +73,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("EV_SERVER_SIDE_ACKS", events::EV_SERVER_SIDE_ACKS),
         ("EV_ROOMS", events::EV_ROOMS),
         ("EV_ADMIN_AUTH", events::EV_ADMIN_AUTH),
+        ("EV_NAMESPACE_REMOVED", events::EV_NAMESPACE_REMOVED),
     ] {
         m.add(name, value)?;
     }

@@ -45,6 +45,12 @@ impl PyNamespace {
         self.nsp.parent().is_some()
     }
 
+    /// The `key` of the dynamic namespace this one was created from, if any.
+    #[getter]
+    fn parent_key(&self) -> Option<usize> {
+        self.nsp.parent().map(|p| Arc::as_ptr(p) as usize)
+    }
+
     /// Turns the middleware round trip on (it is skipped while there are no middlewares).
     fn set_has_middlewares(&self, yes: bool) {
         if let Some(h) = &self.handler {
@@ -137,6 +143,12 @@ impl PyParent {
     #[getter]
     fn handler_id(&self) -> u64 {
         self.handler.id
+    }
+
+    /// Identifies the core's dynamic namespace (see `Namespace.parent_key`).
+    #[getter]
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.parent) as usize
     }
 
     #[getter]

@@ -67,6 +67,12 @@ impl PyServer {
         let host =
             Host::new().map_err(|e| invalid(format!("cannot create the wake-up channel: {e}")))?;
         let server = Server::with_runtime(config, runtime::handle());
+        // Python drops its wrapper of a child the core removed or evicted, so its map stays
+        // within max_child_namespaces too.
+        let removals = host.events.clone();
+        server.on_namespace_removed(move |nsp| {
+            removals.push(HostEvent::NamespaceRemoved { nsp: nsp.clone() });
+        });
         let statics: Statics = Arc::default();
         let lookup = statics.clone();
         server.set_fallback(move |parts| {
@@ -124,11 +130,7 @@ impl PyServer {
 
     /// The namespace `name` if it exists now (static, or a dynamic child already created).
     fn find_namespace(&self, name: &str) -> Option<PyNamespace> {
-        self.server
-            .namespaces()
-            .into_iter()
-            .find(|n| n.name() == name)
-            .map(|n| self.wrap(n))
+        self.server.namespace(name).map(|n| self.wrap(n))
     }
 
     /// A dynamic namespace whose matcher Python answers (`MatchNamespace` events).

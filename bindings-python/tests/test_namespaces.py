@@ -160,8 +160,26 @@ async def test_removed_dynamic_children_come_back(harness: Any) -> None:
     assert namespaces[0] is not namespaces[1]
 
 
-async def test_refused_dynamic_connects_leave_no_namespace(harness: Any) -> None:
-    io = harness.server(max_child_namespaces=50)
+async def _refused(harness: Any, url: str, nsp: str) -> list[Any]:
+    """The connect_error payloads of one client refused at ``nsp``."""
+    errors: list[Any] = []
+    c = Client(reconnection=False)
+    harness.clients.append(c)
+    c.on("connect_error", lambda data: errors.append(data), namespace=nsp)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await c.connect(url, transports=["websocket"], namespaces=[nsp], wait_timeout=5)
+    await c.disconnect()
+    return errors
+
+
+async def _probe(harness: Any, url: str) -> None:
+    """A CONNECT no dynamic parent accepts: Python answers the match after every event the
+    core queued before it (removal notices)."""
+    assert (await _refused(harness, url, "/probe-matches-no-parent"))[0]["message"] == "Invalid namespace"
+
+
+def _members_server(harness: Any, **options: Any) -> Any:
+    io = harness.server(**options)
     dynamic = io.of(re.compile(r"/dyn-.*"))
 
     @dynamic.use
@@ -170,26 +188,61 @@ async def test_refused_dynamic_connects_leave_no_namespace(harness: Any) -> None
         if socket.nsp.name.startswith("/dyn-no-"):
             raise roomcast.ConnectionRefused("not a member")
 
+    return io
+
+
+def _children(io: Any) -> list[str]:
+    return sorted(name for name in io._namespaces if name.startswith("/dyn-"))
+
+
+async def test_a_refused_dynamic_child_stays_as_in_socketio(harness: Any) -> None:
+    io = _members_server(harness)
     url = await harness.start(io)
     before = io.stats()["namespaces"]
-    for i in range(60):  # more than max_child_namespaces: refused children do not count
-        errors: list[Any] = []
-        c = Client(reconnection=False)
-        harness.clients.append(c)
-        c.on("connect_error", lambda data: errors.append(data), namespace=f"/dyn-no-{i}")
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            await c.connect(url, transports=["websocket"], namespaces=[f"/dyn-no-{i}"], wait_timeout=5)
-        assert errors == [{"message": "not a member"}]
-        await c.disconnect()
-    assert io.stats()["namespaces"] == before
-    assert not [name for name in io._namespaces if name.startswith("/dyn-no-")]
+    for i in range(3):
+        assert await _refused(harness, url, f"/dyn-no-{i}") == [{"message": "not a member"}]
+    await _probe(harness, url)
+    assert io.stats()["namespaces"] == before + 3
+    assert _children(io) == ["/dyn-no-0", "/dyn-no-1", "/dyn-no-2"]
+    for i in range(3):
+        child = io.get_namespace(f"/dyn-no-{i}")
+        assert child is not None and not child.sockets
 
     # A name the Redis adapter's patterns would misread is refused before any matcher.
-    errors = []
-    c = Client(reconnection=False)
-    harness.clients.append(c)
-    c.on("connect_error", lambda data: errors.append(data), namespace="/dyn-*")
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await c.connect(url, transports=["websocket"], namespaces=["/dyn-*"], wait_timeout=5)
+    errors = await _refused(harness, url, "/dyn-*")
     assert errors and errors[0]["message"] == "Invalid namespace"
+    assert io.stats()["namespaces"] == before + 3
+
+
+async def test_a_refused_dynamic_child_goes_with_cleanup(harness: Any) -> None:
+    io = _members_server(harness, cleanup_empty_child_namespaces=True)
+    url = await harness.start(io)
+    before = io.stats()["namespaces"]
+    for i in range(3):
+        assert await _refused(harness, url, f"/dyn-no-{i}") == [{"message": "not a member"}]
+    await _probe(harness, url)
     assert io.stats()["namespaces"] == before
+    assert _children(io) == []
+
+
+async def test_refused_children_beyond_the_cap_evict_the_oldest_unjoined(harness: Any) -> None:
+    io = _members_server(harness, max_child_namespaces=5)
+    url = await harness.start(io)
+    before = io.stats()["namespaces"]
+    member = Client(reconnection=False)
+    harness.clients.append(member)
+    await member.connect(url, transports=["websocket"], namespaces=["/dyn-member"], wait_timeout=5)
+    await member.disconnect()
+    for i in range(20):
+        assert await _refused(harness, url, f"/dyn-no-{i}") == [{"message": "not a member"}], i
+    await _probe(harness, url)
+    assert io.stats()["namespaces"] == before + 5
+    assert _children(io) == ["/dyn-member", "/dyn-no-16", "/dyn-no-17", "/dyn-no-18", "/dyn-no-19"]
+
+    # A legitimate client still gets a new child; the oldest refused one made room.
+    newcomer = Client(reconnection=False)
+    harness.clients.append(newcomer)
+    await newcomer.connect(url, transports=["websocket"], namespaces=["/dyn-new"], wait_timeout=5)
+    await _probe(harness, url)
+    assert io.stats()["namespaces"] == before + 5
+    assert _children(io) == ["/dyn-member", "/dyn-new", "/dyn-no-17", "/dyn-no-18", "/dyn-no-19"]

@@ -1,10 +1,11 @@
 //! CONNECTs in progress: which namespace they resolved to, and why a dynamic one was refused.
 //!
-//! A dynamic child has to exist while its middlewares run (they see `socket.nsp`), but a
-//! child that no socket ever joined must not outlive the CONNECTs that created it: otherwise
-//! `40/dyn-1,`, `40/dyn-2,`… from one client grow the server (and its Redis subscriptions)
-//! without bound. Every resolved CONNECT holds an [`Admission`]; the last one to go away from
-//! a child that admitted nobody removes it.
+//! A dynamic child has to exist while its middlewares run (they see `socket.nsp`), and must
+//! not be removed or evicted while a CONNECT is on its way into it. Every resolved CONNECT
+//! holds an [`Admission`]; when the last one goes away, the child is removed
+//! (`cleanupEmptyChildNamespaces`, nobody in it) or, if nobody ever joined it, becomes one a
+//! CONNECT at `max_child_namespaces` may evict: `40/dyn-1,`, `40/dyn-2,`… refused one by one
+//! never grow the server (and its Redis subscriptions) past the cap, nor lock it.
 
 use crate::namespace::Namespace;
 use std::sync::Arc;
@@ -79,10 +80,10 @@ impl Admission {
 impl Drop for Admission {
     fn drop(&mut self) {
         self.nsp.admission_ended();
-        // Admitted or not: the child's removal may have waited for this CONNECT.
+        // Admitted or not: the child's removal or eviction may have waited for this CONNECT.
         if self.nsp.parent().is_some() {
             if let Some(server) = self.nsp.server() {
-                server.remove_unjoined_child(&self.nsp);
+                server.connect_ended(&self.nsp);
             }
         }
     }

@@ -1,5 +1,6 @@
-//! Dynamic child namespaces are bounded: refused CONNECTs leave none behind, their number is
-//! capped, and names that would confuse the Redis adapter's channels are refused.
+//! Dynamic child namespaces are bounded: refused children stay (as in socket.io) but are
+//! evicted at the cap, their number is capped, and names that would confuse the Redis
+//! adapter's channels are refused.
 
 mod common;
 
@@ -37,13 +38,152 @@ fn connect_error_json(answer: &str, nsp: &str) -> serde_json::Value {
     serde_json::from_str(json).expect("CONNECT_ERROR carries JSON")
 }
 
+/// As socket.io (`cleanupEmptyChildNamespaces` off): a child whose client a middleware
+/// refused stays. A flood of such CONNECTs stays within `max_child_namespaces`: each new
+/// child evicts the oldest one nobody joined, never a joined one, and hosts hear of each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_connects_leave_no_child_namespace() {
-    let (io, addr, _) = server(ServerConfig::default()).await;
+async fn refused_children_stay_and_are_evicted_oldest_first_at_the_cap() {
+    let config = ServerConfig {
+        max_child_namespaces: 5,
+        ..ServerConfig::default()
+    };
+    let (io, addr, _) = server(config).await;
+    let removed = Arc::new(parking_lot::Mutex::new(Vec::<String>::new()));
+    let seen = removed.clone();
+    io.on_namespace_removed(move |nsp| {
+        assert!(nsp.is_removed());
+        seen.lock().push(nsp.name().to_string());
+    });
     let before = io.stats().namespaces;
     blocking(move || {
         let mut client = RawClient::open(addr);
-        for i in 0..200 {
+        assert!(client.connect("/dyn-member").starts_with("40/dyn-member,{"));
+        let answer = client.connect("/dyn-no-0");
+        assert_eq!(
+            connect_error_json(&answer, "/dyn-no-0")["message"],
+            "not you"
+        );
+    })
+    .await;
+    assert_eq!(io.stats().namespaces, before + 2, "the refused child stays");
+    assert!(io.namespace("/dyn-no-0").is_some());
+
+    blocking(move || {
+        let mut client = RawClient::open(addr);
+        for i in 1..200 {
+            let nsp = format!("/dyn-no-{i}");
+            let answer = client.connect(&nsp);
+            assert_eq!(connect_error_json(&answer, &nsp)["message"], "not you");
+        }
+    })
+    .await;
+    assert_eq!(io.stats().namespaces, before + 5, "held at the cap");
+    assert!(
+        io.namespace("/dyn-member").is_some(),
+        "a joined child stays"
+    );
+    for i in 196..200 {
+        assert!(
+            io.namespace(&format!("/dyn-no-{i}")).is_some(),
+            "/dyn-no-{i}"
+        );
+    }
+    let expected: Vec<String> = (0..196).map(|i| format!("/dyn-no-{i}")).collect();
+    common::eventually("every eviction reported", || *removed.lock() == expected).await;
+
+    // A legitimate client still gets a new child.
+    blocking(move || {
+        let mut client = RawClient::open(addr);
+        assert!(client.connect("/dyn-new").starts_with("40/dyn-new,{"));
+    })
+    .await;
+    assert_eq!(io.stats().namespaces, before + 5);
+    assert!(io.namespace("/dyn-no-196").is_none());
+    assert!(io.namespace("/dyn-new").is_some());
+    io.close().await;
+}
+
+/// A refused child that another CONNECT is on its way into is not evicted: at the cap with
+/// nothing else to evict, the next new name is refused, and admitted once that CONNECT has
+/// ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_with_a_pending_connect_is_not_evicted() {
+    let io = Server::new(ServerConfig {
+        max_child_namespaces: 1,
+        ..ServerConfig::default()
+    });
+    let parent = io.of_dynamic(|name: &str, _auth: &str| name.starts_with("/dyn-"));
+    let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let gate = release.clone();
+    parent.use_middleware(move |socket| {
+        let started_tx = started_tx.clone();
+        let gate = gate.clone();
+        async move {
+            if socket.auth().contains("wait") {
+                let _ = started_tx.send(());
+                gate.notified().await;
+            } else if !socket.auth().contains("no") {
+                return Ok(());
+            }
+            Err(ConnectError::new("not you"))
+        }
+    });
+    let addr = io.listen("127.0.0.1:0").await.expect("listen");
+    let mut waiting = blocking(move || {
+        let mut c = RawClient::open(addr);
+        c.send("40/dyn-a,{\"no\":true}");
+        let answer = c.next_packet();
+        assert_eq!(connect_error_json(&answer, "/dyn-a")["message"], "not you");
+        // Evictable now; then a CONNECT on its way in holds it.
+        c.send("40/dyn-a,{\"wait\":true}");
+        c
+    })
+    .await;
+    tokio::time::timeout(std::time::Duration::from_secs(5), started.recv())
+        .await
+        .expect("the middleware started");
+    blocking(move || {
+        let mut c = RawClient::open(addr);
+        let answer = c.connect("/dyn-b");
+        assert_eq!(
+            connect_error_json(&answer, "/dyn-b")["message"],
+            "Too many namespaces"
+        );
+    })
+    .await;
+    release.notify_one();
+    blocking(move || {
+        let answer = waiting.next_packet();
+        assert_eq!(connect_error_json(&answer, "/dyn-a")["message"], "not you");
+        assert!(waiting.connect("/dyn-b").starts_with("40/dyn-b,{"));
+    })
+    .await;
+    assert!(
+        io.namespace("/dyn-a").is_none(),
+        "evicted once its CONNECT ended"
+    );
+    io.close().await;
+}
+
+/// With `cleanup_empty_child_namespaces`, a child whose only client was refused goes at once
+/// (socket.io's behaviour), and hosts hear of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_cleanup_a_refused_child_is_removed() {
+    let (io, addr, _) = server(ServerConfig {
+        cleanup_empty_child_namespaces: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    let removed = Arc::new(AtomicUsize::new(0));
+    let count = removed.clone();
+    io.on_namespace_removed(move |_| {
+        count.fetch_add(1, Ordering::SeqCst);
+    });
+    let before = io.stats().namespaces;
+    blocking(move || {
+        let mut client = RawClient::open(addr);
+        for i in 0..20 {
             let nsp = format!("/dyn-no-{i}");
             let answer = client.connect(&nsp);
             assert_eq!(connect_error_json(&answer, &nsp)["message"], "not you");
@@ -51,14 +191,7 @@ async fn refused_connects_leave_no_child_namespace() {
     })
     .await;
     assert_eq!(io.stats().namespaces, before, "refused children were kept");
-
-    // A child someone joined stays, as in socket.io, even once empty.
-    blocking(move || {
-        let mut client = RawClient::open(addr);
-        assert!(client.connect("/dyn-ok").starts_with("40/dyn-ok,{"));
-    })
-    .await;
-    assert_eq!(io.stats().namespaces, before + 1);
+    assert_eq!(removed.load(Ordering::SeqCst), 20);
     io.close().await;
 }
 

@@ -85,6 +85,7 @@ class Dispatcher:
             n.EV_MATCH: self._match,
             n.EV_OUTGOING: self._outgoing,
             n.EV_NEW_NAMESPACE: self._new_namespace,
+            n.EV_NAMESPACE_REMOVED: self._namespace_removed,
             n.EV_ALLOW_REQUEST: self._allow_request,
             n.EV_SERVER_SIDE: self._server_side,
             n.EV_ADMIN_AUTH: self._admin_auth,
@@ -354,7 +355,6 @@ class Dispatcher:
 
     def _refuse(self, socket: Socket, reply: Any, error: Exception, fn: Any) -> None:
         self._server._authorizing.pop(socket.id, None)
-        self._forget_unjoined_child(socket.nsp)
         if isinstance(error, ConnectionRefused):
             data = None if error.data is None else _codec.dumps(error.data)
             reply.refuse(str(error.message), data)
@@ -363,18 +363,16 @@ class Dispatcher:
         # Unexpected errors are not shown to clients; the log has them.
         reply.refuse("server error", None)
 
-    def _forget_unjoined_child(self, nsp: Namespace) -> None:
-        """The core removes a dynamic child whose every CONNECT was refused; its wrapper goes
-        too (children hold no handlers of their own). Should the core still have it, the next
-        event makes a fresh wrapper, keyed by the live namespace."""
+    def _namespace_removed(self, ev: tuple[Any, ...]) -> None:
+        """The core removed or evicted a dynamic child (``cleanup_empty_child_namespaces``, or
+        ``max_child_namespaces`` reached): its wrapper goes too, unless it already wraps a
+        fresh child of the same name (children hold no handlers of their own)."""
+        _, name, removed = ev
         server = self._server
-        if nsp.parent is None or nsp._sockets:
-            return
-        if any(s.nsp is nsp for s in server._authorizing.values()):
-            return
         with server._lock:
-            if server._namespaces.get(nsp.name) is nsp:
-                del server._namespaces[nsp.name]
+            nsp = server._namespaces.get(name)
+            if nsp is not None and nsp.parent is not None and nsp._native.key == removed.key:
+                del server._namespaces[name]
 
     def _connection(self, ev: tuple[Any, ...]) -> None:
         _, handler_id, native_socket, reply = ev
@@ -497,7 +495,11 @@ class Dispatcher:
         if not server._new_namespace_handlers:
             return
         live = self._native.find_namespace(ev[1])
-        nsp = server._namespace_for(ev[1], live.key if live is not None else None)
+        if live is None:
+            # A child removed or evicted before this event was handled: asking for it by name
+            # would create a static namespace of that name.
+            return
+        nsp = server._namespace_for(ev[1], live.key)
         for fn in list(server._new_namespace_handlers):
             self.run(fn, (nsp,), None, "new_namespace handler")
 
@@ -544,6 +546,7 @@ def _describe(ev: tuple[Any, ...]) -> str:
         _native.EV_MATCH: "a namespace match",
         _native.EV_OUTGOING: "an outgoing event",
         _native.EV_NEW_NAMESPACE: "a new namespace",
+        _native.EV_NAMESPACE_REMOVED: "a removed namespace",
     }
     return names.get(ev[0], "a completion")
 

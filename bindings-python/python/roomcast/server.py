@@ -53,7 +53,8 @@ class Server:
       across servers.
     - ``cleanup_empty_child_namespaces``: drop a dynamic child when its last socket leaves.
     - ``max_child_namespaces``: dynamic children that may exist at once (10,000); a
-      CONNECT that would create one more gets ``connect_error`` "Too many namespaces".
+      CONNECT that would create one more evicts the oldest child nobody ever joined (one a
+      middleware refused), or gets ``connect_error`` "Too many namespaces" when there is none.
     - ``max_pending_acks``: acknowledgements one socket may be awaited for at once
       (10,000); past it an emit with a callback (or ``emit_with_ack``) raises and sends
       nothing.
@@ -272,7 +273,7 @@ class Server:
             native = self._native.namespace(name)
             parent = None
             if native.is_child:
-                parent = next((d for d in self._dynamic if native.name in {c.name for c in d._native.children()}), None)
+                parent = next((d for d in self._dynamic if d._native.key == native.parent_key), None)
             nsp = Namespace(self, native, parent)
             self._namespaces[native.name] = nsp
             if native.handler_id is not None:

@@ -103,6 +103,8 @@ pub enum HostEvent {
     },
     /// A namespace was created (static or a dynamic child).
     NewNamespace { name: String },
+    /// The server dropped this dynamic child (see [`crate::Server::on_namespace_removed`]).
+    NamespaceRemoved { nsp: Arc<Namespace> },
     /// An event from another server of the cluster.
     ServerSideEmit {
         handler: u64,

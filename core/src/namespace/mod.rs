@@ -36,8 +36,13 @@ pub struct Namespace {
     /// CONNECTs resolved to this namespace whose middlewares have not finished.
     admissions: AtomicUsize,
     /// Whether a socket ever joined, or the server created it (`of(name)` under a matching
-    /// parent): a dynamic child that admitted nobody and was not asked for is removed.
+    /// parent): a dynamic child that admitted nobody and was not asked for may be evicted.
     ever_joined: AtomicBool,
+    /// Whether it waits in the server's queue of children a CONNECT at the cap may evict.
+    eviction_queued: AtomicBool,
+    /// Whether the server dropped it from its map (removed or evicted): a host or a parent
+    /// may still hold it, but no client reaches it any more.
+    removed: AtomicBool,
     /// Whether a language host must run middlewares of this namespace's own before a socket
     /// joins (see [`Namespace::set_has_middlewares`]).
     own_middlewares: AtomicU8,
@@ -91,6 +96,8 @@ impl Namespace {
                 .map(crate::recovery::RecoveryStore::new),
             admissions: AtomicUsize::new(0),
             ever_joined: AtomicBool::new(false),
+            eviction_queued: AtomicBool::new(false),
+            removed: AtomicBool::new(false),
             own_middlewares: AtomicU8::new(own_middlewares),
             monitor: server.monitor.clone(),
         });
@@ -182,6 +189,39 @@ impl Namespace {
         self.ever_joined.store(true, Ordering::Release);
     }
 
+    pub(crate) fn weak(&self) -> Weak<Namespace> {
+        self.me.clone()
+    }
+
+    /// A dynamic child nobody joined, with no socket and no CONNECT on its way in: one a
+    /// CONNECT at `max_child_namespaces` may evict. Stable only under the server's map lock
+    /// (CONNECTs start under it).
+    pub(crate) fn evictable(&self) -> bool {
+        self.parent.is_some()
+            && !self.ever_joined()
+            && self.socket_count() == 0
+            && self.no_admission_pending()
+    }
+
+    /// Marks it queued for eviction; false when it already was. Called under the queue's lock.
+    pub(crate) fn enter_eviction_queue(&self) -> bool {
+        !self.eviction_queued.swap(true, Ordering::AcqRel)
+    }
+
+    pub(crate) fn leave_eviction_queue(&self) {
+        self.eviction_queued.store(false, Ordering::Release);
+    }
+
+    /// The server dropped it from its map; called under the map's write lock.
+    pub(crate) fn mark_removed(&self) {
+        self.removed.store(true, Ordering::Release);
+    }
+
+    /// Whether the server dropped it (see [`crate::Server::on_namespace_removed`]).
+    pub fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Acquire)
+    }
+
     /// Says whether this namespace has middlewares of its own, beyond its handler's (a
     /// dynamic child in a host where a `new_namespace` listener or `child.use()` may add
     /// some). [`crate::QueueHandler`] asks the host only when it has.
@@ -231,7 +271,9 @@ impl Namespace {
         self.ever_joined.store(true, Ordering::Release);
     }
 
-    pub(crate) fn remove_socket(&self, sid: &Sid) {
+    /// Takes the socket out; true when it was the last one (then call
+    /// [`Namespace::left_empty`] once the host has heard of its disconnect).
+    pub(crate) fn remove_socket(&self, sid: &Sid) -> bool {
         self.adapter.index().del_all(sid);
         let now_empty = {
             let mut sockets = self.sockets.write();
@@ -243,11 +285,16 @@ impl Namespace {
                 server.namespace_emptied.notify_waiters();
             }
         }
-        if now_empty
-            && self
-                .parent
-                .as_ref()
-                .is_some_and(|p| p.cleanup_empty_children)
+        now_empty
+    }
+
+    /// `cleanupEmptyChildNamespaces`: the last socket left. Runs after the host was told of
+    /// that socket's disconnect, so the host hears of the removal after it.
+    pub(crate) fn left_empty(&self) {
+        if self
+            .parent
+            .as_ref()
+            .is_some_and(|p| p.cleanup_empty_children)
         {
             if let Some(server) = self.server() {
                 server.remove_child_namespace(self);
@@ -396,13 +443,32 @@ const UNDECIDED: u8 = 0;
 const NO_MIDDLEWARES: u8 = 1;
 const HAS_MIDDLEWARES: u8 = 2;
 
+/// A parent's children, in creation order. Removed ones are pruned when the list has doubled
+/// since the last pruning: creating a child costs amortised O(1), however many exist.
+#[derive(Default)]
+struct Children {
+    list: Vec<Weak<Namespace>>,
+    prune_at: usize,
+}
+
+impl Children {
+    fn push(&mut self, nsp: &Arc<Namespace>) {
+        if self.list.len() >= self.prune_at {
+            self.list
+                .retain(|w| w.upgrade().is_some_and(|n| !n.is_removed()));
+            self.prune_at = (self.list.len() * 2).max(16);
+        }
+        self.list.push(Arc::downgrade(nsp));
+    }
+}
+
 /// A dynamic namespace (`of(regex)` / `of(predicate)`): children are created on first
 /// connect and share its handler, middlewares and connection handlers.
 pub struct ParentNamespace {
     pub(crate) matcher: Arc<dyn NamespaceMatcher>,
     handler: RwLock<Arc<dyn NamespaceHandler>>,
     handlers: Arc<Handlers>,
-    children: Mutex<Vec<Weak<Namespace>>>,
+    children: Mutex<Children>,
     /// Remove a child when its last socket leaves (socket.io's `cleanupEmptyChildNamespaces`).
     pub(crate) cleanup_empty_children: bool,
     /// Whether each child's middlewares are known only once the host has seen the child.
@@ -419,7 +485,7 @@ impl ParentNamespace {
             matcher,
             handler: RwLock::new(handlers.clone()),
             handlers,
-            children: Mutex::new(Vec::new()),
+            children: Mutex::new(Children::default()),
             cleanup_empty_children,
             host_decides_child_middlewares: AtomicBool::new(false),
         })
@@ -461,17 +527,17 @@ impl ParentNamespace {
     }
 
     pub(crate) fn add_child(&self, nsp: &Arc<Namespace>) {
-        let mut c = self.children.lock();
-        c.retain(|w| w.strong_count() > 0);
-        c.push(Arc::downgrade(nsp));
+        self.children.lock().push(nsp);
     }
 
-    /// The children created so far.
+    /// The children that exist now (created and not removed since).
     pub fn children(&self) -> Vec<Arc<Namespace>> {
         self.children
             .lock()
+            .list
             .iter()
             .filter_map(Weak::upgrade)
+            .filter(|n| !n.is_removed())
             .collect()
     }
 

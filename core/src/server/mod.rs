@@ -1,6 +1,7 @@
 //! The Socket.IO server: its options, its namespaces, and the Engine.IO server under it
 //! (sessions, the native listener, shutdown).
 
+mod eviction;
 mod hosting;
 mod registry;
 
@@ -31,8 +32,10 @@ pub struct ServerConfig {
     pub connect_timeout: Duration,
     /// Remove a dynamic child namespace when its last socket leaves.
     pub cleanup_empty_child_namespaces: bool,
-    /// The most dynamic child namespaces that may exist at once (default 10,000); a CONNECT
-    /// that would create one more is refused with "Too many namespaces".
+    /// The most dynamic child namespaces that may exist at once (default 10,000). A CONNECT
+    /// that would create one more evicts the oldest child nobody ever joined (one a
+    /// middleware refused, with no CONNECT on its way in), or is refused with "Too many
+    /// namespaces" when there is none.
     pub max_child_namespaces: usize,
     /// Acknowledgements one socket may be awaited for at once (default 10,000); past it
     /// `emit_with_ack` fails with [`crate::EmitError::TooManyPendingAcks`] and sends nothing.
@@ -139,7 +142,9 @@ impl Server {
             namespaces: RwLock::new(HashMap::new()),
             parents: RwLock::new(Vec::new()),
             children: AtomicUsize::new(0),
+            evictable: Default::default(),
             namespace_listeners: RwLock::new(Vec::new()),
+            removal_listeners: RwLock::new(Vec::new()),
             monitor: Default::default(),
             instrumented: Default::default(),
             namespace_emptied: tokio::sync::Notify::new(),
@@ -211,15 +216,18 @@ impl Server {
     /// The namespace `name`, created as a child of `parent` when it does not exist yet —
     /// socket.io's `io.of("/dynamic-101")` under `io.of(/^\/dynamic-\d+$/)`: the parent's
     /// handlers serve it, `parent.emit()` reaches it. Unlike a child a CONNECT created, it
-    /// is not removed when a middleware refuses its only client (unless
-    /// `cleanup_empty_child_namespaces`), and it is created even past `max_child_namespaces`
-    /// (the server, not a client, asked for it).
+    /// is never evicted (it is removed only by `cleanup_empty_child_namespaces`), and it is
+    /// created even past `max_child_namespaces` (the server, not a client, asked for it).
     pub fn of_child(&self, parent: &Arc<ParentNamespace>, name: &str) -> Arc<Namespace> {
         let name = normalize(name);
         let shared = &self.shared;
         let created = {
             let mut map = shared.namespaces.write();
             if let Some(n) = map.get(&name) {
+                // A child a client's CONNECT created is the server's from now on.
+                if n.parent().is_some() {
+                    n.mark_kept();
+                }
                 return n.clone();
             }
             let nsp = shared.insert_child(&mut map, &shared.clone(), parent, &name);
@@ -234,6 +242,18 @@ impl Server {
     /// Calls `f` for every namespace created from now on (`io.on("new_namespace")`).
     pub fn on_new_namespace(&self, f: impl Fn(&Arc<Namespace>) + Send + Sync + 'static) {
         self.shared.namespace_listeners.write().push(Arc::new(f));
+    }
+
+    /// Calls `f` for every dynamic child the server drops from now on: emptied under
+    /// `cleanup_empty_child_namespaces`, or evicted at `max_child_namespaces`. A child of the
+    /// same name may be created again right after; compare with `Arc::ptr_eq`.
+    pub fn on_namespace_removed(&self, f: impl Fn(&Arc<Namespace>) + Send + Sync + 'static) {
+        self.shared.removal_listeners.write().push(Arc::new(f));
+    }
+
+    /// The namespace `name` if it exists now; never creates one.
+    pub fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
+        self.shared.namespaces.read().get(&normalize(name)).cloned()
     }
 
     /// Every namespace that exists now.

@@ -1,6 +1,7 @@
 //! The Socket.IO server's shared state and its namespace registry: look-up, dynamic
-//! children (created when a CONNECT is admitted, removed when nobody joined or the last socket
-//! left) and the matchers of dynamic parents.
+//! children (created when a CONNECT resolves to them; removed when the last socket left under
+//! `cleanupEmptyChildNamespaces`, or evicted at `max_child_namespaces` when nobody ever joined
+//! them) and the matchers of dynamic parents.
 
 use super::ServerConfig;
 use crate::admission::{check_dynamic_name, Admission, Refusal};
@@ -33,7 +34,11 @@ pub(crate) struct ServerShared {
     pub(super) parents: RwLock<Vec<Arc<ParentNamespace>>>,
     /// Dynamic children in `namespaces`; changed under its write lock.
     pub(super) children: AtomicUsize,
+    /// Children a CONNECT at `max_child_namespaces` may evict, oldest first.
+    pub(super) evictable: super::eviction::Evictable,
     pub(super) namespace_listeners: RwLock<Vec<NamespaceListener>>,
+    /// Told of each dynamic child the server drops from its map.
+    pub(super) removal_listeners: RwLock<Vec<NamespaceListener>>,
     /// The admin UI's feed, once the server is instrumented.
     pub(crate) monitor: crate::monitor::MonitorSlot,
     /// Signalled when a namespace's last socket leaves (closing waits for every goodbye).
@@ -86,6 +91,7 @@ impl ServerShared {
         name: &str,
     ) -> Result<Admission, Refusal> {
         let me = self.me.upgrade().expect("server is alive while in use");
+        let mut evicted = None;
         let admission = {
             let mut map = self.namespaces.write();
             if let Some(n) = map.get(name) {
@@ -93,15 +99,27 @@ impl ServerShared {
             }
             let limit = self.config.max_child_namespaces;
             if self.children.load(Ordering::Acquire) >= limit {
-                tracing::warn!(
+                let Some(old) = self.evictable.take(&map) else {
+                    tracing::warn!(
+                        nsp = name,
+                        limit,
+                        "CONNECT refused: max_child_namespaces reached"
+                    );
+                    return Err(Refusal::TooManyChildren(limit));
+                };
+                tracing::debug!(
                     nsp = name,
-                    limit,
-                    "CONNECT refused: max_child_namespaces reached"
+                    evicted = old.name(),
+                    "max_child_namespaces reached: evicting a child nobody joined"
                 );
-                return Err(Refusal::TooManyChildren(limit));
+                self.detach(&mut map, &old);
+                evicted = Some(old);
             }
             Admission::begin(self.insert_child(&mut map, &me, parent, name))
         };
+        if let Some(old) = evicted {
+            self.removed(&old);
+        }
         parent.add_child(admission.namespace());
         self.announce(admission.namespace());
         Ok(admission)
@@ -121,33 +139,54 @@ impl ServerShared {
         nsp
     }
 
-    /// Removes `nsp` from the map if it is still there and `keep` does not hold.
-    fn remove_child_unless(&self, nsp: &Namespace, keep: impl FnOnce(&Namespace) -> bool) {
-        let mut map = self.namespaces.write();
-        let current = map
-            .get(nsp.name())
-            .is_some_and(|n| std::ptr::eq(Arc::as_ptr(n), nsp));
-        if current && !keep(nsp) {
-            map.remove(nsp.name());
-            self.children.fetch_sub(1, Ordering::AcqRel);
-            drop(map);
-            nsp.adapter().close();
+    /// Takes the child `nsp` out of `map` (under its write lock); the caller then calls
+    /// [`ServerShared::removed`] once the lock is released.
+    fn detach(&self, map: &mut HashMap<String, Arc<Namespace>>, nsp: &Arc<Namespace>) {
+        map.remove(nsp.name());
+        self.children.fetch_sub(1, Ordering::AcqRel);
+        nsp.mark_removed();
+    }
+
+    /// After [`ServerShared::detach`]: the adapter lets go of its rooms (and Redis
+    /// subscriptions), the hosts drop what they hold for the child.
+    fn removed(&self, nsp: &Arc<Namespace>) {
+        nsp.adapter().close();
+        let listeners: Vec<NamespaceListener> = self.removal_listeners.read().clone();
+        for l in listeners {
+            l(nsp);
         }
     }
 
-    /// `cleanupEmptyChildNamespaces`: the last socket left (and none is on its way in).
+    /// `cleanupEmptyChildNamespaces`: removes the child `nsp` if it is still in the map, has
+    /// no socket and no CONNECT on its way in.
     pub(crate) fn remove_child_namespace(&self, nsp: &Namespace) {
-        self.remove_child_unless(nsp, |n| n.socket_count() > 0 || !n.no_admission_pending());
+        let gone = {
+            let mut map = self.namespaces.write();
+            let current = map
+                .get(nsp.name())
+                .filter(|n| std::ptr::eq(Arc::as_ptr(n), nsp))
+                .cloned();
+            match current {
+                Some(n) if n.socket_count() == 0 && n.no_admission_pending() => {
+                    self.detach(&mut map, &n);
+                    n
+                }
+                _ => return,
+            }
+        };
+        self.removed(&gone);
     }
 
-    /// A CONNECT into a child ended without a socket joining: a child that nobody ever
-    /// joined never existed for anyone; one emptied meanwhile goes under
-    /// `cleanupEmptyChildNamespaces` (its removal had waited for this CONNECT).
-    pub(crate) fn remove_unjoined_child(&self, nsp: &Namespace) {
-        let cleanup = nsp.parent().is_some_and(|p| p.cleanup_empty_children);
-        self.remove_child_unless(nsp, |n| {
-            (n.ever_joined() && !cleanup) || n.socket_count() > 0 || !n.no_admission_pending()
-        });
+    /// A CONNECT into the child `nsp` ended, admitted or not. Under
+    /// `cleanupEmptyChildNamespaces` an empty child goes (its removal may have waited for this
+    /// CONNECT); otherwise a child nobody joined stays, as in socket.io, and becomes one a
+    /// CONNECT at `max_child_namespaces` may evict.
+    pub(crate) fn connect_ended(&self, nsp: &Namespace) {
+        if nsp.parent().is_some_and(|p| p.cleanup_empty_children) {
+            self.remove_child_namespace(nsp);
+        } else if nsp.evictable() {
+            self.evictable.offer(nsp);
+        }
     }
 
     pub(crate) fn resolve_namespace(&self, name: &str, auth: &str) -> Resolved {

@@ -196,11 +196,14 @@ impl Socket {
                 }
                 store.closed(pid.as_str());
             }
-            socket.nsp.remove_socket(&socket.id);
+            let emptied = socket.nsp.remove_socket(&socket.id);
             if let Some(monitor) = socket.nsp.monitor().filter(|_| socket.announced()) {
                 monitor.disconnected(&socket, reason);
             }
             handler.disconnected(&socket, reason);
+            if emptied {
+                socket.nsp.left_empty();
+            }
         };
         match self.nsp.handler().disconnecting(self, reason) {
             Pending::Ready(()) => finish(),
