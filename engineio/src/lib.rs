@@ -66,5 +66,5 @@ pub use roomcast_protocol::engineio::{packet, payload, payload_v3, Frame, Inboun
 pub use server::{AllowRequest, EngineServer, EngineStats, HttpFallback, SessionAcceptor};
 pub use session::{CloseReason, EngineSession, Probe, SessionHandler, TransportKind};
 pub use transport::client_files::ClientFiles;
-pub use transport::external::{InputWaiting, WebSocketChannel, WebSocketFeeder, WsMessage};
+pub use transport::external::{InputWaiting, WebSocketChannel, WsMessage};
 pub use wake_batch::with_batched_wakes;
