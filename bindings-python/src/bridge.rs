@@ -6,7 +6,7 @@ use crate::host::{Host, LocalEvent};
 use crate::payload::bytes_of;
 use bytes::Bytes;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::{PyBytes, PyList, PyString};
 use roomcast::{WebSocketChannel, WsMessage};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -67,7 +67,7 @@ pub fn response_to_py<'py>(
 /// Once its session runs, the calls do the session's work on the calling thread: a pushed
 /// message is decoded and its events queued for the dispatcher before `push_text` returns,
 /// and `take` empties the session's queue. An ASGI connection that runs the handlers right
-/// after a push (`hold_wakes` … `take` … `release_wakes`) answers without any other thread.
+/// after a push (`feed`) answers without any other thread.
 #[pyclass(frozen, name = "WebSocket", module = "roomcast._native")]
 pub struct PyWebSocket {
     pub channel: WebSocketChannel,
@@ -80,6 +80,31 @@ impl PyWebSocket {
         // Decoding may start timers or tasks of the session: they belong to the runtime.
         let _entered = self.runtime.enter();
         self.channel.push(message);
+    }
+}
+
+/// The wake-ups `feed` holds, released however it returns.
+struct Held<'a> {
+    ws: &'a PyWebSocket,
+    host: bool,
+}
+
+impl<'a> Held<'a> {
+    fn new(ws: &'a PyWebSocket, host: bool) -> Held<'a> {
+        roomcast::engineio::wake_batch::open_batch(&ws.runtime);
+        if host {
+            ws.host.hold_wakes();
+        }
+        Held { ws, host }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        roomcast::engineio::wake_batch::close_batch();
+        if self.host {
+            self.ws.host.release_wakes();
+        }
     }
 }
 
@@ -122,25 +147,37 @@ impl PyWebSocket {
         to_py_list(py, messages).map(Some)
     }
 
-    /// Defers, until `release_wakes`, the wake-ups of the core's writers for frames queued
-    /// on this thread, and skips those whose frames were taken meanwhile. With `drain_here`
-    /// (the caller is the dispatcher's thread and drains before `release_wakes`), events
-    /// queued meanwhile do not wake the dispatcher either. Pair every call with
-    /// `release_wakes`.
-    fn hold_wakes(&self, drain_here: bool) {
-        roomcast::engineio::wake_batch::open_batch(&self.runtime);
-        if drain_here {
-            self.host.hold_wakes();
+    /// A message from the client (`str`: text, `bytes`: binary) handled at once: pushed,
+    /// then `drain` (the dispatcher's, when this is its thread) runs the handlers, then what
+    /// there is to send is returned, as `take` does. Meanwhile the wake-ups of the core's
+    /// writers (skipped for frames taken here) and, with `drain`, of the dispatcher wait, so
+    /// an answer made by the handlers costs no other thread a wake-up.
+    #[pyo3(signature = (message, drain=None))]
+    fn feed<'py>(
+        &self,
+        py: Python<'py>,
+        message: &Bound<'py, PyAny>,
+        drain: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let message = match message.cast::<PyString>() {
+            Ok(text) => WsMessage::Text(text.to_str()?.to_owned()),
+            Err(_) => WsMessage::Binary(Bytes::copy_from_slice(bytes_of(
+                message,
+                "a WebSocket message",
+            )?)),
+        };
+        let held = Held::new(self, drain.is_some());
+        self.push(message);
+        if let Some(drain) = drain {
+            drain.call0()?;
         }
-    }
-
-    /// Ends `hold_wakes`: writers of frames still queued are woken, and the dispatcher if
-    /// events are left.
-    fn release_wakes(&self, drain_here: bool) {
-        roomcast::engineio::wake_batch::close_batch();
-        if drain_here {
-            self.host.release_wakes();
+        let mut messages = Vec::new();
+        let open = self.channel.take(&mut messages);
+        drop(held);
+        if !open {
+            return Ok(None);
         }
+        to_py_list(py, messages).map(Some)
     }
 
     /// Completes `token` once `take` has something to give (or says the end).

@@ -224,8 +224,8 @@ class WebSocket:
     def client_closed(self) -> None: ...
     def take(self) -> list[str | bytes] | None:
         """What there is to send now, without waiting; None once closed and all taken."""
-    def hold_wakes(self, drain_here: bool) -> None: ...
-    def release_wakes(self, drain_here: bool) -> None: ...
+    def feed(self, message: str | bytes, drain: Callable[[], None] | None = None) -> list[str | bytes] | None:
+        """Pushes a message, runs ``drain``, returns what there is to send (as ``take``)."""
     def wait(self, token: int) -> None:
         """Completes ``token`` once ``take`` has something to give."""
     def receive(self, timeout: float) -> list[str | bytes] | None:

@@ -164,22 +164,16 @@ class ASGIApp:
                 message = await receive()
                 kind = message["type"]
                 if kind == "websocket.receive":
-                    # The core decodes the message during the push; on the loop that runs the
-                    # handlers they run now, and what they queued for this client is taken
-                    # before the core's writer is woken: no other thread is involved.
-                    here = dispatcher.on_loop_thread()
-                    ws.hold_wakes(here)
-                    try:
-                        text = message.get("text")
-                        if text is not None:
-                            ws.push_text(text)
-                        else:
-                            ws.push_bytes(message.get("bytes") or b"")
-                        if here:
-                            dispatcher.drain_here()
-                        out.take()
-                    finally:
-                        ws.release_wakes(here)
+                    # The core decodes the message during the feed; on the loop that runs the
+                    # handlers they run in it too, and what they queued for this client comes
+                    # back before the core's writer is woken: no other thread is involved.
+                    text = message.get("text")
+                    out.add(
+                        ws.feed(
+                            text if text is not None else (message.get("bytes") or b""),
+                            dispatcher.drain_here if dispatcher.on_loop_thread() else None,
+                        )
+                    )
                     await out.flush()
                 elif kind == "websocket.disconnect":
                     break
@@ -204,7 +198,10 @@ class _Outbox:
 
     def take(self) -> bool:
         """Queues what the core has for the client; False once it has closed the WebSocket."""
-        batch = self.ws.take()
+        return self.add(self.ws.take())
+
+    def add(self, batch: list[str | bytes] | None) -> bool:
+        """Queues a batch the core gave; ``None``: it has closed the WebSocket."""
         if batch is None:
             self.queue.append(None)
             return False
