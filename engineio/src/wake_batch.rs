@@ -93,23 +93,23 @@ fn flush(batch: Batch) {
     } = batch;
     match sessions.len() {
         0 => {}
-        // One wake-up costs the same as the task that would carry it.
-        1 => wake_if_queued(&sessions[0]),
+        // One wake-up costs the same as the task that would carry it. A host that took the
+        // frames itself before the batch closed (an ASGI connection sending the acks of the
+        // handlers it just ran) leaves nothing for the writer: waking it would only cost a
+        // thread switch. Broadcasts (many sessions) skip the check: their frames wait for
+        // the writers.
+        1 => {
+            if sessions[0].has_queued() {
+                sessions[0].wake_writer();
+            }
+        }
         _ => {
             runtime.spawn(async move {
                 for s in sessions {
-                    wake_if_queued(&s);
+                    s.wake_writer();
                 }
             });
         }
-    }
-}
-
-/// A host that took the frames itself before the batch closed (an ASGI connection writing
-/// its acks) leaves nothing for the writer: waking it would only cost a thread switch.
-fn wake_if_queued(session: &Arc<EngineSession>) {
-    if session.has_queued() {
-        session.wake_writer();
     }
 }
 
