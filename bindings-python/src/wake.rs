@@ -16,8 +16,6 @@ pub struct WakePair {
     held: AtomicBool,
     /// A wake-up was asked for, maybe while held.
     missed: AtomicBool,
-    /// A byte may wait in the socket pair.
-    written: AtomicBool,
 }
 
 impl WakePair {
@@ -30,7 +28,6 @@ impl WakePair {
             writer,
             held: AtomicBool::new(false),
             missed: AtomicBool::new(false),
-            written: AtomicBool::new(false),
         })
     }
 
@@ -51,9 +48,6 @@ impl WakePair {
 
     fn write(&self) {
         let _ = (&self.writer).write(&[1]);
-        // After the write: a `clear` that misses this mark leaves the byte for the next
-        // turn (one more drain), never a lost wake-up.
-        self.written.store(true, Ordering::SeqCst);
     }
 
     /// The host thread takes the queued events itself before it returns to its loop: wake-ups
@@ -75,10 +69,10 @@ impl WakePair {
     /// Consumes pending wake-ups; call before taking queued events, so a wake-up that races
     /// with the drain is seen on the next turn instead of being lost.
     pub fn clear(&self) {
-        // Most drains that follow a hold find nothing written: no read to make.
-        if !self.written.swap(false, Ordering::SeqCst) {
-            return;
-        }
+        // Always read: a flag saying whether a byte was written cannot skip this safely. The
+        // writer is often preempted between its write and the flag (the woken host takes the
+        // core), and the host would then find the descriptor readable and nothing to clear,
+        // turn after turn, until the writer runs again.
         let mut buf = [0u8; 512];
         while let Ok(n) = (&self.reader).read(&mut buf) {
             if n < buf.len() {
