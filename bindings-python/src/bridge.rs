@@ -5,15 +5,11 @@ use crate::errors::invalid;
 use crate::host::{Host, LocalEvent};
 use crate::payload::bytes_of;
 use bytes::Bytes;
-use futures_util::StreamExt;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
-use roomcast::{WebSocketFeeder, WsMessage};
+use pyo3::types::{PyBytes, PyList, PyString};
+use roomcast::{WebSocketChannel, WsMessage};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-
-/// Most messages handed to Python per WebSocket wake-up.
-const WS_BATCH: usize = 256;
 
 /// Builds the request head from what the host parsed: the method, the request target
 /// (path and query string) and the headers as (name, value) pairs of `bytes` or `str`.
@@ -67,93 +63,158 @@ pub fn response_to_py<'py>(
 }
 
 /// A WebSocket whose framing the host's server does (ASGI `websocket` scopes).
+///
+/// Once its session runs, the calls do the session's work on the calling thread: a pushed
+/// message is decoded and its events queued for the dispatcher before `push_text` returns,
+/// and `take` empties the session's queue. An ASGI connection that runs the handlers right
+/// after a push (`feed`) answers without any other thread.
 #[pyclass(frozen, name = "WebSocket", module = "roomcast._native")]
 pub struct PyWebSocket {
-    pub feeder: WebSocketFeeder,
-    pub outbound: Arc<tokio::sync::Mutex<futures_channel::mpsc::Receiver<WsMessage>>>,
+    pub channel: WebSocketChannel,
     pub host: Arc<Host>,
     pub runtime: tokio::runtime::Handle,
+}
+
+impl PyWebSocket {
+    fn push(&self, message: WsMessage) {
+        // Decoding may start timers or tasks of the session: they belong to the runtime.
+        let _entered = self.runtime.enter();
+        self.channel.push(message);
+    }
+}
+
+/// The wake-ups `feed` holds, released however it returns.
+struct Held<'a> {
+    ws: &'a PyWebSocket,
+    host: bool,
+}
+
+impl<'a> Held<'a> {
+    fn new(ws: &'a PyWebSocket, host: bool) -> Held<'a> {
+        roomcast::engineio::wake_batch::open_batch(&ws.runtime);
+        if host {
+            ws.host.hold_wakes();
+        }
+        Held { ws, host }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        roomcast::engineio::wake_batch::close_batch();
+        if self.host {
+            self.ws.host.release_wakes();
+        }
+    }
+}
+
+fn to_py_list<'py>(py: Python<'py>, messages: Vec<WsMessage>) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for message in messages {
+        match message {
+            WsMessage::Text(t) => out.append(t)?,
+            WsMessage::Binary(b) => out.append(PyBytes::new(py, &b))?,
+        }
+    }
+    Ok(out)
 }
 
 #[pymethods]
 impl PyWebSocket {
     /// A text message from the client.
     fn push_text(&self, text: String) {
-        self.feeder.push(WsMessage::Text(text));
+        self.push(WsMessage::Text(text));
     }
 
     /// A binary message from the client.
     fn push_bytes(&self, data: &[u8]) {
-        self.feeder
-            .push(WsMessage::Binary(Bytes::copy_from_slice(data)));
+        self.push(WsMessage::Binary(Bytes::copy_from_slice(data)));
     }
 
     /// The client went away.
     fn client_closed(&self) {
-        self.feeder.client_closed();
+        let _entered = self.runtime.enter();
+        self.channel.client_closed();
+    }
+
+    /// What there is to send now (text as `str`, binary as `bytes`), without waiting; `None`
+    /// once the server has closed the WebSocket and everything was taken.
+    fn take<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyList>>> {
+        let mut messages = Vec::new();
+        if !self.channel.take(&mut messages) {
+            return Ok(None);
+        }
+        to_py_list(py, messages).map(Some)
+    }
+
+    /// A message from the client (`str`: text, `bytes`: binary) handled at once: pushed,
+    /// then `drain` (the dispatcher's, when this is its thread) runs the handlers, then what
+    /// there is to send is returned, as `take` does. Meanwhile the wake-ups of the core's
+    /// writers (skipped for frames taken here) and, with `drain`, of the dispatcher wait, so
+    /// an answer made by the handlers costs no other thread a wake-up.
+    #[pyo3(signature = (message, drain=None))]
+    fn feed<'py>(
+        &self,
+        py: Python<'py>,
+        message: &Bound<'py, PyAny>,
+        drain: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let message = match message.cast::<PyString>() {
+            Ok(text) => WsMessage::Text(text.to_str()?.to_owned()),
+            Err(_) => WsMessage::Binary(Bytes::copy_from_slice(bytes_of(
+                message,
+                "a WebSocket message",
+            )?)),
+        };
+        let held = Held::new(self, drain.is_some());
+        self.push(message);
+        if let Some(drain) = drain {
+            drain.call0()?;
+        }
+        let mut messages = Vec::new();
+        let open = self.channel.take(&mut messages);
+        drop(held);
+        if !open {
+            return Ok(None);
+        }
+        to_py_list(py, messages).map(Some)
+    }
+
+    /// Completes `token` once `take` has something to give (or says the end).
+    fn wait(&self, token: u64) {
+        let channel = self.channel.clone();
+        let host = self.host.clone();
+        self.runtime.spawn(async move {
+            channel.ready().await;
+            host.push_local(LocalEvent::Done { token });
+        });
     }
 
     /// The next messages for the client, waiting up to `timeout` seconds on the calling
     /// thread without the GIL (an in-process test client): text as `str`, binary as
     /// `bytes`; an empty list if none came, `None` once the server closed the WebSocket.
     fn receive<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Option<Bound<'py, PyList>>> {
-        let outbound = self.outbound.clone();
         let wait = std::time::Duration::from_secs_f64(timeout.max(0.0));
+        let channel = self.channel.clone();
         let runtime = self.runtime.clone();
-        let batch = py.detach(move || {
-            runtime.block_on(async move {
-                let mut rx = outbound.lock().await;
-                match tokio::time::timeout(wait, rx.next()).await {
-                    Err(_) => Some(Vec::new()),
-                    Ok(None) => None,
-                    Ok(Some(first)) => {
-                        let mut batch = vec![first];
-                        while batch.len() < WS_BATCH {
-                            match rx.try_recv() {
-                                Ok(m) => batch.push(m),
-                                Err(_) => break,
-                            }
-                        }
-                        Some(batch)
-                    }
-                }
-            })
-        });
-        let Some(batch) = batch else {
-            return Ok(None);
-        };
-        let out = PyList::empty(py);
-        for message in batch {
-            match message {
-                WsMessage::Text(t) => out.append(t)?,
-                WsMessage::Binary(b) => out.append(PyBytes::new(py, &b))?,
+        let taken = py.detach(move || {
+            let mut messages = Vec::new();
+            if !channel.take(&mut messages) {
+                return None;
             }
-        }
-        Ok(Some(out))
-    }
-
-    /// Asks for the next messages to send; they arrive as a completion with `token` (`None`
-    /// once the server has closed the WebSocket). Ask again only after sending them, so a
-    /// slow client holds the core's writer back instead of piling messages up here.
-    fn next_batch(&self, token: u64) {
-        let outbound = self.outbound.clone();
-        let host = self.host.clone();
-        self.runtime.spawn(async move {
-            let mut rx = outbound.lock().await;
-            let messages = match rx.next().await {
-                None => None,
-                Some(first) => {
-                    let mut batch = vec![first];
-                    while batch.len() < WS_BATCH {
-                        match rx.try_recv() {
-                            Ok(m) => batch.push(m),
-                            Err(_) => break,
-                        }
-                    }
-                    Some(batch)
+            if messages.is_empty() {
+                runtime.block_on(async {
+                    let _ = tokio::time::timeout(wait, channel.ready()).await;
+                });
+                if !channel.take(&mut messages) {
+                    return None;
                 }
-            };
-            host.push_local(LocalEvent::WebSocket { token, messages });
+            }
+            Some(messages)
         });
+        match taken {
+            None => Ok(None),
+            Some(messages) => to_py_list(py, messages).map(Some),
+        }
     }
 }

@@ -9,9 +9,9 @@ use crate::payload;
 use crate::reply::{PyAck, PyReply, PyServerSideAck, ReplyKind};
 use crate::socket::PySocket;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList};
 use roomcast::handshake::RequestInfo;
-use roomcast::{AckError, Completion, HostEvent, SocketRef, WsMessage};
+use roomcast::{AckError, Completion, HostEvent, SocketRef};
 use std::sync::Arc;
 
 pub const EV_AUTHORIZE: u8 = 0;
@@ -281,22 +281,6 @@ fn convert_local<'py>(py: Python<'py>, ev: LocalEvent) -> PyResult<Bound<'py, Py
                 .into_pyobject(py)?
                 .into_any(),
             None => (EV_HTTP, token, py.None()).into_pyobject(py)?.into_any(),
-        },
-        // (kind, token, [str | bytes, ...] or None)
-        LocalEvent::WebSocket { token, messages } => match messages {
-            Some(messages) => {
-                let list = PyList::empty(py);
-                for m in messages {
-                    match m {
-                        WsMessage::Text(t) => list.append(PyString::new(py, &t))?,
-                        WsMessage::Binary(b) => list.append(pyo3::types::PyBytes::new(py, &b))?,
-                    }
-                }
-                (EV_WEBSOCKET, token, list).into_pyobject(py)?.into_any()
-            }
-            None => (EV_WEBSOCKET, token, py.None())
-                .into_pyobject(py)?
-                .into_any(),
         },
         LocalEvent::Done { token } => (EV_DONE, token).into_pyobject(py)?.into_any(),
         // (kind, request dict, reply)

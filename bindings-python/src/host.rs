@@ -1,14 +1,14 @@
 //! Everything the core and the binding's own tasks hand to Python, behind one wake-up.
 //!
 //! The core pushes [`HostEvent`]s into its [`EventQueue`]; the binding's tasks (HTTP answers
-//! for ASGI/WSGI, WebSocket batches, an asynchronous close) push [`LocalEvent`]s here. Both
+//! for ASGI/WSGI, a host-framed WebSocket's readiness, an asynchronous close) push [`LocalEvent`]s here. Both
 //! share one [`WakePair`], so the Python thread wakes once per batch of either kind.
 
 use crate::wake::WakePair;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use roomcast::handshake::RequestInfo;
-use roomcast::{EventQueue, HostEvent, WsMessage};
+use roomcast::{EventQueue, HostEvent};
 use std::sync::Arc;
 
 /// A result of an operation the binding started for Python with a token.
@@ -17,11 +17,6 @@ pub enum LocalEvent {
     Http {
         token: u64,
         response: Option<http::Response<Bytes>>,
-    },
-    /// Messages for a host-framed WebSocket (`None`: the server closed it).
-    WebSocket {
-        token: u64,
-        messages: Option<Vec<WsMessage>>,
     },
     /// A background operation (closing the server) has finished.
     Done { token: u64 },
@@ -74,6 +69,18 @@ impl Host {
         if was_empty {
             self.wake.wake();
         }
+    }
+
+    /// The calling thread (the one that drains) takes what gets queued until
+    /// [`Host::release_wakes`] itself: no wake-up meanwhile.
+    pub fn hold_wakes(&self) {
+        self.wake.hold();
+    }
+
+    /// Ends [`Host::hold_wakes`]; wakes the draining thread for what it left queued.
+    pub fn release_wakes(&self) {
+        self.wake
+            .release(|| !self.events.is_empty() || !self.local.lock().is_empty());
     }
 
     /// Everything queued so far, oldest first.

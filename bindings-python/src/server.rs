@@ -428,10 +428,8 @@ impl PyServer {
         match self.server.open_websocket(&parts, bridge::remote(client)) {
             Err(status) => Ok(status.into_pyobject(py)?.into_any()),
             Ok(channel) => {
-                let (feeder, outbound) = channel.split();
                 let ws = PyWebSocket {
-                    feeder,
-                    outbound: Arc::new(tokio::sync::Mutex::new(outbound)),
+                    channel,
                     host: self.host.clone(),
                     runtime: self.server.runtime().clone(),
                 };

@@ -114,3 +114,75 @@ async def test_a_long_poll_whose_client_goes_away_ends_its_session() -> None:
                 after = await http.get(f"{url}{path}", timeout=5)
                 assert after.status_code == 400, after.text
                 assert "Session ID unknown" in after.text
+
+
+async def test_a_websocket_event_is_answered_during_its_receive(harness: Any) -> None:
+    """Under an ASGI server a sync handler's ack is written while the loop handles the frame
+    that asked for it: the core's threads never wake the loop for it (before, every echo
+    woke it twice: once for the event, once for the frame to send)."""
+    io, _, _ = make_app()
+    async with uvicorn_serving(roomcast.ASGIApp(io)) as url:
+        c = await harness.client(url, "websocket")
+        assert await c.call("echo", 0, timeout=5) == 0
+        dispatcher = io._dispatcher
+        loop = asyncio.get_running_loop()
+        wakes = 0
+
+        def counted() -> None:
+            nonlocal wakes
+            wakes += 1
+            dispatcher.drain()
+
+        loop.remove_reader(dispatcher._fd)
+        loop.add_reader(dispatcher._fd, counted)
+        try:
+            for i in range(40):
+                assert await c.call("echo", {"n": i}, timeout=5) == {"n": i}
+        finally:
+            loop.remove_reader(dispatcher._fd)
+            loop.add_reader(dispatcher._fd, dispatcher.drain)
+        assert wakes < 10, f"the loop was woken {wakes} times for 40 echoes"
+
+
+async def test_websocket_frames_keep_their_order_whoever_sends_them(harness: Any) -> None:
+    """Emits and acks made while the receive loop runs the handlers, by async handlers and
+    from an HTTP route reach the client in the order they were made."""
+    io = roomcast.Server()
+    api = FastAPI()
+
+    @api.get("/burst")
+    async def burst(n: int) -> dict[str, Any]:
+        for i in range(n):
+            io.emit("seq", {"from": "route", "i": i})
+        return {}
+
+    @io.on("connection")
+    def connect(socket: roomcast.Socket) -> None:
+        def sync(i: int) -> int:
+            socket.emit("seq", {"from": "sync", "i": i})
+            return i
+
+        async def later(i: int) -> int:
+            await asyncio.sleep(0)
+            socket.emit("seq", {"from": "async", "i": i})
+            return i
+
+        socket.on("sync", sync)
+        socket.on("later", later)
+
+    seen: list[tuple[str, int]] = []
+    async with uvicorn_serving(roomcast.ASGIApp(io, other_asgi_app=api)) as url:
+        c = await harness.client(url, "websocket", handlers={"seq": lambda d: seen.append((d["from"], d["i"]))})
+        async with httpx.AsyncClient() as http:
+            for round_ in range(20):
+                calls = [c.call("sync", round_, timeout=5), c.call("later", round_, timeout=5)]
+                route = http.get(f"{url}/burst", params={"n": 5})
+                results = await within(asyncio.gather(*calls, route), 10)
+                assert results[:2] == [round_, round_]
+                # Each handler emitted before it acknowledged: the emit came first.
+                assert ("sync", round_) in seen and ("async", round_) in seen
+        # Every emit of one kind arrives in order, and a handler's emit before its ack.
+        for kind in ("sync", "async"):
+            assert [i for k, i in seen if k == kind] == list(range(20))
+        route_seen = [i for k, i in seen if k == "route"]
+        assert route_seen == list(range(5)) * 20

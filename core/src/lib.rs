@@ -83,4 +83,4 @@ pub use socket::{
 };
 pub use socketio::parser::Parser;
 pub use transport::client_files::ClientFiles;
-pub use transport::external::{InputWaiting, WebSocketChannel, WebSocketFeeder, WsMessage};
+pub use transport::external::{InputWaiting, WebSocketChannel, WsMessage};

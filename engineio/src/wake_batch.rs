@@ -30,7 +30,7 @@ thread_local! {
 
 /// Opens a batch on this thread; batches nest. Pair every call with [`close_batch`], which
 /// hands the wake-ups to `runtime` when the outermost one closes.
-fn open_batch(runtime: &Handle) {
+pub fn open_batch(runtime: &Handle) {
     BATCH.with(|b| {
         let mut b = b.borrow_mut();
         match b.as_mut() {
@@ -47,7 +47,7 @@ fn open_batch(runtime: &Handle) {
 }
 
 /// Closes the innermost batch on this thread (nothing happens when none is open).
-fn close_batch() {
+pub fn close_batch() {
     let finished = BATCH.with(|b| {
         let mut b = b.borrow_mut();
         let batch = b.as_mut()?;
@@ -93,8 +93,16 @@ fn flush(batch: Batch) {
     } = batch;
     match sessions.len() {
         0 => {}
-        // One wake-up costs the same as the task that would carry it.
-        1 => sessions[0].wake_writer(),
+        // One wake-up costs the same as the task that would carry it. A host that took the
+        // frames itself before the batch closed (an ASGI connection sending the acks of the
+        // handlers it just ran) leaves nothing for the writer: waking it would only cost a
+        // thread switch. Broadcasts (many sessions) skip the check: their frames wait for
+        // the writers.
+        1 => {
+            if sessions[0].has_queued() {
+                sessions[0].wake_writer();
+            }
+        }
         _ => {
             runtime.spawn(async move {
                 for s in sessions {
@@ -110,6 +118,7 @@ mod tests {
     use super::*;
     use crate::handshake::RequestInfo;
     use crate::{EngineConfig, Frame, TransportKind};
+    use std::future::Future;
     use std::time::Duration;
 
     fn deferred() -> usize {
@@ -168,6 +177,59 @@ mod tests {
         session.send(Frame::text("c")).expect("open session");
         close_batch();
         assert_eq!(wait(1), vec![Frame::text("c")]);
+        session.close(crate::CloseReason::ServerShuttingDown);
+    }
+
+    #[test]
+    fn a_writer_whose_frames_were_taken_in_the_batch_is_not_woken() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::task::{Context, Wake, Waker};
+
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let _entered = rt.enter();
+        let request = RequestInfo {
+            query: vec![("EIO".into(), "4".into())],
+            ..Default::default()
+        };
+        let session = EngineSession::new(
+            Arc::new(EngineConfig::default()),
+            TransportKind::WebSocket,
+            request,
+        );
+        let wakes = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        // A writer parked on the session, as a host's pump waits between frames.
+        let ready = session.frames_ready();
+        let mut ready = std::pin::pin!(ready);
+        assert!(ready.as_mut().poll(&mut cx).is_pending());
+
+        // The host's own thread queues an answer and takes it before the batch closes.
+        open_batch(rt.handle());
+        session.send(Frame::text("a")).expect("open session");
+        let (mut frames, mut uncompressed) = (Vec::new(), Vec::new());
+        assert!(session
+            .take_frames(&mut frames, &mut uncompressed)
+            .is_some());
+        close_batch();
+        assert_eq!(frames, vec![Frame::text("a")]);
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+
+        // A frame left queued when the batch closes still wakes it.
+        open_batch(rt.handle());
+        session.send(Frame::text("b")).expect("open session");
+        close_batch();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert!(ready.as_mut().poll(&mut cx).is_ready());
         session.close(crate::CloseReason::ServerShuttingDown);
     }
 

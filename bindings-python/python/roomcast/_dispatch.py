@@ -75,6 +75,7 @@ class Dispatcher:
         self._resume_scheduled = False
         self._yield = False
         self._expiry: dict[str, asyncio.TimerHandle] = {}
+        self._context = contextvars.copy_context()
         n = _native
         table: dict[int, Callable[[tuple[Any, ...]], None]] = {
             n.EV_AUTHORIZE: self._authorize,
@@ -122,6 +123,7 @@ class Dispatcher:
             )
         self.loop = loop
         self.thread_id = threading.get_ident()
+        self._context = contextvars.copy_context()
         loop.add_reader(self._fd, self.drain)
         # Events queued before the loop was attached have already rung the bell.
         loop.call_soon(self.drain)
@@ -145,6 +147,11 @@ class Dispatcher:
         self._queue.extend(events)
         if not self._resume_scheduled:
             self._process()
+
+    def drain_here(self) -> None:
+        """Handles, now, what a call on the loop thread has just queued (an ASGI WebSocket's
+        message, decoded during its push), as the wake-up would on the next loop turn."""
+        self._context.run(self.drain)
 
     def flush(self) -> None:
         """Handles everything queued now, without yielding to the loop (at shutdown)."""

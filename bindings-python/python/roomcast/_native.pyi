@@ -227,7 +227,12 @@ class WebSocket:
     def push_text(self, text: str) -> None: ...
     def push_bytes(self, data: bytes) -> None: ...
     def client_closed(self) -> None: ...
-    def next_batch(self, token: int) -> None: ...
+    def take(self) -> list[str | bytes] | None:
+        """What there is to send now, without waiting; None once closed and all taken."""
+    def feed(self, message: str | bytes, drain: Callable[[], None] | None = None) -> list[str | bytes] | None:
+        """Pushes a message, runs ``drain``, returns what there is to send (as ``take``)."""
+    def wait(self, token: int) -> None:
+        """Completes ``token`` once ``take`` has something to give."""
     def receive(self, timeout: float) -> list[str | bytes] | None:
         """The next messages, waiting up to ``timeout`` without the GIL; None once closed."""
 

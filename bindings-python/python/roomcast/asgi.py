@@ -9,6 +9,7 @@ the ASGI server's event loop.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping
 
 from ._dispatch import logger, resolve_value
@@ -155,17 +156,25 @@ class ASGIApp:
             await send({"type": "websocket.close", "code": 1008})
             return
         await send({"type": "websocket.accept"})
-        writer = asyncio.ensure_future(self._pump_out(ws, send))
+        out = _Outbox(ws, send)
+        dispatcher = self.io._dispatcher
+        writer = asyncio.ensure_future(out.pump(dispatcher))
         try:
             while True:
                 message = await receive()
                 kind = message["type"]
                 if kind == "websocket.receive":
+                    # The core decodes the message during the feed; on the loop that runs the
+                    # handlers they run in it too, and what they queued for this client comes
+                    # back before the core's writer is woken: no other thread is involved.
                     text = message.get("text")
-                    if text is not None:
-                        ws.push_text(text)
-                    else:
-                        ws.push_bytes(message.get("bytes") or b"")
+                    out.add(
+                        ws.feed(
+                            text if text is not None else (message.get("bytes") or b""),
+                            dispatcher.drain_here if dispatcher.on_loop_thread() else None,
+                        )
+                    )
+                    await out.flush()
                 elif kind == "websocket.disconnect":
                     break
         finally:
@@ -175,22 +184,69 @@ class ASGIApp:
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 writer.cancel()
 
-    async def _pump_out(self, ws: Any, send: Send) -> None:
-        dispatcher = self.io._dispatcher
+
+class _Outbox:
+    """What goes to one ASGI WebSocket, in the order the core gave it, whoever took it: the
+    receive loop (answers made while it ran the handlers) or the pump (everything else)."""
+
+    def __init__(self, ws: Any, send: Send) -> None:
+        self.ws = ws
+        self.send = send
+        self.queue: deque[str | bytes | None] = deque()
+        self.sending = False
+        self.broken = False
+
+    def take(self) -> bool:
+        """Queues what the core has for the client; False once it has closed the WebSocket."""
+        return self.add(self.ws.take())
+
+    def add(self, batch: list[str | bytes] | None) -> bool:
+        """Queues a batch the core gave; ``None``: it has closed the WebSocket."""
+        if batch is None:
+            self.queue.append(None)
+            return False
+        self.queue.extend(batch)
+        return True
+
+    async def flush(self) -> None:
+        """Sends what is queued, unless another flush is already doing it."""
+        if self.sending or self.broken:
+            return
+        self.sending = True
+        queue, send = self.queue, self.send
         try:
-            while True:
-                token, fut = dispatcher.expect(resolve_value)
-                ws.next_batch(token)
-                batch: list[str | bytes] | None = await Pending(fut, dispatcher.thread_id)
-                if batch is None:
+            while queue:
+                item = queue.popleft()
+                if item is None:
                     await send({"type": "websocket.close", "code": 1000})
+                    self.broken = True
                     return
-                for item in batch:
-                    if isinstance(item, str):
-                        await send({"type": "websocket.send", "text": item})
-                    else:
-                        await send({"type": "websocket.send", "bytes": item})
+                if isinstance(item, str):
+                    await send({"type": "websocket.send", "text": item})
+                else:
+                    await send({"type": "websocket.send", "bytes": item})
         except Exception as e:  # the client is gone; the reader side ends the session
+            self.broken = True
+            logger.debug("roomcast: WebSocket writer stopped: %r", e)
+        finally:
+            self.sending = False
+
+    async def pump(self, dispatcher: Any) -> None:
+        """Sends what the core queues outside the receive loop (broadcasts, pings, answers
+        of async handlers) until the WebSocket closes."""
+        try:
+            while not self.broken:
+                if not self.take():
+                    await self.flush()
+                    return
+                if self.queue and not self.sending:
+                    await self.flush()
+                    continue
+                # Nothing to send, or the receive loop is sending it: wait for more.
+                token, fut = dispatcher.expect(resolve_value)
+                self.ws.wait(token)
+                await Pending(fut, dispatcher.thread_id)
+        except Exception as e:
             logger.debug("roomcast: WebSocket writer stopped: %r", e)
 
 

@@ -424,6 +424,11 @@ impl EngineSession {
         Ok(())
     }
 
+    /// Whether frames wait in the queue for a transport.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.state.lock().queue.is_empty()
+    }
+
     /// Wakes a parked poll or WebSocket writer to take the queued frames.
     pub(super) fn wake_writer(&self) {
         self.wake.notify_waiters();

@@ -110,6 +110,46 @@ impl EngineSession {
         }
     }
 
+    /// For a WebSocket writer on a host's thread: takes what is queued, without waiting.
+    /// `None` once the session is closed and drained.
+    pub fn take_frames(
+        self: &Arc<Self>,
+        into: &mut Vec<Frame>,
+        uncompressed: &mut Vec<usize>,
+    ) -> Option<()> {
+        let mut st = self.state.lock();
+        if st.transport == TransportKind::WebSocket && !st.queue.is_empty() {
+            st.take_queue(into, uncompressed);
+            drop(st);
+            self.drained.notify_waiters();
+            self.drained_by_transport();
+            return Some(());
+        }
+        if st.closed.is_some() {
+            return None;
+        }
+        Some(())
+    }
+
+    /// Resolves once [`EngineSession::take_frames`] has something to give: frames, or the
+    /// end of the session.
+    pub async fn frames_ready(&self) {
+        loop {
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let st = self.state.lock();
+                if (st.transport == TransportKind::WebSocket && !st.queue.is_empty())
+                    || st.closed.is_some()
+                {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
     /// Resolves once a closed polling session has answered its last poll (the queued packets,
     /// then the close), so its sid must stay routable until then.
     pub async fn close_delivered(&self) {

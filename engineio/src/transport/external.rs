@@ -5,14 +5,19 @@
 use super::http::{self as native, Route};
 use super::websocket;
 use crate::server::EngineServer;
+use crate::{CloseReason, EngineSession};
 use bytes::Bytes;
 use futures_channel::mpsc;
 use futures_util::{Sink, Stream, StreamExt};
 use http_body_util::{BodyExt, Full};
+use parking_lot::Mutex;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::{Error as WsError, Message};
 
@@ -24,73 +29,272 @@ pub enum WsMessage {
 }
 
 /// A WebSocket whose framing the host does (ASGI's `websocket.receive` / `websocket.send`).
-/// Feed what the client sends with [`WebSocketChannel::push`]; send what [`WebSocketChannel::next`]
-/// yields; call [`WebSocketChannel::client_closed`] when the client goes away.
+/// Feed what the client sends with [`WebSocketChannel::push`]; send what
+/// [`WebSocketChannel::take`] gives (wait with [`WebSocketChannel::ready`]); call
+/// [`WebSocketChannel::client_closed`] when the client goes away.
+///
+/// The handshake (or the probe of an upgrade) runs on the core's runtime. Once the session
+/// runs, the host's thread does the session's work itself: a pushed message is decoded and
+/// dispatched during the `push` call, and `take` empties the session's queue, so a host that
+/// answers on the thread that received (an event loop running the handlers) hands nothing
+/// to another thread. Clones share the WebSocket.
 pub struct WebSocketChannel {
-    inbound: mpsc::UnboundedSender<WsMessage>,
-    outbound: mpsc::Receiver<WsMessage>,
+    hosted: Arc<Hosted>,
+    /// Taken and not yet returned by [`WebSocketChannel::next`].
+    taken: VecDeque<WsMessage>,
+}
+
+impl Clone for WebSocketChannel {
+    fn clone(&self) -> Self {
+        WebSocketChannel {
+            hosted: self.hosted.clone(),
+            taken: VecDeque::new(),
+        }
+    }
+}
+
+/// How far a host-framed WebSocket is.
+enum Phase {
+    /// The handshake or the upgrade probe runs on the core's task, which reads the client's
+    /// messages from this channel.
+    Starting(mpsc::UnboundedSender<WsMessage>),
+    /// The session runs on the host's calls.
+    Running(Arc<EngineSession>),
+    /// The client went away, or the host has taken the session's last frames.
+    Over,
+}
+
+/// What the core sent before the session ran (the open packet, `3probe`).
+#[derive(Default)]
+struct Early {
+    messages: VecDeque<WsMessage>,
+    /// The start is over: the session runs (or never will).
+    done: bool,
+}
+
+struct Hosted {
+    phase: Mutex<Phase>,
+    early: Mutex<Early>,
+    /// An early message, the end of the start, the end of the WebSocket.
+    changed: Notify,
+    /// `maxHttpBufferSize`: the host frames the messages, so the core checks their size
+    /// here, as tungstenite does on the native listener.
+    max_message_size: usize,
 }
 
 impl WebSocketChannel {
-    /// A message from the client.
+    /// A message from the client: decoded and dispatched now when the session runs.
     pub fn push(&self, message: WsMessage) {
-        let _ = self.inbound.unbounded_send(message);
+        let session = match &*self.hosted.phase.lock() {
+            Phase::Starting(inbound) => {
+                let _ = inbound.unbounded_send(message);
+                return;
+            }
+            Phase::Running(session) => session.clone(),
+            Phase::Over => return,
+        };
+        self.hosted.feed(&session, message);
     }
 
     /// The client closed the connection.
     pub fn client_closed(&self) {
-        self.inbound.close_channel();
+        let session = {
+            let mut phase = self.hosted.phase.lock();
+            match &*phase {
+                Phase::Starting(inbound) => {
+                    // The start sees it and ends the session it may have opened.
+                    inbound.close_channel();
+                    return;
+                }
+                Phase::Running(session) => {
+                    let session = session.clone();
+                    *phase = Phase::Over;
+                    session
+                }
+                Phase::Over => return,
+            }
+        };
+        session.close(CloseReason::TransportClose);
+        self.hosted.changed.notify_waiters();
     }
 
-    /// The next message for the client; `None` when the server closed the WebSocket.
+    /// Moves what there is to send to the client into `into`, without waiting; false once the
+    /// server has closed the WebSocket and everything was taken (the host then closes it).
+    pub fn take(&self, into: &mut Vec<WsMessage>) -> bool {
+        let hosted = &self.hosted;
+        {
+            let mut early = hosted.early.lock();
+            into.extend(early.messages.drain(..));
+            if !early.done {
+                return true;
+            }
+        }
+        let session = match &*hosted.phase.lock() {
+            Phase::Running(session) => session.clone(),
+            Phase::Starting(_) => return true,
+            Phase::Over => return !into.is_empty(),
+        };
+        let (mut frames, mut uncompressed) = (Vec::new(), Vec::new());
+        if session
+            .take_frames(&mut frames, &mut uncompressed)
+            .is_none()
+        {
+            *hosted.phase.lock() = Phase::Over;
+            hosted.changed.notify_waiters();
+            return !into.is_empty();
+        }
+        // Compression is the host's business: `uncompressed` has no use here.
+        into.extend(
+            frames
+                .into_iter()
+                .filter_map(|f| host_message(f, session.protocol)),
+        );
+        true
+    }
+
+    /// The next message for the client, waiting for it; `None` once the server has closed
+    /// the WebSocket. For a host that sends one message at a time from async code.
     pub async fn next(&mut self) -> Option<WsMessage> {
-        self.outbound.next().await
+        loop {
+            if let Some(message) = self.taken.pop_front() {
+                return Some(message);
+            }
+            let mut batch = Vec::new();
+            if !self.take(&mut batch) {
+                return None;
+            }
+            if batch.is_empty() {
+                self.ready().await;
+            }
+            self.taken.extend(batch);
+        }
     }
 
-    /// Splits into the inbound feeder and the outbound stream, for hosts that pump each
-    /// direction on its own task.
-    pub fn split(self) -> (WebSocketFeeder, mpsc::Receiver<WsMessage>) {
-        (
-            WebSocketFeeder {
-                inbound: self.inbound,
-            },
-            self.outbound,
-        )
+    /// Resolves once [`WebSocketChannel::take`] has something to give (or says the end).
+    pub async fn ready(&self) {
+        let hosted = &self.hosted;
+        loop {
+            let changed = hosted.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let session = {
+                let early = hosted.early.lock();
+                if !early.messages.is_empty() {
+                    return;
+                }
+                if !early.done {
+                    None
+                } else {
+                    match &*hosted.phase.lock() {
+                        Phase::Running(session) => Some(session.clone()),
+                        _ => return,
+                    }
+                }
+            };
+            match session {
+                // A client that goes away closes the session, which ends this wait too.
+                Some(session) => return session.frames_ready().await,
+                None => changed.await,
+            }
+        }
     }
 }
 
-/// The inbound half of a [`WebSocketChannel`].
-#[derive(Clone)]
-pub struct WebSocketFeeder {
-    inbound: mpsc::UnboundedSender<WsMessage>,
-}
-
-impl WebSocketFeeder {
-    pub fn push(&self, message: WsMessage) {
-        let _ = self.inbound.unbounded_send(message);
+impl Hosted {
+    fn feed(&self, session: &Arc<EngineSession>, message: WsMessage) {
+        let size = match &message {
+            WsMessage::Text(t) => t.len(),
+            WsMessage::Binary(b) => b.len(),
+        };
+        let read = if size > self.max_message_size {
+            Err(WsError::Capacity(
+                tungstenite::error::CapacityError::MessageTooLong {
+                    size,
+                    max_size: self.max_message_size,
+                },
+            ))
+        } else {
+            Ok(match message {
+                WsMessage::Text(t) => Message::Text(t.into()),
+                WsMessage::Binary(b) => Message::Binary(b),
+            })
+        };
+        // The session is closed on `End`: the host's next `take` returns its last frames,
+        // then the end.
+        let _ = websocket::read(session, read);
     }
 
-    pub fn client_closed(&self) {
-        self.inbound.close_channel();
+    /// The start is over with a session: what the client sent meanwhile is fed to it in
+    /// order, then the host's calls run it.
+    fn hand_over(
+        &self,
+        session: Arc<EngineSession>,
+        mut inbound: mpsc::UnboundedReceiver<WsMessage>,
+    ) {
+        {
+            let mut phase = self.phase.lock();
+            let mut gone = false;
+            loop {
+                match inbound.try_recv() {
+                    Ok(message) => self.feed(&session, message),
+                    Err(mpsc::TryRecvError::Closed) => {
+                        gone = true;
+                        break;
+                    }
+                    Err(mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            if gone {
+                session.close(CloseReason::TransportClose);
+                *phase = Phase::Over;
+            } else {
+                *phase = Phase::Running(session);
+            }
+        }
+        self.early.lock().done = true;
+        self.changed.notify_waiters();
+    }
+
+    /// The start is over without a session.
+    fn end(&self) {
+        *self.phase.lock() = Phase::Over;
+        self.early.lock().done = true;
+        self.changed.notify_waiters();
+    }
+
+    async fn over(&self) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if matches!(*self.phase.lock(), Phase::Over) {
+                return;
+            }
+            changed.await;
+        }
     }
 }
 
-/// The core's side of a [`WebSocketChannel`], as a stream and sink of tungstenite messages.
+fn host_message(frame: crate::packet::Frame, protocol: u8) -> Option<WsMessage> {
+    match websocket::to_message_for(frame, protocol) {
+        Message::Text(t) => Some(WsMessage::Text(t.as_str().to_owned())),
+        Message::Binary(b) => Some(WsMessage::Binary(b)),
+        _ => None,
+    }
+}
+
+/// The core's side of a [`WebSocketChannel`] while the handshake or probe runs, as a stream
+/// and sink of tungstenite messages.
 struct ChannelSocket {
     inbound: mpsc::UnboundedReceiver<WsMessage>,
-    /// `maxHttpBufferSize`: the host frames the messages, so the core checks their size
-    /// here, as tungstenite does on the native listener.
-    max_message_size: usize,
-    // Bounded, so a host that stops sending applies backpressure to the session's writer
-    // (and from there the session's queue bound applies).
-    outbound: mpsc::Sender<WsMessage>,
+    hosted: Arc<Hosted>,
 }
 
 impl Stream for ChannelSocket {
     type Item = Result<Message, WsError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let max_size = self.max_message_size;
+        let max_size = self.hosted.max_message_size;
         self.inbound.poll_next_unpin(cx).map(|m| {
             m.map(|m| {
                 let size = match &m {
@@ -114,13 +318,12 @@ impl Stream for ChannelSocket {
 impl Sink<Message> for ChannelSocket {
     type Error = WsError;
 
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        self.outbound
-            .poll_ready(cx)
-            .map_err(|_| WsError::ConnectionClosed)
+    fn poll_ready(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        // Before the session runs the core sends a packet or two: no bound needed.
+        Poll::Ready(Ok(()))
     }
 
-    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), WsError> {
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), WsError> {
         let m = match item {
             Message::Text(t) => WsMessage::Text(t.as_str().to_string()),
             Message::Binary(b) => WsMessage::Binary(b),
@@ -137,17 +340,16 @@ impl Sink<Message> for ChannelSocket {
             // Close and control frames are the host's business.
             _ => return Ok(()),
         };
-        self.outbound
-            .start_send(m)
-            .map_err(|_| WsError::ConnectionClosed)
+        self.hosted.early.lock().messages.push_back(m);
+        self.hosted.changed.notify_waiters();
+        Ok(())
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
         Poll::Ready(Ok(()))
     }
 
-    fn poll_close(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        self.outbound.close_channel();
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
         Poll::Ready(Ok(()))
     }
 }
@@ -417,30 +619,45 @@ impl EngineServer {
         };
         let target = websocket::Target::of(existing);
         let (in_tx, in_rx) = mpsc::unbounded();
-        let (out_tx, out_rx) = mpsc::channel(64);
+        let hosted = Arc::new(Hosted {
+            phase: Mutex::new(Phase::Starting(in_tx)),
+            early: Mutex::new(Early::default()),
+            changed: Notify::new(),
+            max_message_size: self.shared().config.max_http_buffer_size,
+        });
         let socket = ChannelSocket {
             inbound: in_rx,
-            max_message_size: self.shared().config.max_http_buffer_size,
-            outbound: out_tx,
+            hosted: hosted.clone(),
         };
         let info = native::request_info(parts, remote);
         let server = self.clone();
+        let task = hosted.clone();
         self.runtime().spawn(async move {
             // The host already accepted the WebSocket: a refused handshake closes it unopened.
             if matches!(target, websocket::Target::Open) && !server.allows(&info).await {
+                task.end();
                 return;
             }
+            let shared = server.shared().clone();
+            shared.connection_opened();
             let opening = Box::new(websocket::Opening {
                 server,
                 target,
                 info,
                 input_waiting: None,
             });
-            websocket::drive(Box::new(socket), opening).await;
+            match Box::pin(websocket::start(socket, opening)).await {
+                Some((session, socket)) => {
+                    task.hand_over(session, socket.inbound);
+                    task.over().await;
+                }
+                None => task.end(),
+            }
+            shared.connection_closed();
         });
         Ok(WebSocketChannel {
-            inbound: in_tx,
-            outbound: out_rx,
+            hosted,
+            taken: VecDeque::new(),
         })
     }
 }

@@ -180,7 +180,7 @@ where
 
 /// Opens a new session on the WebSocket, or probes and upgrades an existing one; the session
 /// and the WebSocket to run, or None when the connection is already over.
-async fn start<S>(mut ws: S, opening: Box<Opening>) -> Option<(Arc<EngineSession>, S)>
+pub(crate) async fn start<S>(mut ws: S, opening: Box<Opening>) -> Option<(Arc<EngineSession>, S)>
 where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
 {
@@ -230,7 +230,7 @@ fn without_compression(message: Message) -> Message {
 }
 
 /// v3 binary messages carry their packet type (4, message) as a leading byte.
-fn to_message_for(frame: Frame, protocol: u8) -> Message {
+pub(crate) fn to_message_for(frame: Frame, protocol: u8) -> Message {
     match frame {
         Frame::Binary(b) if protocol == 3 => {
             let mut v = Vec::with_capacity(b.len() + 1);
@@ -304,6 +304,67 @@ where
     Some((probe.finish(), ws))
 }
 
+/// What a WebSocket's reader does after a message.
+pub(crate) enum Read {
+    /// Goes on reading.
+    Go,
+    /// The session is closed; the WebSocket closes, with this code when there is one.
+    End(Option<CloseCode>),
+}
+
+/// Feeds one message read from a WebSocket into its session (a native reader's, or a host's
+/// on the host's thread).
+pub(crate) fn read(session: &Arc<EngineSession>, msg: Result<Message, WsError>) -> Read {
+    match msg {
+        Ok(Message::Text(t)) => match decode_text(t.as_str()) {
+            // Over WebSocket the reference server ignores a close packet: the client closes
+            // the socket itself.
+            Ok(Inbound::Close) => {}
+            Ok(p) => session.on_packet(p),
+            Err(e) => {
+                tracing::debug!(sid = %session.sid, error = %e, "malformed Engine.IO packet");
+                session.close(CloseReason::ParseError);
+                return Read::End(None);
+            }
+        },
+        Ok(Message::Binary(b)) if session.protocol == 3 => {
+            // Strip the v3 type byte.
+            if b.len() > 1 {
+                session.on_packet(Inbound::Binary(b.slice(1..)));
+            }
+        }
+        Ok(Message::Binary(b)) => session.on_packet(Inbound::Binary(b)),
+        Ok(Message::Close(_)) => {
+            session.close(CloseReason::TransportClose);
+            return Read::End(None);
+        }
+        Ok(_) => {}
+        Err(WsError::Capacity(e)) => {
+            tracing::debug!(sid = %session.sid, error = %e, "websocket message over maxHttpBufferSize");
+            session.close(CloseReason::TransportError);
+            return Read::End(Some(CloseCode::Size));
+        }
+        Err(WsError::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+            tracing::debug!(sid = %session.sid, error = %e, "undecodable websocket message");
+            session.close(CloseReason::TransportError);
+            return Read::End(None);
+        }
+        // An abrupt TCP close is a "transport close" for the reference server too.
+        Err(WsError::Io(_))
+        | Err(WsError::ConnectionClosed)
+        | Err(WsError::AlreadyClosed)
+        | Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => {
+            session.close(CloseReason::TransportClose);
+            return Read::End(None);
+        }
+        Err(_) => {
+            session.close(CloseReason::TransportError);
+            return Read::End(None);
+        }
+    }
+    Read::Go
+}
+
 async fn run<S>(session: Arc<EngineSession>, ws: S)
 where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
@@ -313,46 +374,8 @@ where
         let session = session.clone();
         async move {
             while let Some(msg) = stream.next().await {
-                match msg {
-                    Ok(Message::Text(t)) => match decode_text(t.as_str()) {
-                        // Over WebSocket the reference server ignores a close packet: the
-                        // client closes the socket itself.
-                        Ok(Inbound::Close) => {}
-                        Ok(p) => session.on_packet(p),
-                        Err(e) => {
-                            tracing::debug!(sid = %session.sid, error = %e, "malformed Engine.IO packet");
-                            session.close(CloseReason::ParseError);
-                            return None;
-                        }
-                    },
-                    Ok(Message::Binary(b)) if session.protocol == 3 => {
-                        // Strip the v3 type byte.
-                        if b.len() > 1 {
-                            session.on_packet(Inbound::Binary(b.slice(1..)));
-                        }
-                    }
-                    Ok(Message::Binary(b)) => session.on_packet(Inbound::Binary(b)),
-                    Ok(Message::Close(_)) => break,
-                    Ok(_) => {}
-                    Err(WsError::Capacity(e)) => {
-                        tracing::debug!(sid = %session.sid, error = %e, "websocket message over maxHttpBufferSize");
-                        session.close(CloseReason::TransportError);
-                        return Some(CloseCode::Size);
-                    }
-                    Err(WsError::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        tracing::debug!(sid = %session.sid, error = %e, "undecodable websocket message");
-                        session.close(CloseReason::TransportError);
-                        return None;
-                    }
-                    // An abrupt TCP close is a "transport close" for the reference server too.
-                    Err(WsError::Io(_))
-                    | Err(WsError::ConnectionClosed)
-                    | Err(WsError::AlreadyClosed)
-                    | Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => break,
-                    Err(_) => {
-                        session.close(CloseReason::TransportError);
-                        return None;
-                    }
+                if let Read::End(code) = read(&session, msg) {
+                    return code;
                 }
             }
             session.close(CloseReason::TransportClose);
