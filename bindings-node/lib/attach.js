@@ -8,7 +8,22 @@
 // Where that is impossible (TLS, Windows, a socket without a descriptor, or
 // `takeOverWebSockets: false`) the raw socket's bytes are piped to the core, which still does
 // the WebSocket framing.
+// A plain http.Server's connections are offered to the core as soon as Node accepts them:
+// when the bytes already queued are a whole WebSocket upgrade request of the Socket.IO path,
+// the core takes the connection over then, before Node's HTTP parser and its `upgrade` event
+// (most of Node's cost per connection); anything else goes on to Node's HTTP server as before.
 
+const http = require("node:http");
+
+/**
+ * The listener by which an http.Server parses its connections, or null where the early
+ * takeover does not apply: an https.Server (its `connection` sockets carry TLS) or any server
+ * that is not Node's own http.Server.
+ */
+function httpConnectionListener(httpServer) {
+  if (process.platform === "win32" || !(httpServer instanceof http.Server)) return null;
+  return httpServer.listeners("connection").find((l) => l.name === "connectionListener") || null;
+}
 function pathnameOf(url) {
   const q = url.indexOf("?");
   return q === -1 ? url : url.slice(0, q);
@@ -66,6 +81,34 @@ class HttpBridge {
     httpServer.removeAllListeners("request");
     httpServer.on("request", this.onRequest);
     httpServer.on("upgrade", this.onUpgrade);
+    this.nodeConnectionListener = this.takeOver ? httpConnectionListener(httpServer) : null;
+    if (this.nodeConnectionListener) {
+      const parse = this.nodeConnectionListener;
+      this.onConnection = (socket) => {
+        if (!this.takeOverConnection(socket)) parse.call(httpServer, socket);
+      };
+      // In Node's place, first, as Node registered it when the server was created.
+      httpServer.removeListener("connection", parse);
+      httpServer.prependListener("connection", this.onConnection);
+    }
+  }
+
+  /** True when the core took the just accepted `socket` over and Node's side is closed. */
+  takeOverConnection(socket) {
+    // Only while Node has read nothing: the core must see the connection's first bytes.
+    if (this.io._closed || socket.bytesRead > 0 || socket.readableLength > 0) return false;
+    const fd = descriptorOf(socket);
+    if (fd < 0) return false;
+    let taken;
+    try {
+      taken = this.io._native.takeOverConnection(fd);
+    } catch (err) {
+      return false;
+    }
+    if (!taken) return false;
+    // As after an upgrade: only Node's descriptor closes, the core's duplicate stays open.
+    socket.destroy();
+    return true;
   }
 
   request(req, res) {
@@ -234,6 +277,10 @@ class HttpBridge {
   detach() {
     this.httpServer.removeListener("request", this.onRequest);
     this.httpServer.removeListener("upgrade", this.onUpgrade);
+    if (this.nodeConnectionListener) {
+      this.httpServer.removeListener("connection", this.onConnection);
+      this.httpServer.prependListener("connection", this.nodeConnectionListener);
+    }
     for (const listener of this.previous) this.httpServer.on("request", listener);
   }
 }
