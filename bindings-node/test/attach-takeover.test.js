@@ -266,20 +266,43 @@ function upgradeRequest(path) {
 
 const takenOverAtAccept = (io) => io._native.stats().takenOverAtAccept;
 
-test("a WebSocket upgrade already queued when Node accepts is taken over then: no upgrade event", async () => {
+test("a WebSocket upgrade already queued when Node accepts is taken over then: no connection or upgrade event", async () => {
   const { httpServer, io, port } = await attached();
   const upgrades = [];
+  let nodeConnections = 0;
   httpServer.on("upgrade", (req) => upgrades.push(req.url));
+  httpServer.on("connection", () => nodeConnections++);
   const client = queuedClient(port, Buffer.concat([Buffer.from(upgradeRequest("/socket.io/?EIO=4&transport=websocket")), maskedText("40")]));
   try {
     const received = await client.until(/40\{"sid":"/, "the CONNECT reply");
     assert.match(received, /^HTTP\/1\.1 101 /);
     assert.deepEqual(upgrades, [], "Node never parsed the request");
+    assert.equal(nodeConnections, 0, "Node never made a net.Socket of it");
     assert.equal(takenOver(io), 1);
     assert.equal(takenOverAtAccept(io), 1);
     assert.equal(await connections(httpServer), 0);
   } finally {
     await client.close();
+    await io.close();
+  }
+});
+
+test("an http.Server attached before listen(), closed and listening again: its new listening socket is watched too", async () => {
+  const httpServer = http.createServer();
+  const io = new Server(httpServer);
+  const clients = [];
+  try {
+    for (let round = 0; round < 2; round++) {
+      await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+      const { port } = httpServer.address();
+      const client = queuedClient(port, Buffer.concat([Buffer.from(upgradeRequest("/socket.io/?EIO=4&transport=websocket")), maskedText("40")]));
+      clients.push(client);
+      await client.until(/40\{"sid":"/, "the CONNECT reply");
+      assert.equal(takenOverAtAccept(io), round + 1);
+      if (round === 0) await new Promise((resolve) => httpServer.close(resolve));
+    }
+  } finally {
+    for (const c of clients) await c.close();
     await io.close();
   }
 });
