@@ -563,7 +563,9 @@ def main() -> int:
             log(f"skipping {scen_name}: {why}")
             report["skipped_scenarios"].append((scen_name, why))
             continue
-        cell_servers = [e for e in servers if e["key"] in limits.get("servers", [e["key"]])]
+        # A server that serves only some kinds (a ceiling of the connect path) sits the rest out.
+        cell_servers = [e for e in servers if e["key"] in limits.get("servers", [e["key"]])
+                        and kind in e.get("kinds", [kind])]
         reps = min(a.reps, limits.get("reps", a.reps))
         cell = {"kind": kind, "args": args, "servers": {}, "reps": reps}
         for e in cell_servers:

@@ -8,6 +8,22 @@
 // Where that is impossible (TLS, Windows, a socket without a descriptor, or
 // `takeOverWebSockets: false`) the raw socket's bytes are piped to the core, which still does
 // the WebSocket framing.
+// A plain http.Server's connections are offered to the core as its listening socket accepts
+// them, before Node makes a net.Socket of them: when the bytes already queued are a whole
+// WebSocket upgrade request of the Socket.IO path, the core takes the connection over then,
+// and Node never sees it (no `connection` event, no HTTP parser, no `upgrade` event: most of
+// Node's cost per connection); anything else goes on to Node's HTTP server as before.
+
+const http = require("node:http");
+
+/**
+ * Whether the connections of `httpServer` can be offered to the core as they are accepted:
+ * not on an https.Server (its connections carry TLS) nor on any server that is not Node's
+ * own http.Server.
+ */
+function acceptsForTakeover(httpServer) {
+  return process.platform !== "win32" && httpServer instanceof http.Server;
+}
 
 function pathnameOf(url) {
   const q = url.indexOf("?");
@@ -66,6 +82,50 @@ class HttpBridge {
     httpServer.removeAllListeners("request");
     httpServer.on("request", this.onRequest);
     httpServer.on("upgrade", this.onUpgrade);
+    this.hooked = null;
+    if (this.takeOver && acceptsForTakeover(httpServer)) {
+      // The listening handle is new on every listen(); one already listening is hooked now.
+      this.onListening = () => this.hookAccept();
+      httpServer.on("listening", this.onListening);
+      if (httpServer.listening) this.hookAccept();
+    }
+  }
+
+  /**
+   * Wraps the listening handle's accept callback (`onconnection`, which makes the net.Socket
+   * and emits `connection`): the core sees each accepted connection first. A handle without
+   * one (not Node's own listener) is left alone, and upgrades are still taken over later.
+   */
+  hookAccept() {
+    const handle = this.httpServer._handle;
+    if (!handle || typeof handle.onconnection !== "function" || this.hooked?.handle === handle) return;
+    const nodeAccept = handle.onconnection;
+    const bridge = this;
+    handle.onconnection = function onconnection(err, clientHandle) {
+      if (!err && bridge.takeOverAccepted(clientHandle)) return;
+      return nodeAccept.call(this, err, clientHandle);
+    };
+    this.hooked = { handle, nodeAccept };
+  }
+
+  /** True when the core took the just accepted connection over (and Node closed its handle). */
+  takeOverAccepted(clientHandle) {
+    const server = this.httpServer;
+    if (this.io._closed || !clientHandle) return false;
+    // Past maxConnections, Node drops the connection: let it, with its `drop` event.
+    if (server.maxConnections && server._connections >= server.maxConnections) return false;
+    const fd = clientHandle.fd;
+    if (typeof fd !== "number" || fd < 0) return false;
+    let taken;
+    try {
+      taken = this.io._native.takeOverConnection(fd);
+    } catch (err) {
+      return false;
+    }
+    if (!taken) return false;
+    // Closes only Node's descriptor: the core's duplicate keeps the connection open.
+    clientHandle.close();
+    return true;
   }
 
   request(req, res) {
@@ -234,6 +294,11 @@ class HttpBridge {
   detach() {
     this.httpServer.removeListener("request", this.onRequest);
     this.httpServer.removeListener("upgrade", this.onUpgrade);
+    if (this.onListening) this.httpServer.removeListener("listening", this.onListening);
+    if (this.hooked) {
+      this.hooked.handle.onconnection = this.hooked.nodeAccept;
+      this.hooked = null;
+    }
     for (const listener of this.previous) this.httpServer.on("request", listener);
   }
 }

@@ -11,6 +11,7 @@
 //! JavaScript thread is woken once per batch, not once per event. Client events cross as one
 //! JSON text per batch ([`event_batch`]).
 
+mod accept_takeover;
 mod args;
 mod emitter;
 mod engine_events;

@@ -44,6 +44,8 @@ pub struct Shared {
     pub in_flight: Arc<InFlight>,
     /// WebSocket upgrades of the attached server whose descriptor the core took over.
     pub taken_over: std::sync::atomic::AtomicU64,
+    /// Of those, the ones taken over as Node accepted them, before its `upgrade` event.
+    pub taken_over_at_accept: std::sync::atomic::AtomicU64,
     /// Handshakes waiting for JavaScript's `allowRequest` verdict.
     allow_requests: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
     next_allow_request: std::sync::atomic::AtomicU64,
@@ -79,6 +81,9 @@ pub struct Stats {
     /// WebSocket upgrades of the attached `http.Server` run natively from their descriptor
     /// since the start (the others are piped through JavaScript).
     pub taken_over_web_sockets: f64,
+    /// Of those, the ones taken over as Node accepted the connection (the request head was
+    /// already there), so Node never parsed it.
+    pub taken_over_at_accept: f64,
 }
 
 #[napi]
@@ -136,6 +141,7 @@ impl NativeServer {
             websockets: Mutex::new(HashMap::new()),
             in_flight: Arc::new(InFlight::default()),
             taken_over: std::sync::atomic::AtomicU64::new(0),
+            taken_over_at_accept: std::sync::atomic::AtomicU64::new(0),
             allow_requests: Mutex::new(HashMap::new()),
             next_allow_request: std::sync::atomic::AtomicU64::new(0),
             engine_events: Arc::new(EngineEvents::default()),
@@ -477,6 +483,11 @@ impl NativeServer {
             taken_over_web_sockets: self
                 .shared
                 .taken_over
+                .load(std::sync::atomic::Ordering::Relaxed)
+                as f64,
+            taken_over_at_accept: self
+                .shared
+                .taken_over_at_accept
                 .load(std::sync::atomic::Ordering::Relaxed)
                 as f64,
         }

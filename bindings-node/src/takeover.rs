@@ -43,6 +43,21 @@ impl NativeServer {
         let head = head
             .filter(|h| !h.is_empty())
             .map(|h| bytes::Bytes::copy_from_slice(&h));
+        self.run_taken_over(rt, stream, parts, remote, head);
+        Ok(())
+    }
+}
+
+impl NativeServer {
+    /// Runs a taken-over WebSocket upgrade on the runtime, as the native listener would.
+    pub(crate) fn run_taken_over(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        stream: imp::Adopted,
+        parts: http::request::Parts,
+        remote: Option<std::net::SocketAddr>,
+        head: Option<bytes::Bytes>,
+    ) {
         let shared = self.shared.clone();
         shared.taken_over.fetch_add(1, Ordering::Relaxed);
         // Counted as in flight so that closing waits (boundedly) for its close handshake.
@@ -65,12 +80,11 @@ impl NativeServer {
                 }
             }
         });
-        Ok(())
     }
 }
 
 #[cfg(unix)]
-mod imp {
+pub(crate) mod imp {
     use std::io;
     use std::os::fd::{BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
@@ -103,6 +117,59 @@ mod imp {
                 s.set_nonblocking(true)?;
                 Ok(Adopted::Unix(tokio::net::UnixStream::from_std(s)?))
             }
+        }
+    }
+
+    /// Copies the bytes waiting on `fd` into `buf` without taking them off the socket;
+    /// `WouldBlock` when none have arrived yet.
+    pub fn peek(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is a valid out-buffer of its length; MSG_PEEK leaves the bytes queued.
+        let n = unsafe {
+            libc::recv(
+                fd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    /// Takes the first `n` bytes off the stream, which a `peek` showed were all queued.
+    pub fn discard(stream: &Adopted, mut n: usize) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let fd = match stream {
+            Adopted::Tcp(s) => s.as_raw_fd(),
+            Adopted::Unix(s) => s.as_raw_fd(),
+        };
+        let mut sink = [0u8; 4096];
+        while n > 0 {
+            let want = n.min(sink.len());
+            // SAFETY: `sink` is a valid out-buffer of at least `want` bytes.
+            let got = unsafe { libc::recv(fd, sink.as_mut_ptr().cast(), want, libc::MSG_DONTWAIT) };
+            if got < 0 {
+                let err = io::Error::last_os_error();
+                if err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(err);
+            }
+            if got == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            n -= got as usize;
+        }
+        Ok(())
+    }
+
+    /// The peer of a TCP connection (a Unix socket has none worth reporting).
+    pub fn peer(stream: &Adopted) -> Option<std::net::SocketAddr> {
+        match stream {
+            Adopted::Tcp(s) => s.peer_addr().ok(),
+            Adopted::Unix(_) => None,
         }
     }
 
@@ -187,7 +254,7 @@ mod imp {
 }
 
 #[cfg(not(unix))]
-mod imp {
+pub(crate) mod imp {
     use std::io;
 
     pub enum Adopted {
@@ -196,6 +263,18 @@ mod imp {
     }
 
     pub fn input_waiting(_stream: &Adopted) -> Option<roomcast::InputWaiting> {
+        None
+    }
+
+    pub fn peek(_fd: i32, _buf: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    pub fn discard(_stream: &Adopted, _n: usize) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    pub fn peer(_stream: &Adopted) -> Option<std::net::SocketAddr> {
         None
     }
 

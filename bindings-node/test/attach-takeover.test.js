@@ -210,6 +210,139 @@ test("a frame sent with the upgrade request (Node's `head`) reaches the core fir
   }
 });
 
+// A raw client in a worker thread: it connects and sends `first` while this thread's event
+// loop is held, so Node accepts the connection only once those bytes are queued on it
+// (deterministically, whatever the scheduling). `rest(bytes)` sends more; `until(re)` waits
+// for the bytes received so far to match.
+const QUEUED_CLIENT = `
+const { parentPort, workerData } = require("node:worker_threads");
+const net = require("node:net");
+const flag = new Int32Array(workerData.sab);
+const sock = net.connect(workerData.port, "127.0.0.1", () => {
+  sock.write(Buffer.from(workerData.first), () => { Atomics.store(flag, 0, 1); Atomics.notify(flag, 0); });
+});
+sock.on("data", (d) => parentPort.postMessage(d.toString("latin1")));
+sock.on("error", () => {});
+parentPort.on("message", (m) => (m === null ? sock.destroy() : sock.write(Buffer.from(m))));
+`;
+
+function queuedClient(port, first) {
+  const { Worker } = require("node:worker_threads");
+  const sab = new SharedArrayBuffer(4);
+  const worker = new Worker(QUEUED_CLIENT, { eval: true, workerData: { port, first, sab } });
+  // Holds this thread (and Node's accept) until the worker's bytes are in the kernel.
+  assert.notEqual(Atomics.wait(new Int32Array(sab), 0, 0, 10000), "timed-out", "the worker sent its bytes");
+  let received = "";
+  const waiters = [];
+  worker.on("message", (text) => {
+    received += text;
+    for (const w of waiters.splice(0)) w();
+  });
+  return {
+    rest: (bytes) => worker.postMessage(bytes),
+    received: () => received,
+    until: (re, what) =>
+      h.within(
+        new Promise((resolve) => {
+          const check = () => (re.test(received) ? resolve(received) : waiters.push(check));
+          check();
+        }),
+        what,
+      ),
+    close: () => {
+      worker.postMessage(null);
+      return worker.terminate();
+    },
+  };
+}
+
+function upgradeRequest(path) {
+  const key = crypto.randomBytes(16).toString("base64");
+  return (
+    `GET ${path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n` +
+    `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+  );
+}
+
+const takenOverAtAccept = (io) => io._native.stats().takenOverAtAccept;
+
+test("a WebSocket upgrade already queued when Node accepts is taken over then: no connection or upgrade event", async () => {
+  const { httpServer, io, port } = await attached();
+  const upgrades = [];
+  let nodeConnections = 0;
+  httpServer.on("upgrade", (req) => upgrades.push(req.url));
+  httpServer.on("connection", () => nodeConnections++);
+  const client = queuedClient(port, Buffer.concat([Buffer.from(upgradeRequest("/socket.io/?EIO=4&transport=websocket")), maskedText("40")]));
+  try {
+    const received = await client.until(/40\{"sid":"/, "the CONNECT reply");
+    assert.match(received, /^HTTP\/1\.1 101 /);
+    assert.deepEqual(upgrades, [], "Node never parsed the request");
+    assert.equal(nodeConnections, 0, "Node never made a net.Socket of it");
+    assert.equal(takenOver(io), 1);
+    assert.equal(takenOverAtAccept(io), 1);
+    assert.equal(await connections(httpServer), 0);
+  } finally {
+    await client.close();
+    await io.close();
+  }
+});
+
+test("an http.Server attached before listen(), closed and listening again: its new listening socket is watched too", async () => {
+  const httpServer = http.createServer();
+  const io = new Server(httpServer);
+  const clients = [];
+  try {
+    for (let round = 0; round < 2; round++) {
+      await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+      const { port } = httpServer.address();
+      const client = queuedClient(port, Buffer.concat([Buffer.from(upgradeRequest("/socket.io/?EIO=4&transport=websocket")), maskedText("40")]));
+      clients.push(client);
+      await client.until(/40\{"sid":"/, "the CONNECT reply");
+      assert.equal(takenOverAtAccept(io), round + 1);
+      if (round === 0) await new Promise((resolve) => httpServer.close(resolve));
+    }
+  } finally {
+    for (const c of clients) await c.close();
+    await io.close();
+  }
+});
+
+test("a request head still incomplete when Node accepts goes through Node's upgrade event, with its `head`", async () => {
+  const { httpServer, io, port } = await attached();
+  const request = upgradeRequest("/socket.io/?EIO=4&transport=websocket");
+  const upgrades = [];
+  httpServer.on("upgrade", (req) => upgrades.push(req.url));
+  const accepted = h.once(httpServer, "connection");
+  const client = queuedClient(port, request.slice(0, 40));
+  try {
+    await accepted;
+    client.rest(Buffer.concat([Buffer.from(request.slice(40)), maskedText("40")]));
+    const received = await client.until(/40\{"sid":"/, "the CONNECT reply");
+    assert.match(received, /^HTTP\/1\.1 101 /);
+    assert.equal(takenOver(io), 1);
+    assert.equal(takenOverAtAccept(io), 0);
+    assert.deepEqual(upgrades, ["/socket.io/?EIO=4&transport=websocket"]);
+  } finally {
+    await client.close();
+    await io.close();
+  }
+});
+
+test("an upgrade of another path queued when Node accepts stays with Node's upgrade listeners", async () => {
+  const { httpServer, io, port } = await attached({ destroyUpgrade: false });
+  httpServer.on("upgrade", (req, socket) => {
+    if (req.url === "/other") socket.end("HTTP/1.1 418 I'm a teapot\r\nContent-Length: 0\r\n\r\n");
+  });
+  const client = queuedClient(port, upgradeRequest("/other"));
+  try {
+    assert.match(await client.until(/\r\n\r\n/, "the app's answer"), /^HTTP\/1\.1 418 /);
+    assert.equal(takenOver(io), 0);
+  } finally {
+    await client.close();
+    await io.close();
+  }
+});
+
 test("takeOverWebSockets: false pipes the WebSocket through Node as before", async () => {
   const { httpServer, io, base } = await attached({ takeOverWebSockets: false });
   try {

@@ -1,0 +1,100 @@
+//! WebSocket connections of an attached Node `http.Server`, taken over as soon as Node accepts
+//! them: before Node parses anything, the core peeks at the bytes already queued on the new
+//! socket. When they hold a whole request head that is a WebSocket upgrade of the Socket.IO
+//! path, the core takes the head off the socket and runs the connection as `takeover.rs` does
+//! after an `upgrade` event, skipping Node's HTTP parser, `IncomingMessage` and `upgrade`
+//! event. Anything else (a partial head, another path, long-polling, a request Node should
+//! judge) is left untouched for Node's HTTP server.
+
+use crate::runtime;
+use crate::server::NativeServer;
+use crate::takeover::imp;
+use napi_derive::napi;
+
+/// Longer request heads stay with Node, which allows 16 KiB by default.
+const PEEK_BYTES: usize = 8192;
+const MAX_HEADERS: usize = 64;
+
+#[napi]
+impl NativeServer {
+    /// Called for a connection Node's `http.Server` has just accepted, before Node read from
+    /// it. True when the core now owns it: JavaScript must then close its socket without
+    /// writing to it or shutting it down. False (nothing consumed, nothing kept) when the
+    /// connection is not, or not yet visibly, a WebSocket upgrade of the Socket.IO path.
+    #[napi]
+    pub fn take_over_connection(&self, fd: i32) -> napi::Result<bool> {
+        let mut buf = [0u8; PEEK_BYTES];
+        let n = match imp::peek(fd, &mut buf) {
+            Ok(n) if n > 0 => n,
+            _ => return Ok(false),
+        };
+        let Some((parts, head_len)) = self.upgrade_head(&buf[..n]) else {
+            return Ok(false);
+        };
+        let rt = runtime::get()?;
+        let stream = {
+            // Registering with tokio's reactor needs the runtime's context.
+            let _entered = rt.enter();
+            match imp::adopt(fd) {
+                Ok(stream) => stream,
+                Err(_) => return Ok(false),
+            }
+        };
+        // The head was peeked whole, so taking it off cannot come up short; if the socket
+        // fails in between, the connection is lost either way and ends here.
+        if let Err(e) = imp::discard(&stream, head_len) {
+            tracing::warn!(
+                "roomcast: a taken-over connection failed while reading its request head: {e}"
+            );
+            return Ok(true);
+        }
+        let remote = imp::peer(&stream);
+        self.shared
+            .taken_over_at_accept
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.run_taken_over(rt, stream, parts, remote, None);
+        Ok(true)
+    }
+
+    /// The request of `bytes` and its head's length, when they start with a complete
+    /// `GET <Socket.IO path>` WebSocket upgrade (what Node would emit as `upgrade`).
+    fn upgrade_head(&self, bytes: &[u8]) -> Option<(http::request::Parts, usize)> {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut req = httparse::Request::new(&mut headers);
+        let head_len = match req.parse(bytes) {
+            Ok(httparse::Status::Complete(len)) => len,
+            _ => return None,
+        };
+        if req.method != Some("GET") {
+            return None;
+        }
+        let url = req.path?;
+        let path = url.split_once('?').map_or(url, |(p, _)| p);
+        if !self.shared.io.handles_path(path) {
+            return None;
+        }
+        let has_token = |name: &str, token: &str| {
+            req.headers.iter().any(|h| {
+                h.name.eq_ignore_ascii_case(name)
+                    && h.value
+                        .split(|&b| b == b',')
+                        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+            })
+        };
+        if !has_token("connection", "upgrade") || !has_token("upgrade", "websocket") {
+            return None;
+        }
+        let mut builder = http::Request::builder().method("GET").uri(url);
+        for h in req.headers.iter() {
+            // As for a head Node parsed: a header http cannot represent is skipped.
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(h.name.as_bytes()),
+                http::HeaderValue::from_bytes(h.value),
+            ) {
+                builder = builder.header(name, value);
+            }
+        }
+        let parts = builder.body(()).ok()?.into_parts().0;
+        Some((parts, head_len))
+    }
+}
