@@ -93,20 +93,11 @@ impl EngineSession {
             let notified = self.wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            {
-                let mut st = self.state.lock();
-                if st.transport == TransportKind::WebSocket && !st.queue.is_empty() {
-                    st.take_queue(into, uncompressed);
-                    drop(st);
-                    self.drained.notify_waiters();
-                    self.drained_by_transport();
-                    return Some(());
-                }
-                if st.closed.is_some() {
-                    return None;
-                }
+            match self.take_queued(into, uncompressed) {
+                Queued::Taken => return Some(()),
+                Queued::Closed => return None,
+                Queued::Nothing => notified.await,
             }
-            notified.await;
         }
     }
 
@@ -117,18 +108,30 @@ impl EngineSession {
         into: &mut Vec<Frame>,
         uncompressed: &mut Vec<usize>,
     ) -> Option<()> {
+        match self.take_queued(into, uncompressed) {
+            Queued::Closed => None,
+            Queued::Taken | Queued::Nothing => Some(()),
+        }
+    }
+
+    /// Takes every frame queued for the WebSocket, if any.
+    fn take_queued(
+        self: &Arc<Self>,
+        into: &mut Vec<Frame>,
+        uncompressed: &mut Vec<usize>,
+    ) -> Queued {
         let mut st = self.state.lock();
         if st.transport == TransportKind::WebSocket && !st.queue.is_empty() {
             st.take_queue(into, uncompressed);
             drop(st);
             self.drained.notify_waiters();
             self.drained_by_transport();
-            return Some(());
+            return Queued::Taken;
         }
         if st.closed.is_some() {
-            return None;
+            return Queued::Closed;
         }
-        Some(())
+        Queued::Nothing
     }
 
     /// Resolves once [`EngineSession::take_frames`] has something to give: frames, or the
@@ -211,4 +214,12 @@ impl Drop for Probe {
             self.session.abort_upgrade();
         }
     }
+}
+
+/// What [`EngineSession::take_queued`] found.
+enum Queued {
+    Taken,
+    /// Closed, and nothing left to send.
+    Closed,
+    Nothing,
 }

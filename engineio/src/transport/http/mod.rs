@@ -101,32 +101,32 @@ async fn serve_connection(
         // Behind the tasks already woken (see accept_loop).
         tokio::task::yield_now().await;
     }
-    let upgrade_slot = Arc::new(super::websocket::UpgradeSlot::default());
     let local = stream.local_addr().ok();
-    // Boxed, so the HTTP phase's state is freed when it ends: an upgraded connection's task
-    // lives on as its WebSocket and then holds only what the WebSocket needs.
     #[cfg(unix)]
     if ordered {
         match super::read_ordered::ReadOrderedStream::new(stream) {
-            Ok(stream) => {
-                Box::pin(serve_http(
-                    server,
-                    stream,
-                    addr,
-                    local,
-                    permit,
-                    arrival,
-                    upgrade_slot.clone(),
-                ))
-                .await
-            }
+            Ok(stream) => serve_stream(server, stream, addr, local, permit, arrival).await,
             Err(e) => tracing::warn!(error = %e, "could not register an accepted connection"),
-        }
-        if let Some(websocket) = upgrade_slot.take() {
-            websocket.await;
         }
         return;
     }
+    serve_stream(server, stream, addr, local, permit, arrival).await;
+}
+
+/// A connection's HTTP phase, then its WebSocket if it upgraded.
+async fn serve_stream<S>(
+    server: EngineServer,
+    stream: S,
+    addr: SocketAddr,
+    local: Option<SocketAddr>,
+    permit: ConnectionPermit,
+    arrival: u64,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let upgrade_slot = Arc::new(super::websocket::UpgradeSlot::default());
+    // Boxed, so the HTTP phase's state is freed when it ends: an upgraded connection's task
+    // lives on as its WebSocket and then holds only what the WebSocket needs.
     Box::pin(serve_http(
         server,
         stream,
