@@ -272,6 +272,12 @@ export interface ServerOptions {
    *  its socket's file descriptor (plain TCP or Unix sockets, not on Windows), so frames never
    *  pass through JavaScript. False pipes every byte through the Node socket. Default true. */
   takeOverWebSockets: boolean;
+  /** roomcast, attached to a plain `http.Server`: take a connection over as Node accepts it
+   *  when its queued bytes are already a whole Socket.IO WebSocket upgrade (no `connection`
+   *  or `upgrade` event for it; about 1.6x the connections per second). A connection whose
+   *  request comes later takes Node's path, so clients connecting together may reach
+   *  `connection` out of order. Default false. */
+  takeOverAtAccept: boolean;
   /** roomcast: frames queued for one connection before it is disconnected as a slow consumer
    *  (reason "slow consumer"). Default 65536. */
   maxQueuedFrames: number;

@@ -29,6 +29,8 @@ if (mode === "express") {
   httpServer = http.createServer();
 }
 if (mode === "http-piped") opts.takeOverWebSockets = false;
+// ROOMCAST_TAKE_OVER_AT_ACCEPT=1: the opt-in takeover as Node accepts (attached modes).
+if (process.env.ROOMCAST_TAKE_OVER_AT_ACCEPT === "1") opts.takeOverAtAccept = true;
 const io = httpServer ? new Server(httpServer, opts) : new Server(opts);
 
 io.on("connection", (socket) => {

@@ -83,7 +83,9 @@ class HttpBridge {
     httpServer.on("request", this.onRequest);
     httpServer.on("upgrade", this.onUpgrade);
     this.hooked = null;
-    if (this.takeOver && acceptsForTakeover(httpServer)) {
+    // Opt-in: a connection whose request has not arrived at accept still takes Node's slower
+    // path, so clients connecting together can reach `connection` out of order.
+    if (this.takeOver && options.takeOverAtAccept === true && acceptsForTakeover(httpServer)) {
       // The listening handle is new on every listen(); one already listening is hooked now.
       this.onListening = () => this.hookAccept();
       httpServer.on("listening", this.onListening);

@@ -20,6 +20,7 @@ const DEFAULTS = {
   destroyUpgrade: true,
   destroyUpgradeTimeout: 1000,
   takeOverWebSockets: true,
+  takeOverAtAccept: false,
 };
 
 // Options socket.io has that change behaviour roomcast does not offer (yet). They are

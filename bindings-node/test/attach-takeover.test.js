@@ -267,7 +267,7 @@ function upgradeRequest(path) {
 const takenOverAtAccept = (io) => io._native.stats().takenOverAtAccept;
 
 test("a WebSocket upgrade already queued when Node accepts is taken over then: no connection or upgrade event", async () => {
-  const { httpServer, io, port } = await attached();
+  const { httpServer, io, port } = await attached({ takeOverAtAccept: true });
   const upgrades = [];
   let nodeConnections = 0;
   httpServer.on("upgrade", (req) => upgrades.push(req.url));
@@ -289,7 +289,7 @@ test("a WebSocket upgrade already queued when Node accepts is taken over then: n
 
 test("an http.Server attached before listen(), closed and listening again: its new listening socket is watched too", async () => {
   const httpServer = http.createServer();
-  const io = new Server(httpServer);
+  const io = new Server(httpServer, { takeOverAtAccept: true });
   const clients = [];
   try {
     for (let round = 0; round < 2; round++) {
@@ -308,7 +308,7 @@ test("an http.Server attached before listen(), closed and listening again: its n
 });
 
 test("a request head still incomplete when Node accepts goes through Node's upgrade event, with its `head`", async () => {
-  const { httpServer, io, port } = await attached();
+  const { httpServer, io, port } = await attached({ takeOverAtAccept: true });
   const request = upgradeRequest("/socket.io/?EIO=4&transport=websocket");
   const upgrades = [];
   httpServer.on("upgrade", (req) => upgrades.push(req.url));
@@ -329,7 +329,7 @@ test("a request head still incomplete when Node accepts goes through Node's upgr
 });
 
 test("an upgrade of another path queued when Node accepts stays with Node's upgrade listeners", async () => {
-  const { httpServer, io, port } = await attached({ destroyUpgrade: false });
+  const { httpServer, io, port } = await attached({ destroyUpgrade: false, takeOverAtAccept: true });
   httpServer.on("upgrade", (req, socket) => {
     if (req.url === "/other") socket.end("HTTP/1.1 418 I'm a teapot\r\nContent-Length: 0\r\n\r\n");
   });
