@@ -30,6 +30,34 @@ async fn server(config: ServerConfig) -> (Server, SocketAddr, Arc<AtomicUsize>) 
     (io, addr, asked)
 }
 
+/// A middleware on `parent` that holds a CONNECT whose auth says "wait" until `release` is
+/// notified (announcing it on `started`), then refuses it; others pass when `admit(auth)`.
+fn gated_refusal(
+    parent: &Arc<roomcast::ParentNamespace>,
+    admit: fn(&str) -> bool,
+) -> (
+    tokio::sync::mpsc::UnboundedReceiver<()>,
+    Arc<tokio::sync::Notify>,
+) {
+    let (started_tx, started) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let gate = release.clone();
+    parent.use_middleware(move |socket| {
+        let started_tx = started_tx.clone();
+        let gate = gate.clone();
+        async move {
+            if socket.auth().contains("wait") {
+                let _ = started_tx.send(());
+                gate.notified().await;
+            } else if admit(socket.auth()) {
+                return Ok(());
+            }
+            Err(ConnectError::new("not you"))
+        }
+    });
+    (started, release)
+}
+
 fn connect_error_json(answer: &str, nsp: &str) -> serde_json::Value {
     let prefix = format!("44{nsp},");
     let json = answer
@@ -113,22 +141,7 @@ async fn a_child_with_a_pending_connect_is_not_evicted() {
         ..ServerConfig::default()
     });
     let parent = io.of_dynamic(|name: &str, _auth: &str| name.starts_with("/dyn-"));
-    let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let release = Arc::new(tokio::sync::Notify::new());
-    let gate = release.clone();
-    parent.use_middleware(move |socket| {
-        let started_tx = started_tx.clone();
-        let gate = gate.clone();
-        async move {
-            if socket.auth().contains("wait") {
-                let _ = started_tx.send(());
-                gate.notified().await;
-            } else if !socket.auth().contains("no") {
-                return Ok(());
-            }
-            Err(ConnectError::new("not you"))
-        }
-    });
+    let (mut started, release) = gated_refusal(&parent, |auth| !auth.contains("no"));
     let addr = io.listen("127.0.0.1:0").await.expect("listen");
     let mut waiting = blocking(move || {
         let mut c = RawClient::open(addr);
@@ -260,21 +273,7 @@ async fn an_emptied_child_goes_once_a_pending_connect_is_refused() {
         ..ServerConfig::default()
     });
     let parent = io.of_dynamic(|name: &str, _auth: &str| name.starts_with("/dyn-"));
-    let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let release = Arc::new(tokio::sync::Notify::new());
-    let gate = release.clone();
-    parent.use_middleware(move |socket| {
-        let started_tx = started_tx.clone();
-        let gate = gate.clone();
-        async move {
-            if !socket.auth().contains("wait") {
-                return Ok(());
-            }
-            let _ = started_tx.send(());
-            gate.notified().await;
-            Err(ConnectError::new("not you"))
-        }
-    });
+    let (mut started, release) = gated_refusal(&parent, |_| true);
     let addr = io.listen("127.0.0.1:0").await.expect("listen");
     let before = io.stats().namespaces;
 
