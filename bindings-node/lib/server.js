@@ -73,6 +73,12 @@ class Server {
       this._turnEnding = false;
       native.endHostTurn();
     };
+    /** The fallback drain of a held batch (see `_drain`). */
+    this._heldRetry = null;
+    this._retryHeld = () => {
+      this._heldRetry = null;
+      this._drain();
+    };
     this._onAllDisconnected = null;
     this.httpServer = undefined;
     this._engine = new Engine(this);
@@ -558,11 +564,21 @@ class Server {
   }
 
   _drain() {
+    if (this._heldRetry) {
+      clearTimeout(this._heldRetry);
+      this._heldRetry = null;
+    }
     let records;
     try {
       records = this._native.drain();
     } catch (err) {
       warn(this, err, "draining events");
+      return;
+    }
+    if (records.length === 1 && records[0].kind === "held") {
+      // The batch waits for bytes its clients already sent behind it: the core wakes us once
+      // it has handled them; the timer is a fallback.
+      this._heldRetry = setTimeout(this._retryHeld, 1);
       return;
     }
     // socket.io handles an event a tick after its packet arrived and drops it when the

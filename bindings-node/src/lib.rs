@@ -16,6 +16,7 @@ mod args;
 mod emitter;
 mod engine_events;
 mod event_batch;
+mod held_batch;
 mod http;
 mod in_flight;
 mod mailbox;

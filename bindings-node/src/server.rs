@@ -33,6 +33,10 @@ pub struct Shared {
     pub queue: Arc<EventQueue>,
     pub mailbox: Arc<Mailbox>,
     pub waker: Arc<Waker>,
+    /// A batch waiting for bytes its clients already sent (see `held_batch`).
+    held: crate::held_batch::HeldBatch,
+    /// Wakes JavaScript once the bytes a held batch waits for are handled.
+    input_handled: roomcast::InputNotify,
     pub replies: Replies,
     handlers: Mutex<HashMap<u32, Arc<QueueHandler>>>,
     parents: Mutex<Vec<(Arc<ParentNamespace>, u32)>>,
@@ -132,7 +136,12 @@ impl NativeServer {
             io,
             queue,
             mailbox,
+            input_handled: {
+                let waker = waker.clone();
+                Arc::new(move || waker.wake())
+            },
             waker,
+            held: Default::default(),
             replies: Replies::default(),
             handlers: Mutex::new(HashMap::new()),
             parents: Mutex::new(Vec::new()),
@@ -209,14 +218,23 @@ impl NativeServer {
         }
     }
 
-    /// Everything queued since the last drain, oldest first.
+    /// Everything queued since the last drain, oldest first; or a single `held` record when
+    /// the batch waits for bytes its clients already sent (see `held_batch`): JavaScript then
+    /// drains again on the next wake-up, or after a millisecond at the latest.
     #[napi]
     pub fn drain(&self) -> Vec<Record> {
         let s = &self.shared;
         let _entered = runtime::get().map(|rt| rt.enter());
         s.waker.begin_drain();
-        let events = s.queue.drain();
-        let deliveries = s.mailbox.take();
+        let Some((events, deliveries)) =
+            s.held
+                .release(s.queue.drain(), s.mailbox.take(), &s.input_handled)
+        else {
+            return vec![Record {
+                kind: "held".to_string(),
+                ..Default::default()
+            }];
+        };
         let mut out = Vec::with_capacity(events.len() + deliveries.len());
         // Consecutive client events travel as one record (see `event_batch`).
         let mut run = EventBatch::default();

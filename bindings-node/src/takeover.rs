@@ -62,20 +62,21 @@ impl NativeServer {
         shared.taken_over.fetch_add(1, Ordering::Relaxed);
         // Counted as in flight so that closing waits (boundedly) for its close handshake.
         let exchange = shared.in_flight.begin();
-        let waiting = imp::input_waiting(&stream);
         rt.spawn(async move {
             let _exchange = exchange;
             match stream {
                 imp::Adopted::Tcp(s) => {
+                    let (s, input) = imp::tracked(s);
                     shared
                         .io
-                        .serve_websocket_socket(parts, remote, Prefixed::new(head, s), waiting)
+                        .serve_websocket_socket(parts, remote, Prefixed::new(head, s), input)
                         .await
                 }
                 imp::Adopted::Unix(s) => {
+                    let (s, input) = imp::tracked(s);
                     shared
                         .io
-                        .serve_websocket_socket(parts, remote, Prefixed::new(head, s), waiting)
+                        .serve_websocket_socket(parts, remote, Prefixed::new(head, s), input)
                         .await
                 }
             }
@@ -173,31 +174,16 @@ pub(crate) mod imp {
         }
     }
 
-    /// Peeks at the socket: the long-polling requests of a session reach the core through
-    /// Node's event loop, which can read one before tokio's reactor has reported the bytes the
-    /// client sent earlier on this WebSocket (see `roomcast::InputWaiting`).
-    pub fn input_waiting(stream: &Adopted) -> Option<roomcast::InputWaiting> {
-        use std::os::fd::AsRawFd;
-        let fd = match stream {
-            Adopted::Tcp(s) => s.as_raw_fd(),
-            Adopted::Unix(s) => s.as_raw_fd(),
-        };
-        // Called only while the core runs the upgrade probe, which owns the stream: `fd`
-        // stays this socket's for as long as the closure can be called.
-        Some(Box::new(move || {
-            let mut byte = 0u8;
-            // SAFETY: a one-byte out-buffer; MSG_PEEK leaves the byte in the socket.
-            let n = unsafe {
-                libc::recv(
-                    fd,
-                    (&mut byte as *mut u8).cast(),
-                    1,
-                    libc::MSG_PEEK | libc::MSG_DONTWAIT,
-                )
-            };
-            // 0 is the end of the stream: also something the WebSocket has yet to read.
-            n >= 0
-        }))
+    /// The stream, reporting what its client sent and the core has not handled yet: the
+    /// long-polling requests of a session reach the core through Node's event loop, which can
+    /// read one before tokio's reactor has reported the bytes the client sent earlier on this
+    /// WebSocket, and the event dispatcher asks whether a client sent more behind an event
+    /// (see `roomcast::InputWaiting`).
+    pub fn tracked<S: std::os::fd::AsRawFd>(
+        stream: S,
+    ) -> (roomcast::ReadTracked<S>, Option<roomcast::InputWaiting>) {
+        let (stream, input) = roomcast::ReadTracked::new(stream);
+        (stream, Some(input))
     }
 
     enum Kind {
@@ -262,8 +248,8 @@ pub(crate) mod imp {
         Unix(tokio::io::DuplexStream),
     }
 
-    pub fn input_waiting(_stream: &Adopted) -> Option<roomcast::InputWaiting> {
-        None
+    pub fn tracked<S>(stream: S) -> (S, Option<roomcast::InputWaiting>) {
+        (stream, None)
     }
 
     pub fn peek(_fd: i32, _buf: &mut [u8]) -> io::Result<usize> {

@@ -84,3 +84,4 @@ pub use socket::{
 pub use socketio::parser::Parser;
 pub use transport::client_files::ClientFiles;
 pub use transport::external::{InputWaiting, WebSocketChannel, WsMessage};
+pub use transport::input_waiting::{InputNotify, ReadTracked, SocketInput};

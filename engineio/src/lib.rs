@@ -69,4 +69,5 @@ pub use server::{
 pub use session::{CloseReason, EngineSession, Probe, SessionHandler, TransportKind};
 pub use transport::client_files::ClientFiles;
 pub use transport::external::{InputWaiting, WebSocketChannel, WsMessage};
+pub use transport::input_waiting::{InputNotify, ReadTracked, SocketInput};
 pub use wake_batch::with_batched_wakes;

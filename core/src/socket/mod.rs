@@ -175,6 +175,15 @@ impl Socket {
         self.client.session.transport().name()
     }
 
+    /// Whether the client has sent bytes on this socket's connection that the server has not
+    /// handled yet; when true, `notify` is called once they are (see
+    /// [`EngineSession::has_unread_input`]). Always false over long-polling.
+    ///
+    /// [`EngineSession::has_unread_input`]: crate::EngineSession::has_unread_input
+    pub fn has_unread_input(&self, notify: &crate::InputNotify) -> bool {
+        self.client.session.has_unread_input(notify)
+    }
+
     /// The auth object the client sent with CONNECT, as JSON text (`{}` when none).
     pub fn auth(&self) -> &str {
         &self.auth

@@ -192,6 +192,9 @@ pub struct EngineSession {
     notify_packets: AtomicBool,
     /// Counts this session's message packets once a server is monitored.
     meter: std::sync::OnceLock<Arc<crate::traffic::TrafficMeter>>,
+    /// While a WebSocket whose socket can be asked about runs this session: that socket's
+    /// input (see [`EngineSession::has_unread_input`]).
+    unread_input: Mutex<Option<crate::InputWaiting>>,
 }
 
 impl EngineSession {
@@ -247,6 +250,7 @@ impl EngineSession {
             handler: Mutex::new(None),
             notify_packets: AtomicBool::new(false),
             meter: std::sync::OnceLock::new(),
+            unread_input: Mutex::new(None),
         });
         session.spawn_heartbeat(created);
         session
@@ -273,6 +277,28 @@ impl EngineSession {
 
     pub fn transport(&self) -> TransportKind {
         self.state.lock().transport
+    }
+
+    /// Whether the client has sent bytes on this session's WebSocket that the server has not
+    /// handled yet: they wait in the kernel's queue, or were read and are being handled. When
+    /// true, `notify` is called once they are handled. False when the transport is not a
+    /// WebSocket on a socket the server can ask (long-polling, a host's WebSocket).
+    ///
+    /// For a host that handles an event a turn after it arrived (socket.io does): an event
+    /// the client followed at once with a disconnect is dropped there, and the host can tell
+    /// that more is coming before it hands the event on.
+    pub fn has_unread_input(&self, notify: &crate::InputNotify) -> bool {
+        self.unread_input
+            .lock()
+            .as_ref()
+            .is_some_and(|input| input.unhandled_or_notify(notify))
+    }
+
+    /// Answers [`EngineSession::has_unread_input`] from `input` until the guard drops (the
+    /// WebSocket run is over).
+    pub(crate) fn watch_input(&self, input: crate::InputWaiting) -> InputWatch<'_> {
+        *self.unread_input.lock() = Some(input);
+        InputWatch(self)
     }
 
     pub fn is_closed(&self) -> bool {
@@ -560,6 +586,15 @@ impl EngineSession {
     /// The reason the session closed, if it did.
     pub fn close_reason(&self) -> Option<CloseReason> {
         self.state.lock().closed
+    }
+}
+
+/// Withdraws a WebSocket's [`crate::InputWaiting`] from its session when dropped.
+pub(crate) struct InputWatch<'a>(&'a EngineSession);
+
+impl Drop for InputWatch<'_> {
+    fn drop(&mut self) {
+        *self.0.unread_input.lock() = None;
     }
 }
 

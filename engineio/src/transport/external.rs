@@ -364,11 +364,7 @@ async fn to_bytes_response(resp: native::Resp) -> http::Response<Bytes> {
     http::Response::from_parts(parts, bytes)
 }
 
-/// Tells whether bytes of a connection are waiting to be read, asking the kernel itself rather
-/// than the reactor's cached readiness. For a socket whose polls are read by another event loop
-/// (a Node `http.EngineServer`): that loop can read a poll before this runtime's reactor has noticed
-/// the `5` the client sent earlier on the WebSocket.
-pub type InputWaiting = Box<dyn Fn() -> bool + Send + Sync>;
+pub use super::input_waiting::InputWaiting;
 
 impl EngineServer {
     /// Whether a request path belongs to the Socket.IO server (its path, or the client bundle).

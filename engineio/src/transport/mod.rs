@@ -9,6 +9,7 @@ pub mod external;
 pub mod host_exchange;
 pub mod host_http;
 pub(crate) mod http;
+pub mod input_waiting;
 pub(crate) mod limits;
 pub mod permessage_deflate;
 #[cfg(unix)]

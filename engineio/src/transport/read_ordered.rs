@@ -84,6 +84,12 @@ fn register<T: AsFd + std::os::fd::AsRawFd>(
     unsafe { AsyncFd::register_with_interest(inner, interest) }.map_err(io::Error::from)
 }
 
+impl std::os::fd::AsRawFd for ReadOrderedStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.reading.get_ref().as_raw_fd()
+    }
+}
+
 impl AsyncRead for ReadOrderedStream {
     fn poll_read(
         self: Pin<&mut Self>,

@@ -1,7 +1,7 @@
 //! The native WebSocket driver: the 101 handshake, the polling → WebSocket probe, then one
 //! task that reads packets into the session and writes its queued frames in batches.
 
-use super::external::InputWaiting;
+use super::input_waiting::InputWaiting;
 use super::permessage_deflate;
 use super::server_websocket::{Deflate, ServerWebSocket, WsSettings};
 use crate::packet::{decode_text, Frame, Inbound, PONG_PROBE};
@@ -24,7 +24,8 @@ use tungstenite::{Error as WsError, Message, Utf8Bytes};
 /// What a connection's task runs once hyper has handed the connection over: its WebSocket.
 pub(crate) type Continuation = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
-/// Where the 101 answer leaves the connection's [`Continuation`] for the connection's task.
+/// Where the 101 answer leaves the connection's [`Continuation`] for the connection's task,
+/// with the connection's input for its WebSocket (see [`InputWaiting`]).
 ///
 /// The task that wrote the 101 goes on with the WebSocket at once, in the same turn: the
 /// `open` packet follows the 101 as closely as engine.io writes it, before the runtime turns
@@ -32,17 +33,26 @@ pub(crate) type Continuation = std::pin::Pin<Box<dyn std::future::Future<Output 
 /// clients created together got their 101s in order but their `open` packets only after the
 /// other clients' 101s, and under load read them, and sent their CONNECTs, in another order
 /// (seen in 23 of 200 rounds of three clients with both cores busy; socket.io: 0).
-#[derive(Default)]
-pub(crate) struct UpgradeSlot(parking_lot::Mutex<Option<Continuation>>);
+pub(crate) struct UpgradeSlot {
+    continuation: parking_lot::Mutex<Option<Continuation>>,
+    input: Option<InputWaiting>,
+}
 
 impl UpgradeSlot {
+    pub(crate) fn new(input: Option<InputWaiting>) -> UpgradeSlot {
+        UpgradeSlot {
+            continuation: parking_lot::Mutex::new(None),
+            input,
+        }
+    }
+
     fn put(&self, continuation: Continuation) {
-        *self.0.lock() = Some(continuation);
+        *self.continuation.lock() = Some(continuation);
     }
 
     /// The WebSocket to run, if this connection was upgraded.
     pub(crate) fn take(&self) -> Option<Continuation> {
-        self.0.lock().take()
+        self.continuation.lock().take()
     }
 }
 
@@ -69,7 +79,7 @@ pub(crate) fn accept(
         info: super::http::request_info(parts, remote),
         server,
         target,
-        input_waiting: None,
+        input_waiting: continue_in.input.clone(),
     });
     continue_in.put(Box::pin(async move {
         let upgraded = match on_upgrade.await {
@@ -169,11 +179,12 @@ where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
 {
     let server = opening.server.clone();
+    let input_waiting = opening.input_waiting.clone();
     server.shared().connection_opened();
     // The handshake phase runs boxed, so its state is freed before the long `run` phase and
     // the task of an idle connection holds only what `run` needs.
     if let Some((session, ws)) = Box::pin(start(ws, opening)).await {
-        run(session, ws).await;
+        run(session, ws, input_waiting).await;
     }
     server.shared().connection_closed();
 }
@@ -254,7 +265,7 @@ where
 {
     let session = probe.session().clone();
     let timeout = session.config().upgrade_timeout;
-    let waiting = || input_waiting.as_ref().is_some_and(|f| f());
+    let waiting = || input_waiting.as_ref().is_some_and(|input| input.waiting());
     let probed = tokio::time::timeout(timeout, async {
         // A poll asked for a check: it is answered once nothing the client sent is unread.
         let mut check_pending = false;
@@ -365,10 +376,11 @@ pub(crate) fn read(session: &Arc<EngineSession>, msg: Result<Message, WsError>) 
     Read::Go
 }
 
-async fn run<S>(session: Arc<EngineSession>, ws: S)
+async fn run<S>(session: Arc<EngineSession>, ws: S, input_waiting: Option<InputWaiting>)
 where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send,
 {
+    let _watch = input_waiting.map(|waiting| session.watch_input(waiting));
     let (mut sink, mut stream) = ws.split();
     let reader = {
         let session = session.clone();

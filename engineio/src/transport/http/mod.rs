@@ -5,6 +5,7 @@
 use super::client_files::ClientFiles;
 use super::cors;
 use super::host_http::{HostBody, HostRequest, RequestBody, Responder};
+use super::input_waiting::{InputWaiting, ReadTracked};
 use super::limits::{ConnectionPermit, Refusal};
 use super::watched_io::WaitingPoll;
 use crate::error::EngineError;
@@ -105,12 +106,21 @@ async fn serve_connection(
     #[cfg(unix)]
     if ordered {
         match super::read_ordered::ReadOrderedStream::new(stream) {
-            Ok(stream) => serve_stream(server, stream, addr, local, permit, arrival).await,
+            Ok(stream) => {
+                let (stream, input) = ReadTracked::new(stream);
+                serve_stream(server, stream, addr, local, permit, arrival, Some(input)).await
+            }
             Err(e) => tracing::warn!(error = %e, "could not register an accepted connection"),
         }
         return;
     }
-    serve_stream(server, stream, addr, local, permit, arrival).await;
+    #[cfg(unix)]
+    {
+        let (stream, input) = ReadTracked::new(stream);
+        serve_stream(server, stream, addr, local, permit, arrival, Some(input)).await;
+    }
+    #[cfg(not(unix))]
+    serve_stream(server, stream, addr, local, permit, arrival, None).await;
 }
 
 /// A connection's HTTP phase, then its WebSocket if it upgraded.
@@ -121,10 +131,11 @@ async fn serve_stream<S>(
     local: Option<SocketAddr>,
     permit: ConnectionPermit,
     arrival: u64,
+    input_waiting: Option<InputWaiting>,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let upgrade_slot = Arc::new(super::websocket::UpgradeSlot::default());
+    let upgrade_slot = Arc::new(super::websocket::UpgradeSlot::new(input_waiting));
     // Boxed, so the HTTP phase's state is freed when it ends: an upgraded connection's task
     // lives on as its WebSocket and then holds only what the WebSocket needs.
     Box::pin(serve_http(
