@@ -14,7 +14,7 @@
 
 use crate::mailbox::Delivery;
 use parking_lot::Mutex;
-use roomcast::{HostEvent, InputNotify, SocketRef};
+use roomcast::{HostEvent, InputNotify, SocketInput, SocketRef};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -61,15 +61,16 @@ impl HeldBatch {
 /// `notify` is called once they are.
 fn more_sent_behind(events: &[HostEvent], notify: &InputNotify) -> bool {
     let mut last: Option<&SocketRef> = None;
-    events.iter().any(|e| match e {
-        HostEvent::Event { socket, .. } => {
+    let mut inputs = Vec::new();
+    for e in events {
+        if let HostEvent::Event { socket, .. } = e {
             // Runs of one socket's events are asked about once.
             if last.is_some_and(|l| Arc::ptr_eq(l, socket)) {
-                return false;
+                continue;
             }
             last = Some(socket);
-            socket.has_unread_input(notify)
+            inputs.extend(socket.input());
         }
-        _ => false,
-    })
+    }
+    SocketInput::any_unhandled(&inputs, notify)
 }

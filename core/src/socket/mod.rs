@@ -175,13 +175,13 @@ impl Socket {
         self.client.session.transport().name()
     }
 
-    /// Whether the client has sent bytes on this socket's connection that the server has not
-    /// handled yet; when true, `notify` is called once they are (see
-    /// [`EngineSession::has_unread_input`]). Always false over long-polling.
+    /// What the client sent on this socket's connection that the server has not handled yet,
+    /// while it runs over a WebSocket the server can ask about (see
+    /// [`EngineSession::input`]); None over long-polling.
     ///
-    /// [`EngineSession::has_unread_input`]: crate::EngineSession::has_unread_input
-    pub fn has_unread_input(&self, notify: &crate::InputNotify) -> bool {
-        self.client.session.has_unread_input(notify)
+    /// [`EngineSession::input`]: crate::EngineSession::input
+    pub fn input(&self) -> Option<crate::InputWaiting> {
+        self.client.session.input()
     }
 
     /// The auth object the client sent with CONNECT, as JSON text (`{}` when none).

@@ -193,7 +193,7 @@ pub struct EngineSession {
     /// Counts this session's message packets once a server is monitored.
     meter: std::sync::OnceLock<Arc<crate::traffic::TrafficMeter>>,
     /// While a WebSocket whose socket can be asked about runs this session: that socket's
-    /// input (see [`EngineSession::has_unread_input`]).
+    /// input (see [`EngineSession::input`]).
     unread_input: Mutex<Option<crate::InputWaiting>>,
 }
 
@@ -279,23 +279,19 @@ impl EngineSession {
         self.state.lock().transport
     }
 
-    /// Whether the client has sent bytes on this session's WebSocket that the server has not
-    /// handled yet: they wait in the kernel's queue, or were read and are being handled. When
-    /// true, `notify` is called once they are handled. False when the transport is not a
-    /// WebSocket on a socket the server can ask (long-polling, a host's WebSocket).
+    /// The input of this session's WebSocket while it runs on a socket the server can ask
+    /// about: what the client sent that the server has not handled yet (see
+    /// [`crate::SocketInput`]). None over long-polling and for a host's WebSocket.
     ///
     /// For a host that handles an event a turn after it arrived (socket.io does): an event
     /// the client followed at once with a disconnect is dropped there, and the host can tell
     /// that more is coming before it hands the event on.
-    pub fn has_unread_input(&self, notify: &crate::InputNotify) -> bool {
-        self.unread_input
-            .lock()
-            .as_ref()
-            .is_some_and(|input| input.unhandled_or_notify(notify))
+    pub fn input(&self) -> Option<crate::InputWaiting> {
+        self.unread_input.lock().clone()
     }
 
-    /// Answers [`EngineSession::has_unread_input`] from `input` until the guard drops (the
-    /// WebSocket run is over).
+    /// Gives `input` as [`EngineSession::input`] until the guard drops (the WebSocket run is
+    /// over).
     pub(crate) fn watch_input(&self, input: crate::InputWaiting) -> InputWatch<'_> {
         *self.unread_input.lock() = Some(input);
         InputWatch(self)

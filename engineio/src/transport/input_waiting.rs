@@ -93,6 +93,49 @@ impl SocketInput {
         false
     }
 
+    /// Whether any of `inputs` has bytes its server has not finished handling; when true,
+    /// `notify` is called once those of one of them are handled. The kernel is asked about
+    /// all the sockets in one system call.
+    pub fn any_unhandled(inputs: &[InputWaiting], notify: &InputNotify) -> bool {
+        if inputs
+            .iter()
+            .any(|i| i.in_hand.load(Ordering::SeqCst) && i.unhandled_or_notify(notify))
+        {
+            return true;
+        }
+        #[cfg(unix)]
+        {
+            let readable = {
+                // Held across the poll: no descriptor is closed (and its number reused) under it.
+                let fds: Vec<_> = inputs.iter().map(|i| i.fd.read()).collect();
+                let mut polled: Vec<libc::pollfd> = fds
+                    .iter()
+                    .map(|fd| libc::pollfd {
+                        // A negative descriptor is skipped by poll.
+                        fd: fd.unwrap_or(-1),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    })
+                    .collect();
+                // SAFETY: `polled` is a valid array of its length; a timeout of 0 never blocks.
+                let n = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, 0) };
+                if n <= 0 {
+                    return false;
+                }
+                polled.iter().position(|p| p.revents != 0)
+            };
+            // Asked again one by one (and watched) outside the locks.
+            if let Some(first) = readable {
+                return inputs[first..]
+                    .iter()
+                    .any(|i| i.unhandled_or_notify(notify));
+            }
+            false
+        }
+        #[cfg(not(unix))]
+        false
+    }
+
     /// The reader found the socket empty: everything it read is handled.
     fn handled(&self) {
         self.in_hand.store(false, Ordering::SeqCst);
@@ -242,5 +285,45 @@ mod tests {
         );
         drop(tracked);
         assert!(!input.unhandled(), "a dropped stream has nothing to tell");
+    }
+
+    #[tokio::test]
+    async fn asks_about_many_sockets_at_once() {
+        let mut pairs = Vec::new();
+        let mut inputs = Vec::new();
+        for _ in 0..3 {
+            let (client, server) = std::os::unix::net::UnixStream::pair().expect("socket pair");
+            server.set_nonblocking(true).expect("nonblocking");
+            let (tracked, input) =
+                ReadTracked::new(tokio::net::UnixStream::from_std(server).expect("register"));
+            pairs.push((client, tracked));
+            inputs.push(input);
+        }
+        let notify: super::InputNotify = Arc::new(|| {});
+        assert!(
+            !super::SocketInput::any_unhandled(&inputs, &notify),
+            "nothing sent"
+        );
+        pairs[2].0.write_all(b"x").expect("write");
+        assert!(
+            super::SocketInput::any_unhandled(&inputs, &notify),
+            "the third has a byte"
+        );
+        let mut byte = [0u8; 1];
+        pairs[2].1.read_exact(&mut byte).await.expect("read");
+        assert!(
+            super::SocketInput::any_unhandled(&inputs, &notify),
+            "read, not yet handled"
+        );
+        assert!(pairs[2].1.read(&mut byte).now_or_never().is_none());
+        assert!(
+            !super::SocketInput::any_unhandled(&inputs, &notify),
+            "all handled"
+        );
+        drop(pairs.remove(0).1);
+        assert!(
+            !super::SocketInput::any_unhandled(&inputs, &notify),
+            "a dropped stream is skipped"
+        );
     }
 }
