@@ -492,13 +492,20 @@ class Server {
    *  removes it from its namespace now; the core's later records for it find nobody. */
   _disconnectAll(reason) {
     for (const nsp of this._nsps.values()) {
-      for (const socket of [...nsp.sockets.values()]) {
-        socket._onDisconnecting(reason);
-        nsp.sockets.delete(socket.id);
-        this._liveSockets -= 1;
-        socket._onDisconnect(reason);
-      }
+      for (const socket of [...nsp.sockets.values()]) this._leaveNow(socket, reason);
     }
+  }
+
+  /** Runs `socket`'s `disconnecting` listeners, has the core take it out of its rooms
+   *  (`leave`, when given), removes it from its namespace and runs its `disconnect`
+   *  listeners, all now; the core's later records for it find nobody. */
+  _leaveNow(socket, reason, leave) {
+    socket._onDisconnecting(reason);
+    if (leave) leave();
+    socket.nsp.sockets.delete(socket.id);
+    this._liveSockets -= 1;
+    socket._onDisconnect(reason);
+    this._release();
   }
 
   /** Resolves once every socket's `disconnect` listeners have run (as socket.io's close()

@@ -251,8 +251,16 @@ class Socket extends EventEmitter {
 
   /** Leaves the namespace; with `close`, the whole connection closes. */
   disconnect(close = false) {
+    if (close || !this._connected || this._leaving) {
+      this._leaving = true;
+      if (this._connected) this._native.disconnect(Boolean(close));
+      return this;
+    }
+    // As socket.io: the socket has left (its `disconnecting` and `disconnect` listeners have
+    // run, its rooms are gone) when this returns, so a client that hears the DISCONNECT finds
+    // it gone.
     this._leaving = true;
-    if (this._connected) this._native.disconnect(Boolean(close));
+    this.server._leaveNow(this, "server namespace disconnect", () => this._native.disconnectNow());
     return this;
   }
 

@@ -140,6 +140,12 @@ impl NativeSocket {
         self.socket.disconnect(close);
     }
 
+    /// Leaves the namespace now: JavaScript has run the `disconnecting` listeners itself.
+    #[napi]
+    pub fn disconnect_now(&self) {
+        self.socket.disconnect_now();
+    }
+
     #[napi]
     pub fn connected(&self) -> bool {
         self.socket.connected()

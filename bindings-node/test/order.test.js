@@ -61,6 +61,28 @@ for (const [where, mode] of SETUPS) {
   });
 }
 
+// socket.io leaves the rooms within disconnect(): a client (in the same process) that hears
+// the DISCONNECT finds none left. The core's writer may send the packet before the call
+// returns, so the rooms must be gone by then.
+for (const where of ["own listener", "attached"]) {
+  h.test(`[${where}] a client that hears the server's disconnect() finds the socket out of every room (${ROUNDS} rounds)`, { timeout: 60000 }, async () => {
+    const { io, url } = await start(where);
+    io.on("connection", (socket) => {
+      socket.disconnect();
+      socket.join("room1");
+    });
+    let left = 0;
+    for (let i = 0; i < ROUNDS; i++) {
+      const client = h.client(url, { transports: ["polling", "websocket"] });
+      await h.within(new Promise((resolve) => client.once("disconnect", () => {
+        if (io.of("/").adapter.rooms.size !== 0) left += 1;
+        resolve();
+      })), "the server's disconnect");
+    }
+    assert.equal(left, 0, `rooms left in ${left} of ${ROUNDS} rounds`);
+  });
+}
+
 h.test("events after the server's own socket.disconnect() are not handled", async () => {
   const io = h.startServer();
   const seen = [];

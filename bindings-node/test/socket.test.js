@@ -220,6 +220,25 @@ test("disconnect(false): 'server namespace disconnect'; disconnecting still sees
   assert.equal(io.sockets.sockets.has(socket.id), false);
 });
 
+test("disconnect(false) has run both listeners and left every room when it returns, as socket.io's does", async () => {
+  const { socket } = await pair();
+  socket.join("r");
+  const seen = [];
+  socket.on("disconnecting", (reason) => seen.push(["disconnecting", reason, [...socket.rooms].sort()]));
+  socket.on("disconnect", (reason) => seen.push(["disconnect", reason, [...socket.rooms]]));
+  socket.disconnect();
+  assert.deepEqual(seen, [
+    ["disconnecting", "server namespace disconnect", ["r", socket.id].sort()],
+    ["disconnect", "server namespace disconnect", []],
+  ]);
+  assert.equal(socket.connected, false);
+  assert.equal(io.sockets.sockets.has(socket.id), false);
+  assert.equal(io.of("/").adapter.rooms.has("r"), false);
+  assert.equal(io.of("/").adapter.rooms.has(socket.id), false);
+  socket.join("after");
+  assert.equal(io.of("/").adapter.rooms.has("after"), false, "a join after disconnect() is ignored");
+});
+
 test("disconnect(true) closes the connection; the client's own disconnect is 'client namespace disconnect'", async () => {
   const a = await pair();
   const reasonA = h.once(a.socket, "disconnect");

@@ -25,6 +25,28 @@ impl Socket {
         }
     }
 
+    /// Disconnects the socket from its namespace (reason "server namespace disconnect") for a
+    /// host that has run its `disconnecting` step itself, as socket.io's `disconnect()` runs
+    /// those listeners within the call: DISCONNECT is queued and the socket has left its rooms
+    /// and namespace when this returns, without a round trip to the host; the host still hears
+    /// `disconnected`. Does nothing when the socket is already leaving.
+    pub fn disconnect_now(self: &Arc<Self>) {
+        crate::hand_off::barrier();
+        if !self.claim_close() {
+            return;
+        }
+        self.queue_disconnect_packet();
+        self.finish_close(DisconnectReason::ServerNamespaceDisconnect, false);
+    }
+
+    fn queue_disconnect_packet(&self) {
+        let frame = self
+            .nsp
+            .parser()
+            .control(PacketKind::Disconnect, self.ns(), None);
+        self.queue_frames(&[frame], crate::socket::SendFlags::DEFAULT);
+    }
+
     /// Leaves with reason "server namespace disconnect" after queuing DISCONNECT for the
     /// client. The socket is marked closed before the packet is queued: a client that answers
     /// the packet by closing its connection (socket.io-client does, for its last namespace) can
@@ -33,12 +55,8 @@ impl Socket {
         if !self.claim_close() {
             return;
         }
-        let frame = self
-            .nsp
-            .parser()
-            .control(PacketKind::Disconnect, self.ns(), None);
-        self.queue_frames(&[frame], crate::socket::SendFlags::DEFAULT);
-        self.finish_close(DisconnectReason::ServerNamespaceDisconnect);
+        self.queue_disconnect_packet();
+        self.finish_close(DisconnectReason::ServerNamespaceDisconnect, true);
     }
 
     // ---- driven by the client / namespace ----
@@ -141,7 +159,7 @@ impl Socket {
     /// `disconnect`. Runs once.
     pub(crate) fn on_close(self: &Arc<Self>, reason: DisconnectReason) {
         if self.claim_close() {
-            self.finish_close(reason);
+            self.finish_close(reason, true);
         }
     }
 
@@ -168,8 +186,9 @@ impl Socket {
     }
 
     /// The rest of a close claimed by [`Socket::claim_close`]: leave the client, run the
-    /// host's `disconnecting` and `disconnect` steps, persist a recoverable session.
-    fn finish_close(self: &Arc<Self>, reason: DisconnectReason) {
+    /// host's `disconnecting` step (unless `ask_host` is false: the host ran it already) and
+    /// `disconnect` step, persist a recoverable session.
+    fn finish_close(self: &Arc<Self>, reason: DisconnectReason, ask_host: bool) {
         self.client.forget(self.ns());
         let handler = self.nsp.handler();
         let socket = self.clone();
@@ -205,6 +224,10 @@ impl Socket {
                 socket.nsp.left_empty();
             }
         };
+        if !ask_host {
+            finish();
+            return;
+        }
         match self.nsp.handler().disconnecting(self, reason) {
             Pending::Ready(()) => finish(),
             Pending::Later(fut) => {
