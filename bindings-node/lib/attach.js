@@ -101,6 +101,10 @@ class HttpBridge {
   hookAccept() {
     const handle = this.httpServer._handle;
     if (!handle || typeof handle.onconnection !== "function" || this.hooked?.handle === handle) return;
+    // Connections are accepted once their request arrived, so each one's upgrade request is
+    // there to be peeked at: otherwise the few whose request came a moment later took Node's
+    // slower path and reached `connection` after clients that connected after them.
+    if (typeof handle.fd === "number" && handle.fd >= 0) this.io._native.deferAccept(handle.fd);
     const nodeAccept = handle.onconnection;
     const bridge = this;
     handle.onconnection = function onconnection(err, clientHandle) {

@@ -56,6 +56,24 @@ impl NativeServer {
         Ok(true)
     }
 
+    /// Has the kernel hand the attached server's listening socket `fd` a connection only once
+    /// its first bytes arrived (`TCP_DEFER_ACCEPT` on Linux): a WebSocket upgrade's request is
+    /// then there when [`NativeServer::take_over_connection`] peeks, so clients connecting
+    /// together all take the same path, in the order they sent their requests. False when the
+    /// option could not be set.
+    #[napi]
+    pub fn defer_accept(&self, fd: i32) -> bool {
+        #[cfg(unix)]
+        {
+            roomcast::engineio::defer_accept_until_data(fd).is_ok()
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = fd;
+            false
+        }
+    }
+
     /// The request of `bytes` and its head's length, when they start with a complete
     /// `GET <Socket.IO path>` WebSocket upgrade (what Node would emit as `upgrade`).
     fn upgrade_head(&self, bytes: &[u8]) -> Option<(http::request::Parts, usize)> {

@@ -65,6 +65,28 @@ impl NativeServer {
         rt.spawn(async move {
             let _exchange = exchange;
             match stream {
+                #[cfg(unix)]
+                imp::Adopted::Tcp(s) if imp::runs_in_wake_order() => {
+                    // Watched for reading only, as on the native listener: the clients of an
+                    // attached server are then read in the order their frames came too.
+                    match roomcast::engineio::ReadOrderedStream::new(s) {
+                        Ok(s) => {
+                            let (s, input) = imp::tracked(s);
+                            shared
+                                .io
+                                .serve_websocket_socket(
+                                    parts,
+                                    remote,
+                                    Prefixed::new(head, s),
+                                    input,
+                                )
+                                .await
+                        }
+                        Err(e) => tracing::warn!(
+                            "roomcast: could not register a taken-over WebSocket: {e}"
+                        ),
+                    }
+                }
                 imp::Adopted::Tcp(s) => {
                     let (s, input) = imp::tracked(s);
                     shared
@@ -92,6 +114,13 @@ pub(crate) mod imp {
     pub enum Adopted {
         Tcp(tokio::net::TcpStream),
         Unix(tokio::net::UnixStream),
+    }
+
+    /// Whether the runtime runs tasks in the order they were woken (the ordered scheduler, a
+    /// current-thread runtime).
+    pub fn runs_in_wake_order() -> bool {
+        tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::CurrentThread
     }
 
     /// A duplicate of `fd` as a tokio stream (inside the runtime's context).

@@ -30,7 +30,7 @@ after(async () => {
 async function start(where) {
   if (where === "own listener") return { io: h.startServer(), base: h.urlOf };
   const httpServer = http.createServer();
-  const io = new Server(httpServer);
+  const io = new Server(httpServer, { takeOverAtAccept: where === "attached, taken over at accept" });
   await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
   servers.push(httpServer);
   return { io, base: () => `http://127.0.0.1:${httpServer.address().port}` };
@@ -65,6 +65,7 @@ const SETUPS = [
   ["own listener", ["websocket"]],
   ["own listener", ["polling", "websocket"]],
   ["attached", ["websocket"]],
+  ["attached, taken over at accept", ["websocket"]],
 ];
 
 for (const [where, transports] of SETUPS) {

@@ -63,6 +63,8 @@ pub use observer::{ContextValue, EngineObserver, ExtraHeaders, RefusedRequest};
 pub use packet_events::{EnginePacket, PacketData, PacketEvent};
 pub use pending::Pending;
 pub use roomcast_protocol::engineio::{packet, payload, payload_v3, Frame, Inbound};
+#[cfg(unix)]
+pub use server::defer_accept_until_data;
 pub use server::{
     bind_listener, AllowRequest, EngineServer, EngineStats, HttpFallback, SessionAcceptor,
 };
@@ -70,4 +72,6 @@ pub use session::{CloseReason, EngineSession, Probe, SessionHandler, TransportKi
 pub use transport::client_files::ClientFiles;
 pub use transport::external::{InputWaiting, WebSocketChannel, WsMessage};
 pub use transport::input_waiting::{InputNotify, ReadTracked, SocketInput};
+#[cfg(unix)]
+pub use transport::read_ordered::ReadOrderedStream;
 pub use wake_batch::with_batched_wakes;

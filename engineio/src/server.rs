@@ -517,7 +517,12 @@ pub fn bind_listener(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListene
         tokio::net::TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
-    defer_accept_until_data(&socket);
+    {
+        use std::os::fd::AsRawFd;
+        if let Err(e) = defer_accept_until_data(socket.as_raw_fd()) {
+            tracing::debug!(error = %e, "TCP_DEFER_ACCEPT not set");
+        }
+    }
     socket.bind(addr)?;
     socket.listen(4096)
 }
@@ -532,14 +537,17 @@ pub fn bind_listener(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListene
 /// place under `max_connections` until it does, or until the kernel hands it over anyway
 /// after about 10 s of silence (the SYN-ACK retries the value allows); then the header
 /// timeout applies as before.
+///
+/// `fd` is a TCP socket, bound or already listening (a host's listener too). Elsewhere than
+/// on Linux this does nothing.
 #[cfg(target_os = "linux")]
-fn defer_accept_until_data(socket: &tokio::net::TcpSocket) {
-    use std::os::fd::AsRawFd;
+pub fn defer_accept_until_data(fd: std::os::fd::RawFd) -> std::io::Result<()> {
     let seconds: libc::c_int = 10;
-    // SAFETY: a valid socket descriptor, an int option of the size passed.
+    // SAFETY: an int option of the size passed; a descriptor that is not a TCP socket makes
+    // the call fail, which is reported.
     let rc = unsafe {
         libc::setsockopt(
-            socket.as_raw_fd(),
+            fd,
             libc::IPPROTO_TCP,
             libc::TCP_DEFER_ACCEPT,
             std::ptr::addr_of!(seconds).cast(),
@@ -547,9 +555,12 @@ fn defer_accept_until_data(socket: &tokio::net::TcpSocket) {
         )
     };
     if rc != 0 {
-        tracing::debug!(error = %std::io::Error::last_os_error(), "TCP_DEFER_ACCEPT not set");
+        return Err(std::io::Error::last_os_error());
     }
+    Ok(())
 }
 
-#[cfg(not(target_os = "linux"))]
-fn defer_accept_until_data(_socket: &tokio::net::TcpSocket) {}
+#[cfg(all(unix, not(target_os = "linux")))]
+pub fn defer_accept_until_data(_fd: std::os::fd::RawFd) -> std::io::Result<()> {
+    Ok(())
+}

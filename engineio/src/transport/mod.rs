@@ -13,7 +13,7 @@ pub mod input_waiting;
 pub(crate) mod limits;
 pub mod permessage_deflate;
 #[cfg(unix)]
-pub(crate) mod read_ordered;
+pub mod read_ordered;
 pub mod server_websocket;
 pub(crate) mod watched_io;
 pub(crate) mod websocket;

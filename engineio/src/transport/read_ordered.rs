@@ -27,7 +27,7 @@ use std::task::{ready, Context, Poll};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 
-pub(crate) struct ReadOrderedStream {
+pub struct ReadOrderedStream {
     reading: AsyncFd<TcpStream>,
     /// Registered while a write waits for room in the socket's buffer.
     writing: Option<AsyncFd<OwnedFd>>,
@@ -35,7 +35,7 @@ pub(crate) struct ReadOrderedStream {
 
 impl ReadOrderedStream {
     /// Takes `stream` over from tokio's own registration. Within a runtime.
-    pub(crate) fn new(stream: tokio::net::TcpStream) -> io::Result<ReadOrderedStream> {
+    pub fn new(stream: tokio::net::TcpStream) -> io::Result<ReadOrderedStream> {
         let stream = stream.into_std()?;
         Ok(ReadOrderedStream {
             reading: register(stream, Interest::READABLE)?,
