@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 ///   `http.Server`) asks [`SocketInput::waiting`]: that loop can read a poll before this
 ///   runtime's reactor has noticed the `5` the client sent earlier on the WebSocket;
 /// - a session asks [`SocketInput::unhandled`] for its running WebSocket
-///   ([`crate::EngineSession::has_unread_input`]): a host that handles events a turn after
+///   ([`crate::EngineSession::input`]): a host that handles events a turn after
 ///   they arrive can tell whether the client had already sent more (a disconnect, say).
 pub type InputWaiting = Arc<SocketInput>;
 
