@@ -8,8 +8,8 @@
 
 use crate::runtime;
 use crate::server::NativeServer;
-use crate::takeover::imp;
 use napi_derive::napi;
+use roomcast::engineio::transport::adopted::{self, AdoptedSocket};
 
 /// Longer request heads stay with Node, which allows 16 KiB by default.
 const PEEK_BYTES: usize = 8192;
@@ -24,7 +24,7 @@ impl NativeServer {
     #[napi]
     pub fn take_over_connection(&self, fd: i32) -> napi::Result<bool> {
         let mut buf = [0u8; PEEK_BYTES];
-        let n = match imp::peek(fd, &mut buf) {
+        let n = match adopted::peek(fd, &mut buf) {
             Ok(n) if n > 0 => n,
             _ => return Ok(false),
         };
@@ -35,20 +35,20 @@ impl NativeServer {
         let stream = {
             // Registering with tokio's reactor needs the runtime's context.
             let _entered = rt.enter();
-            match imp::adopt(fd) {
+            match AdoptedSocket::duplicate(fd) {
                 Ok(stream) => stream,
                 Err(_) => return Ok(false),
             }
         };
         // The head was peeked whole, so taking it off cannot come up short; if the socket
         // fails in between, the connection is lost either way and ends here.
-        if let Err(e) = imp::discard(&stream, head_len) {
+        if let Err(e) = stream.discard(head_len) {
             tracing::warn!(
                 "roomcast: a taken-over connection failed while reading its request head: {e}"
             );
             return Ok(true);
         }
-        let remote = imp::peer(&stream);
+        let remote = stream.peer_addr();
         self.shared
             .taken_over_at_accept
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

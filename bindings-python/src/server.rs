@@ -438,6 +438,34 @@ impl PyServer {
         }
     }
 
+    /// Takes over the WebSocket upgrade an ASGI server accepted on descriptor `fd`: the core
+    /// duplicates the descriptor, writes the 101 (or the refusal) and runs the connection as
+    /// its own listener does. The ASGI server must then drop its copy without writing to it.
+    /// Raises `OSError` (keeping nothing) when `fd` is not a plain TCP or Unix socket.
+    #[pyo3(signature = (fd, target, headers, client=None))]
+    fn take_over_websocket(
+        &self,
+        fd: i32,
+        target: &str,
+        headers: &Bound<'_, PyAny>,
+        client: Option<(String, u16)>,
+    ) -> PyResult<()> {
+        let parts = bridge::request_parts("GET", target, headers)?;
+        let socket = {
+            // Registering with the reactor needs the runtime's context.
+            let _entered = self.server.runtime().enter();
+            roomcast::engineio::AdoptedSocket::duplicate(fd)?
+        };
+        let remote = bridge::remote(client).or_else(|| socket.peer_addr());
+        let server = self.server.clone();
+        self.server.runtime().spawn(async move {
+            server
+                .serve_adopted_websocket(socket, parts, remote, None)
+                .await
+        });
+        Ok(())
+    }
+
     /// Live object counts: (sessions, namespaces, sockets, rooms), then the refusals of the
     /// listener: (connections, sessions, timed-out requests).
     fn stats(&self) -> (usize, usize, usize, usize, u64, u64, u64) {

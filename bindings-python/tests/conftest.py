@@ -74,6 +74,25 @@ def _warm_up_runtime() -> None:
 _warm_up_runtime()
 
 
+def _warm_up_uvloop() -> None:
+    # libuv starts its thread pool (4 threads, kept for the process's life) at the first name
+    # lookup, e.g. when uvicorn binds on uvloop: start it before the first thread count too.
+    try:
+        import uvloop
+    except ImportError:
+        return
+
+    async def bind() -> None:
+        srv = await asyncio.get_running_loop().create_server(asyncio.Protocol, "127.0.0.1", 0)
+        srv.close()
+        await srv.wait_closed()
+
+    uvloop.run(bind())
+
+
+_warm_up_uvloop()
+
+
 @pytest.fixture(autouse=True)
 def no_leaks() -> Any:
     """Fails a test that leaves threads behind."""

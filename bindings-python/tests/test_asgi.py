@@ -5,32 +5,61 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from typing import Any, AsyncIterator
+import logging
+import threading
+from typing import Any, AsyncIterator, Iterator
 
 import httpx
 import pytest
 import uvicorn
+import websockets
 from fastapi import FastAPI
 
 import roomcast
-from conftest import port_is_free, within
+from conftest import Client, port_is_free, within
 
 
 @contextlib.asynccontextmanager
-async def uvicorn_serving(app: Any) -> AsyncIterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
+async def uvicorn_serving(app: Any, **options: Any) -> AsyncIterator[str]:
+    async with uvicorn_server(app, **options) as (url, _):
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_server(app: Any, **options: Any) -> AsyncIterator[tuple[str, uvicorn.Server]]:
+    """uvicorn on the test's loop, or with ``loop="uvloop"`` on a uvloop loop of its own
+    thread (as ``uvicorn`` runs when uvloop is installed)."""
+    options.setdefault("log_level", "warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", **options)
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    if options.get("loop") == "uvloop":
+        ran: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        test_loop = asyncio.get_running_loop()
+
+        def run() -> None:
+            try:
+                server.run()
+            finally:
+                test_loop.call_soon_threadsafe(lambda: ran.done() or ran.set_result(None))
+
+        thread = threading.Thread(target=run, name="uvicorn")
+        thread.start()
+        task: asyncio.Future[Any] = ran
+    else:
+        thread = None
+        task = asyncio.create_task(server.serve())
     try:
         while not server.started:
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", server
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+        if thread is not None:
+            thread.join(5)
 
 
 def make_app() -> tuple[roomcast.Server, FastAPI, list[str]]:
@@ -121,7 +150,8 @@ async def test_a_websocket_event_is_answered_during_its_receive(harness: Any) ->
     that asked for it: the core's threads never wake the loop for it (before, every echo
     woke it twice: once for the event, once for the frame to send)."""
     io, _, _ = make_app()
-    async with uvicorn_serving(roomcast.ASGIApp(io)) as url:
+    # The WebSocket stays on ASGI messages (a taken-over one never involves the loop's receive).
+    async with uvicorn_serving(roomcast.ASGIApp(io, take_over_websockets=False)) as url:
         c = await harness.client(url, "websocket")
         assert await c.call("echo", 0, timeout=5) == 0
         dispatcher = io._dispatcher
@@ -144,7 +174,8 @@ async def test_a_websocket_event_is_answered_during_its_receive(harness: Any) ->
         assert wakes < 10, f"the loop was woken {wakes} times for 40 echoes"
 
 
-async def test_websocket_frames_keep_their_order_whoever_sends_them(harness: Any) -> None:
+@pytest.mark.parametrize("take_over", [True, False], ids=["taken-over", "asgi-messages"])
+async def test_websocket_frames_keep_their_order_whoever_sends_them(harness: Any, take_over: bool) -> None:
     """Emits and acks made while the receive loop runs the handlers, by async handlers and
     from an HTTP route reach the client in the order they were made."""
     io = roomcast.Server()
@@ -171,7 +202,7 @@ async def test_websocket_frames_keep_their_order_whoever_sends_them(harness: Any
         socket.on("later", later)
 
     seen: list[tuple[str, int]] = []
-    async with uvicorn_serving(roomcast.ASGIApp(io, other_asgi_app=api)) as url:
+    async with uvicorn_serving(roomcast.ASGIApp(io, other_asgi_app=api, take_over_websockets=take_over)) as url:
         c = await harness.client(url, "websocket", handlers={"seq": lambda d: seen.append((d["from"], d["i"]))})
         async with httpx.AsyncClient() as http:
             for round_ in range(20):
@@ -186,3 +217,119 @@ async def test_websocket_frames_keep_their_order_whoever_sends_them(harness: Any
             assert [i for k, i in seen if k == kind] == list(range(20))
         route_seen = [i for k, i in seen if k == "route"]
         assert route_seen == list(range(5)) * 20
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def uvicorn_log() -> Iterator[_Records]:
+    handler = _Records()
+    loggers = [logging.getLogger("uvicorn.error"), logging.getLogger("uvicorn.access")]
+    for lg in loggers:
+        lg.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        for lg in loggers:
+            lg.removeHandler(handler)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+@pytest.mark.parametrize("ws", ["websockets-sansio", "wsproto"])
+async def test_uvicorn_hands_its_websockets_to_the_core(harness: Any, ws: str, loop: str) -> None:
+    """A WebSocket of the Socket.IO path leaves uvicorn once its upgrade is parsed: uvicorn
+    tracks no connection for it, logs nothing about it, and the client is served as on the
+    native listener, both ways, until either side disconnects."""
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    io, api, _ = make_app()
+    disconnects: asyncio.Queue[str] = asyncio.Queue()
+    test_loop = asyncio.get_running_loop()
+
+    @io.on("connection")
+    def watch(socket: roomcast.Socket) -> None:
+        # Handlers run on uvicorn's loop, which is another thread's with uvloop.
+        socket.on("disconnect", lambda reason: test_loop.call_soon_threadsafe(disconnects.put_nowait, reason))
+        socket.on("leave_me", lambda: socket.disconnect())
+
+    with uvicorn_log() as log:
+        app = roomcast.ASGIApp(io, other_asgi_app=api)
+        async with uvicorn_server(app, ws=ws, loop=loop, log_level="info") as (url, server):
+            notice = asyncio.get_running_loop().create_future()
+            c = await harness.client(url, "websocket", handlers={"notice": lambda t: notice.set_result(t)})
+            assert await c.call("join", "lobby", timeout=5) is True
+            assert await c.call("echo", (1, b"\x00"), timeout=5) == (1, b"\x00")
+            assert server.server_state.connections == set(), "uvicorn still holds the WebSocket"
+            async with httpx.AsyncClient() as http:
+                r = await http.get(f"{url}/rooms/lobby/notify", params={"text": "hi"})
+                assert r.json() == {"sent": "hi", "room": "lobby"}
+            assert await within(notice) == "hi"
+            await c.disconnect()
+            # python-socketio's client may close the WebSocket before its DISCONNECT is written.
+            assert await within(disconnects.get()) in ("client namespace disconnect", "transport close")
+
+            gone = asyncio.get_running_loop().create_future()
+            c2 = await harness.client(url, "websocket")
+            c2.on("disconnect", lambda *a: gone.done() or gone.set_result(True))
+            await c2.emit("leave_me")
+            assert await within(gone) is True
+            assert await within(disconnects.get()) == "server namespace disconnect"
+    problems = [r.getMessage() for r in log.records if r.levelno >= logging.WARNING]
+    assert problems == []
+    # uvicorn never answered these upgrades: no access line claims a status for them.
+    assert not [r for r in log.records if "WebSocket /socket.io/" in r.getMessage()]
+
+
+async def test_the_core_refuses_an_upgrade_it_would_refuse_on_its_own_listener() -> None:
+    """A taken-over upgrade for a session that does not exist gets the core's HTTP 400, as on
+    the native listener (ASGI messages could only say 403)."""
+    io = roomcast.Server()
+    async with uvicorn_serving(roomcast.ASGIApp(io)) as url:
+        ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket&sid=nope"
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(ws_url, open_timeout=5):
+                pass
+        assert refused.value.response.status_code == 400
+        assert b"Session ID unknown" in refused.value.response.body
+
+
+async def test_a_polling_client_upgrades_onto_a_taken_over_websocket(harness: Any) -> None:
+    """The handshake and polls go through ASGI, the upgrade is taken over: the session moves
+    onto the core's WebSocket and keeps its rooms."""
+    io, api, _ = make_app()
+    async with uvicorn_server(roomcast.ASGIApp(io, other_asgi_app=api)) as (url, server):
+        c = Client(reconnection=False)
+        harness.clients.append(c)
+        notice = asyncio.get_running_loop().create_future()
+        c.on("notice", lambda t: notice.set_result(t))
+        await c.connect(url, transports=["polling", "websocket"], wait_timeout=5)
+        assert await c.call("join", "lobby", timeout=5) is True
+        for _ in range(500):
+            if c.transport() == "websocket":
+                break
+            await asyncio.sleep(0.01)
+        assert c.transport() == "websocket"
+        assert await c.call("echo", "after", timeout=5) == "after"
+        io.to("lobby").emit("notice", "moved")
+        assert await within(notice) == "moved"
+        assert server.server_state.connections == set()
+
+
+async def test_uvicorns_legacy_websockets_protocol_keeps_asgi_messages(harness: Any) -> None:
+    """uvicorn's legacy ``websockets`` protocol would log an error for a connection it did not
+    answer: its WebSockets stay on ASGI messages, and work."""
+    io, api, _ = make_app()
+    with uvicorn_log() as log:
+        async with uvicorn_server(roomcast.ASGIApp(io, other_asgi_app=api), ws="websockets") as (url, server):
+            c = await harness.client(url, "websocket")
+            assert await c.call("echo", "legacy", timeout=5) == "legacy"
+            assert len(server.server_state.connections) == 1
+            await c.disconnect()
+    assert [r.getMessage() for r in log.records if r.levelno >= logging.ERROR] == []

@@ -69,6 +69,7 @@ pub use server::{
     bind_listener, AllowRequest, EngineServer, EngineStats, HttpFallback, SessionAcceptor,
 };
 pub use session::{CloseReason, EngineSession, Probe, SessionHandler, TransportKind};
+pub use transport::adopted::AdoptedSocket;
 pub use transport::client_files::ClientFiles;
 pub use transport::external::{InputWaiting, WebSocketChannel, WsMessage};
 pub use transport::input_waiting::{InputNotify, ReadTracked, SocketInput};

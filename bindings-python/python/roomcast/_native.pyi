@@ -96,6 +96,8 @@ class Server:
         """Answers an HTTP request on the calling thread, without the GIL while waiting."""
     def open_websocket(self, target: str, headers: Headers, client: Client = None) -> Union[WebSocket, int]:
         """A host-framed WebSocket, or the HTTP status refusing it."""
+    def take_over_websocket(self, fd: int, target: str, headers: Headers, client: Client = None) -> None:
+        """Runs the ASGI server's WebSocket on descriptor ``fd`` in the core (OSError: it stays)."""
     def stats(self) -> tuple[int, int, int, int, int, int, int]:
         """(sessions, namespaces, sockets, rooms)."""
 

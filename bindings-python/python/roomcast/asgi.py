@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, cast
 
 from ._dispatch import logger, resolve_value
 from ._pending import Pending
@@ -40,11 +40,18 @@ class ASGIApp:
 
     Lifespan messages are passed to ``other_asgi_app``; at startup the server starts
     handling events on the ASGI loop, at shutdown it is closed.
+
+    Under uvicorn a WebSocket of the Socket.IO path is taken over once uvicorn has parsed its
+    upgrade request: the core duplicates the socket's descriptor, answers the upgrade and
+    runs the connection as its own listener does, so frames never cross the ASGI interface.
+    ``take_over_websockets=False`` keeps every frame on ASGI messages (as with other ASGI
+    servers, and over TLS, where the session's keys live in the ASGI server).
     """
 
-    def __init__(self, io: Server, other_asgi_app: ASGI | None = None) -> None:
+    def __init__(self, io: Server, other_asgi_app: ASGI | None = None, take_over_websockets: bool = True) -> None:
         self.io = io
         self.other_asgi_app = other_asgi_app
+        self.take_over_websockets = take_over_websockets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -63,6 +70,28 @@ class ASGIApp:
             await self.other_asgi_app(scope, receive, send)
         else:
             await _not_found(scope, send)
+
+    def _take_over(self, scope: Scope, receive: Receive) -> bool:
+        """Hands the WebSocket's socket to the core, which answers the upgrade and runs it
+        as its own listener does; True when it did. Only uvicorn's WebSocket protocols
+        qualify (their ``receive`` is a method of the protocol holding the transport), on a
+        plain TCP or Unix socket; anything else stays on the ASGI messages."""
+        transport = _uvicorn_transport(receive)
+        if transport is None:
+            return False
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return False
+        try:
+            self.io._native.take_over_websocket(sock.fileno(), _target(scope), scope["headers"], _client(scope))
+        except OSError as exc:
+            logger.debug("roomcast: WebSocket stays with the ASGI server: %s", exc)
+            return False
+        # Before the loop runs again, so the ASGI server never reads from the socket now
+        # (the client answers the 101 at once); its descriptor is closed without a write or
+        # a shutdown, and the core's duplicate keeps the connection open.
+        transport.abort()
+        return True
 
     def _attach(self) -> None:
         dispatcher = self.io._dispatcher
@@ -148,6 +177,12 @@ class ASGIApp:
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()
         if message["type"] != "websocket.connect":
+            return
+        if self.take_over_websockets and self._take_over(scope, receive):
+            # The ASGI server sees its transport closed and ends the exchange with a
+            # disconnect; the connection itself lives on in the core.
+            while (await receive())["type"] != "websocket.disconnect":
+                pass
             return
         ws = self.io._native.open_websocket(_target(scope), scope["headers"], _client(scope))
         if isinstance(ws, int):
@@ -248,6 +283,29 @@ class _Outbox:
                 await Pending(fut, dispatcher.thread_id)
         except Exception as e:
             logger.debug("roomcast: WebSocket writer stopped: %r", e)
+
+
+# uvicorn's WebSocket protocols that give the app their own bound ``receive``, whose protocol
+# holds the connection's transport, and that end the exchange quietly when it is closed.
+_TAKE_OVER_PROTOCOLS = frozenset(
+    {
+        "uvicorn.protocols.websockets.websockets_sansio_impl",
+        "uvicorn.protocols.websockets.wsproto_impl",
+    }
+)
+
+
+def _uvicorn_transport(receive: Receive) -> asyncio.Transport | None:
+    """The plain (not TLS) transport of a uvicorn WebSocket whose ``receive`` reached the app
+    unwrapped, or None."""
+    protocol = getattr(receive, "__self__", None)
+    if protocol is None or type(protocol).__module__ not in _TAKE_OVER_PROTOCOLS:
+        return None
+    # uvloop's transports are not asyncio.Transport subclasses, hence no isinstance check.
+    transport = cast("asyncio.Transport | None", getattr(protocol, "transport", None))
+    if transport is None or transport.is_closing() or transport.get_extra_info("sslcontext"):
+        return None
+    return transport
 
 
 def _target(scope: Scope) -> str:

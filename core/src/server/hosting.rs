@@ -70,6 +70,20 @@ impl Server {
             .await
     }
 
+    /// Serves a WebSocket upgrade on a socket the host handed over by descriptor: see
+    /// [`crate::EngineServer::serve_adopted_websocket`].
+    pub async fn serve_adopted_websocket(
+        &self,
+        socket: crate::engineio::AdoptedSocket,
+        parts: http::request::Parts,
+        remote: Option<SocketAddr>,
+        head: Option<Bytes>,
+    ) {
+        self.engine()
+            .serve_adopted_websocket(socket, parts, remote, head)
+            .await
+    }
+
     /// Opens a message-level WebSocket for a host that does the framing itself (ASGI): see
     /// [`crate::EngineServer::open_websocket`].
     pub fn open_websocket(

@@ -2,6 +2,7 @@
 //! message layer over tungstenite's frame codec). Drivers only move bytes between sockets and
 //! [`crate::EngineSession`]s.
 
+pub mod adopted;
 pub(crate) mod arrived;
 pub mod client_files;
 pub mod cors;
