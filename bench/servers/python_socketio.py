@@ -7,7 +7,6 @@ Usage: PORT=3000 bench/.venv/bin/python bench/servers/python_socketio.py
 """
 
 import os
-import warnings
 
 import socketio
 import uvicorn
@@ -61,9 +60,6 @@ class _Server(uvicorn.Server):
 
 
 def main():
-    # uvicorn flags its legacy "websockets" protocol as deprecated; it is the
-    # one pinned here, keep the log quiet.
-    warnings.filterwarnings("ignore", message=".*websockets.*deprecated.*")
     port = int(os.environ.get("PORT", "3000"))
     host = os.environ.get("HOST", "127.0.0.1")
     config = uvicorn.Config(
@@ -71,7 +67,7 @@ def main():
         host=host,
         port=port,
         loop="uvloop",
-        ws="websockets",
+        ws="websockets-sansio",
         http="h11",
         log_level="warning",
         access_log=False,

@@ -6,6 +6,8 @@ differ only in the Socket.IO server.
 Usage: PORT=3000 bench/.venv/bin/python bench/servers/roomcast_asgi.py
 """
 
+import os
+
 import roomcast
 
 # The same server and handlers as the native-listener row (this folder is on sys.path when
@@ -13,7 +15,9 @@ import roomcast
 from roomcast_python import io
 from uvicorn_serve import serve
 
-app = roomcast.ASGIApp(io)
+# ROOMCAST_ASGI_TAKE_OVER=0 (bench key roomcast-python-asgi-messages) keeps every WebSocket
+# frame on ASGI messages, as under an ASGI server whose sockets cannot be taken over.
+app = roomcast.ASGIApp(io, take_over_websockets=os.environ.get("ROOMCAST_ASGI_TAKE_OVER", "1") != "0")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
-"""Runs an ASGI app under uvicorn as every ASGI row of the bench does (uvloop, the websockets
-protocol, no pings or compression), printing `listening on <port>` once it listens.
+"""Runs an ASGI app under uvicorn as every ASGI row of the bench does (uvloop, uvicorn's default
+WebSocket protocol `websockets-sansio`, no pings or compression), printing `listening on <port>`
+once it listens.
 
 python_socketio.py keeps its own copy: it is also run with only its import changed
 (roomcast_socketio.py), so it stays a python-socketio app as its users write it.
 """
 
 import os
-import warnings
 
 import uvicorn
 
@@ -19,15 +19,12 @@ class _Server(uvicorn.Server):
 
 
 def serve(app, *, lifespan: str = "off") -> None:
-    # uvicorn flags its legacy "websockets" protocol as deprecated; it is the one pinned
-    # here, keep the log quiet.
-    warnings.filterwarnings("ignore", message=".*websockets.*deprecated.*")
     config = uvicorn.Config(
         app,
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "3000")),
         loop="uvloop",
-        ws="websockets",
+        ws="websockets-sansio",
         http="h11",
         log_level="warning",
         access_log=False,
