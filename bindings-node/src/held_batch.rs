@@ -29,16 +29,12 @@ type Batch = (Vec<HostEvent>, Vec<Delivery>);
 pub struct HeldBatch(Mutex<Option<(Batch, Instant)>>);
 
 impl HeldBatch {
-    /// What JavaScript gets now, given what the queues gave (behind the batch held so far,
-    /// if any): everything, or nothing while the batch must wait (it is kept). `notify` wakes
-    /// JavaScript once the bytes a held batch waits for are handled.
-    pub fn release(
-        &self,
-        mut events: Vec<HostEvent>,
-        mut deliveries: Vec<Delivery>,
-        notify: &InputNotify,
-    ) -> Option<Batch> {
+    /// What JavaScript gets now, given what `take` takes from the queues (behind the batch
+    /// held so far, if any): everything, or nothing while the batch must wait (it is kept).
+    /// `notify` wakes JavaScript once the bytes a held batch waits for are handled.
+    pub fn release(&self, mut take: impl FnMut() -> Batch, notify: &InputNotify) -> Option<Batch> {
         let mut held = self.0.lock();
+        let (mut events, mut deliveries) = take();
         let since = match held.take() {
             Some(((mut earlier_events, mut earlier_deliveries), since)) => {
                 earlier_events.append(&mut events);
@@ -52,6 +48,14 @@ impl HeldBatch {
         if since.elapsed() < HOLD_LIMIT && more_sent_behind(&events, notify) {
             *held = Some(((events, deliveries), since));
             return None;
+        }
+        // The core may have handled the clients' next bytes after the queues were taken and
+        // before they were asked about: what that queued (a disconnect, say) goes with this
+        // batch, not after it.
+        if !events.is_empty() {
+            let (mut later_events, mut later_deliveries) = take();
+            events.append(&mut later_events);
+            deliveries.append(&mut later_deliveries);
         }
         Some((events, deliveries))
     }

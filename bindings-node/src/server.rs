@@ -226,9 +226,9 @@ impl NativeServer {
         let s = &self.shared;
         let _entered = runtime::get().map(|rt| rt.enter());
         s.waker.begin_drain();
-        let Some((events, deliveries)) =
-            s.held
-                .release(s.queue.drain(), s.mailbox.take(), &s.input_handled)
+        let Some((events, deliveries)) = s
+            .held
+            .release(|| (s.queue.drain(), s.mailbox.take()), &s.input_handled)
         else {
             return vec![Record {
                 kind: "held".to_string(),
