@@ -6,7 +6,9 @@
 
 On roomcast's own listener (``io.listen(port, asgi_app=api)``) FastAPI gets every request
 outside ``/socket.io/`` while Socket.IO keeps the native listener's speed: its WebSocket frames
-never cross ASGI. Under uvicorn every frame does (slower, but uvicorn's other features apply).
+never cross ASGI. Under uvicorn the WebSockets are taken over from uvicorn once it has parsed
+their upgrade and run in roomcast's core too; uvicorn still accepts every connection and serves
+long-polling (fewer connections per second, but uvicorn's other features apply).
 
 Open http://127.0.0.1:8000/ in two tabs. ``POST /announce`` (a plain FastAPI route) speaks
 to every chat room at once::
