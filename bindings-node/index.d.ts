@@ -273,11 +273,12 @@ export interface ServerOptions {
    *  pass through JavaScript. False pipes every byte through the Node socket. Default true. */
   takeOverWebSockets: boolean;
   /** roomcast, attached to a plain `http.Server`: take a connection over as Node accepts it
-   *  when its queued bytes are already a whole Socket.IO WebSocket upgrade (no `connection`
-   *  or `upgrade` event for it; about 1.6x the connections per second). A connection whose
-   *  request comes later takes Node's path, so clients connecting together may reach
-   *  `connection` out of order. Default false. */
-  takeOverAtAccept: boolean;
+   *  when its first bytes are a whole Socket.IO WebSocket upgrade request (no `connection`
+   *  or `upgrade` event for it; about 1.8x the connections per second). The listening socket
+   *  then accepts a connection once its first bytes arrived. `"auto"` (the default) does so
+   *  only while nobody but Node listens to the server's `connection` event; true always;
+   *  false never (each WebSocket is still taken over after Node's `upgrade` event). */
+  takeOverAtAccept: boolean | "auto";
   /** roomcast: frames queued for one connection before it is disconnected as a slow consumer
    *  (reason "slow consumer"). Default 65536. */
   maxQueuedFrames: number;

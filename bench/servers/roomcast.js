@@ -29,8 +29,10 @@ if (mode === "express") {
   httpServer = http.createServer();
 }
 if (mode === "http-piped") opts.takeOverWebSockets = false;
-// ROOMCAST_TAKE_OVER_AT_ACCEPT=1: the opt-in takeover as Node accepts (attached modes).
+// ROOMCAST_TAKE_OVER_AT_ACCEPT (attached modes): 1 takes connections over at accept whatever
+// listens to `connection`, 0 only after Node's upgrade event; unset keeps the default ("auto").
 if (process.env.ROOMCAST_TAKE_OVER_AT_ACCEPT === "1") opts.takeOverAtAccept = true;
+if (process.env.ROOMCAST_TAKE_OVER_AT_ACCEPT === "0") opts.takeOverAtAccept = false;
 const io = httpServer ? new Server(httpServer, opts) : new Server(opts);
 
 io.on("connection", (socket) => {

@@ -12,7 +12,9 @@
 // them, before Node makes a net.Socket of them: when the bytes already queued are a whole
 // WebSocket upgrade request of the Socket.IO path, the core takes the connection over then,
 // and Node never sees it (no `connection` event, no HTTP parser, no `upgrade` event: most of
-// Node's cost per connection); anything else goes on to Node's HTTP server as before.
+// Node's cost per connection); anything else goes on to Node's HTTP server as before. By
+// default that happens only while nobody but Node itself listens to the server's
+// `connection` event, so code that tracks sockets through it still sees every connection.
 
 const http = require("node:http");
 
@@ -23,6 +25,17 @@ const http = require("node:http");
  */
 function acceptsForTakeover(httpServer) {
   return process.platform !== "win32" && httpServer instanceof http.Server;
+}
+
+// The listener Node's http.Server registers for its own `connection` event (one function,
+// shared by every http.Server of the process).
+const NODE_CONNECTION_LISTENERS = new Set(new http.Server().listeners("connection"));
+
+/** Whether only Node's HTTP server itself listens to `httpServer`'s `connection` event. */
+function onlyNodeSeesConnections(httpServer) {
+  const count = httpServer.listenerCount("connection");
+  if (count === 0) return true;
+  return count === 1 && NODE_CONNECTION_LISTENERS.has(httpServer.listeners("connection")[0]);
 }
 
 function pathnameOf(url) {
@@ -83,9 +96,10 @@ class HttpBridge {
     httpServer.on("request", this.onRequest);
     httpServer.on("upgrade", this.onUpgrade);
     this.hooked = null;
-    // Opt-in: a connection whose request has not arrived at accept still takes Node's slower
-    // path, so clients connecting together can reach `connection` out of order.
-    if (this.takeOver && options.takeOverAtAccept === true && acceptsForTakeover(httpServer)) {
+    // "auto" (the default) takes over at accept only while no one else listens to
+    // `connection` (checked per connection, as listeners come and go); true always.
+    this.atAccept = options.takeOverAtAccept === undefined ? "auto" : options.takeOverAtAccept;
+    if (this.takeOver && this.atAccept !== false && acceptsForTakeover(httpServer)) {
       // The listening handle is new on every listen(); one already listening is hooked now.
       this.onListening = () => this.hookAccept();
       httpServer.on("listening", this.onListening);
@@ -118,6 +132,7 @@ class HttpBridge {
   takeOverAccepted(clientHandle) {
     const server = this.httpServer;
     if (this.io._closed || !clientHandle) return false;
+    if (this.atAccept === "auto" && !onlyNodeSeesConnections(server)) return false;
     // Past maxConnections, Node drops the connection: let it, with its `drop` event.
     if (server.maxConnections && server._connections >= server.maxConnections) return false;
     const fd = clientHandle.fd;

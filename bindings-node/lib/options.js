@@ -20,7 +20,7 @@ const DEFAULTS = {
   destroyUpgrade: true,
   destroyUpgradeTimeout: 1000,
   takeOverWebSockets: true,
-  takeOverAtAccept: false,
+  takeOverAtAccept: "auto",
 };
 
 // Options socket.io has that change behaviour roomcast does not offer (yet). They are
@@ -186,6 +186,9 @@ function normalize(opts = {}) {
   }
   if (o.allowRequest !== undefined && typeof o.allowRequest !== "function") {
     throw new TypeError("roomcast: option \"allowRequest\" must be a function (req, callback)");
+  }
+  if (o.takeOverAtAccept !== true && o.takeOverAtAccept !== false && o.takeOverAtAccept !== "auto") {
+    throw new TypeError(`roomcast: option "takeOverAtAccept" must be true, false or "auto", got ${String(o.takeOverAtAccept)}`);
   }
   const cors = corsOrigins(o.cors);
   const resume = recovery(o.connectionStateRecovery);

@@ -26,151 +26,11 @@ async function attached(opts = {}, app = undefined) {
 }
 
 const takenOver = (io) => io._native.stats().takenOverWebSockets;
+const takenOverAtAccept = (io) => io._native.stats().takenOverAtAccept;
 
 function connections(httpServer) {
   return new Promise((resolve, reject) => httpServer.getConnections((err, n) => (err ? reject(err) : resolve(n))));
 }
-
-test("a WebSocket on an attached http.Server runs natively: acks, handshake, Node lets go of the socket", async () => {
-  const { httpServer, io, base } = await attached();
-  try {
-    const seen = h.nextConnection(io);
-    io.on("connection", (socket) => socket.on("double", (n, ack) => ack(n * 2)));
-    const client = await h.connect(base, { extraHeaders: { "x-app": "takeover" } });
-    const socket = await seen;
-    assert.equal(socket.handshake.headers["x-app"], "takeover");
-    assert.match(socket.handshake.address, /127\.0\.0\.1/);
-    assert.equal(await client.timeout(2000).emitWithAck("double", 21), 42);
-    assert.equal(takenOver(io), 1);
-    // Node closed its own descriptor: the connection lives on in the core only.
-    assert.equal(await connections(httpServer), 0);
-  } finally {
-    await io.close();
-  }
-});
-
-test("polling → WebSocket upgrade on an attached http.Server: the WebSocket is taken over", async () => {
-  const { io, base } = await attached();
-  try {
-    io.on("connection", (socket) => socket.on("double", (n, ack) => ack(n * 2)));
-    const client = await h.connect(base, { mode: "upgrade" });
-    if (client.io.engine.transport.name !== "websocket") await h.once(client.io.engine, "upgrade");
-    assert.equal(await client.timeout(2000).emitWithAck("double", 4), 8);
-    assert.equal(takenOver(io), 1);
-  } finally {
-    await io.close();
-  }
-});
-
-test("an express app: websocket and upgrade clients are taken over, routes still answer", async () => {
-  const app = express();
-  app.get("/hello", (req, res) => res.json({ ok: true }));
-  const { io, base } = await attached({}, app);
-  try {
-    io.on("connection", (socket) => socket.on("double", (n, ack) => ack(n * 2)));
-    for (const mode of ["websocket", "upgrade"]) {
-      const client = await h.connect(base, { mode });
-      if (client.io.engine.transport.name !== "websocket") await h.once(client.io.engine, "upgrade");
-      assert.equal(await client.timeout(2000).emitWithAck("double", 1), 2);
-      client.disconnect();
-    }
-    assert.equal((await fetch(`${base}/hello`)).status, 200);
-    assert.equal(takenOver(io), 2);
-  } finally {
-    await io.close();
-  }
-});
-
-test("taken over: the client's close and the server's disconnect reach the other side", async () => {
-  const { io, base } = await attached();
-  try {
-    let seen = h.nextConnection(io);
-    let client = await h.connect(base);
-    let socket = await seen;
-    const serverSide = h.once(socket, "disconnect");
-    client.disconnect();
-    assert.equal((await serverSide)[0], "client namespace disconnect");
-
-    seen = h.nextConnection(io);
-    client = await h.connect(base);
-    socket = await seen;
-    const clientSide = h.once(client, "disconnect");
-    socket.disconnect(true);
-    assert.equal((await clientSide)[0], "io server disconnect");
-    assert.equal(takenOver(io), 2);
-  } finally {
-    await io.close();
-  }
-});
-
-test("io.close() ends taken-over connections and closes the http.Server", async () => {
-  const { httpServer, io, base } = await attached();
-  const clients = await Promise.all([1, 2, 3].map(() => h.connect(base)));
-  const gone = clients.map((c) => h.once(c, "disconnect"));
-  assert.equal(takenOver(io), 3);
-  await h.within(io.close(), "io.close()", 5000);
-  for (const reason of await Promise.all(gone)) assert.equal(reason[0], "transport close");
-  assert.equal(httpServer.listening, false);
-});
-
-test("200 taken-over clients all get a broadcast", async () => {
-  const N = 200;
-  const { io, base } = await attached();
-  try {
-    io.on("connection", (socket) => socket.join("all"));
-    const clients = await Promise.all(Array.from({ length: N }, () => h.connect(base)));
-    await h.within(
-      (async () => {
-        while (io.of("/").adapter.rooms.get("all")?.size !== N) await new Promise((r) => setImmediate(r));
-      })(),
-      "every socket in the room",
-      5000,
-    );
-    const got = clients.map((c) => h.once(c, "news", 5000));
-    io.to("all").emit("news", { n: 1 });
-    for (const args of await Promise.all(got)) assert.deepEqual(args, [{ n: 1 }]);
-    assert.equal(takenOver(io), N);
-  } finally {
-    await io.close();
-  }
-});
-
-test("allowRequest refuses a taken-over WebSocket with the handshake's error", async () => {
-  const { io, base } = await attached({ allowRequest: (req, cb) => cb(null, req.headers["x-ok"] === "1") });
-  try {
-    await h.connect(base, { extraHeaders: { "x-ok": "1" } });
-    const refused = h.client(base, { extraHeaders: { "x-ok": "0" } });
-    const [err] = await h.once(refused, "connect_error");
-    assert.ok(err instanceof Error);
-    assert.equal(takenOver(io), 2);
-  } finally {
-    await io.close();
-  }
-});
-
-test("perMessageDeflate is negotiated on a taken-over WebSocket", async () => {
-  const { io, port } = await attached({ perMessageDeflate: { threshold: 0 } });
-  try {
-    io.on("connection", (socket) => socket.on("echo", (v, ack) => ack(v)));
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: true });
-    const messages = [];
-    const waiters = [];
-    ws.on("message", (m) => (waiters.length ? waiters.shift()(String(m)) : messages.push(String(m))));
-    const next = () =>
-      h.within(new Promise((resolve) => (messages.length ? resolve(messages.shift()) : waiters.push(resolve))), "a message");
-    await h.once(ws, "open");
-    assert.match(ws.extensions, /permessage-deflate/);
-    assert.match(await next(), /^0\{/);
-    ws.send("40");
-    assert.match(await next(), /^40\{"sid"/);
-    ws.send(`421["echo","${"x".repeat(2000)}"]`);
-    assert.equal(await next(), `431["${"x".repeat(2000)}"]`);
-    ws.close();
-    assert.equal(takenOver(io), 1);
-  } finally {
-    await io.close();
-  }
-});
 
 function maskedText(text) {
   const payload = Buffer.from(text);
@@ -183,32 +43,180 @@ function maskedText(text) {
   return frame;
 }
 
-test("a frame sent with the upgrade request (Node's `head`) reaches the core first", async () => {
-  const { io, port } = await attached();
-  try {
-    const raw = net.connect(port, "127.0.0.1");
-    await h.once(raw, "connect");
-    let received = "";
-    raw.on("data", (d) => (received += d.toString("latin1")));
-    const key = crypto.randomBytes(16).toString("base64");
-    const request =
-      "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n" +
-      `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
-    raw.write(Buffer.concat([Buffer.from(request), maskedText("40")]));
-    await h.within(
-      new Promise((resolve) => {
-        const check = () => (/40\{"sid":"/.test(received) ? resolve() : raw.once("data", check));
-        check();
-      }),
-      "the CONNECT reply",
-    );
-    assert.match(received, /^HTTP\/1\.1 101 /);
-    assert.equal(takenOver(io), 1);
-    raw.destroy();
-  } finally {
-    await io.close();
-  }
-});
+// Each WebSocket below is taken over either after Node parsed its upgrade request (the
+// `upgrade` event) or as the listening socket accepts it (the default while nobody else
+// listens to `connection`): both paths must behave the same.
+for (const [where, takeOverAtAccept] of [["after the upgrade event", false], ["at accept", "auto"]]) {
+  test(`a WebSocket on an attached http.Server runs natively: acks, handshake, Node lets go of the socket (${where})`, async () => {
+    const { httpServer, io, base } = await attached({ takeOverAtAccept });
+    try {
+      const seen = h.nextConnection(io);
+      io.on("connection", (socket) => socket.on("double", (n, ack) => ack(n * 2)));
+      const client = await h.connect(base, { extraHeaders: { "x-app": "takeover" } });
+      const socket = await seen;
+      assert.equal(socket.handshake.headers["x-app"], "takeover");
+      assert.match(socket.handshake.address, /127\.0\.0\.1/);
+      assert.equal(await client.timeout(2000).emitWithAck("double", 21), 42);
+      assert.equal(takenOver(io), 1);
+      assert.equal(takenOverAtAccept(io), takeOverAtAccept === false ? 0 : 1);
+      // Node closed its own descriptor: the connection lives on in the core only.
+      assert.equal(await connections(httpServer), 0);
+    } finally {
+      await io.close();
+    }
+  });
+
+  test(`polling → WebSocket upgrade on an attached http.Server: the WebSocket is taken over (${where})`, async () => {
+    const { io, base } = await attached({ takeOverAtAccept });
+    try {
+      io.on("connection", (socket) => socket.on("double", (n, ack) => ack(n * 2)));
+      const client = await h.connect(base, { mode: "upgrade" });
+      if (client.io.engine.transport.name !== "websocket") await h.once(client.io.engine, "upgrade");
+      assert.equal(await client.timeout(2000).emitWithAck("double", 4), 8);
+      assert.equal(takenOver(io), 1);
+    } finally {
+      await io.close();
+    }
+  });
+
+  test(`an express app: websocket and upgrade clients are taken over, routes still answer (${where})`, async () => {
+    const app = express();
+    app.get("/hello", (req, res) => res.json({ ok: true }));
+    const { io, base } = await attached({ takeOverAtAccept }, app);
+    try {
+      io.on("connection", (socket) => socket.on("double", (n, ack) => ack(n * 2)));
+      for (const mode of ["websocket", "upgrade"]) {
+        const client = await h.connect(base, { mode });
+        if (client.io.engine.transport.name !== "websocket") await h.once(client.io.engine, "upgrade");
+        assert.equal(await client.timeout(2000).emitWithAck("double", 1), 2);
+        client.disconnect();
+      }
+      assert.equal((await fetch(`${base}/hello`)).status, 200);
+      assert.equal(takenOver(io), 2);
+    } finally {
+      await io.close();
+    }
+  });
+
+  test(`taken over: the client's close and the server's disconnect reach the other side (${where})`, async () => {
+    const { io, base } = await attached({ takeOverAtAccept });
+    try {
+      let seen = h.nextConnection(io);
+      let client = await h.connect(base);
+      let socket = await seen;
+      const serverSide = h.once(socket, "disconnect");
+      client.disconnect();
+      assert.equal((await serverSide)[0], "client namespace disconnect");
+
+      seen = h.nextConnection(io);
+      client = await h.connect(base);
+      socket = await seen;
+      const clientSide = h.once(client, "disconnect");
+      socket.disconnect(true);
+      assert.equal((await clientSide)[0], "io server disconnect");
+      assert.equal(takenOver(io), 2);
+    } finally {
+      await io.close();
+    }
+  });
+
+  test(`io.close() ends taken-over connections and closes the http.Server (${where})`, async () => {
+    const { httpServer, io, base } = await attached({ takeOverAtAccept });
+    const clients = await Promise.all([1, 2, 3].map(() => h.connect(base)));
+    const gone = clients.map((c) => h.once(c, "disconnect"));
+    assert.equal(takenOver(io), 3);
+    await h.within(io.close(), "io.close()", 5000);
+    for (const reason of await Promise.all(gone)) assert.equal(reason[0], "transport close");
+    assert.equal(httpServer.listening, false);
+  });
+
+  test(`200 taken-over clients all get a broadcast (${where})`, async () => {
+    const N = 200;
+    const { io, base } = await attached({ takeOverAtAccept });
+    try {
+      io.on("connection", (socket) => socket.join("all"));
+      const clients = await Promise.all(Array.from({ length: N }, () => h.connect(base)));
+      await h.within(
+        (async () => {
+          while (io.of("/").adapter.rooms.get("all")?.size !== N) await new Promise((r) => setImmediate(r));
+        })(),
+        "every socket in the room",
+        5000,
+      );
+      const got = clients.map((c) => h.once(c, "news", 5000));
+      io.to("all").emit("news", { n: 1 });
+      for (const args of await Promise.all(got)) assert.deepEqual(args, [{ n: 1 }]);
+      assert.equal(takenOver(io), N);
+    } finally {
+      await io.close();
+    }
+  });
+
+  test(`allowRequest refuses a taken-over WebSocket with the handshake's error (${where})`, async () => {
+    const { io, base } = await attached({ takeOverAtAccept, allowRequest: (req, cb) => cb(null, req.headers["x-ok"] === "1") });
+    try {
+      await h.connect(base, { extraHeaders: { "x-ok": "1" } });
+      const refused = h.client(base, { extraHeaders: { "x-ok": "0" } });
+      const [err] = await h.once(refused, "connect_error");
+      assert.ok(err instanceof Error);
+      assert.equal(takenOver(io), 2);
+    } finally {
+      await io.close();
+    }
+  });
+
+  test(`perMessageDeflate is negotiated on a taken-over WebSocket (${where})`, async () => {
+    const { io, port } = await attached({ takeOverAtAccept, perMessageDeflate: { threshold: 0 } });
+    try {
+      io.on("connection", (socket) => socket.on("echo", (v, ack) => ack(v)));
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: true });
+      const messages = [];
+      const waiters = [];
+      ws.on("message", (m) => (waiters.length ? waiters.shift()(String(m)) : messages.push(String(m))));
+      const next = () =>
+        h.within(new Promise((resolve) => (messages.length ? resolve(messages.shift()) : waiters.push(resolve))), "a message");
+      await h.once(ws, "open");
+      assert.match(ws.extensions, /permessage-deflate/);
+      assert.match(await next(), /^0\{/);
+      ws.send("40");
+      assert.match(await next(), /^40\{"sid"/);
+      ws.send(`421["echo","${"x".repeat(2000)}"]`);
+      assert.equal(await next(), `431["${"x".repeat(2000)}"]`);
+      ws.close();
+      assert.equal(takenOver(io), 1);
+    } finally {
+      await io.close();
+    }
+  });
+
+
+  test(`a frame sent with the upgrade request (Node's \`head\`) reaches the core first (${where})`, async () => {
+    const { io, port } = await attached({ takeOverAtAccept });
+    try {
+      const raw = net.connect(port, "127.0.0.1");
+      await h.once(raw, "connect");
+      let received = "";
+      raw.on("data", (d) => (received += d.toString("latin1")));
+      const key = crypto.randomBytes(16).toString("base64");
+      const request =
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n" +
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+      raw.write(Buffer.concat([Buffer.from(request), maskedText("40")]));
+      await h.within(
+        new Promise((resolve) => {
+          const check = () => (/40\{"sid":"/.test(received) ? resolve() : raw.once("data", check));
+          check();
+        }),
+        "the CONNECT reply",
+      );
+      assert.match(received, /^HTTP\/1\.1 101 /);
+      assert.equal(takenOver(io), 1);
+      raw.destroy();
+    } finally {
+      await io.close();
+    }
+  });
+}
 
 // A raw client in a worker thread: it connects and sends `first` while this thread's event
 // loop is held, so Node accepts the connection only once those bytes are queued on it
@@ -264,7 +272,6 @@ function upgradeRequest(path) {
   );
 }
 
-const takenOverAtAccept = (io) => io._native.stats().takenOverAtAccept;
 
 test("a WebSocket upgrade already queued when Node accepts is taken over then: no connection or upgrade event", async () => {
   const { httpServer, io, port } = await attached({ takeOverAtAccept: true });
@@ -341,6 +348,32 @@ test("an upgrade of another path queued when Node accepts stays with Node's upgr
     await client.close();
     await io.close();
   }
+});
+
+test("by default a `connection` listener on the http.Server sees every connection; without one they are taken at accept", async () => {
+  const { httpServer, io, base } = await attached();
+  try {
+    const seen = [];
+    const track = (socket) => seen.push(socket.remotePort);
+    httpServer.on("connection", track);
+    const tracked = await h.connect(base, { mode: "websocket" });
+    assert.equal(seen.length, 1, "the app's listener saw the WebSocket's connection");
+    assert.equal(takenOver(io), 1, "taken over after Node's upgrade event instead");
+    assert.equal(takenOverAtAccept(io), 0);
+    assert.equal(tracked.connected, true);
+
+    httpServer.off("connection", track);
+    await h.connect(base, { mode: "websocket" });
+    assert.equal(seen.length, 1);
+    assert.equal(takenOver(io), 2);
+    assert.equal(takenOverAtAccept(io), 1);
+  } finally {
+    await io.close();
+  }
+});
+
+test("takeOverAtAccept: only true, false or \"auto\"", () => {
+  assert.throws(() => new Server(http.createServer(), { takeOverAtAccept: "yes" }), /takeOverAtAccept/);
 });
 
 test("takeOverWebSockets: false pipes the WebSocket through Node as before", async () => {

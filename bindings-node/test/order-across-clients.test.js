@@ -30,7 +30,8 @@ after(async () => {
 async function start(where) {
   if (where === "own listener") return { io: h.startServer(), base: h.urlOf };
   const httpServer = http.createServer();
-  const io = new Server(httpServer, { takeOverAtAccept: where === "attached, taken over at accept" });
+  const opts = where === "attached, taken over after the upgrade event" ? { takeOverAtAccept: false } : {};
+  const io = new Server(httpServer, opts);
   await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
   servers.push(httpServer);
   return { io, base: () => `http://127.0.0.1:${httpServer.address().port}` };
@@ -64,8 +65,8 @@ async function closeAll(clients) {
 const SETUPS = [
   ["own listener", ["websocket"]],
   ["own listener", ["polling", "websocket"]],
-  ["attached", ["websocket"]],
-  ["attached, taken over at accept", ["websocket"]],
+  ["attached, taken over after the upgrade event", ["websocket"]],
+  ["attached, taken over at accept (the default)", ["websocket"]],
 ];
 
 for (const [where, transports] of SETUPS) {
