@@ -75,34 +75,33 @@ impl EngineServer {
             #[cfg(unix)]
             AdoptedSocket::Tcp(s) if imp::runs_in_wake_order() => {
                 match crate::ReadOrderedStream::new(s) {
-                    Ok(s) => {
-                        let (s, input) = ReadTracked::new(s);
-                        self.serve_websocket_socket(
-                            parts,
-                            remote,
-                            Prefixed::new(head, s),
-                            Some(input),
-                        )
-                        .await
-                    }
+                    Ok(s) => self.serve_adopted_stream(parts, remote, head, s).await,
                     Err(e) => {
                         tracing::warn!("roomcast: could not register a taken-over WebSocket: {e}")
                     }
                 }
             }
             #[cfg(unix)]
-            AdoptedSocket::Tcp(s) => {
-                let (s, input) = ReadTracked::new(s);
-                self.serve_websocket_socket(parts, remote, Prefixed::new(head, s), Some(input))
-                    .await
-            }
+            AdoptedSocket::Tcp(s) => self.serve_adopted_stream(parts, remote, head, s).await,
             #[cfg(unix)]
-            AdoptedSocket::Unix(s) => {
-                let (s, input) = ReadTracked::new(s);
-                self.serve_websocket_socket(parts, remote, Prefixed::new(head, s), Some(input))
-                    .await
-            }
+            AdoptedSocket::Unix(s) => self.serve_adopted_stream(parts, remote, head, s).await,
         }
+    }
+
+    /// The WebSocket on `stream`, its input tracked and `head` read first.
+    #[cfg(unix)]
+    async fn serve_adopted_stream<S>(
+        &self,
+        parts: http::request::Parts,
+        remote: Option<SocketAddr>,
+        head: Option<Bytes>,
+        stream: S,
+    ) where
+        S: AsyncRead + tokio::io::AsyncWrite + std::os::fd::AsRawFd + Unpin + Send + 'static,
+    {
+        let (stream, input) = ReadTracked::new(stream);
+        self.serve_websocket_socket(parts, remote, Prefixed::new(head, stream), Some(input))
+            .await
     }
 }
 
