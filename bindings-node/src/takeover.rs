@@ -13,6 +13,7 @@ use crate::server::NativeServer;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use roomcast::engineio::AdoptedSocket;
+use futures_util::FutureExt;
 use std::sync::atomic::Ordering;
 
 #[napi]
@@ -61,12 +62,12 @@ impl NativeServer {
         shared.taken_over.fetch_add(1, Ordering::Relaxed);
         // Counted as in flight so that closing waits (boundedly) for its close handshake.
         let exchange = shared.in_flight.begin();
-        rt.spawn(async move {
-            let _exchange = exchange;
-            shared
-                .io
-                .serve_adopted_websocket(socket, parts, remote, head)
-                .await
-        });
+        let served = {
+            // The socket is registered with the runtime's reactor as the future is made.
+            let _entered = rt.enter();
+            shared.io.serve_adopted_websocket(socket, parts, remote, head)
+        };
+        // `map`, not an `async` block: the task holds the WebSocket's future once.
+        rt.spawn(served.map(move |()| drop(exchange)));
     }
 }

@@ -81,7 +81,7 @@ impl NativeServer {
         let output_credit = Arc::new(Semaphore::new(OUTPUT_WINDOW));
 
         let io = self.shared.io.clone();
-        rt.spawn(async move { io.serve_websocket_io(parts, remote, theirs).await });
+        rt.spawn(io.serve_websocket_io(parts, remote, theirs));
 
         let mailbox: Arc<Mailbox> = self.shared.mailbox.clone();
         let input_level = level.clone();

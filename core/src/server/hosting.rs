@@ -4,6 +4,7 @@
 use super::Server;
 use crate::transport::external::{InputWaiting, WebSocketChannel};
 use bytes::Bytes;
+use std::future::Future;
 use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -43,45 +44,47 @@ impl Server {
 
     /// Takes over the byte stream of a WebSocket upgrade request: see
     /// [`crate::EngineServer::serve_websocket_io`].
-    pub async fn serve_websocket_io<IO>(
+    pub fn serve_websocket_io<IO>(
         &self,
         parts: http::request::Parts,
         remote: Option<SocketAddr>,
         io: IO,
-    ) where
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        self.engine().serve_websocket_io(parts, remote, io).await
+        self.engine().serve_websocket_io(parts, remote, io)
     }
 
     /// [`Server::serve_websocket_io`] for a socket the host can peek at: see
     /// [`crate::EngineServer::serve_websocket_socket`].
-    pub async fn serve_websocket_socket<IO>(
+    pub fn serve_websocket_socket<IO>(
         &self,
         parts: http::request::Parts,
         remote: Option<SocketAddr>,
         io: IO,
         input_waiting: Option<InputWaiting>,
-    ) where
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         self.engine()
+            .clone()
             .serve_websocket_socket(parts, remote, io, input_waiting)
-            .await
     }
 
     /// Serves a WebSocket upgrade on a socket the host handed over by descriptor: see
     /// [`crate::EngineServer::serve_adopted_websocket`].
-    pub async fn serve_adopted_websocket(
+    /// Like it, call it within the runtime's context and spawn the future.
+    pub fn serve_adopted_websocket(
         &self,
         socket: crate::engineio::AdoptedSocket,
         parts: http::request::Parts,
         remote: Option<SocketAddr>,
         head: Option<Bytes>,
-    ) {
+    ) -> impl Future<Output = ()> + Send + 'static {
         self.engine()
             .serve_adopted_websocket(socket, parts, remote, head)
-            .await
     }
 
     /// Opens a message-level WebSocket for a host that does the framing itself (ASGI): see

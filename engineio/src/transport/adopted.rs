@@ -10,6 +10,9 @@
 use crate::server::EngineServer;
 use crate::transport::input_waiting::ReadTracked;
 use bytes::Bytes;
+#[cfg(unix)]
+use futures_util::future::Either;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -56,52 +59,73 @@ pub fn peek(fd: i32, buf: &mut [u8]) -> io::Result<usize> {
 
 impl EngineServer {
     /// Serves a WebSocket upgrade request whose head the host parsed, on a socket it handed
-    /// over: writes the 101 (or the refusal) and runs the connection until it ends. `head` is
-    /// what the host had read past the request head (the client's first frames, if any).
+    /// over: the returned future writes the 101 (or the refusal) and runs the connection until
+    /// it ends. `head` is what the host had read past the request head (the client's first
+    /// frames, if any). Call it within the runtime's context (the socket is registered with
+    /// its reactor now), then spawn the future.
     ///
     /// On a current-thread runtime the socket is watched for reading only
     /// ([`crate::ReadOrderedStream`]), as the native listener's are there, so the clients of
     /// a host are read in the order their frames came. The socket reports what its client
     /// sent and the engine has not handled yet ([`crate::SocketInput`]).
-    pub async fn serve_adopted_websocket(
+    ///
+    /// Not an `async fn`: the future is the WebSocket's own, chosen here for the socket's
+    /// kind, so a connection's task holds no second copy of the request and the socket (an
+    /// `async` wrapper keeps its arguments beside the future it awaits: about 1 KiB more
+    /// per connection).
+    pub fn serve_adopted_websocket(
         &self,
         socket: AdoptedSocket,
         parts: http::request::Parts,
         remote: Option<SocketAddr>,
         head: Option<Bytes>,
-    ) {
+    ) -> impl Future<Output = ()> + Send + 'static {
         let head = head.filter(|h| !h.is_empty());
-        match socket {
-            #[cfg(unix)]
-            AdoptedSocket::Tcp(s) if imp::runs_in_wake_order() => {
-                match crate::ReadOrderedStream::new(s) {
-                    Ok(s) => self.serve_adopted_stream(parts, remote, head, s).await,
-                    Err(e) => {
-                        tracing::warn!("roomcast: could not register a taken-over WebSocket: {e}")
+        #[cfg(unix)]
+        {
+            let server = self.clone();
+            match socket {
+                AdoptedSocket::Tcp(s) if imp::runs_in_wake_order() => {
+                    match crate::ReadOrderedStream::new(s) {
+                        Ok(s) => Either::Left(server.serve_adopted_stream(parts, remote, head, s)),
+                        Err(e) => {
+                            tracing::warn!(
+                                "roomcast: could not register a taken-over WebSocket: {e}"
+                            );
+                            Either::Right(Either::Right(std::future::ready(())))
+                        }
                     }
                 }
+                AdoptedSocket::Tcp(s) => Either::Right(Either::Left(Either::Left(
+                    server.serve_adopted_stream(parts, remote, head, s),
+                ))),
+                AdoptedSocket::Unix(s) => Either::Right(Either::Left(Either::Right(
+                    server.serve_adopted_stream(parts, remote, head, s),
+                ))),
             }
-            #[cfg(unix)]
-            AdoptedSocket::Tcp(s) => self.serve_adopted_stream(parts, remote, head, s).await,
-            #[cfg(unix)]
-            AdoptedSocket::Unix(s) => self.serve_adopted_stream(parts, remote, head, s).await,
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (parts, remote, head);
+            let never: std::future::Ready<()> = match socket {};
+            never
         }
     }
 
     /// The WebSocket on `stream`, its input tracked and `head` read first.
     #[cfg(unix)]
-    async fn serve_adopted_stream<S>(
-        &self,
+    fn serve_adopted_stream<S>(
+        self,
         parts: http::request::Parts,
         remote: Option<SocketAddr>,
         head: Option<Bytes>,
         stream: S,
-    ) where
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
         S: AsyncRead + tokio::io::AsyncWrite + std::os::fd::AsRawFd + Unpin + Send + 'static,
     {
         let (stream, input) = ReadTracked::new(stream);
         self.serve_websocket_socket(parts, remote, Prefixed::new(head, stream), Some(input))
-            .await
     }
 }
 
@@ -307,3 +331,4 @@ mod imp {
         match *socket {}
     }
 }
+

@@ -12,6 +12,7 @@ use futures_util::{Sink, Stream, StreamExt};
 use http_body_util::{BodyExt, Full};
 use parking_lot::Mutex;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -478,23 +479,27 @@ impl EngineServer {
     /// Takes over the raw byte stream of a WebSocket upgrade request whose head the host has
     /// parsed (Node's `upgrade` event): writes the 101 (or the error) and runs the WebSocket.
     /// Returns when the connection ends.
-    pub async fn serve_websocket_io<IO>(
+    pub fn serve_websocket_io<IO>(
         &self,
         parts: http::request::Parts,
         remote: Option<SocketAddr>,
         io: IO,
-    ) where
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        self.serve_websocket_socket(parts, remote, io, None).await
+        self.clone().serve_websocket_socket(parts, remote, io, None)
     }
 
     /// [`EngineServer::serve_websocket_io`] for a socket the host can peek at: `input_waiting`
     /// says whether the client's bytes wait in the kernel (e.g. `recv` with `MSG_PEEK`), so
     /// that a poll the host read on another connection is ordered after a `5` the client
     /// sent before it, as on the native listener.
+    ///
+    /// It takes the server by value (a clone is a reference count), so the future is
+    /// `'static` and can be spawned as it is, without an `async` wrapper around it.
     pub async fn serve_websocket_socket<IO>(
-        &self,
+        self,
         parts: http::request::Parts,
         remote: Option<SocketAddr>,
         io: IO,
