@@ -10,10 +10,10 @@
 use crate::http::RequestHead;
 use crate::runtime;
 use crate::server::NativeServer;
+use futures_util::FutureExt;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use roomcast::engineio::AdoptedSocket;
-use futures_util::FutureExt;
 use std::sync::atomic::Ordering;
 
 #[napi]
@@ -65,7 +65,9 @@ impl NativeServer {
         let served = {
             // The socket is registered with the runtime's reactor as the future is made.
             let _entered = rt.enter();
-            shared.io.serve_adopted_websocket(socket, parts, remote, head)
+            shared
+                .io
+                .serve_adopted_websocket(socket, parts, remote, head)
         };
         // `map`, not an `async` block: the task holds the WebSocket's future once.
         rt.spawn(served.map(move |()| drop(exchange)));

@@ -331,4 +331,3 @@ mod imp {
         match *socket {}
     }
 }
-
