@@ -62,13 +62,9 @@ impl NativeServer {
         shared.taken_over.fetch_add(1, Ordering::Relaxed);
         // Counted as in flight so that closing waits (boundedly) for its close handshake.
         let exchange = shared.in_flight.begin();
-        let served = {
-            // The socket is registered with the runtime's reactor as the future is made.
-            let _entered = rt.enter();
-            shared
-                .io
-                .serve_adopted_websocket(socket, parts, remote, head)
-        };
+        let served = shared
+            .io
+            .serve_adopted_websocket(socket, parts, remote, head);
         // `map`, not an `async` block: the task holds the WebSocket's future once.
         rt.spawn(served.map(move |()| drop(exchange)));
     }

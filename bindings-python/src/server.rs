@@ -457,12 +457,9 @@ impl PyServer {
             roomcast::engineio::AdoptedSocket::duplicate(fd)?
         };
         let remote = bridge::remote(client).or_else(|| socket.peer_addr());
-        let served = {
-            // The socket is registered with the runtime's reactor as the future is made.
-            let _entered = self.server.runtime().enter();
-            self.server
-                .serve_adopted_websocket(socket, parts, remote, None)
-        };
+        let served = self
+            .server
+            .serve_adopted_websocket(socket, parts, remote, None);
         self.server.runtime().spawn(served);
         Ok(())
     }

@@ -74,8 +74,8 @@ impl Server {
     }
 
     /// Serves a WebSocket upgrade on a socket the host handed over by descriptor: see
-    /// [`crate::EngineServer::serve_adopted_websocket`].
-    /// Like it, call it within the runtime's context and spawn the future.
+    /// [`crate::EngineServer::serve_adopted_websocket`]. The socket is registered with this
+    /// server's runtime here, from any thread; spawn the future on that runtime.
     pub fn serve_adopted_websocket(
         &self,
         socket: crate::engineio::AdoptedSocket,
@@ -83,6 +83,7 @@ impl Server {
         remote: Option<SocketAddr>,
         head: Option<Bytes>,
     ) -> impl Future<Output = ()> + Send + 'static {
+        let _entered = self.runtime().enter();
         self.engine()
             .serve_adopted_websocket(socket, parts, remote, head)
     }
