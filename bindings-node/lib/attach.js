@@ -16,15 +16,21 @@
 // default that happens only while nobody but Node itself listens to the server's
 // `connection` event, so code that tracks sockets through it still sees every connection.
 
+// On an https.Server with `terminateTls: true`, the core terminates TLS on the connections
+// it takes at accept (see tls-takeover.js); without it an https.Server keeps Node's TLS and
+// its WebSockets are piped.
+
+const fs = require("node:fs");
 const http = require("node:http");
+const tls = require("node:tls");
+const { TlsTermination, whyNot } = require("./tls-takeover");
 
 /**
  * Whether the connections of `httpServer` can be offered to the core as they are accepted:
- * not on an https.Server (its connections carry TLS) nor on any server that is not Node's
- * own http.Server.
+ * Node's own http.Server, or a TLS server whose TLS the core terminates.
  */
-function acceptsForTakeover(httpServer) {
-  return process.platform !== "win32" && httpServer instanceof http.Server;
+function acceptsForTakeover(httpServer, terminatesTls) {
+  return process.platform !== "win32" && (httpServer instanceof http.Server || terminatesTls);
 }
 
 // The listener Node's http.Server registers for its own `connection` event (one function,
@@ -96,10 +102,19 @@ class HttpBridge {
     httpServer.on("request", this.onRequest);
     httpServer.on("upgrade", this.onUpgrade);
     this.hooked = null;
+    this.tls = null;
+    if (options.terminateTls && httpServer instanceof tls.Server) {
+      const why = whyNot(httpServer);
+      if (why === null) {
+        this.tls = new TlsTermination(io._native, httpServer);
+      } else {
+        process.emitWarning(`roomcast keeps Node's TLS for this https.Server (terminateTls): ${why}`, { type: "RoomcastWarning", code: "ROOMCAST_TLS" });
+      }
+    }
     // "auto" (the default) takes over at accept only while no one else listens to
     // `connection` (checked per connection, as listeners come and go); true always.
     this.atAccept = options.takeOverAtAccept === undefined ? "auto" : options.takeOverAtAccept;
-    if (this.takeOver && this.atAccept !== false && acceptsForTakeover(httpServer)) {
+    if (this.takeOver && this.atAccept !== false && acceptsForTakeover(httpServer, this.tls !== null)) {
       // The listening handle is new on every listen(); one already listening is hooked now.
       this.onListening = () => this.hookAccept();
       httpServer.on("listening", this.onListening);
@@ -132,14 +147,18 @@ class HttpBridge {
   takeOverAccepted(clientHandle) {
     const server = this.httpServer;
     if (this.io._closed || !clientHandle) return false;
-    if (this.atAccept === "auto" && !onlyNodeSeesConnections(server)) return false;
+    if (this.tls) {
+      if (!this.tls.mayTakeOver(this.atAccept === "auto")) return false;
+    } else if (this.atAccept === "auto" && !onlyNodeSeesConnections(server)) {
+      return false;
+    }
     // Past maxConnections, Node drops the connection: let it, with its `drop` event.
     if (server.maxConnections && server._connections >= server.maxConnections) return false;
     const fd = clientHandle.fd;
     if (typeof fd !== "number" || fd < 0) return false;
     let taken;
     try {
-      taken = this.io._native.takeOverConnection(fd);
+      taken = this.tls ? this.io._native.takeOverTlsConnection(fd) : this.io._native.takeOverConnection(fd);
     } catch (err) {
       return false;
     }
@@ -299,6 +318,16 @@ class HttpBridge {
   wsResume(record) {
     const socket = this.websockets.get(record.token);
     if (socket) socket.resume();
+  }
+
+  /** A connection whose TLS the core terminated, handed back for Node's HTTP server. */
+  tlsConnection(record) {
+    const connection = record.connection;
+    if (!this.tls) {
+      fs.closeSync(connection.fd);
+      return;
+    }
+    this.tls.handBack(connection);
   }
 
   /**

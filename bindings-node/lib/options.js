@@ -21,6 +21,7 @@ const DEFAULTS = {
   destroyUpgradeTimeout: 1000,
   takeOverWebSockets: true,
   takeOverAtAccept: "auto",
+  terminateTls: false,
 };
 
 // Options socket.io has that change behaviour roomcast does not offer (yet). They are
@@ -177,6 +178,12 @@ function routeSessions(value) {
   };
 }
 
+function validTls(t) {
+  const pem = (v) => typeof v === "string" || Buffer.isBuffer(v);
+  if (t === null || typeof t !== "object") return false;
+  return pem(t.key) && (pem(t.cert) || (Array.isArray(t.cert) && t.cert.length > 0 && t.cert.every(pem)));
+}
+
 /** Merged options (socket.io names) plus the native options derived from them. */
 function normalize(opts = {}) {
   if (opts === null || typeof opts !== "object") throw new TypeError("roomcast: options must be an object");
@@ -189,6 +196,12 @@ function normalize(opts = {}) {
   }
   if (o.takeOverAtAccept !== true && o.takeOverAtAccept !== false && o.takeOverAtAccept !== "auto") {
     throw new TypeError(`roomcast: option "takeOverAtAccept" must be true, false or "auto", got ${String(o.takeOverAtAccept)}`);
+  }
+  if (typeof o.terminateTls !== "boolean") {
+    throw new TypeError(`roomcast: option "terminateTls" must be a boolean, got ${String(o.terminateTls)}`);
+  }
+  if (o.tls !== undefined && !validTls(o.tls)) {
+    throw new TypeError('roomcast: option "tls" must be { key, cert } with PEM strings or Buffers (cert may be an array)');
   }
   const cors = corsOrigins(o.cors);
   const resume = recovery(o.connectionStateRecovery);

@@ -4,6 +4,7 @@
 // dispatcher that turns the native layer's batches of records into listener calls.
 
 const { normalizeAdminOptions } = require("./admin");
+const fs = require("node:fs");
 const net = require("node:net");
 const native = require("./native");
 const { HttpBridge } = require("./attach");
@@ -15,6 +16,7 @@ const { normalize } = require("./options");
 const { report, warn } = require("./report");
 const { Socket, localEmit } = require("./socket");
 const { Conn } = require("./conn");
+const { pemOf } = require("./tls-takeover");
 const { Engine, describeRequest } = require("./engine");
 
 /** EventEmitter methods of the server act on the default namespace, as in socket.io. */
@@ -421,6 +423,10 @@ class Server {
   _listen(port) {
     if (this._bridge || this._port !== null) throw new Error("roomcast: this server is already attached or listening");
     const host = this.opts.host;
+    if (this.opts.tls) {
+      const { key, cert } = this.opts.tls;
+      this._native.setTls(pemOf(cert, false), pemOf(key, true));
+    }
     if (host !== undefined) {
       this._port = this._native.listen(String(host), port);
     } else {
@@ -757,6 +763,10 @@ class Server {
         return;
       case "wsResume":
         if (this._bridge) this._bridge.wsResume(record);
+        return;
+      case "tlsConnection":
+        if (this._bridge) this._bridge.tlsConnection(record);
+        else fs.closeSync(record.connection.fd);
         return;
       case "allowRequest":
         return this._onAllowRequest(record);

@@ -10,10 +10,10 @@ use crate::runtime;
 use crate::server::NativeServer;
 use napi_derive::napi;
 use roomcast::engineio::transport::adopted::{self, AdoptedSocket};
+use roomcast::engineio::transport::request_head::FirstRequest;
 
-/// Longer request heads stay with Node, which allows 16 KiB by default.
+/// Longer request heads stay with Node.
 const PEEK_BYTES: usize = 8192;
-const MAX_HEADERS: usize = 64;
 
 #[napi]
 impl NativeServer {
@@ -28,7 +28,9 @@ impl NativeServer {
             Ok(n) if n > 0 => n,
             _ => return Ok(false),
         };
-        let Some((parts, head_len)) = self.upgrade_head(&buf[..n]) else {
+        let FirstRequest::Upgrade { parts, head_len } =
+            self.shared.io.engine().first_request(&buf[..n])
+        else {
             return Ok(false);
         };
         let rt = runtime::get()?;
@@ -72,47 +74,5 @@ impl NativeServer {
             let _ = fd;
             false
         }
-    }
-
-    /// The request of `bytes` and its head's length, when they start with a complete
-    /// `GET <Socket.IO path>` WebSocket upgrade (what Node would emit as `upgrade`).
-    fn upgrade_head(&self, bytes: &[u8]) -> Option<(http::request::Parts, usize)> {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut req = httparse::Request::new(&mut headers);
-        let head_len = match req.parse(bytes) {
-            Ok(httparse::Status::Complete(len)) => len,
-            _ => return None,
-        };
-        if req.method != Some("GET") {
-            return None;
-        }
-        let url = req.path?;
-        let path = url.split_once('?').map_or(url, |(p, _)| p);
-        if !self.shared.io.handles_path(path) {
-            return None;
-        }
-        let has_token = |name: &str, token: &str| {
-            req.headers.iter().any(|h| {
-                h.name.eq_ignore_ascii_case(name)
-                    && h.value
-                        .split(|&b| b == b',')
-                        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-            })
-        };
-        if !has_token("connection", "upgrade") || !has_token("upgrade", "websocket") {
-            return None;
-        }
-        let mut builder = http::Request::builder().method("GET").uri(url);
-        for h in req.headers.iter() {
-            // As for a head Node parsed: a header http cannot represent is skipped.
-            if let (Ok(name), Ok(value)) = (
-                http::HeaderName::from_bytes(h.name.as_bytes()),
-                http::HeaderValue::from_bytes(h.value),
-            ) {
-                builder = builder.header(name, value);
-            }
-        }
-        let parts = builder.body(()).ok()?.into_parts().0;
-        Some((parts, head_len))
     }
 }

@@ -28,6 +28,7 @@ mod runtime;
 mod server;
 mod socket;
 mod takeover;
+mod tls_takeover;
 mod websocket;
 
 /// Ends the current host turn: the JavaScript side calls it after each event-loop turn that

@@ -39,6 +39,9 @@ pub enum Delivery {
         token: u64,
         request: roomcast::handshake::RequestInfo,
     },
+    /// A connection of the attached `https.Server` the core terminated TLS on, whose first
+    /// request is for Node's HTTP server.
+    TlsConnection(crate::tls_takeover::PendingTlsConnection),
     /// An `io.engine` event JavaScript listens to.
     Engine(crate::engine_events::EngineEvent),
 }

@@ -107,6 +107,8 @@ pub struct Record {
     pub initial: Option<bool>,
     /// `conn` `packetCreate`: the packet's `options.compress`.
     pub compress: Option<bool>,
+    /// `tlsConnection`: the plaintext side of a connection for Node's HTTP server.
+    pub connection: Option<crate::tls_takeover::TlsConnection>,
 }
 
 /// The answer to another server's `serverSideEmit` with an ack; answers once.
@@ -419,6 +421,10 @@ pub(crate) fn delivery(d: Delivery) -> Record {
         Delivery::AllowRequest { token, request } => Record {
             token: Some(token as f64),
             ..request_record("allowRequest", &request)
+        },
+        Delivery::TlsConnection(pending) => Record {
+            connection: Some(pending.into_record()),
+            ..kind("tlsConnection")
         },
         Delivery::Engine(event) => engine_record(event),
     }

@@ -50,6 +50,11 @@ pub struct Shared {
     pub taken_over: std::sync::atomic::AtomicU64,
     /// Of those, the ones taken over as Node accepted them, before its `upgrade` event.
     pub taken_over_at_accept: std::sync::atomic::AtomicU64,
+    /// Connections of an attached `https.Server` the core terminated TLS on and handed back
+    /// to Node (their first request was not a Socket.IO WebSocket).
+    pub tls_handed_back: std::sync::atomic::AtomicU64,
+    /// The certificate and key of `setTls`.
+    pub tls: parking_lot::RwLock<Option<roomcast::engineio::transport::tls::TlsSettings>>,
     /// Handshakes waiting for JavaScript's `allowRequest` verdict.
     allow_requests: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
     next_allow_request: std::sync::atomic::AtomicU64,
@@ -88,6 +93,9 @@ pub struct Stats {
     /// Of those, the ones taken over as Node accepted the connection (the request head was
     /// already there), so Node never parsed it.
     pub taken_over_at_accept: f64,
+    /// Connections of an attached `https.Server` whose TLS the core terminated and whose
+    /// first request it handed back to Node.
+    pub tls_handed_back: f64,
 }
 
 #[napi]
@@ -151,6 +159,8 @@ impl NativeServer {
             in_flight: Arc::new(InFlight::default()),
             taken_over: std::sync::atomic::AtomicU64::new(0),
             taken_over_at_accept: std::sync::atomic::AtomicU64::new(0),
+            tls_handed_back: std::sync::atomic::AtomicU64::new(0),
+            tls: parking_lot::RwLock::new(None),
             allow_requests: Mutex::new(HashMap::new()),
             next_allow_request: std::sync::atomic::AtomicU64::new(0),
             engine_events: Arc::new(EngineEvents::default()),
@@ -436,7 +446,12 @@ impl NativeServer {
         for addr in addrs {
             match roomcast::engineio::bind_listener(addr) {
                 Ok(listener) => {
-                    let local = self.shared.io.listen_on(listener).map_err(|e| {
+                    let tls = self.shared.tls.read().clone();
+                    let served = match tls {
+                        Some(tls) => self.shared.io.listen_tls_on(listener, tls),
+                        None => self.shared.io.listen_on(listener),
+                    };
+                    let local = served.map_err(|e| {
                         napi::Error::from_reason(format!("roomcast: cannot listen on {addr}: {e}"))
                     })?;
                     if let Some(route) = &self.shared.route_sessions {
@@ -508,6 +523,10 @@ impl NativeServer {
                 .taken_over_at_accept
                 .load(std::sync::atomic::Ordering::Relaxed)
                 as f64,
+            tls_handed_back: self
+                .shared
+                .tls_handed_back
+                .load(std::sync::atomic::Ordering::Relaxed) as f64,
         }
     }
 

@@ -433,11 +433,32 @@ impl EngineServer {
 
     /// Serves on an already bound listener.
     pub fn listen_on(&self, listener: tokio::net::TcpListener) -> std::io::Result<SocketAddr> {
+        self.serve_listener(listener, None)
+    }
+
+    /// Serves HTTPS (and `wss://`) on an already bound listener, terminating TLS with `tls`.
+    pub fn listen_tls_on(
+        &self,
+        listener: tokio::net::TcpListener,
+        tls: crate::transport::tls::TlsSettings,
+    ) -> std::io::Result<SocketAddr> {
+        self.serve_listener(listener, Some(tls))
+    }
+
+    fn serve_listener(
+        &self,
+        listener: tokio::net::TcpListener,
+        tls: Option<crate::transport::tls::TlsSettings>,
+    ) -> std::io::Result<SocketAddr> {
         let local = listener.local_addr()?;
         let task = self
             .shared
             .runtime
-            .spawn(crate::transport::http::accept_loop(self.clone(), listener));
+            .spawn(crate::transport::http::accept_loop(
+                self.clone(),
+                listener,
+                tls,
+            ));
         self.shared.listeners.lock().push(task);
         Ok(local)
     }

@@ -340,6 +340,16 @@ impl Server {
         self.shared.engine.listen_on(listener)
     }
 
+    /// Serves HTTPS and `wss://` on an already bound listener: see
+    /// [`crate::EngineServer::listen_tls_on`].
+    pub fn listen_tls_on(
+        &self,
+        listener: tokio::net::TcpListener,
+        tls: crate::transport::tls::TlsSettings,
+    ) -> std::io::Result<SocketAddr> {
+        self.shared.engine.listen_tls_on(listener, tls)
+    }
+
     /// Disconnects every socket with "server shutting down", flushes and closes every
     /// connection, closes the adapters and releases the listening ports.
     pub async fn close(&self) {

@@ -45,6 +45,11 @@ impl AdoptedSocket {
         imp::peer_addr(self)
     }
 
+    /// This end's address of a TCP connection.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        imp::local_addr(self)
+    }
+
     /// Takes the first `n` bytes off the socket, which a [`peek`] showed were all queued.
     pub fn discard(&self, n: usize) -> io::Result<()> {
         imp::discard(self, n)
@@ -131,13 +136,13 @@ impl EngineServer {
 
 /// A stream whose first reads return the bytes the host had already read past the request
 /// head.
-struct Prefixed<T> {
+pub(crate) struct Prefixed<T> {
     head: Option<Bytes>,
     inner: T,
 }
 
 impl<T> Prefixed<T> {
-    fn new(head: Option<Bytes>, inner: T) -> Self {
+    pub(crate) fn new(head: Option<Bytes>, inner: T) -> Self {
         Prefixed { head, inner }
     }
 }
@@ -249,6 +254,13 @@ mod imp {
         }
     }
 
+    pub fn local_addr(socket: &AdoptedSocket) -> Option<SocketAddr> {
+        match socket {
+            AdoptedSocket::Tcp(s) => s.local_addr().ok(),
+            AdoptedSocket::Unix(_) => None,
+        }
+    }
+
     enum Kind {
         Tcp,
         Unix,
@@ -328,6 +340,10 @@ mod imp {
     }
 
     pub fn peer_addr(socket: &AdoptedSocket) -> Option<SocketAddr> {
+        match *socket {}
+    }
+
+    pub fn local_addr(socket: &AdoptedSocket) -> Option<SocketAddr> {
         match *socket {}
     }
 }

@@ -45,6 +45,8 @@ macro_rules! write_through {
 }
 
 pub mod adopted;
+#[cfg(unix)]
+pub mod adopted_tls;
 pub(crate) mod arrived;
 pub mod client_files;
 pub mod cors;
@@ -57,6 +59,8 @@ pub(crate) mod limits;
 pub mod permessage_deflate;
 #[cfg(unix)]
 pub mod read_ordered;
+pub mod request_head;
 pub mod server_websocket;
+pub mod tls;
 pub(crate) mod watched_io;
 pub(crate) mod websocket;

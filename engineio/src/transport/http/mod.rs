@@ -41,7 +41,11 @@ async fn shutdown_requested(rx: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = rx.wait_for(|closing| *closing).await;
 }
 
-pub(crate) async fn accept_loop(server: EngineServer, listener: tokio::net::TcpListener) {
+pub(crate) async fn accept_loop(
+    server: EngineServer,
+    listener: tokio::net::TcpListener,
+    tls: Option<super::tls::TlsSettings>,
+) {
     let mut shutdown = server.shared().shutdown_signal();
     loop {
         tokio::select! {
@@ -53,14 +57,28 @@ pub(crate) async fn accept_loop(server: EngineServer, listener: tokio::net::TcpL
                             let _ = stream.set_nodelay(true);
                             let arrival = shared.next_arrival();
                             let ordered = runs_in_wake_order();
-                            tokio::spawn(serve_connection(
-                                server.clone(),
-                                stream,
-                                addr,
-                                permit,
-                                arrival,
-                                ordered,
-                            ));
+                            match &tls {
+                                None => {
+                                    tokio::spawn(serve_connection(
+                                        server.clone(),
+                                        stream,
+                                        addr,
+                                        permit,
+                                        arrival,
+                                        ordered,
+                                    ));
+                                }
+                                Some(tls) => {
+                                    tokio::spawn(serve_tls_connection(
+                                        server.clone(),
+                                        tls.clone(),
+                                        stream,
+                                        addr,
+                                        permit,
+                                        arrival,
+                                    ));
+                                }
+                            }
                             // The work-stealing scheduler runs a task just spawned before the
                             // tasks already woken (its LIFO slot), so a new connection's request
                             // could overtake one that came earlier on another connection: a poll
@@ -121,6 +139,24 @@ async fn serve_connection(
     }
     #[cfg(not(unix))]
     serve_stream(server, stream, addr, local, permit, arrival, None).await;
+}
+
+/// A connection of a TLS listener: the handshake, then HTTP as on a plain one. Its reads are
+/// not tracked ([`InputWaiting`]): what the kernel holds says nothing of what the TLS layer
+/// has buffered.
+async fn serve_tls_connection(
+    server: EngineServer,
+    tls: super::tls::TlsSettings,
+    stream: tokio::net::TcpStream,
+    addr: SocketAddr,
+    permit: ConnectionPermit,
+    arrival: u64,
+) {
+    let local = stream.local_addr().ok();
+    match tls.accept(stream).await {
+        Ok(stream) => serve_stream(server, stream, addr, local, permit, arrival, None).await,
+        Err(e) => tracing::debug!(error = %e, %addr, "TLS handshake failed"),
+    }
 }
 
 /// A connection's HTTP phase, then its WebSocket if it upgraded.
