@@ -56,6 +56,7 @@ function requestHead(req) {
     headers: req.rawHeaders,
     remoteAddress: req.socket.remoteAddress,
     remotePort: req.socket.remotePort,
+    secure: req.socket.encrypted === true,
   };
 }
 

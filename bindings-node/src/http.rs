@@ -31,11 +31,17 @@ pub struct RequestHead {
     pub headers: Vec<String>,
     pub remote_address: Option<String>,
     pub remote_port: Option<u32>,
+    /// Node's `req.socket.encrypted`: the request came over TLS.
+    pub secure: Option<bool>,
 }
 
 impl RequestHead {
     pub fn parts(&self) -> napi::Result<http::request::Parts> {
-        request_parts(&self.method, &self.url, &self.headers)
+        let mut parts = request_parts(&self.method, &self.url, &self.headers)?;
+        if self.secure == Some(true) {
+            parts.extensions.insert(roomcast::handshake::Encrypted);
+        }
+        Ok(parts)
     }
 
     /// The peer address as Node reports it (`::ffff:127.0.0.1` stays IPv6, as socket.io

@@ -4,6 +4,11 @@
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Marks a request that arrived over TLS, as an entry of its `http::Extensions`: a driver
+/// (or a host that terminated TLS) inserts it, and the handshake reports `secure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encrypted;
+
 /// The parts of the first HTTP request of a session that handlers may read.
 #[derive(Debug, Clone, Default)]
 pub struct RequestInfo {
@@ -14,7 +19,7 @@ pub struct RequestInfo {
     pub remote_addr: Option<SocketAddr>,
     /// The request target (`/socket.io/?EIO=4&transport=polling`).
     pub url: String,
-    /// Whether the connection is TLS (true only when a driver says so).
+    /// Whether the connection is TLS (the request carried [`Encrypted`]).
     pub secure: bool,
     /// Milliseconds since the Unix epoch when the session was created.
     pub issued: u64,

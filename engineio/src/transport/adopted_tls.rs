@@ -76,7 +76,11 @@ where
     let mut read = BytesMut::with_capacity(4096);
     loop {
         match server.first_request(&read) {
-            FirstRequest::Upgrade { parts, head_len } => {
+            FirstRequest::Upgrade {
+                mut parts,
+                head_len,
+            } => {
+                parts.extensions.insert(crate::handshake::Encrypted);
                 let rest = read.split_off(head_len).freeze();
                 let rest = (!rest.is_empty()).then_some(rest);
                 let io = Prefixed::new(rest, stream);

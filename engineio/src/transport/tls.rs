@@ -131,3 +131,50 @@ impl TlsSessionInfo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tls");
+        std::fs::read(dir.join(name)).expect("the TLS fixtures are in the repository")
+    }
+
+    #[test]
+    fn a_pem_certificate_and_key_make_settings() {
+        let tls = TlsSettings::from_pem(
+            &fixture("localhost-cert.pem"),
+            &fixture("localhost-key.pem"),
+        )
+        .expect("the fixture serves TLS");
+        assert_eq!(tls.handshake_timeout(), DEFAULT_HANDSHAKE_TIMEOUT);
+        let tls = tls.with_handshake_timeout(Duration::from_millis(300));
+        assert_eq!(tls.handshake_timeout(), Duration::from_millis(300));
+    }
+
+    #[test]
+    fn a_missing_or_mismatched_part_is_a_clear_error() {
+        let cert = fixture("localhost-cert.pem");
+        let key = fixture("localhost-key.pem");
+        assert!(matches!(
+            TlsSettings::from_pem(&key, &key),
+            Err(TlsConfigError::NoCertificate)
+        ));
+        assert!(matches!(
+            TlsSettings::from_pem(&cert, &cert),
+            Err(TlsConfigError::NoPrivateKey)
+        ));
+        // A key of its own, not the certificate's.
+        let other_key = b"-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgvFeZkBUCSoajLWEA
+0fX4otOJh91DD1/Sl1697AURNMuhRANCAAQdILWCFigl+u1jogE/O29LOuwOC9dB
+OMIW1tdIrZMHGjhRweeqoDJJ/XwLkov4XwKsWUOWetW9FqOsIcg9BvGk
+-----END PRIVATE KEY-----
+";
+        assert!(matches!(
+            TlsSettings::from_pem(&cert, other_key),
+            Err(TlsConfigError::Rejected(_))
+        ));
+    }
+}

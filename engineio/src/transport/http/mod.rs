@@ -126,7 +126,17 @@ async fn serve_connection(
         match super::read_ordered::ReadOrderedStream::new(stream) {
             Ok(stream) => {
                 let (stream, input) = ReadTracked::new(stream);
-                serve_stream(server, stream, addr, local, permit, arrival, Some(input)).await
+                serve_stream(
+                    server,
+                    stream,
+                    addr,
+                    local,
+                    permit,
+                    arrival,
+                    Some(input),
+                    false,
+                )
+                .await
             }
             Err(e) => tracing::warn!(error = %e, "could not register an accepted connection"),
         }
@@ -135,10 +145,20 @@ async fn serve_connection(
     #[cfg(unix)]
     {
         let (stream, input) = ReadTracked::new(stream);
-        serve_stream(server, stream, addr, local, permit, arrival, Some(input)).await;
+        serve_stream(
+            server,
+            stream,
+            addr,
+            local,
+            permit,
+            arrival,
+            Some(input),
+            false,
+        )
+        .await;
     }
     #[cfg(not(unix))]
-    serve_stream(server, stream, addr, local, permit, arrival, None).await;
+    serve_stream(server, stream, addr, local, permit, arrival, None, false).await;
 }
 
 /// A connection of a TLS listener: the handshake, then HTTP as on a plain one. Its reads are
@@ -154,7 +174,7 @@ async fn serve_tls_connection(
 ) {
     let local = stream.local_addr().ok();
     match tls.accept(stream).await {
-        Ok(stream) => serve_stream(server, stream, addr, local, permit, arrival, None).await,
+        Ok(stream) => serve_stream(server, stream, addr, local, permit, arrival, None, true).await,
         Err(e) => tracing::debug!(error = %e, %addr, "TLS handshake failed"),
     }
 }
@@ -168,6 +188,7 @@ async fn serve_stream<S>(
     permit: ConnectionPermit,
     arrival: u64,
     input_waiting: Option<InputWaiting>,
+    secure: bool,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
@@ -182,6 +203,7 @@ async fn serve_stream<S>(
         permit,
         arrival,
         upgrade_slot.clone(),
+        secure,
     ))
     .await;
     if let Some(websocket) = upgrade_slot.take() {
@@ -209,6 +231,7 @@ async fn serve_http<S>(
     permit: ConnectionPermit,
     arrival: u64,
     upgrade_slot: Arc<super::websocket::UpgradeSlot>,
+    secure: bool,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
@@ -228,7 +251,10 @@ async fn serve_http<S>(
     let permit = Arc::new(permit);
     // The first request takes the connection's number; later ones (keep-alive) their own.
     let first_arrival = std::sync::atomic::AtomicU64::new(arrival);
-    let service = service_fn(move |req| {
+    let service = service_fn(move |mut req: Request<Incoming>| {
+        if secure {
+            req.extensions_mut().insert(crate::handshake::Encrypted);
+        }
         let server = svc_server.clone();
         let permit = permit.clone();
         let waiting = waiting.clone();

@@ -44,7 +44,10 @@ pub(crate) fn request_info(
             .path_and_query()
             .map(|p| p.to_string())
             .unwrap_or_default(),
-        secure: false,
+        secure: parts
+            .extensions
+            .get::<crate::handshake::Encrypted>()
+            .is_some(),
         issued: RequestInfo::now_ms(),
     }
 }
