@@ -126,17 +126,8 @@ async fn serve_connection(
         match super::read_ordered::ReadOrderedStream::new(stream) {
             Ok(stream) => {
                 let (stream, input) = ReadTracked::new(stream);
-                serve_stream(
-                    server,
-                    stream,
-                    addr,
-                    local,
-                    permit,
-                    arrival,
-                    Some(input),
-                    false,
-                )
-                .await
+                let peer = Peer::plain(addr, local);
+                serve_stream(server, stream, peer, permit, arrival, Some(input)).await
             }
             Err(e) => tracing::warn!(error = %e, "could not register an accepted connection"),
         }
@@ -145,20 +136,19 @@ async fn serve_connection(
     #[cfg(unix)]
     {
         let (stream, input) = ReadTracked::new(stream);
-        serve_stream(
-            server,
-            stream,
-            addr,
-            local,
-            permit,
-            arrival,
-            Some(input),
-            false,
-        )
-        .await;
+        let peer = Peer::plain(addr, local);
+        serve_stream(server, stream, peer, permit, arrival, Some(input)).await;
     }
     #[cfg(not(unix))]
-    serve_stream(server, stream, addr, local, permit, arrival, None, false).await;
+    serve_stream(
+        server,
+        stream,
+        Peer::plain(addr, local),
+        permit,
+        arrival,
+        None,
+    )
+    .await;
 }
 
 /// A connection of a TLS listener: the handshake, then HTTP as on a plain one. Its reads are
@@ -174,8 +164,33 @@ async fn serve_tls_connection(
 ) {
     let local = stream.local_addr().ok();
     match tls.accept(stream).await {
-        Ok(stream) => serve_stream(server, stream, addr, local, permit, arrival, None, true).await,
+        Ok(stream) => {
+            let peer = Peer {
+                addr,
+                local,
+                secure: true,
+            };
+            serve_stream(server, stream, peer, permit, arrival, None).await
+        }
         Err(e) => tracing::debug!(error = %e, %addr, "TLS handshake failed"),
+    }
+}
+
+/// Who an accepted connection is with, and whether it is TLS.
+#[derive(Clone, Copy)]
+struct Peer {
+    addr: SocketAddr,
+    local: Option<SocketAddr>,
+    secure: bool,
+}
+
+impl Peer {
+    fn plain(addr: SocketAddr, local: Option<SocketAddr>) -> Peer {
+        Peer {
+            addr,
+            local,
+            secure: false,
+        }
     }
 }
 
@@ -183,12 +198,10 @@ async fn serve_tls_connection(
 async fn serve_stream<S>(
     server: EngineServer,
     stream: S,
-    addr: SocketAddr,
-    local: Option<SocketAddr>,
+    peer: Peer,
     permit: ConnectionPermit,
     arrival: u64,
     input_waiting: Option<InputWaiting>,
-    secure: bool,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
@@ -198,12 +211,10 @@ async fn serve_stream<S>(
     Box::pin(serve_http(
         server,
         stream,
-        addr,
-        local,
+        peer,
         permit,
         arrival,
         upgrade_slot.clone(),
-        secure,
     ))
     .await;
     if let Some(websocket) = upgrade_slot.take() {
@@ -226,15 +237,18 @@ fn runs_in_wake_order() -> bool {
 async fn serve_http<S>(
     server: EngineServer,
     stream: S,
-    addr: SocketAddr,
-    local: Option<SocketAddr>,
+    peer: Peer,
     permit: ConnectionPermit,
     arrival: u64,
     upgrade_slot: Arc<super::websocket::UpgradeSlot>,
-    secure: bool,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
+    let Peer {
+        addr,
+        local,
+        secure,
+    } = peer;
     let mut shutdown = server.shared().shutdown_signal();
     // With a host's app on this listener, closing waits (within its grace) for the
     // connection, so a response in flight is written out before the process exits.
