@@ -279,6 +279,17 @@ export interface ServerOptions {
    *  only while nobody but Node listens to the server's `connection` event; true always;
    *  false never (each WebSocket is still taken over after Node's `upgrade` event). */
   takeOverAtAccept: boolean | "auto";
+  /** roomcast, attached to an `https.Server`: the core terminates TLS itself (with the
+   *  server's PEM `key` and `cert`) on the connections it takes as Node accepts them, so
+   *  `wss://` WebSockets run natively; every other request reaches Node's HTTP server as
+   *  plaintext on a local socket that reports `encrypted`, the client's address, the TLS
+   *  protocol and cipher. Servers with client certificates, `pfx`, a passphrase, custom
+   *  ciphers or versions, SNI contexts or ALPN other than http/1.1 keep Node's TLS (with a
+   *  warning). Default false: Node's TLS, and WebSocket bytes piped through Node. */
+  terminateTls: boolean;
+  /** roomcast, own listener (`io.listen(port)`): serve HTTPS and `wss://` with this PEM
+   *  certificate chain and key. */
+  tls?: { key: string | Buffer; cert: string | Buffer | Array<string | Buffer> };
   /** roomcast: frames queued for one connection before it is disconnected as a slow consumer
    *  (reason "slow consumer"). Default 65536. */
   maxQueuedFrames: number;
