@@ -35,6 +35,15 @@ pub fn request_parts(
     Ok(request.into_parts().0)
 }
 
+/// `parts`, marked as having come over TLS when the host says so (ASGI's `https` / `wss`
+/// scheme, WSGI's `wsgi.url_scheme`), for `socket.handshake["secure"]`.
+pub fn secured(mut parts: http::request::Parts, secure: bool) -> http::request::Parts {
+    if secure {
+        parts.extensions.insert(roomcast::handshake::Encrypted);
+    }
+    parts
+}
+
 /// The peer as ASGI's `client` / WSGI's `REMOTE_ADDR` give it; unparseable means unknown.
 pub fn remote(client: Option<(String, u16)>) -> Option<SocketAddr> {
     let (host, port) = client?;

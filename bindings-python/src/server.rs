@@ -351,7 +351,7 @@ impl PyServer {
 
     /// Answers an HTTP request of the Socket.IO path in the background; the response
     /// arrives as an `Http` completion with `token` (`None`: not a Socket.IO request).
-    #[pyo3(signature = (token, method, target, headers, body, client=None))]
+    #[pyo3(signature = (token, method, target, headers, body, client=None, secure=false))]
     #[allow(clippy::too_many_arguments)]
     fn handle_http(
         &self,
@@ -362,8 +362,9 @@ impl PyServer {
         headers: &Bound<'_, PyAny>,
         body: Vec<u8>,
         client: Option<(String, u16)>,
+        secure: bool,
     ) -> PyResult<()> {
-        let parts = bridge::request_parts(method, target, headers)?;
+        let parts = bridge::secured(bridge::request_parts(method, target, headers)?, secure);
         let remote = bridge::remote(client);
         let (server, host) = (self.server.clone(), self.host.clone());
         let runtime = self.server.runtime().clone();
@@ -388,7 +389,8 @@ impl PyServer {
 
     /// Answers an HTTP request on the calling thread (WSGI), without the GIL while waiting:
     /// `(status, headers, body)`, or `None` outside the Socket.IO path.
-    #[pyo3(signature = (method, target, headers, body, client=None))]
+    #[pyo3(signature = (method, target, headers, body, client=None, secure=false))]
+    #[allow(clippy::too_many_arguments)]
     fn handle_http_blocking<'py>(
         &self,
         py: Python<'py>,
@@ -397,8 +399,9 @@ impl PyServer {
         headers: &Bound<'py, PyAny>,
         body: Vec<u8>,
         client: Option<(String, u16)>,
+        secure: bool,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let parts = bridge::request_parts(method, target, headers)?;
+        let parts = bridge::secured(bridge::request_parts(method, target, headers)?, secure);
         let remote = bridge::remote(client);
         let server = self.server.clone();
         let response = py.detach(move || {
@@ -416,15 +419,16 @@ impl PyServer {
     }
 
     /// Opens a WebSocket the host frames (ASGI); an int is the HTTP status to refuse with.
-    #[pyo3(signature = (target, headers, client=None))]
+    #[pyo3(signature = (target, headers, client=None, secure=false))]
     fn open_websocket<'py>(
         &self,
         py: Python<'py>,
         target: &str,
         headers: &Bound<'py, PyAny>,
         client: Option<(String, u16)>,
+        secure: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let parts = bridge::request_parts("GET", target, headers)?;
+        let parts = bridge::secured(bridge::request_parts("GET", target, headers)?, secure);
         match self.server.open_websocket(&parts, bridge::remote(client)) {
             Err(status) => Ok(status.into_pyobject(py)?.into_any()),
             Ok(channel) => {

@@ -333,3 +333,35 @@ async def test_uvicorns_legacy_websockets_protocol_keeps_asgi_messages(harness: 
             assert len(server.server_state.connections) == 1
             await c.disconnect()
     assert [r.getMessage() for r in log.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+async def test_handshake_says_secure_under_uvicorn_with_tls(transport: str) -> None:
+    """uvicorn terminating TLS: the request's ``https`` / ``wss`` scheme reaches the
+    handshake (``socket.handshake["secure"]``), as socket.io reports an encrypted request."""
+    import pathlib
+
+    import socketio
+
+    fixtures = pathlib.Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "tls"
+    io = roomcast.Server()
+    seen: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    @io.on("connection")
+    def connect(socket: roomcast.Socket) -> None:
+        if not seen.done():
+            seen.set_result(socket.handshake)
+
+    options = {
+        "ssl_keyfile": str(fixtures / "localhost-key.pem"),
+        "ssl_certfile": str(fixtures / "localhost-cert.pem"),
+    }
+    async with uvicorn_serving(roomcast.ASGIApp(io), **options) as url:
+        client = socketio.AsyncClient(ssl_verify=False)
+        await client.connect(url.replace("http://", "https://"), transports=[transport], wait_timeout=5)
+        try:
+            handshake = await within(seen)
+            assert handshake["secure"] is True
+        finally:
+            await client.disconnect()
+    io.close()

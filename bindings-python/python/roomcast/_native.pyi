@@ -85,16 +85,25 @@ class Server:
     def serve_http(self, workers: int, backlog: int, grace: float) -> HttpQueue:
         """Queues the native listener's requests outside the Socket.IO path for WSGI workers."""
     def handle_http(
-        self, token: int, method: str, target: str, headers: Headers, body: bytes, client: Client = None
+        self,
+        token: int,
+        method: str,
+        target: str,
+        headers: Headers,
+        body: bytes,
+        client: Client = None,
+        secure: bool = False,
     ) -> None:
         """Answers an HTTP request in the background (``EV_HTTP`` completion)."""
     def cancel_http(self, token: int) -> None:
         """The client of request ``token`` went away: a pending long-poll ends its session."""
     def handle_http_blocking(
-        self, method: str, target: str, headers: Headers, body: bytes, client: Client = None
+        self, method: str, target: str, headers: Headers, body: bytes, client: Client = None, secure: bool = False
     ) -> Optional[tuple[int, list[tuple[bytes, bytes]], bytes]]:
         """Answers an HTTP request on the calling thread, without the GIL while waiting."""
-    def open_websocket(self, target: str, headers: Headers, client: Client = None) -> Union[WebSocket, int]:
+    def open_websocket(
+        self, target: str, headers: Headers, client: Client = None, secure: bool = False
+    ) -> Union[WebSocket, int]:
         """A host-framed WebSocket, or the HTTP status refusing it."""
     def take_over_websocket(self, fd: int, target: str, headers: Headers, client: Client = None) -> None:
         """Runs the ASGI server's WebSocket on descriptor ``fd`` in the core (OSError: it stays)."""

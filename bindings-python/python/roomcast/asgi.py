@@ -143,7 +143,9 @@ class ASGIApp:
         dispatcher = self.io._dispatcher
         token, fut = dispatcher.expect(resolve_value)
         native = self.io._native
-        native.handle_http(token, scope["method"], _target(scope), scope["headers"], bytes(body), _client(scope))
+        native.handle_http(
+            token, scope["method"], _target(scope), scope["headers"], bytes(body), _client(scope), _secure(scope)
+        )
         if gone_early:
             native.cancel_http(token)
             dispatcher.forget(token)
@@ -184,7 +186,7 @@ class ASGIApp:
             while (await receive())["type"] != "websocket.disconnect":
                 pass
             return
-        ws = self.io._native.open_websocket(_target(scope), scope["headers"], _client(scope))
+        ws = self.io._native.open_websocket(_target(scope), scope["headers"], _client(scope), _secure(scope))
         if isinstance(ws, int):
             # ASGI can only refuse a handshake with 403; the core's status goes to the log.
             logger.debug("roomcast: WebSocket refused with HTTP %s", ws)
@@ -320,6 +322,11 @@ def _client(scope: Scope) -> tuple[str, int] | None:
     if not client:
         return None
     return (str(client[0]), int(client[1]))
+
+
+def _secure(scope: Scope) -> bool:
+    """Whether the ASGI server received the request over TLS."""
+    return scope.get("scheme") in ("https", "wss")
 
 
 async def _not_found(scope: Scope, send: Send) -> None:

@@ -64,6 +64,7 @@ class WSGIApp:
                 _headers(environ),
                 _body(environ, self.io._max_http_buffer_size),
                 _client(environ),
+                environ.get("wsgi.url_scheme") == "https",
             )
             if response is not None:
                 status, headers, body = response
