@@ -365,6 +365,9 @@ def run_one(entry: dict, scen_name: str, scen: tuple, rep: int, cpus: tuple[str,
     time.sleep(0.2)
     cmd = [str(LOADGEN), kind, *args, "--port", str(port), "--server-pid", str(proc.pid),
            "--label", entry["key"], "--max-secs", str(bound)]
+    if entry.get("tls"):
+        # wss:// to a server with the repository's test certificate.
+        cmd += ["--tls-ca", str(ROOT / "tests" / "fixtures" / "tls" / "localhost-cert.pem")]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", cpus[1]] + cmd
     try:

@@ -6,27 +6,45 @@
 //   http              new Server(httpServer) on a plain http.Server (WebSockets taken over)
 //   express           new Server(httpServer) on an express app's http.Server
 //   http-piped        as http, with takeOverWebSockets: false (every frame through Node)
+//   listen-tls        io.listen(port) serving wss:// (option `tls`)
+//   https             new Server(httpsServer, { terminateTls: true }): roomcast's TLS
+//   express-https     an express app on an https.Server, terminateTls: true
+//   https-piped       an https.Server keeping Node's TLS (every frame through Node)
+// The TLS modes use the repository's test certificate (tests/fixtures/tls).
 "use strict";
 
+const fs = require("node:fs");
 const http = require("node:http");
+const https = require("node:https");
 const path = require("node:path");
 const { Server } = require(path.join(__dirname, "..", "..", "bindings-node"));
 
 const port = Number(process.env.PORT || 3000);
 const host = process.env.HOST || "127.0.0.1";
 const mode = process.env.ROOMCAST_MODE || "listen";
-const MODES = ["listen", "http", "express", "http-piped"];
+const MODES = ["listen", "http", "express", "http-piped", "listen-tls", "https", "express-https", "https-piped"];
 if (!MODES.includes(mode)) throw new Error(`ROOMCAST_MODE must be one of ${MODES.join(", ")}, got ${mode}`);
+
+const fixtures = path.join(__dirname, "..", "..", "tests", "fixtures", "tls");
+const tls = mode.includes("tls") || mode.includes("https")
+  ? { key: fs.readFileSync(path.join(fixtures, "localhost-key.pem")), cert: fs.readFileSync(path.join(fixtures, "localhost-cert.pem")) }
+  : null;
 
 const opts = { transports: ["websocket"], serveClient: false, host };
 let httpServer = null;
-if (mode === "express") {
+let app;
+if (mode.startsWith("express")) {
   const express = require("express");
-  const app = express();
+  app = express();
   app.get("/", (req, res) => res.send("ok"));
-  httpServer = http.createServer(app);
+}
+if (mode === "listen-tls") {
+  opts.tls = tls;
+} else if (tls) {
+  httpServer = https.createServer(tls, app);
+  opts.terminateTls = mode !== "https-piped";
 } else if (mode !== "listen") {
-  httpServer = http.createServer();
+  httpServer = http.createServer(app);
 }
 if (mode === "http-piped") opts.takeOverWebSockets = false;
 // ROOMCAST_TAKE_OVER_AT_ACCEPT (attached modes): 1 takes connections over at accept whatever

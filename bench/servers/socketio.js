@@ -1,9 +1,12 @@
 // Comparison server: the reference socket.io implementation (Node).
 // Implements the bench wire contract (see bench/README.md): join, fanout, echo, chat.
 // Usage: PORT=3000 node bench/servers/socketio.js
+// SOCKETIO_TLS=1 serves wss:// on an https.Server with the repository's test certificate.
 "use strict";
 
+const fs = require("node:fs");
 const http = require("node:http");
+const https = require("node:https");
 const path = require("node:path");
 
 // Resolve socket.io from bench/node_modules regardless of the working directory.
@@ -12,10 +15,17 @@ const { Server } = require(require.resolve("socket.io", { paths: [path.join(__di
 const port = Number(process.env.PORT || 3000);
 const host = process.env.HOST || "127.0.0.1";
 
-const httpServer = http.createServer((req, res) => {
+const notFound = (req, res) => {
   res.writeHead(404);
   res.end();
-});
+};
+const fixtures = path.join(__dirname, "..", "..", "tests", "fixtures", "tls");
+const httpServer = process.env.SOCKETIO_TLS === "1"
+  ? https.createServer(
+    { key: fs.readFileSync(path.join(fixtures, "localhost-key.pem")), cert: fs.readFileSync(path.join(fixtures, "localhost-cert.pem")) },
+    notFound,
+  )
+  : http.createServer(notFound);
 
 const io = new Server(httpServer, {
   transports: ["websocket"],

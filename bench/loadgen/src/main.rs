@@ -8,6 +8,7 @@ mod args;
 mod proto;
 mod scenarios;
 mod stats;
+mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -44,6 +45,8 @@ common options:
   --source-addrs LIST  loopback source addresses to bind, round-robin
   --threads T          runtime worker threads (default: CPUs allowed)
   --read-buf BYTES     per-connection websocket read buffer (default 16384)
+  --tls-ca FILE        wss://: TLS trusting the PEM certificates in FILE (the server's
+                       certificate must name the target IP, as tests/fixtures/tls's does)
   --max-secs S         hard watchdog for the whole process (default 900, max 3600)
 ";
 
@@ -115,6 +118,10 @@ fn run(mut args: Args) -> Result<(), String> {
             path: args.get_str("path", "/socket.io/"),
             timeout: Duration::from_secs_f64(args.get::<f64>("connect-timeout", 10.0)?),
             read_buf: args.get::<usize>("read-buf", 16384)?.max(1024),
+            tls: match args.opt::<String>("tls-ca")? {
+                Some(path) => Some(tls::connector(&path)?),
+                None => None,
+            },
         },
         server_pid: args.opt::<u32>("server-pid")?,
         concurrency: args.get::<usize>("concurrency", 200)?.max(1),

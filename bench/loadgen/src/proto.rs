@@ -9,8 +9,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::tls::Stream;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpSocket;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -150,22 +151,28 @@ fn parse_sio(text: Utf8Bytes) -> Result<Packet, ConnError> {
     })
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ConnOpts {
     pub addr: SocketAddr,
     pub path: String,
     pub timeout: Duration,
     pub read_buf: usize,
+    /// `wss://` with this connector.
+    pub tls: Option<tokio_rustls::TlsConnector>,
 }
 
 impl ConnOpts {
     fn url(&self) -> String {
-        format!("ws://{}{}?EIO=4&transport=websocket", self.addr, self.path)
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        format!(
+            "{scheme}://{}{}?EIO=4&transport=websocket",
+            self.addr, self.path
+        )
     }
 }
 
 pub struct Conn {
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocketStream<Stream>,
     /// Socket.IO session id from the CONNECT reply.
     pub sid: String,
     next_ack: u64,
@@ -192,6 +199,7 @@ impl Conn {
         }
         let stream = sock.connect(opts.addr).await?;
         stream.set_nodelay(true)?;
+        let stream = Stream::open(stream, opts.tls.as_ref()).await?;
         let cfg = WebSocketConfig::default()
             .read_buffer_size(opts.read_buf)
             .write_buffer_size(0)
