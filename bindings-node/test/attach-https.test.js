@@ -189,6 +189,41 @@ test("without terminateTls an https.Server keeps Node's TLS", async () => {
   }
 });
 
+test("terminateTls under takeOverAtAccept: \"auto\" steps aside while the app watches connections", async () => {
+  const { httpsServer, io, base } = await attached();
+  try {
+    io.on("connection", (socket) => socket.on("double", (n, ack) => ack(n * 2)));
+    const watched = [];
+    const watch = (socket) => watched.push(socket);
+    httpsServer.on("secureConnection", watch);
+    const first = await h.connect(base, { ca: cert });
+    assert.equal(await first.timeout(2000).emitWithAck("double", 1), 2);
+    // The app saw the TLS socket of that connection, and Node kept its TLS.
+    assert.equal(watched.length, 1);
+    assert.ok(watched[0] instanceof tls.TLSSocket);
+    assert.equal(stats(io).takenOverWebSockets, 0);
+    httpsServer.off("secureConnection", watch);
+    const second = await h.connect(base, { ca: cert });
+    assert.equal(await second.timeout(2000).emitWithAck("double", 2), 4);
+    assert.equal(stats(io).takenOverWebSockets, 1);
+  } finally {
+    await io.close();
+  }
+});
+
+test("terminateTls with takeOverAtAccept: false keeps Node's TLS", async () => {
+  const { io, base } = await attached({ takeOverAtAccept: false });
+  try {
+    io.on("connection", (socket) => socket.on("double", (n, ack) => ack(n * 2)));
+    const client = await h.connect(base, { ca: cert });
+    assert.equal(await client.timeout(2000).emitWithAck("double", 6), 12);
+    assert.equal(stats(io).takenOverWebSockets, 0);
+    assert.equal(stats(io).tlsHandedBack, 0);
+  } finally {
+    await io.close();
+  }
+});
+
 test("plaintext sent to the TLS port, and a stalled handshake, harm nobody else", async () => {
   const { io, port, base } = await attached({}, { handshakeTimeout: 300 });
   try {

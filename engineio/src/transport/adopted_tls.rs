@@ -84,9 +84,15 @@ where
                 let rest = read.split_off(head_len).freeze();
                 let rest = (!rest.is_empty()).then_some(rest);
                 let io = Prefixed::new(rest, stream);
-                return AdoptedTls::WebSocket(Box::pin(
-                    server.serve_websocket_socket(parts, remote, io, None),
-                ));
+                // The 101 is written here, so the WebSocket's future holds only what the
+                // connection runs with: a future that also answered the upgrade would keep
+                // room for its arguments, the TLS stream among them (over 1 KiB).
+                return match server.accept_websocket_io(parts, remote, io, None).await {
+                    Some((io, deflate, opening)) => AdoptedTls::WebSocket(Box::pin(
+                        super::websocket::run_upgraded(io, deflate, opening),
+                    )),
+                    None => AdoptedTls::Closed,
+                };
             }
             FirstRequest::Other => break,
             FirstRequest::Partial if read.len() >= MAX_HEAD_BYTES => break,

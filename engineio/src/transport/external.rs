@@ -517,7 +517,7 @@ impl EngineServer {
 
     /// Answers the upgrade request on `io`: the 101 and what the WebSocket runs with, or
     /// None once a refusal is written.
-    async fn accept_websocket_io<IO>(
+    pub(crate) async fn accept_websocket_io<IO>(
         &self,
         parts: http::request::Parts,
         remote: Option<SocketAddr>,
