@@ -37,7 +37,7 @@ impl AdoptedSocket {
     /// `fd` open for the call. Fails, keeping nothing, when `fd` is not a connected TCP or Unix
     /// stream socket.
     pub fn duplicate(fd: i32) -> io::Result<AdoptedSocket> {
-        imp::duplicate(fd)
+        Duplicate::of(fd)?.register()
     }
 
     /// The peer of a TCP connection (a Unix socket's is not worth reporting).
@@ -53,6 +53,27 @@ impl AdoptedSocket {
     /// Takes the first `n` bytes off the socket, which a [`peek`] showed were all queued.
     pub fn discard(&self, n: usize) -> io::Result<()> {
         imp::discard(self, n)
+    }
+}
+
+/// A duplicate of a host's connected socket not yet registered with a runtime: made on the
+/// host's thread while it still holds the descriptor, registered later on a runtime thread
+/// ([`Duplicate::register`]). What the registration allocates then comes from that thread's
+/// allocator arena, beside the connection's other long-lived state, rather than from the
+/// host's, where it would pin pages among the host's short-lived allocations.
+pub struct Duplicate(imp::Duplicate);
+
+impl Duplicate {
+    /// Duplicates `fd` (close-on-exec); the host must keep `fd` open for the call. Fails,
+    /// keeping nothing, when `fd` is not a connected TCP or Unix stream socket.
+    pub fn of(fd: i32) -> io::Result<Duplicate> {
+        imp::duplicate(fd).map(Duplicate)
+    }
+
+    /// Registers the duplicate with the current runtime's reactor: call it inside the
+    /// runtime's context.
+    pub fn register(self) -> io::Result<AdoptedSocket> {
+        imp::register(self.0)
     }
 }
 
@@ -180,7 +201,12 @@ mod imp {
             == tokio::runtime::RuntimeFlavor::CurrentThread
     }
 
-    pub fn duplicate(fd: RawFd) -> io::Result<AdoptedSocket> {
+    pub struct Duplicate {
+        fd: OwnedFd,
+        kind: Kind,
+    }
+
+    pub fn duplicate(fd: RawFd) -> io::Result<Duplicate> {
         if fd < 0 {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no descriptor"));
         }
@@ -188,6 +214,11 @@ mod imp {
         // duplicate it (the duplicate is close-on-exec).
         let owned: OwnedFd = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?;
         let kind = socket_kind(&owned)?;
+        Ok(Duplicate { fd: owned, kind })
+    }
+
+    pub fn register(duplicate: Duplicate) -> io::Result<AdoptedSocket> {
+        let Duplicate { fd: owned, kind } = duplicate;
         let raw = owned.into_raw_fd();
         match kind {
             Kind::Tcp => {
@@ -327,8 +358,14 @@ mod imp {
         )
     }
 
-    pub fn duplicate(_fd: i32) -> io::Result<AdoptedSocket> {
+    pub enum Duplicate {}
+
+    pub fn duplicate(_fd: i32) -> io::Result<Duplicate> {
         Err(unsupported())
+    }
+
+    pub fn register(duplicate: Duplicate) -> io::Result<AdoptedSocket> {
+        match duplicate {}
     }
 
     pub fn peek(_fd: i32, _buf: &mut [u8]) -> io::Result<usize> {
