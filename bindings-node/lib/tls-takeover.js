@@ -46,8 +46,8 @@ function pemOf(value, single) {
 }
 
 /**
- * Why the core cannot terminate `server`'s TLS, or null when it can. Read at attach time
- * and again when the server's secure context changes.
+ * Why the core cannot terminate `server`'s TLS, or null when it can. Read at attach time and
+ * for every connection (`setSecureContext()` may change the answer).
  */
 function whyNot(server) {
   if (!(server instanceof tls.Server)) return "not a TLS server";
