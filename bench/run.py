@@ -591,6 +591,7 @@ def main() -> int:
 
     md = render(report)
     out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text(md)
     out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     print(md)

@@ -35,6 +35,8 @@ pub struct PyServer {
     /// No sticky sessions: the directory's settings, applied when the listener is bound (its
     /// address is the default one to advertise).
     route_sessions: Mutex<Option<RouteSessions>>,
+    /// The certificate and key of `set_tls`: the native listener serves TLS.
+    tls: Mutex<Option<roomcast::transport::tls::TlsSettings>>,
 }
 
 struct RouteSessions {
@@ -94,6 +96,7 @@ impl PyServer {
             announces_namespaces: AtomicBool::new(false),
             http_in_flight: HostExchanges::default(),
             route_sessions: Mutex::new(None),
+            tls: Mutex::new(None),
         };
         Ok(this)
     }
@@ -246,9 +249,15 @@ impl PyServer {
             return Err(server_closed_err());
         }
         let server = self.server.clone();
+        let tls = self.tls.lock().clone();
         let bound = py.detach(move || {
             let rt = server.runtime().clone();
-            rt.block_on(async { server.listen((host.as_str(), port)).await })
+            rt.block_on(async {
+                match tls {
+                    Some(tls) => server.listen_tls((host.as_str(), port), tls).await,
+                    None => server.listen((host.as_str(), port)).await,
+                }
+            })
         });
         let bound = bound
             .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot listen: {e}")))?;
@@ -265,6 +274,15 @@ impl PyServer {
             self.server.engine().set_session_directory(directory);
         }
         Ok(bound.port())
+    }
+
+    /// Serves HTTPS and `wss://` on the native listener from now on, with this PEM
+    /// certificate chain and key; raises `ValueError` with the reason when they cannot serve.
+    fn set_tls(&self, cert: Vec<u8>, key: Vec<u8>) -> PyResult<()> {
+        let tls = roomcast::transport::tls::TlsSettings::from_pem(&cert, &key)
+            .map_err(|e| invalid(e.to_string()))?;
+        *self.tls.lock() = Some(tls);
+        Ok(())
     }
 
     /// No sticky sessions needed in front: requests for another node's session are handed

@@ -419,10 +419,27 @@ impl EngineServer {
         &self,
         addr: impl tokio::net::ToSocketAddrs,
     ) -> std::io::Result<SocketAddr> {
+        self.bind_and_serve(addr, None).await
+    }
+
+    /// [`EngineServer::listen`] serving HTTPS and `wss://`, terminating TLS with `tls`.
+    pub async fn listen_tls(
+        &self,
+        addr: impl tokio::net::ToSocketAddrs,
+        tls: crate::transport::tls::TlsSettings,
+    ) -> std::io::Result<SocketAddr> {
+        self.bind_and_serve(addr, Some(tls)).await
+    }
+
+    async fn bind_and_serve(
+        &self,
+        addr: impl tokio::net::ToSocketAddrs,
+        tls: Option<crate::transport::tls::TlsSettings>,
+    ) -> std::io::Result<SocketAddr> {
         let mut last_error = None;
         for candidate in tokio::net::lookup_host(addr).await? {
             match bind_listener(candidate) {
-                Ok(listener) => return self.listen_on(listener),
+                Ok(listener) => return self.serve_listener(listener, tls),
                 Err(e) => last_error = Some(e),
             }
         }

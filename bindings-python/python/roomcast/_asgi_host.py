@@ -137,14 +137,14 @@ def _text(value: Any) -> str:
     return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
 
 
-def _scope(exchange: Any, state: dict[str, Any]) -> Scope:
+def _scope(exchange: Any, state: dict[str, Any], scheme: str) -> Scope:
     method, path, query, protocol, headers, remote, local = exchange.take_head()
     return {
         "type": "http",
         "asgi": _ASGI,
         "http_version": protocol.split("/", 1)[1],
         "method": method,
-        "scheme": "http",
+        "scheme": scheme,
         "path": unquote_to_bytes(path).decode("utf-8", "replace"),
         "raw_path": bytes(path),
         "query_string": bytes(query),
@@ -172,6 +172,8 @@ class ASGIHost:
         self.concurrency = int(concurrency)
         self.backlog = int(backlog)
         self.shutdown_grace = float(shutdown_grace)
+        # "https" when the native listener serves TLS.
+        self.scheme = "http"
         self._queue: Any = None
         self._taker: threading.Thread | None = None
         self._lifespan: _Lifespan | None = None
@@ -237,7 +239,7 @@ class ASGIHost:
     async def _serve(self, raw: Any) -> None:
         exchange = _Exchange(raw, asyncio.get_running_loop())
         try:
-            scope = _scope(raw, self._state)
+            scope = _scope(raw, self._state, self.scheme)
             await self.app(scope, exchange.receive, exchange.send)
         except ConnectionError:
             exchange.finish(True)  # the client left; nothing more to send

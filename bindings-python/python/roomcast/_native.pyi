@@ -71,6 +71,8 @@ class Server:
         """Hands requests for other nodes' sessions to them (applied when the listener binds)."""
     def announce_namespaces(self) -> None:
         """Queue an ``EV_NEW_NAMESPACE`` event for every namespace created from now on."""
+    def set_tls(self, cert: bytes, key: bytes) -> None:
+        """The native listener serves TLS with this PEM certificate chain and key."""
     def listen(self, host: str, port: int) -> int:
         """Binds the native listener; returns the bound port."""
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from typing import Any, Callable, Iterable, TypeVar, overload
 
@@ -84,6 +85,10 @@ class Server:
     - ``allow_request``: ``fn(request) -> bool``, sync or async, vets each handshake
       (``request`` holds ``headers``, ``query``, ``url``, ``address``, ``secure``,
       ``xdomain``); a refused one gets HTTP 403 (400 for a WebSocket).
+    - ``ssl_certfile``, ``ssl_keyfile``: PEM files of a certificate chain and its
+      (unencrypted) key: the built-in listener then serves HTTPS and ``wss://`` only, and a
+      web app mounted on it sees the ``https`` scheme. A certificate and key that cannot
+      serve raise ``ValueError`` here.
 
     Handlers run on one asyncio event loop: the one :meth:`serve` / :meth:`start` run on,
     the uvicorn loop under :class:`~roomcast.ASGIApp`, or a thread of its own with
@@ -124,6 +129,8 @@ class Server:
         max_connections_per_ip: int | None = None,
         max_sessions: int | None = None,
         route_sessions: SessionRouting | None = None,
+        ssl_certfile: str | os.PathLike[str] | None = None,
+        ssl_keyfile: str | os.PathLike[str] | None = None,
     ) -> None:
         if isinstance(adapter, str) and adapter.startswith(("redis://", "rediss://")):
             adapter = RedisAdapter(adapter)
@@ -210,6 +217,13 @@ class Server:
             )
         if allow_request is not None:
             self._native.enable_allow_request()
+        if (ssl_certfile is None) != (ssl_keyfile is None):
+            raise TypeError("give both ssl_certfile and ssl_keyfile, or neither")
+        self._scheme = "http"
+        if ssl_certfile is not None and ssl_keyfile is not None:
+            with open(ssl_certfile, "rb") as cert, open(ssl_keyfile, "rb") as key:
+                self._native.set_tls(cert.read(), key.read())
+            self._scheme = "https"
         self._lock = threading.RLock()
         self._closed = threading.Event()
         self._all_gone_waiters: list[asyncio.Future[None]] = []
@@ -406,6 +420,7 @@ class Server:
         with self._lock:
             self._check_mountable()
             self._wsgi = WSGIHost(self._native, app, threads, backlog, shutdown_grace)
+            self._wsgi.url_scheme = self._scheme
 
     def mount_asgi(
         self,
@@ -429,6 +444,7 @@ class Server:
         with self._lock:
             self._check_mountable()
             self._asgi = ASGIHost(self._native, app, concurrency, backlog, shutdown_grace)
+            self._asgi.scheme = self._scheme
 
     def _check_mountable(self) -> None:
         if self._wsgi is not None or self._asgi is not None:

@@ -335,6 +335,16 @@ impl Server {
         self.shared.engine.listen(addr).await
     }
 
+    /// [`Server::listen`] serving HTTPS and `wss://`, terminating TLS with `tls` (see
+    /// [`crate::transport::tls::TlsSettings::from_pem`]).
+    pub async fn listen_tls(
+        &self,
+        addr: impl tokio::net::ToSocketAddrs,
+        tls: crate::transport::tls::TlsSettings,
+    ) -> std::io::Result<SocketAddr> {
+        self.shared.engine.listen_tls(addr, tls).await
+    }
+
     /// Serves on an already bound listener.
     pub fn listen_on(&self, listener: tokio::net::TcpListener) -> std::io::Result<SocketAddr> {
         self.shared.engine.listen_on(listener)
