@@ -311,7 +311,8 @@ class SocketIO:
         seconds (10) to finish. ``debug`` turns on Flask's debug mode and Werkzeug's
         debugger page, ``use_reloader`` (default: ``debug``) restarts on code changes.
         ``threads`` (16) worker threads run the Flask app, ``backlog`` (64) more requests
-        may wait for one (then 503). TLS is not served: put a proxy in front."""
+        may wait for one (then 503). TLS options are not taken here: put a proxy in front,
+        or serve with ``roomcast.Server(ssl_certfile=..., ssl_keyfile=...)``."""
         server = self._server()
         if host is None:
             host = "127.0.0.1"
@@ -329,7 +330,8 @@ class SocketIO:
         tls = sorted(k for k in kwargs if k in ("certfile", "keyfile", "ssl_context", "ssl_version", "ca_certs"))
         if tls:
             raise ValueError(
-                f"{', '.join(tls)}: roomcast's listener does not serve TLS; terminate it in a proxy (nginx, caddy)"
+                f"{', '.join(tls)}: SocketIO.run takes no TLS options; terminate TLS in a proxy (nginx, caddy) "
+                "or serve with roomcast.Server(ssl_certfile=..., ssl_keyfile=...)"
             )
         unknown = sorted(k for k in kwargs if k not in _RUN_OPTIONS)
         if unknown:
