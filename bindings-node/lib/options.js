@@ -3,6 +3,7 @@
 // socket.io's option names, validated and turned into what the native layer takes.
 
 const { nativeAdapter } = require("./adapter");
+const { pemOf } = require("./tls-takeover");
 
 const DEFAULTS = {
   path: "/socket.io",
@@ -179,9 +180,7 @@ function routeSessions(value) {
 }
 
 function validTls(t) {
-  const pem = (v) => typeof v === "string" || Buffer.isBuffer(v);
-  if (t === null || typeof t !== "object") return false;
-  return pem(t.key) && (pem(t.cert) || (Array.isArray(t.cert) && t.cert.length > 0 && t.cert.every(pem)));
+  return t !== null && typeof t === "object" && pemOf(t.key, true) !== null && pemOf(t.cert, false) !== null;
 }
 
 /** Merged options (socket.io names) plus the native options derived from them. */

@@ -5,7 +5,8 @@
 //! duplicate keeps the connection open.
 //!
 //! Only plain TCP and Unix stream sockets qualify (`roomcast::engineio::AdoptedSocket`): a TLS
-//! connection's bytes are encrypted by Node's TLS layer, whose state cannot move elsewhere.
+//! connection's bytes are encrypted by Node's TLS layer, whose state cannot move elsewhere
+//! (`tls_takeover.rs` takes an `https.Server`'s connections before their handshake instead).
 
 use crate::http::RequestHead;
 use crate::runtime;

@@ -410,7 +410,7 @@ function selfSigned() {
   }
 }
 
-test("an https.Server keeps its WebSockets in Node (TLS cannot be taken over) and still serves them", async (t) => {
+test("an https.Server without terminateTls keeps its WebSockets in Node (its TLS session cannot move) and still serves them", async (t) => {
   const tls = selfSigned();
   if (!tls) return t.skip("no openssl command to make a certificate");
   const https = require("node:https");

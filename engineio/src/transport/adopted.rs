@@ -5,7 +5,9 @@
 //! without writing to it or shutting it down (the duplicate keeps the connection open).
 //!
 //! Only plain TCP and Unix stream sockets qualify: a TLS connection's records are encrypted
-//! with keys and sequence numbers that live in the host's TLS layer.
+//! with keys and sequence numbers that live in the host's TLS layer. A host TLS server's
+//! connections can instead be taken before its handshake, for the engine to terminate TLS
+//! itself (`adopted_tls.rs`).
 
 use crate::server::EngineServer;
 use crate::transport::input_waiting::ReadTracked;
