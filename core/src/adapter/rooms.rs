@@ -4,6 +4,7 @@ use super::BroadcastOptions;
 use crate::id::Sid;
 use parking_lot::RwLock;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// A room name.
@@ -28,6 +29,9 @@ pub type RoomLifecycle = Arc<dyn Fn(&Room, bool) + Send + Sync>;
 #[derive(Default)]
 pub struct RoomIndex {
     maps: RwLock<Maps>,
+    /// Counts changes of membership; bumped under the write lock, so a reader that saw the
+    /// same value before and after a walk walked an unchanged index.
+    generation: AtomicU64,
     watcher: OnceLock<RoomWatcher>,
     lifecycle: OnceLock<RoomLifecycle>,
 }
@@ -67,6 +71,16 @@ impl RoomIndex {
         }
     }
 
+    /// A number that changes whenever a socket enters or leaves a room: a caller may keep
+    /// what it derived from the index for as long as this stays the same.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Adds `sid` to each room.
     pub fn add_all(&self, sid: &Sid, rooms: impl IntoIterator<Item = Room>) {
         let watched = self.watcher.get().is_some();
@@ -88,6 +102,7 @@ impl RoomIndex {
                 joined.push(room);
             }
             m.sids.entry(sid.clone()).or_default().extend(joined);
+            self.changed();
         }
         self.report_lifecycle(&created, true);
         self.report(sid, &entered, true);
@@ -108,6 +123,7 @@ impl RoomIndex {
                     removed = m.rooms.remove_entry(room).map(|(r, _)| r);
                 }
             }
+            self.changed();
         }
         if let Some(room) = removed {
             self.report_lifecycle(&[room], false);
@@ -138,6 +154,7 @@ impl RoomIndex {
                     }
                 }
             }
+            self.changed();
         }
         left.sort();
         self.report_lifecycle(&removed, false);

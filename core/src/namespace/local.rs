@@ -1,6 +1,7 @@
 //! The namespace as its adapter sees it ([`LocalNamespace`]): this node's sockets, selected by
 //! room from the adapter's index.
 
+use super::recipients::Recipients;
 use super::Namespace;
 use crate::adapter::{
     AckCollector, BroadcastOptions, BroadcastPacket, LocalNamespace, RemoteSocket, Room,
@@ -33,6 +34,20 @@ impl Namespace {
         });
         out
     }
+
+    /// [`Namespace::select_local`], sorted by how each socket takes a broadcast.
+    fn walk_recipients(&self, opts: &BroadcastOptions) -> Recipients {
+        let index = self.adapter().index();
+        let mut out = Recipients::default();
+        self.with_sockets(|sockets| {
+            index.for_each_target(opts, |sid: &Sid| {
+                if let Some(s) = sockets.get(sid).filter(|s| s.announced()) {
+                    out.push(s);
+                }
+            })
+        });
+        out
+    }
 }
 
 impl LocalNamespace for Namespace {
@@ -53,10 +68,19 @@ impl LocalNamespace for Namespace {
     }
 
     fn deliver(&self, packet: &BroadcastPacket, opts: &BroadcastOptions) -> usize {
-        self.select_local(opts)
-            .iter()
-            .filter(|socket| socket.deliver_broadcast(packet, SendFlags::of(&opts.flags)))
-            .count()
+        let flags = SendFlags::of(&opts.flags);
+        if self.monitor().is_some() {
+            // The monitor hears of every recipient, through the socket.
+            return self
+                .select_local(opts)
+                .iter()
+                .filter(|socket| socket.deliver_broadcast(packet, flags))
+                .count();
+        }
+        let generation = self.adapter().index().generation();
+        self.recipient_cache()
+            .get(opts, generation, || self.walk_recipients(opts))
+            .deliver(packet, flags)
     }
 
     fn deliver_with_ack(

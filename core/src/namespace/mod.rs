@@ -1,6 +1,7 @@
 //! Namespaces: static (`of("/chat")`) and dynamic children of a [`ParentNamespace`].
 
 mod local;
+mod recipients;
 
 use crate::adapter::RemoteSocket;
 use crate::adapter::{Adapter, LocalNamespace, Room};
@@ -49,6 +50,8 @@ pub struct Namespace {
     /// (per socket, per server) bytes of events that may wait for a language host.
     host_backlog_limits: (usize, usize),
     monitor: crate::monitor::MonitorSlot,
+    /// Large broadcast selections kept between broadcasts.
+    recipients: recipients::RecipientCache,
 }
 
 impl Namespace {
@@ -100,6 +103,7 @@ impl Namespace {
             removed: AtomicBool::new(false),
             own_middlewares: AtomicU8::new(own_middlewares),
             monitor: server.monitor.clone(),
+            recipients: recipients::RecipientCache::default(),
         });
         let view: Arc<dyn LocalNamespace> = nsp.clone();
         nsp.adapter.init(&view);
@@ -156,6 +160,16 @@ impl Namespace {
 
     pub(crate) fn hand_off(&self) -> &Arc<crate::hand_off::HandOff> {
         &self.hand_off
+    }
+
+    pub(crate) fn recipient_cache(&self) -> &recipients::RecipientCache {
+        &self.recipients
+    }
+
+    /// A socket of this namespace was announced or changed how it takes broadcasts: kept
+    /// selections are walked again.
+    pub(crate) fn recipients_changed(&self) {
+        self.recipients.sockets_changed();
     }
 
     /// The server's monitor, when it is instrumented.
@@ -266,6 +280,7 @@ impl Namespace {
         self.sockets
             .write()
             .insert(socket.id().clone(), socket.clone());
+        self.recipients.sockets_changed();
         let own: Room = Arc::from(socket.id().as_str());
         self.adapter.index().add_all(socket.id(), [own]);
         self.ever_joined.store(true, Ordering::Release);
@@ -280,6 +295,7 @@ impl Namespace {
             sockets.remove(sid);
             sockets.is_empty()
         };
+        self.recipients.clear();
         if now_empty {
             if let Some(server) = self.server() {
                 server.namespace_emptied.notify_waiters();

@@ -80,6 +80,7 @@ impl Socket {
     pub(crate) fn hold(&self) {
         *self.catch_up.lock() = super::CatchUp::Holding(Vec::new());
         self.catching_up.store(true, Ordering::Release);
+        self.nsp.recipients_changed();
     }
 
     /// Sends what was held, except broadcasts at or before `delivered` (the offset the
@@ -312,6 +313,7 @@ impl Socket {
                         // Past the missed ones: every later broadcast is too.
                         *state = super::CatchUp::Off;
                         self.catching_up.store(false, Ordering::Release);
+                        self.nsp.recipients_changed();
                     }
                 }
                 super::CatchUp::Off => {}

@@ -232,6 +232,7 @@ impl Socket {
     /// (`onAnyOutgoing`); off by default because it costs a call per recipient.
     pub fn set_notify_outgoing(&self, on: bool) {
         self.notify_outgoing.store(on, Ordering::Relaxed);
+        self.nsp.recipients_changed();
     }
 
     /// Ask the core to report what happens to this socket's connection to its handler
@@ -266,6 +267,18 @@ impl Socket {
     /// Called once CONNECT is queued; see `announced`.
     pub(crate) fn mark_announced(&self) {
         self.announced.store(true, Ordering::Release);
+        self.nsp.recipients_changed();
+    }
+
+    /// Whether a broadcast may be queued straight on the session: no outgoing listener hears
+    /// of it and the socket is not catching up after a reconnection.
+    pub(crate) fn takes_broadcasts_plainly(&self) -> bool {
+        !self.notify_outgoing.load(Ordering::Relaxed) && !self.catching_up.load(Ordering::Acquire)
+    }
+
+    /// The Engine.IO session the socket's packets are queued on.
+    pub(crate) fn session(&self) -> &Arc<crate::engineio::EngineSession> {
+        &self.client.session
     }
 
     /// Whether CONNECT has been queued, i.e. broadcasts and server-wide operations see it.
