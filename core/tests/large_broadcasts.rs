@@ -193,3 +193,53 @@ async fn volatile_and_uncompressed_broadcasts_to_a_kept_room_arrive() {
     }
     crowd.io.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn senders_to_a_kept_room_skip_themselves_and_what_they_except() {
+    let mut crowd = start().await;
+    let members = crowd.join(CROWD).await;
+    for (i, (_, socket)) in members.iter().enumerate() {
+        socket.join(["room"]);
+        if i % 2 == 0 {
+            // A large except room: more sockets than a recipient is compared with.
+            socket.join(["even"]);
+        }
+    }
+    // Three senders share the room's selection, each skipping itself.
+    for (sender, (_, socket)) in members.iter().enumerate().take(3) {
+        socket
+            .to(["room"])
+            .emit("n", payload!(sender as i64))
+            .expect("emit to the room");
+    }
+    // Skips itself and a second socket, by id.
+    let other = members[4].1.id().as_str().to_string();
+    members[3]
+        .1
+        .broadcast()
+        .to(["room"])
+        .except([other.as_str()])
+        .emit("n", payload!(3))
+        .expect("emit with an except");
+    // Skips the even members.
+    members[5]
+        .1
+        .to(["room"])
+        .except(["even"])
+        .emit("n", payload!(5))
+        .expect("emit except a large room");
+    crowd.io.sockets().emit("end", payload!()).expect("end");
+
+    for (i, (client, _)) in members.into_iter().enumerate() {
+        let (_, got) = numbers_until_end(client).await;
+        let mut want: Vec<i64> = (0..3).filter(|&s| s != i as i64).collect();
+        if i != 3 && i != 4 {
+            want.push(3);
+        }
+        if i != 5 && i % 2 == 1 {
+            want.push(5);
+        }
+        assert_eq!(got, want, "client {i}");
+    }
+    crowd.io.close().await;
+}

@@ -2,7 +2,7 @@
 
 // Broadcasts to large selections (70 sockets: enough for roomcast to keep the selection from
 // one broadcast to the next) follow every change between two broadcasts: sockets that join,
-// leave, connect and disconnect. On "/" every socket has an outgoing listener; on
+// leave, connect and disconnect, and senders that skip themselves. On "/" every socket has an outgoing listener; on
 // "/my-namespace" none has, so both ways a socket takes a broadcast are covered.
 
 const assert = require("node:assert/strict");
@@ -65,6 +65,31 @@ for (const mode of MODES) {
       assert.deepEqual(got[i], [[1], [2], [3], [4]], `member ${i}`);
     }
     assert.deepEqual(got[everyone.length - 1], [[4]], "the socket that joined late");
+  });
+
+  test(`[${mode}] senders to a room of ${CROWD} skip themselves and the sockets they except`, async () => {
+    const watcher = await h.observer(server);
+    const crowd = await connectCrowd(mode, CROWD, "/");
+    const room = h.unique("crowd");
+    const even = h.unique("even");
+    await Promise.all(crowd.map((s, i) => h.emitWithAck(s, "join", i % 2 === 0 ? [room, even] : room)));
+    const w = h.watch(crowd, "b");
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await h.emitWithAck(crowd[i], "broadcast-to", { rooms: room, event: "b", args: [i] }), true);
+    }
+    const except = (sender, n, rooms) =>
+      h.emitWithAck(crowd[sender], "broadcast-to", { rooms: room, except: rooms, event: "b", args: [n] });
+    // Itself and one more socket, by id; then itself and every even member.
+    assert.equal(await except(3, 3, crowd[4].id), true);
+    assert.equal(await except(5, 5, even), true);
+
+    const got = await w.settle(watcher);
+    got.forEach((events, i) => {
+      const want = [0, 1, 2].filter((s) => s !== i).map((s) => [s]);
+      if (i !== 3 && i !== 4) want.push([3]);
+      if (i !== 5 && i % 2 === 1) want.push([5]);
+      assert.deepEqual(events, want, `member ${i}`);
+    });
   });
 
   test(`[${mode}] a broadcast to all ${CROWD} sockets of /my-namespace follows connects and disconnects`, async () => {

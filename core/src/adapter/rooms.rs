@@ -205,6 +205,24 @@ impl RoomIndex {
         self.maps.read().rooms.len()
     }
 
+    /// The sockets in any of `rooms` (a socket once), or `None` when there are more than
+    /// `limit` of them.
+    pub fn members_up_to(&self, rooms: &[Room], limit: usize) -> Option<Vec<Sid>> {
+        let m = self.maps.read();
+        let mut out: Vec<Sid> = Vec::new();
+        for members in rooms.iter().filter_map(|r| m.rooms.get(r)) {
+            for sid in members {
+                if !out.contains(sid) {
+                    if out.len() == limit {
+                        return None;
+                    }
+                    out.push(sid.clone());
+                }
+            }
+        }
+        Some(out)
+    }
+
     /// Calls `f` once for every socket that `opts` selects: the union of `opts.rooms` (every
     /// socket when empty) minus the sockets in `opts.except`. A socket in several targeted
     /// rooms is visited once. `f` runs under the index's read lock, which saves copying the
@@ -308,6 +326,29 @@ mod tests {
                 expect("a", false)
             ]
         );
+    }
+
+    #[test]
+    fn members_up_to_a_limit() {
+        let idx = RoomIndex::new();
+        let (a, b, c) = (
+            Sid::from_string("a"),
+            Sid::from_string("b"),
+            Sid::from_string("c"),
+        );
+        idx.add_all(&a, [room("a"), room("r1"), room("r2")]);
+        idx.add_all(&b, [room("b"), room("r1")]);
+        idx.add_all(&c, [room("c"), room("r2")]);
+        let mut got: Vec<String> = idx
+            .members_up_to(&[room("r1"), room("r2")], 3)
+            .expect("three sockets fit a limit of three")
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        got.sort();
+        assert_eq!(got, vec!["a", "b", "c"]);
+        assert!(idx.members_up_to(&[room("r1"), room("r2")], 2).is_none());
+        assert_eq!(idx.members_up_to(&[room("nope")], 0), Some(vec![]));
     }
 
     #[test]

@@ -35,6 +35,18 @@ impl Namespace {
         out
     }
 
+    /// The sockets `opts.except` names, when there are few enough to compare each recipient
+    /// with.
+    fn few_excepted(&self, opts: &BroadcastOptions) -> Option<Vec<SocketRef>> {
+        const FEW: usize = 8;
+        let sids = self.adapter().index().members_up_to(&opts.except, FEW)?;
+        Some(self.with_sockets(|sockets| {
+            sids.iter()
+                .filter_map(|s| sockets.get(s).cloned())
+                .collect()
+        }))
+    }
+
     /// [`Namespace::select_local`], sorted by how each socket takes a broadcast.
     fn walk_recipients(&self, opts: &BroadcastOptions) -> Recipients {
         let index = self.adapter().index();
@@ -77,10 +89,28 @@ impl LocalNamespace for Namespace {
                 .filter(|socket| socket.deliver_broadcast(packet, flags))
                 .count();
         }
-        let generation = self.adapter().index().generation();
-        self.recipient_cache()
+        let index = self.adapter().index();
+        let generation = index.generation();
+        let cache = self.recipient_cache();
+        // A broadcast that excepts a few sockets (`socket.to(room)` excepts its own) uses the
+        // selection without the exception, so every sender to a room shares one.
+        if !opts.except.is_empty() {
+            if let Some(excepted) = self.few_excepted(opts) {
+                let whole = BroadcastOptions {
+                    rooms: opts.rooms.clone(),
+                    ..BroadcastOptions::default()
+                };
+                let recipients = cache.get(&whole, generation, || self.walk_recipients(&whole));
+                // The exception and the selection must be of one state of the rooms; after a
+                // join or leave in between, the walk below takes both at once.
+                if index.generation() == generation {
+                    return recipients.deliver(packet, flags, &excepted);
+                }
+            }
+        }
+        cache
             .get(opts, generation, || self.walk_recipients(opts))
-            .deliver(packet, flags)
+            .deliver(packet, flags, &[])
     }
 
     fn deliver_with_ack(

@@ -7,7 +7,9 @@
 //! keeps the result of a walk for large selections, with the two numbers it was derived
 //! from: the room index's generation (joins and leaves) and the namespace's own (sockets
 //! added, removed or announced, or changing how they take broadcasts). A broadcast whose
-//! numbers still match reuses it.
+//! numbers still match reuses it. A broadcast that excepts a few sockets uses the selection
+//! without the exception and skips them (`Recipients::deliver`), so the senders to a room,
+//! each excepting itself, share one.
 
 use crate::adapter::{BroadcastOptions, BroadcastPacket, Room};
 use crate::engineio::EngineSession;
@@ -26,11 +28,17 @@ const ENTRIES: usize = 8;
 /// How far ahead of the session it queues to a broadcast prefetches.
 const PREFETCH_AHEAD: usize = 8;
 
+/// A socket that takes a broadcast as it is: queued straight on its session.
+struct Plain {
+    session: Arc<EngineSession>,
+    /// For identity only (a broadcast's excepted sockets), never read through.
+    socket: SocketRef,
+}
+
 /// The recipients of one selection, split by how they take a broadcast.
 #[derive(Default)]
 pub(crate) struct Recipients {
-    /// Sockets that take a broadcast as it is: it is queued straight on their sessions.
-    plain: Vec<Arc<EngineSession>>,
+    plain: Vec<Plain>,
     /// Sockets whose outgoing events are reported to listeners, or that are catching up
     /// after a reconnection: each goes through [`crate::socket::Socket::deliver_broadcast`].
     special: Vec<SocketRef>,
@@ -40,7 +48,10 @@ impl Recipients {
     /// Sorts a selected socket into its list.
     pub(crate) fn push(&mut self, socket: &SocketRef) {
         if socket.takes_broadcasts_plainly() {
-            self.plain.push(socket.session().clone());
+            self.plain.push(Plain {
+                session: socket.session().clone(),
+                socket: socket.clone(),
+            });
         } else {
             self.special.push(socket.clone());
         }
@@ -50,13 +61,24 @@ impl Recipients {
         self.plain.len() + self.special.len()
     }
 
-    /// Queues `packet` to every recipient; returns how many took it.
-    pub(crate) fn deliver(&self, packet: &BroadcastPacket, flags: SendFlags) -> usize {
+    /// Queues `packet` to every recipient but the `excepted` sockets (a few: each recipient
+    /// is compared with each); returns how many took it.
+    pub(crate) fn deliver(
+        &self,
+        packet: &BroadcastPacket,
+        flags: SendFlags,
+        excepted: &[SocketRef],
+    ) -> usize {
+        let skip = |socket: &SocketRef| excepted.iter().any(|e| Arc::ptr_eq(e, socket));
         let mut count = 0;
-        for (i, session) in self.plain.iter().enumerate() {
+        for (i, recipient) in self.plain.iter().enumerate() {
             if let Some(ahead) = self.plain.get(i + PREFETCH_AHEAD) {
-                ahead.prefetch_outbox();
+                ahead.session.prefetch_outbox();
             }
+            if !excepted.is_empty() && skip(&recipient.socket) {
+                continue;
+            }
+            let session = &recipient.session;
             let queued = if flags.volatile {
                 session.send_volatile_with(&packet.frames, flags.compress)
             } else {
@@ -66,7 +88,7 @@ impl Recipients {
             };
             count += usize::from(queued);
         }
-        for socket in &self.special {
+        for socket in self.special.iter().filter(|s| !skip(s)) {
             count += usize::from(socket.deliver_broadcast(packet, flags));
         }
         count
