@@ -127,7 +127,10 @@ impl RecipientCache {
     /// Drops every kept selection, so none holds a removed socket's session alive.
     pub(crate) fn clear(&self) {
         self.sockets_changed();
-        self.entries.lock().list.clear();
+        // Dropped after the lock is released: the last reference to a socket may go with
+        // them, and what its drop does must not find the lock held.
+        let dropped = std::mem::take(&mut self.entries.lock().list);
+        drop(dropped);
     }
 
     /// The recipients `opts` selects: kept ones while nothing they depend on changed, else
@@ -159,22 +162,25 @@ impl RecipientCache {
         }
         let recipients = Arc::new(walk());
         if recipients.len() >= KEEP_FROM {
-            self.keep(opts, index_generation, sockets_generation, &recipients);
+            // Dropped outside the lock, as in clear().
+            let replaced = self.keep(opts, index_generation, sockets_generation, &recipients);
+            drop(replaced);
         }
         recipients
     }
 
+    /// Stores a walk's result; returns the entry it replaced.
     fn keep(
         &self,
         opts: &BroadcastOptions,
         index_generation: u64,
         sockets_generation: u64,
         recipients: &Arc<Recipients>,
-    ) {
+    ) -> Option<Entry> {
         let mut entries = self.entries.lock();
         // A clear() since the walk began: what the walk saw may include a removed socket.
         if self.sockets_generation.load(Ordering::Acquire) != sockets_generation {
-            return;
+            return None;
         }
         let last_used = entries.uses;
         let entry = Entry {
@@ -190,11 +196,13 @@ impl RecipientCache {
             .iter_mut()
             .find(|e| e.rooms == opts.rooms && e.except == opts.except)
         {
-            *same = entry;
+            Some(std::mem::replace(same, entry))
         } else if list.len() < ENTRIES {
             list.push(entry);
-        } else if let Some(oldest) = list.iter_mut().min_by_key(|e| e.last_used) {
-            *oldest = entry;
+            None
+        } else {
+            let oldest = list.iter_mut().min_by_key(|e| e.last_used)?;
+            Some(std::mem::replace(oldest, entry))
         }
     }
 }
