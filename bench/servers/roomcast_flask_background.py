@@ -3,8 +3,8 @@ Socket.IO server beside it: ``io.start_background(port)`` runs the handlers on a
 thread of their own and the native listener on a second port. The bench measures that
 Socket.IO port.
 
-Implements the bench wire contract (bench/README.md) with the handlers of
-roomcast_python.py: join, fanout, echo, chat.
+Implements the bench wire contract (bench/README.md) with roomcast_python.py's server and
+handlers, imported: join, fanout, echo, chat.
 
 Usage: PORT=3000 bench/.venv/bin/python bench/servers/roomcast_flask_background.py
 """
@@ -16,38 +16,16 @@ import threading
 from flask import Flask
 from werkzeug.serving import make_server
 
-import roomcast
+import roomcast_python
 
 app = Flask(__name__)
-io = roomcast.Server(transports=["websocket"])
+# The server and handlers of roomcast_python.py (this file's folder is on sys.path).
+io = roomcast_python.io
 
 
 @app.route("/")
 def index():
     return "a Flask app"
-
-
-@io.on("connection")
-def on_connection(socket):
-    @socket.on("join")
-    def join(room):
-        socket.join(room)
-        return room
-
-    @socket.on("fanout")
-    def fanout(req):
-        op = io.to(req["room"])
-        event = req.get("event") or "tick"
-        for i in range(int(req.get("count") or 0)):
-            op.emit(event, {"i": i})
-
-    @socket.on("echo")
-    def echo(data):
-        return data
-
-    @socket.on("chat")
-    def chat(msg):
-        io.to(msg["room"]).emit("chat", msg)
 
 
 def main():
