@@ -163,7 +163,7 @@ def ensure_node_deps() -> bool:
 def ensure_python_deps() -> bool:
     if "python" not in _deps_done:
         ok = VENV_PY.exists() and subprocess.run(
-            [str(VENV_PY), "-c", "import socketio, uvicorn, uvloop, flask"],
+            [str(VENV_PY), "-c", "import socketio, uvicorn, uvloop, flask, flask_socketio"],
             capture_output=True).returncode == 0
         if not ok:
             log("creating bench/.venv and installing bench/requirements.txt")

@@ -4,6 +4,9 @@ roomcast line. ``socketio.run(app)`` serves the Flask app and Socket.IO (WebSock
 on one port with roomcast's listener; handlers run on threads, as Flask-SocketIO's do.
 
 Implements the bench wire contract (bench/README.md): join, fanout, echo, chat.
+``flask_socketio_app.py`` runs this file with its roomcast import line changed to
+Flask-SocketIO's. ``ROOMCAST_FLASK_ASYNC_HANDLERS=0`` passes ``async_handlers=False``: each
+handler then runs on the event loop thread instead of a thread of its own.
 
 Usage: PORT=3000 bench/.venv/bin/python bench/servers/roomcast_flask.py
 """
@@ -15,7 +18,11 @@ from flask import Flask
 from roomcast.flask import SocketIO, join_room
 
 app = Flask(__name__)
-socketio = SocketIO(app, transports=["websocket"])
+socketio = SocketIO(
+    app,
+    transports=["websocket"],
+    async_handlers=os.environ.get("ROOMCAST_FLASK_ASYNC_HANDLERS", "1") != "0",
+)
 
 
 @app.route("/")
@@ -56,4 +63,4 @@ if __name__ == "__main__":
     port = int(os.environ.get("PORT", "3000"))
     # The harness also waits until the port accepts connections.
     print(f"listening on {port}", flush=True)
-    socketio.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=port)
+    socketio.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=port, allow_unsafe_werkzeug=True)
