@@ -14,24 +14,29 @@ use crate::socketio::parser::Parser;
 use tokio::runtime::Handle;
 
 impl Namespace {
-    /// The local sockets `opts` selects.
-    pub(crate) fn select_local(&self, opts: &BroadcastOptions) -> Vec<SocketRef> {
+    /// Calls `f` for each local socket `opts` selects.
+    fn for_each_local(&self, opts: &BroadcastOptions, mut f: impl FnMut(&SocketRef)) {
         // One pass under the namespace's and the index's read locks (nothing takes them in
         // the other order, nor holds one while writing the other): a broadcast to a large room
         // copies each recipient's handle once and looks nothing up twice. Delivery happens
         // after both locks are released.
         let index = self.adapter().index();
-        let mut out = Vec::new();
         self.with_sockets(|sockets| {
             index.for_each_target(opts, |sid: &Sid| {
                 // A socket whose CONNECT is not queued yet does not exist for the client: a
                 // packet queued now would precede it (socket.io adds and announces in one
                 // tick).
                 if let Some(s) = sockets.get(sid).filter(|s| s.announced()) {
-                    out.push(s.clone());
+                    f(s);
                 }
             })
         });
+    }
+
+    /// The local sockets `opts` selects.
+    pub(crate) fn select_local(&self, opts: &BroadcastOptions) -> Vec<SocketRef> {
+        let mut out = Vec::new();
+        self.for_each_local(opts, |s| out.push(s.clone()));
         out
     }
 
@@ -49,15 +54,8 @@ impl Namespace {
 
     /// [`Namespace::select_local`], sorted by how each socket takes a broadcast.
     fn walk_recipients(&self, opts: &BroadcastOptions) -> Recipients {
-        let index = self.adapter().index();
         let mut out = Recipients::default();
-        self.with_sockets(|sockets| {
-            index.for_each_target(opts, |sid: &Sid| {
-                if let Some(s) = sockets.get(sid).filter(|s| s.announced()) {
-                    out.push(s);
-                }
-            })
-        });
+        self.for_each_local(opts, |s| out.push(s));
         out
     }
 }
